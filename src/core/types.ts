@@ -1,0 +1,48 @@
+/** The vocabulary shared by the hub, the sync agent and the edge worker (DESIGN sections 2 and 3). */
+
+export const CATEGORIES = [
+  'malware',
+  'phishing',
+  'fraud',
+  'csam',
+  'gambling',
+  'illegal-content',
+  'disinformation',
+  'botnet',
+  'other',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const ACTIONS = ['block', 'redirect'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** `domain` blocks a host and its sub-domains; `url` blocks one page or a path prefix. */
+export type EntryKind = 'domain' | 'url';
+
+/** One blocked target as every feed sees it: the expression is the Safe Browsing `host/path[?query]` form. */
+export interface FeedEntry {
+  expression: string;
+  kind: EntryKind;
+  category: Category;
+  action: Action;
+}
+
+export type ChangeOp = 'add' | 'remove';
+
+/** One net change of a version, as the change log records it and deltas carry it. */
+export interface Change extends FeedEntry {
+  op: ChangeOp;
+}
+
+/** Errors below the HTTP edge are values, never exceptions: `code` is stable, `message` names the input. */
+export interface Failure {
+  code: string;
+  message: string;
+}
+export type Result<T> = { ok: true; value: T } | { ok: false; error: Failure };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T = never>(code: string, message: string): Result<T> => ({
+  ok: false,
+  error: { code, message },
+});
