@@ -1,0 +1,49 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppDeps } from './deps.ts';
+import { ApiError, handleError, handleNotFound } from './errors.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { distributorsRoutes } from './routes/distributors.ts';
+import { entriesRoutes } from './routes/entries.ts';
+import { lookupRoutes } from './routes/lookup.ts';
+import { ordersRoutes } from './routes/orders.ts';
+import { tokensRoutes } from './routes/tokens.ts';
+
+/** The hub's HTTP API (DESIGN section 5). Pure composition: every dependency comes in through `deps`. */
+export function createApp(deps: AppDeps) {
+  const { registry, metrics } = deps;
+  const requests = metrics.counter('takedown_http_requests_total', 'HTTP requests by method and status');
+
+  const app = new Hono();
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  app.use(async (c, next) => {
+    await next();
+    requests({ method: c.req.method, status: String(c.res.status) });
+  });
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimit,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `request body exceeds ${deps.bodyLimit} bytes`);
+      },
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', version: registry.currentVersion() }));
+  app.get('/readyz', (c) => {
+    const ready = deps.ready();
+    return c.json({ status: ready ? 'ready' : 'starting', version: registry.currentVersion() }, ready ? 200 : 503);
+  });
+  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/v1/keys', (c) => c.json({ keys: deps.publicKeys() }));
+
+  app.route('/v1/tokens', tokensRoutes(deps));
+  app.route('/v1/orders', ordersRoutes(deps));
+  app.route('/v1/entries', entriesRoutes(deps));
+  app.route('/v1', lookupRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
+  app.route('/v1/distributors', distributorsRoutes(deps));
+  for (const [path, routes] of deps.extraRoutes ?? []) app.route(path, routes);
+  return app;
+}

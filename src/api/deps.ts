@@ -1,0 +1,21 @@
+import type { Hono } from 'hono';
+import type { Registry } from '../registry/registry.ts';
+import type { Metrics } from '../util/prometheus.ts';
+import type { Authenticate } from './auth.ts';
+
+/** Everything the HTTP edge needs, composed once by the hub (handlers never read the environment). */
+export interface AppDeps {
+  registry: Registry;
+  authenticate: Authenticate;
+  metrics: Metrics;
+  /** Called after every committed write so feeds and long-pollers see the version at once. */
+  committed(version: number): void;
+  /** Public signing keys as `GET /v1/keys` lists them. */
+  publicKeys(): Array<{ id: string; publicKey: string }>;
+  /** False until the hub has what consumers need (keys, first snapshots). */
+  ready(): boolean;
+  /** Largest request body in bytes. */
+  bodyLimit: number;
+  /** Sub-apps mounted beside the registry's (the feeds). */
+  extraRoutes?: Array<[string, Hono]>;
+}

@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** One problem with one field of a request: `field` is a dotted path (`targets.3`), `reason` says why. */
+export interface FieldProblem {
+  field: string;
+  reason: string;
+  code?: string;
+}
+
+/**
+ * The single error type of the HTTP edge. The envelope is keyed by `code` (stable, scriptable), not by the
+ * status: `{"error": {"code", "message", "details"}}`.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new ApiError(400, code, message, details);
+export const notFound = (what: string, id: string | number) =>
+  new ApiError(404, 'not_found', `${what} ${id} does not exist`);
+export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+export const unprocessable = (code: string, message: string, details?: unknown) =>
+  new ApiError(422, code, message, details);
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Maps anything thrown below a route to the envelope; unknown errors become a 500 without internals. */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
+    return c.json(errorBody(code, err.message || 'bad request'), status);
+  }
+  console.error('unhandled error', err);
+  return c.json(errorBody('internal', 'internal error'), 500);
+}
+
+export function handleNotFound(c: Context): Response {
+  return c.json(errorBody('route_not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);
+}

@@ -1,0 +1,19 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { RegistryErrorCode, RegistryResult } from '../registry/types.ts';
+import { ApiError } from './errors.ts';
+
+const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
+  invalid_input: 422,
+  targets_rejected: 422,
+  not_found: 404,
+  conflict: 409,
+  bad_cursor: 400,
+  import_in_progress: 503,
+};
+
+/** The value of a registry result, or the matching ApiError (registry codes pass through unchanged). */
+export function unwrap<T>(result: RegistryResult<T>): T {
+  if (result.ok) return result.value;
+  const { code, message, details } = result.error;
+  throw new ApiError(STATUS[code], code, message, details);
+}

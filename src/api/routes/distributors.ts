@@ -1,0 +1,33 @@
+import { Hono } from 'hono';
+import { type AuthEnv, requireRole } from '../auth.ts';
+import type { AppDeps } from '../deps.ts';
+import { unwrap } from '../registry-result.ts';
+import { reportBody } from '../schemas.ts';
+import { jsonBody, validate } from '../validate.ts';
+
+/**
+ * `/v1/distributors`: sync agents report what they applied; regulators see, per distributor, the applied
+ * version, how far behind the registry it is (in versions and seconds) and when it last reported.
+ */
+export function distributorsRoutes({ registry, authenticate }: AppDeps) {
+  return new Hono<AuthEnv>()
+    .post('/report', requireRole(authenticate, 'distributor'), jsonBody, validate('json', reportBody), (c) => {
+      const status = unwrap(registry.recordReport(c.get('principal').id, c.req.valid('json')));
+      return c.json({ ...status, registryVersion: registry.currentVersion() });
+    })
+    .get('/', requireRole(authenticate, 'regulator', 'auditor'), (c) => {
+      const current = registry.currentVersion();
+      const now = Date.now();
+      const distributors = registry.listDistributors().map((d) => {
+        // Seconds behind: since the first version the distributor has not applied was committed.
+        const missed = d.version < current ? registry.versionInfo(d.version + 1) : null;
+        return {
+          ...d,
+          lagVersions: Math.max(0, current - d.version),
+          lagSeconds: missed ? Math.max(0, Math.round((now - Date.parse(missed.createdAt)) / 1000)) : 0,
+          lastContactSeconds: Math.round((now - Date.parse(d.reportedAt)) / 1000),
+        };
+      });
+      return c.json({ version: current, distributors });
+    });
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ACTIONS, CATEGORIES } from '../core/types.ts';
+import { TOKEN_ROLES } from '../registry/types.ts';
+
+/** Longest target accepted on the wire; canonicalization refuses anything past 2048 characters anyway. */
+const target = z.string().min(1).max(4096);
+const isoTime = z.iso.datetime({ offset: true });
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const MAX_ORDER_TARGETS = 100_000;
+export const MAX_CHECK_TARGETS = 1_000;
+
+export const createOrderBody = z.strictObject({
+  reference: text(200),
+  authority: text(200),
+  category: z.enum(CATEGORIES),
+  action: z.enum(ACTIONS).optional(),
+  reason: z.string().max(4000).optional(),
+  issuedAt: isoTime.optional(),
+  expiresAt: isoTime.nullable().optional(),
+  targets: z.array(target).min(1).max(MAX_ORDER_TARGETS),
+  override: z.strictObject({ reason: text(2000) }).optional(),
+});
+
+export const reasonBody = z.strictObject({ reason: text(2000) });
+export const extendBody = z.strictObject({ expiresAt: isoTime.nullable() });
+export const revokeEntryBody = z.strictObject({ target: target, reason: text(2000) });
+
+export const checkBody = z.strictObject({ targets: z.array(target).min(1).max(MAX_CHECK_TARGETS) });
+
+export const tokenBody = z.strictObject({ role: z.enum(TOKEN_ROLES), name: text(200) });
+
+const limit = z.coerce.number().int().min(1).max(1000).default(100);
+const cursor = z.string().max(512).optional();
+
+export const orderQuery = z.strictObject({
+  cursor,
+  limit,
+  status: z.enum(['active', 'revoked', 'expired']).optional(),
+  reference: z.string().max(200).optional(),
+  authority: z.string().max(200).optional(),
+  category: z.enum(CATEGORIES).optional(),
+});
+
+export const orderEntriesQuery = z.strictObject({ cursor, limit });
+
+export const entryQuery = z.strictObject({
+  cursor,
+  limit,
+  q: z.string().max(2048).optional(),
+  prefix: z.string().max(2048).optional(),
+  kind: z.enum(['domain', 'url']).optional(),
+  category: z.enum(CATEGORIES).optional(),
+  active: z.enum(['true', 'false']).optional(),
+  orderId: z.coerce.number().int().positive().optional(),
+});
+
+export const explainQuery = z.strictObject({ target: target });
+
+export const auditQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).optional(),
+  version: z.coerce.number().int().min(1).optional(),
+  limit,
+});
+
+export const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
+
+export const reportBody = z.strictObject({
+  feed: z.enum(['dns', 'url', 'filter']),
+  version: z.number().int().min(0),
+  appliedAt: isoTime,
+  outputs: z
+    .array(z.strictObject({ format: z.string().max(40), path: z.string().max(1024), ok: z.boolean() }))
+    .max(50),
+});

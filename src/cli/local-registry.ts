@@ -1,0 +1,21 @@
+import { join, resolve } from 'node:path';
+import { openRegistry, type Registry } from '../registry/registry.ts';
+import { flagOrEnv } from './command.ts';
+
+/** The `--data` flag every command that works on the local registry accepts. */
+export const dataFlag = { data: { type: 'string' } } as const;
+
+/** Opens the registry of a data directory (flag, then TAKEDOWN_DATA, then ./data). */
+export function openLocalRegistry(data: string | undefined): Registry {
+  return openRegistry(join(resolve(flagOrEnv(data, 'TAKEDOWN_DATA', './data')), 'takedown.db'));
+}
+
+/** Runs `fn` with the local registry and always closes it. */
+export async function withRegistry<T>(data: string | undefined, fn: (r: Registry) => T | Promise<T>): Promise<T> {
+  const registry = openLocalRegistry(data);
+  try {
+    return await fn(registry);
+  } finally {
+    registry.close();
+  }
+}

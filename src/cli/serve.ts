@@ -1,0 +1,40 @@
+import { hubConfigFromEnv, loadHubConfig } from '../hub/config.ts';
+import { startHub } from '../hub/hub.ts';
+import { type Command, parseFlags } from './command.ts';
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'run the hub (HTTP API, feeds) on the embedded SQLite registry',
+  usage:
+    'serve [--host 127.0.0.1] [--port 8787] [--data ./data] [--rpz-port PORT]\n' +
+    '  environment: TAKEDOWN_HOST, TAKEDOWN_PORT, TAKEDOWN_DATA, TAKEDOWN_ADMIN_TOKEN (first admin token),\n' +
+    '  TAKEDOWN_SIGNING_KEY (PKCS8 base64; default data/keys/signing.key, created on first start)',
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      'rpz-port': { type: 'string' },
+    });
+    const env = hubConfigFromEnv(process.env);
+    const config = loadHubConfig({
+      ...env,
+      ...(values.host !== undefined && { host: values.host }),
+      ...(values.port !== undefined && { port: values.port }),
+      ...(values.data !== undefined && { dataDir: values.data }),
+      ...(values['rpz-port'] !== undefined && { rpzPort: values['rpz-port'] }),
+    });
+    const hub = await startHub(config);
+    if (hub.firstAdminToken) {
+      console.log(`first start: admin token (shown once, keep it safe):\n  ${hub.firstAdminToken}`);
+    }
+    console.log(`takedown hub listening on ${hub.url} (data ${config.dataDir}, registry version ${hub.registry.currentVersion()})`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await hub.close();
+    return 0;
+  },
+};

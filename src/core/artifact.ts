@@ -1,0 +1,203 @@
+/**
+ * The signed artifact: one self-contained file that a hub, a CDN or an object store can serve without
+ * being trusted. Version 1, all integers unsigned big-endian (docs/FORMAT.md has the full description):
+ *
+ *   offset  size  field
+ *   ------  ----  ---------------------------------------------------------------
+ *        0     8  magic 89 54 4B 44 0D 0A 1A 0A ("\x89TKD\r\n\x1a\n")   header
+ *        8     2  format version (1)                                     header
+ *       10     1  kind: 1 snapshot, 2 delta, 3 keyset                    manifest
+ *       11    16  feed name, ASCII [a-z0-9-], NUL padded                 manifest
+ *       27     8  from version (0 for a snapshot or key set)             manifest
+ *       35     8  to version                                             manifest
+ *       43     8  created at, ms since the Unix epoch                    manifest
+ *       51     8  expires at, ms since the Unix epoch                    manifest
+ *       59     8  payload length                                         manifest
+ *       67    32  payload SHA-256                                        manifest
+ *       99     8  entry count of the resulting state                     manifest
+ *      107    32  checksum of the resulting state (SHA-256)              manifest
+ *      139     8  signing key id (SHA-256 of the raw public key, 8 bytes) manifest
+ *      147    64  Ed25519 signature over bytes 0..146
+ *      211     P  payload (P = payload length)
+ *
+ * The signature covers header and manifest; the payload is bound through its length and digest.
+ */
+import { fromHex, sha256, toHex } from './bytes.ts';
+import { KEY_ID_BYTES, SIGNATURE_BYTES, type SigningKey, sign } from './keys.ts';
+import { fail, ok, type Result } from './types.ts';
+
+/** Bump on any change of the bytes below (the golden test fails until it is bumped). */
+export const FORMAT_VERSION = 1;
+export const MAGIC = Uint8Array.of(0x89, 0x54, 0x4b, 0x44, 0x0d, 0x0a, 0x1a, 0x0a);
+/** Bytes signed: header and manifest. */
+export const SIGNED_BYTES = 147;
+/** Bytes before the payload. */
+export const PAYLOAD_OFFSET = SIGNED_BYTES + SIGNATURE_BYTES;
+/** The feed name of key-set artifacts, the only feed whose artifacts have kind `keyset`. */
+export const KEYS_FEED = 'keys';
+
+const KINDS = ['snapshot', 'delta', 'keyset'] as const;
+export type ArtifactKind = (typeof KINDS)[number];
+const FEED_BYTES = 16;
+const FEED_NAME = /^[a-z0-9-]{1,16}$/;
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+/** What the publisher chooses; the rest of the manifest is derived from the payload and the key. */
+export interface ManifestInput {
+  kind: ArtifactKind;
+  feed: string;
+  /** 0 for a snapshot or a key set, which replace whatever the consumer held. */
+  from: number;
+  to: number;
+  /** Milliseconds since the Unix epoch. */
+  createdAt: number;
+  /** Milliseconds since the Unix epoch; consumers reject the artifact after it. */
+  expiresAt: number;
+  /** Entries of the state after applying the artifact. */
+  entryCount: number;
+  /** Lower-case hex SHA-256 identifying the state after applying the artifact. */
+  checksum: string;
+}
+
+export interface Manifest extends ManifestInput {
+  formatVersion: number;
+  payloadLength: number;
+  /** Lower-case hex. */
+  payloadSha256: string;
+  /** Lower-case hex of the signing key id. */
+  keyId: string;
+}
+
+export interface DecodedArtifact {
+  manifest: Manifest;
+  /** The bytes the signature covers (a view into the input). */
+  signedBytes: Uint8Array;
+  signature: Uint8Array;
+  /** Every byte after the signature (a view); verification compares it with the manifest. */
+  payload: Uint8Array;
+}
+
+/** Thrown by the encoder for a manifest that no consumer would accept; the message names the field. */
+export class ArtifactError extends Error {
+  override name = 'ArtifactError';
+}
+
+/** The signed artifact of `payload`. Deterministic: the same inputs give the same bytes. */
+export async function encodeArtifact(
+  input: ManifestInput,
+  payload: Uint8Array,
+  key: SigningKey,
+): Promise<Uint8Array> {
+  const manifest: Manifest = {
+    ...input,
+    formatVersion: FORMAT_VERSION,
+    payloadLength: payload.length,
+    payloadSha256: toHex(await sha256(payload)),
+    keyId: key.id,
+  };
+  const problem = manifestProblem(manifest);
+  if (problem) throw new ArtifactError(`cannot encode artifact: ${problem}`);
+  const bytes = new Uint8Array(PAYLOAD_OFFSET + payload.length);
+  const view = new DataView(bytes.buffer);
+  bytes.set(MAGIC, 0);
+  view.setUint16(8, FORMAT_VERSION);
+  view.setUint8(10, KINDS.indexOf(manifest.kind) + 1);
+  for (let i = 0; i < manifest.feed.length; i++) bytes[11 + i] = manifest.feed.charCodeAt(i);
+  const numbers = [
+    manifest.from,
+    manifest.to,
+    manifest.createdAt,
+    manifest.expiresAt,
+    manifest.payloadLength,
+  ];
+  for (const [i, n] of numbers.entries()) view.setBigUint64(27 + 8 * i, BigInt(n));
+  bytes.set(fromHex(manifest.payloadSha256) as Uint8Array, 67);
+  view.setBigUint64(99, BigInt(manifest.entryCount));
+  bytes.set(fromHex(manifest.checksum) as Uint8Array, 107);
+  bytes.set(fromHex(manifest.keyId) as Uint8Array, 139);
+  bytes.set(await sign(key, bytes.subarray(0, SIGNED_BYTES)), SIGNED_BYTES);
+  bytes.set(payload, PAYLOAD_OFFSET);
+  return bytes;
+}
+
+/**
+ * The parts of an artifact, checked for structure only (nothing is trusted yet): `malformed` for a bad
+ * magic, a truncated header or an impossible manifest, `unsupported_format` for another version.
+ */
+export function decodeArtifact(bytes: Uint8Array): Result<DecodedArtifact> {
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    return fail('malformed', 'not a takedown artifact (bad magic bytes)');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const formatVersion = view.getUint16(8);
+  if (formatVersion !== FORMAT_VERSION) {
+    return fail(
+      'unsupported_format',
+      `artifact format version ${formatVersion}, this code reads ${FORMAT_VERSION}`,
+    );
+  }
+  if (bytes.length < PAYLOAD_OFFSET) {
+    return fail(
+      'malformed',
+      `artifact truncated: ${bytes.length} bytes, its header alone needs ${PAYLOAD_OFFSET}`,
+    );
+  }
+  const kind = KINDS[view.getUint8(10) - 1];
+  const feedBytes = bytes.subarray(11, 11 + FEED_BYTES);
+  const feedLength = feedBytes.indexOf(0) === -1 ? FEED_BYTES : feedBytes.indexOf(0);
+  const feed = String.fromCharCode(...feedBytes.subarray(0, feedLength));
+  const [from, to, createdAt, expiresAt, payloadLength, entryCount] = [27, 35, 43, 51, 59, 99].map((offset) =>
+    safeNumber(view.getBigUint64(offset)),
+  );
+  if (kind === undefined) return fail('malformed', `unknown artifact kind ${view.getUint8(10)}`);
+  if (feedBytes.subarray(feedLength).some((b) => b !== 0))
+    return fail('malformed', 'feed name is not NUL padded');
+  const manifest: Manifest = {
+    formatVersion,
+    kind,
+    feed,
+    from: from as number,
+    to: to as number,
+    createdAt: createdAt as number,
+    expiresAt: expiresAt as number,
+    payloadLength: payloadLength as number,
+    payloadSha256: toHex(bytes.subarray(67, 99)),
+    entryCount: entryCount as number,
+    checksum: toHex(bytes.subarray(107, 139)),
+    keyId: toHex(bytes.subarray(139, 139 + KEY_ID_BYTES)),
+  };
+  const problem = manifestProblem(manifest);
+  if (problem) return fail('malformed', `impossible manifest: ${problem}`);
+  return ok({
+    manifest,
+    signedBytes: bytes.subarray(0, SIGNED_BYTES),
+    signature: bytes.subarray(SIGNED_BYTES, PAYLOAD_OFFSET),
+    payload: bytes.subarray(PAYLOAD_OFFSET),
+  });
+}
+
+/** What makes a manifest impossible, if anything (the rules both the encoder and the decoder apply). */
+function manifestProblem(m: Manifest): string | undefined {
+  const numbers = {
+    from: m.from,
+    to: m.to,
+    createdAt: m.createdAt,
+    expiresAt: m.expiresAt,
+    payloadLength: m.payloadLength,
+    entryCount: m.entryCount,
+  };
+  for (const [name, n] of Object.entries(numbers)) {
+    if (!Number.isSafeInteger(n) || n < 0) return `${name} ${n} is not a non-negative safe integer`;
+  }
+  if (!FEED_NAME.test(m.feed)) return `feed name "${m.feed}" is not 1-16 characters of [a-z0-9-]`;
+  if ((m.feed === KEYS_FEED) !== (m.kind === 'keyset')) return `kind ${m.kind} in feed "${m.feed}"`;
+  if (m.kind === 'delta' ? m.from >= m.to : m.from !== 0) return `${m.kind} from ${m.from} to ${m.to}`;
+  if (m.kind === 'keyset' && m.to === 0) return 'key set version 0 (pinned keys are version 0)';
+  if (m.expiresAt < m.createdAt) return `expiresAt ${m.expiresAt} before createdAt ${m.createdAt}`;
+  if (!HEX_SHA256.test(m.checksum)) return `checksum "${m.checksum}" is not lower-case hex SHA-256`;
+  return undefined;
+}
+
+function safeNumber(n: bigint): number {
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : Number.NaN;
+}

@@ -1,0 +1,181 @@
+/**
+ * The consumer side of a feed, shared by the sync agent and the edge worker: it holds the last good
+ * state and moves it forward only with artifacts that pass every rule. An update is built as a new
+ * state and swapped in only after it checked out, so a refused artifact leaves nothing half-applied.
+ */
+import { KEYS_FEED, type Manifest } from './artifact.ts';
+import { FilterState } from './filter-state.ts';
+import type { PublicKey } from './keys.ts';
+import { followKeySet, type KeyRing, pinnedKeys } from './keyset.ts';
+import { PlainState } from './plain-state.ts';
+import { fail, ok, type Result } from './types.ts';
+import { verifyArtifact, verifyResultingState } from './verify.ts';
+
+/** What a feed state offers the consumer; `PlainState` and `FilterState` both are one. */
+export interface FeedState<S> {
+  readonly entryCount: number;
+  /** True for a state without a member set to checksum; only its entry count is then checked. */
+  readonly lean?: boolean;
+  checksum(): Promise<string>;
+  applyDelta(payload: Uint8Array): Result<S>;
+  isBlocked(expressions: readonly string[]): boolean;
+}
+
+/** A state saved by an earlier run, to resume from instead of a fresh snapshot. */
+export interface SavedState<S> {
+  version: number;
+  state: S;
+  expiresAt: number;
+}
+
+export interface FeedConsumerOptions<S> {
+  feed: string;
+  /** Builds the state a snapshot payload holds. */
+  fromSnapshot: (payload: Uint8Array) => Result<S>;
+  /** Pinned keys, or the key ring a followed key set established. */
+  trust: KeyRing | readonly PublicKey[];
+  resume?: SavedState<S>;
+  maxBytes?: number;
+}
+
+/** What an accepted artifact did. */
+export interface AppliedArtifact {
+  kind: Manifest['kind'];
+  from: number;
+  to: number;
+  entryCount: number;
+  checksum: string;
+  expiresAt: number;
+}
+
+/** One feed's verified state. */
+export class FeedConsumer<S extends FeedState<S>> {
+  readonly feed: string;
+  readonly #fromSnapshot: (payload: Uint8Array) => Result<S>;
+  readonly #maxBytes: number | undefined;
+  #trust: KeyRing;
+  #current: SavedState<S> | undefined;
+  /** Updates run one after another: each one verifies against the state the previous one left. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: FeedConsumerOptions<S>) {
+    if (options.feed === KEYS_FEED) throw new Error(`feed "${KEYS_FEED}" carries key sets, use followKeySet`);
+    this.feed = options.feed;
+    this.#fromSnapshot = options.fromSnapshot;
+    this.#maxBytes = options.maxBytes;
+    this.#trust = 'version' in options.trust ? options.trust : pinnedKeys(options.trust);
+    this.#current = options.resume;
+  }
+
+  /** The applied version; `null` before the first snapshot. */
+  get version(): number | null {
+    return this.#current?.version ?? null;
+  }
+
+  get state(): S | null {
+    return this.#current?.state ?? null;
+  }
+
+  /** When the manifest of the applied state expires (ms since the epoch); `null` before the first snapshot. */
+  get expiresAt(): number | null {
+    return this.#current?.expiresAt ?? null;
+  }
+
+  get trust(): KeyRing {
+    return this.#trust;
+  }
+
+  /**
+   * Whether the state is still vouched for at `now`. A consumer that stops getting updates (a frozen
+   * or withheld feed) sees this turn false and decides to fail open or closed.
+   */
+  isFresh(now: number): boolean {
+    return this.#current !== undefined && now <= this.#current.expiresAt;
+  }
+
+  /** Verifies an artifact and applies it; on any failure the previous state stays and the code says why. */
+  apply(bytes: Uint8Array, now: number): Promise<Result<AppliedArtifact>> {
+    return this.#serially(() => this.#apply(bytes, now));
+  }
+
+  /** Follows a key-set artifact signed by a trusted key; later artifacts must be signed by its keys. */
+  followKeySet(bytes: Uint8Array, now: number): Promise<Result<KeyRing>> {
+    return this.#serially(async () => {
+      const next = await followKeySet(this.#trust, bytes, now);
+      if (next.ok) this.#trust = next.value;
+      return next;
+    });
+  }
+
+  async #apply(bytes: Uint8Array, now: number): Promise<Result<AppliedArtifact>> {
+    const verified = await verifyArtifact(bytes, {
+      trustedKeys: this.#trust.keys,
+      feed: this.feed,
+      appliedVersion: this.version,
+      now,
+      maxBytes: this.#maxBytes,
+    });
+    if (!verified.ok) return verified;
+    const { manifest, payload } = verified.value;
+    const base = this.#current?.state;
+    if (manifest.kind === 'delta' && !base) return fail('gap', 'a delta needs a state to apply to');
+    const next = manifest.kind === 'snapshot' ? this.#fromSnapshot(payload) : (base as S).applyDelta(payload);
+    if (!next.ok) return next;
+    const state = next.value;
+    const matches = await verifyResultingState(
+      manifest,
+      state.lean ? { entryCount: state.entryCount } : state,
+    );
+    if (!matches.ok) return matches;
+    this.#current = { version: manifest.to, state, expiresAt: manifest.expiresAt };
+    const { kind, from, to, entryCount, checksum, expiresAt } = manifest;
+    return ok({ kind, from, to, entryCount, checksum, expiresAt });
+  }
+
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The feeds a consumer can follow. */
+export type FeedName = 'dns' | 'url' | 'filter';
+
+export interface CreateOptions<S> {
+  resume?: SavedState<S>;
+  maxBytes?: number;
+  /** `filter` only: keep no key set (see `FilterState`); the state checksum is then not checked. */
+  lean?: boolean;
+}
+
+/** A consumer of `feed` trusting `trust`: plain state for `dns` and `url`, hashed for `filter`. */
+export function createFeedConsumer(
+  feed: 'dns' | 'url',
+  trust: KeyRing | readonly PublicKey[],
+  options?: CreateOptions<PlainState>,
+): FeedConsumer<PlainState>;
+export function createFeedConsumer(
+  feed: 'filter',
+  trust: KeyRing | readonly PublicKey[],
+  options?: CreateOptions<FilterState>,
+): FeedConsumer<FilterState>;
+export function createFeedConsumer(
+  feed: FeedName,
+  trust: KeyRing | readonly PublicKey[],
+  options: CreateOptions<PlainState> | CreateOptions<FilterState> = {},
+): FeedConsumer<PlainState> | FeedConsumer<FilterState> {
+  const { lean, resume, maxBytes } = options;
+  if (feed === 'filter') {
+    const fromSnapshot = (payload: Uint8Array) => FilterState.fromSnapshot(payload, { lean: lean === true });
+    return new FeedConsumer({
+      feed,
+      fromSnapshot,
+      trust,
+      resume: resume as SavedState<FilterState>,
+      maxBytes,
+    });
+  }
+  const fromSnapshot = PlainState.fromSnapshot;
+  return new FeedConsumer({ feed, fromSnapshot, trust, resume: resume as SavedState<PlainState>, maxBytes });
+}

@@ -1,0 +1,90 @@
+import type { RenderOptions } from '../agent/render/options.ts';
+import { type RpzRecord, rpzRecords, rpzSerial } from '../agent/render/rpz-records.ts';
+import type { Change } from '../core/types.ts';
+import { recordKey } from './zone-records.ts';
+
+// The IXFR journal (RFC 1995): the records each published version deleted and added, for a bounded
+// number of recent versions, so a secondary a few versions behind pulls only the difference.
+
+/** The records one version deleted and added relative to the version before it. */
+export interface JournalStep {
+  fromVersion: number;
+  toVersion: number;
+  deleted: RpzRecord[];
+  added: RpzRecord[];
+}
+
+/** A difference condensed over one or more steps: net deletions, then net additions. */
+export interface ZoneDiff {
+  fromVersion: number;
+  toVersion: number;
+  deleted: RpzRecord[];
+  added: RpzRecord[];
+}
+
+/** The policy records a change set removes and adds (only `domain` entries produce any). */
+export function changeRecords(changes: Iterable<Change>, options: RenderOptions): { deleted: RpzRecord[]; added: RpzRecord[] } {
+  const deleted: RpzRecord[] = [];
+  const added: RpzRecord[] = [];
+  for (const change of changes) {
+    const records = rpzRecords(change, options);
+    (change.op === 'remove' ? deleted : added).push(...records);
+  }
+  return { deleted, added };
+}
+
+/** Keeps the last `limit` steps; a step that does not continue from the head starts a new history. */
+export class TransferJournal {
+  readonly #steps: JournalStep[] = [];
+  #head: number;
+
+  constructor(
+    private readonly limit: number,
+    headVersion: number,
+  ) {
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`journalVersions: ${limit} is not a count`);
+    this.#head = headVersion;
+  }
+
+  /** The version the newest step leads to (or the one the journal started at). */
+  get headVersion(): number {
+    return this.#head;
+  }
+
+  get length(): number {
+    return this.#steps.length;
+  }
+
+  append(step: JournalStep): void {
+    if (step.fromVersion !== this.#head) this.#steps.length = 0;
+    this.#head = step.toVersion;
+    if (this.limit === 0) return;
+    this.#steps.push(step);
+    if (this.#steps.length > this.limit) this.#steps.shift();
+  }
+
+  /**
+   * The condensed difference from the version whose SOA serial is `serial` to the head, or
+   * undefined when the journal does not reach back that far. A record added then deleted within
+   * the range cancels out, as does one deleted then added back.
+   */
+  diffSince(serial: number): ZoneDiff | undefined {
+    const start = this.#steps.findIndex((step) => rpzSerial(step.fromVersion) === serial);
+    if (start === -1) return undefined;
+    const deleted = new Map<string, RpzRecord>();
+    const added = new Map<string, RpzRecord>();
+    for (let i = start; i < this.#steps.length; i++) {
+      const step = this.#steps[i] as JournalStep;
+      for (const record of step.deleted) {
+        const key = recordKey(record);
+        if (!added.delete(key)) deleted.set(key, record);
+      }
+      for (const record of step.added) {
+        const key = recordKey(record);
+        if (!deleted.delete(key)) added.set(key, record);
+      }
+    }
+    const fromVersion = (this.#steps[start] as JournalStep).fromVersion;
+    return { fromVersion, toVersion: this.#head, deleted: [...deleted.values()], added: [...added.values()] };
+  }
+}

@@ -1,0 +1,43 @@
+import type { Answer, SoaAnswer } from 'dns-packet';
+import type { RenderOptions } from '../agent/render/options.ts';
+import { type RpzRecord, rpzApexRecords } from '../agent/render/rpz-records.ts';
+
+// The policy zone's records (the same ones the zone-file renderer writes) as dns-packet answers.
+
+/** The absolute owner name of a record (`@` is the origin), without the trailing dot dns-packet omits. */
+export function ownerName(record: RpzRecord, options: RenderOptions): string {
+  const zone = options.zone.slice(0, -1);
+  return record.name === '@' ? zone : `${record.name}.${zone}`;
+}
+
+function soaData(data: string): SoaAnswer['data'] {
+  const [mname = '', rname = '', serial, refresh, retry, expire, minimum] = data.split(' ');
+  return {
+    mname,
+    rname,
+    serial: Number(serial),
+    refresh: Number(refresh),
+    retry: Number(retry),
+    expire: Number(expire),
+    minimum: Number(minimum),
+  };
+}
+
+/** One record as a dns-packet answer, class IN with the zone's TTL. */
+export function toAnswer(record: RpzRecord, options: RenderOptions): Answer {
+  const name = ownerName(record, options);
+  if (record.type === 'SOA') return { name, type: 'SOA', class: 'IN', ttl: options.ttl, data: soaData(record.data) };
+  return { name, type: record.type, class: 'IN', ttl: options.ttl, data: record.data };
+}
+
+/** SOA and NS of the zone at registry `version`. */
+export function apexAnswers(version: number, options: RenderOptions): { soa: Answer; ns: Answer } {
+  const [soa, ns] = rpzApexRecords(version, options).map((record) => toAnswer(record, options));
+  if (!soa || !ns) throw new Error('rpzApexRecords returned no SOA/NS');
+  return { soa, ns };
+}
+
+/** Identity of a record for journal arithmetic: owner, type and data (the comment does not count). */
+export function recordKey(record: RpzRecord): string {
+  return `${record.name} ${record.type} ${record.data}`;
+}

@@ -1,0 +1,75 @@
+import type { Answer } from 'dns-packet';
+import type { EntrySource, RenderOptions } from '../agent/render/options.ts';
+import { rpzRecords } from '../agent/render/rpz-records.ts';
+import type { ZoneDiff } from './journal.ts';
+import { MessagePacker, type ResponseHead } from './message-packer.ts';
+import { apexAnswers, toAnswer } from './zone-records.ts';
+
+// The messages of a zone transfer, produced lazily: the caller writes each one before the next is
+// built, so a zone of millions of records never sits in memory as a whole.
+
+/** Counts of what a transfer sent, for the log. */
+export interface TransferStats {
+  records: number;
+  messages: number;
+}
+
+/**
+ * AXFR (RFC 5936): SOA, NS, every entry's policy records in the source's order, SOA again. Also
+ * the body of an IXFR answered in AXFR style (RFC 1995 section 4).
+ */
+export async function* axfrMessages(
+  head: ResponseHead,
+  version: number,
+  entries: EntrySource,
+  options: RenderOptions,
+): AsyncGenerator<Buffer, TransferStats, undefined> {
+  const packer = new MessagePacker(head);
+  const { soa, ns } = apexAnswers(version, options);
+  let records = 3;
+  packer.add(soa);
+  packer.add(ns);
+  for await (const entry of entries) {
+    for (const record of rpzRecords(entry, options)) {
+      const full = packer.add(toAnswer(record, options));
+      records++;
+      if (full) yield full;
+    }
+  }
+  const last = packer.add(soa);
+  if (last) yield last;
+  yield packer.finish();
+  return { records, messages: packer.messages };
+}
+
+/**
+ * An incremental transfer (RFC 1995 section 4) of one condensed difference: current SOA, the
+ * client's SOA, deleted records, current SOA, added records, current SOA.
+ */
+export function* ixfrMessages(head: ResponseHead, diff: ZoneDiff, options: RenderOptions): Generator<Buffer, TransferStats, undefined> {
+  const packer = new MessagePacker(head);
+  const current = apexAnswers(diff.toVersion, options).soa;
+  function* answers(): Generator<Answer> {
+    yield current;
+    yield apexAnswers(diff.fromVersion, options).soa;
+    for (const record of diff.deleted) yield toAnswer(record, options);
+    yield current;
+    for (const record of diff.added) yield toAnswer(record, options);
+    yield current;
+  }
+  let records = 0;
+  for (const answer of answers()) {
+    const full = packer.add(answer);
+    records++;
+    if (full) yield full;
+  }
+  yield packer.finish();
+  return { records, messages: packer.messages };
+}
+
+/** A single-message answer holding only the current SOA: "you are up to date" or "ask over TCP". */
+export function soaOnlyMessage(head: ResponseHead, version: number, options: RenderOptions): Buffer {
+  const packer = new MessagePacker(head);
+  packer.add(apexAnswers(version, options).soa);
+  return packer.finish();
+}

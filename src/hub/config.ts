@@ -1,0 +1,51 @@
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Everything the hub reads from flags and environment, validated once at start (DESIGN section 6 defaults). */
+export const hubConfigSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8787),
+  dataDir: z.string().min(1).default('./data'),
+  /** Sets the first admin token instead of a random one (TAKEDOWN_ADMIN_TOKEN). */
+  adminToken: z.string().min(16, 'TAKEDOWN_ADMIN_TOKEN must be at least 16 characters').optional(),
+  /** PKCS8 base64 Ed25519 private key (TAKEDOWN_SIGNING_KEY); else data/keys/signing.key, created on first start. */
+  signingKey: z.string().optional(),
+  rpzPort: z.coerce.number().int().min(0).max(65535).optional(),
+  bodyLimit: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
+  /** Bloom false-positive rate of the filter feed. */
+  filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
+  /** Categories that appear only in the hashed filter feed. */
+  confidential: z
+    .string()
+    .default('csam')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+});
+
+export type HubConfigInput = z.input<typeof hubConfigSchema>;
+export type HubConfig = z.output<typeof hubConfigSchema> & { dbPath: string; keysDir: string };
+
+/** Parses flags over environment over defaults; throws a ZodError naming the bad setting. */
+export function loadHubConfig(input: HubConfigInput): HubConfig {
+  const config = hubConfigSchema.parse(input);
+  const dataDir = resolve(config.dataDir);
+  return { ...config, dataDir, dbPath: join(dataDir, 'takedown.db'), keysDir: join(dataDir, 'keys') };
+}
+
+/** The environment variables the hub reads, as config input (flags override them). */
+export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
+  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  return {
+    host: pick('TAKEDOWN_HOST'),
+    port: pick('TAKEDOWN_PORT'),
+    dataDir: pick('TAKEDOWN_DATA'),
+    adminToken: pick('TAKEDOWN_ADMIN_TOKEN'),
+    signingKey: pick('TAKEDOWN_SIGNING_KEY'),
+    rpzPort: pick('TAKEDOWN_RPZ_PORT'),
+    filterFpr: pick('TAKEDOWN_FILTER_FPR'),
+    confidential: pick('TAKEDOWN_CONFIDENTIAL_CATEGORIES'),
+  } as HubConfigInput;
+}

@@ -1,0 +1,95 @@
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../api/app.ts';
+import { exportPublicKey, type SigningKey } from '../core/keys.ts';
+import { openRegistry, type Registry } from '../registry/registry.ts';
+import { Metrics } from '../util/prometheus.ts';
+import type { HubConfig } from './config.ts';
+import { ExpiryTimer } from './expiry-timer.ts';
+import { loadSigningKey } from './signing-key.ts';
+
+export interface Hub {
+  registry: Registry;
+  signingKey: SigningKey;
+  app: ReturnType<typeof createApp>;
+  /** The admin token created on this start (first start only), to print once. */
+  firstAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+export interface RunningHub extends Hub {
+  url: string;
+  port: number;
+}
+
+/**
+ * Builds every service of the hub in one place: registry, signing key, metrics, expiry timer, the HTTP app.
+ * Handlers and services get what they need from here; nothing else reads configuration.
+ */
+export async function createHub(config: HubConfig): Promise<Hub> {
+  const registry = openRegistry(config.dbPath);
+  try {
+    const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
+    const firstAdminToken = ensureAdminToken(registry, config.adminToken);
+    const metrics = new Metrics();
+    metrics.gauge('takedown_registry_version', 'Current registry version', () => registry.currentVersion());
+
+    const listeners: Array<(version: number) => void> = [];
+    const committed = (version: number) => {
+      for (const listener of listeners) listener(version);
+    };
+    const expiry = new ExpiryTimer(registry, committed);
+    listeners.push(() => expiry.arm());
+
+    const app = createApp({
+      registry,
+      authenticate: (token) => registry.authenticate(token),
+      metrics,
+      committed,
+      publicKeys: () => [{ id: signingKey.id, publicKey: exportPublicKey(signingKey.publicKey) }],
+      ready: () => true,
+      bodyLimit: config.bodyLimit,
+    });
+    expiry.sweep();
+    return {
+      registry,
+      signingKey,
+      app,
+      firstAdminToken,
+      async close() {
+        expiry.stop();
+        registry.close();
+      },
+    };
+  } catch (err) {
+    registry.close();
+    throw err;
+  }
+}
+
+/** On a registry without any token, creates the first admin token (given or random) and returns its text. */
+function ensureAdminToken(registry: Registry, given: string | undefined): string | null {
+  if (registry.listTokens().length > 0) return null;
+  const created = registry.createToken('admin', 'first-admin', given);
+  if (!created.ok) throw new Error(`cannot create the first admin token: ${created.error.message}`);
+  return created.value.token;
+}
+
+/** Creates the hub and serves its API on `config.host:config.port` (port 0 picks a free one). */
+export async function startHub(config: HubConfig): Promise<RunningHub> {
+  const hub = await createHub(config);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: hub.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...hub,
+    port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hub.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/** Compliance: which version of which feed each distributor (ISP sync agent) reports it has applied. */
+
+import { toIsoTime } from './order-input.ts';
+import { failure, type Store, success } from './store.ts';
+import type { DistributorReport, DistributorStatus, RegistryResult } from './types.ts';
+
+const MAX_OUTPUTS_JSON = 16_384;
+
+/** Records a distributor token's latest report for a feed (one row per token and feed, replaced each time). */
+export function recordReport(
+  store: Store,
+  tokenId: number,
+  report: DistributorReport,
+): RegistryResult<DistributorStatus> {
+  const blocked = store.writeBlocked();
+  if (blocked) return { ok: false, error: blocked };
+  if (typeof report.feed !== 'string' || report.feed === '' || report.feed.length > 100) {
+    return failure('invalid_input', 'feed must be a name of 1 to 100 characters');
+  }
+  if (!Number.isSafeInteger(report.version) || report.version < 0) {
+    return failure('invalid_input', `version ${String(report.version)} is not a non-negative integer`);
+  }
+  const current = store.currentVersion();
+  if (report.version > current) {
+    return failure('invalid_input', `version ${report.version} is newer than the registry's ${current}`);
+  }
+  const appliedAt = toIsoTime(report.appliedAt);
+  if (appliedAt === null)
+    return failure('invalid_input', `appliedAt '${String(report.appliedAt)}' is not a valid time`);
+  const outputs = JSON.stringify(report.outputs ?? []);
+  if (outputs.length > MAX_OUTPUTS_JSON) {
+    return failure('invalid_input', `outputs are larger than ${MAX_OUTPUTS_JSON} bytes of JSON`);
+  }
+  const token = store.stmt('SELECT role FROM tokens WHERE id = ?').pluck().get(tokenId) as string | undefined;
+  if (token === undefined) return failure('not_found', `token ${tokenId} does not exist`);
+  store
+    .stmt(
+      `INSERT INTO distributors (token_id, feed, version, applied_at, reported_at, outputs) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (token_id, feed) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at,
+         reported_at = excluded.reported_at, outputs = excluded.outputs`,
+    )
+    .run(tokenId, report.feed, report.version, appliedAt, store.nowIso(), outputs);
+  return success(listDistributors(store, { tokenId, feed: report.feed })[0] as DistributorStatus);
+}
+
+interface DistributorRow {
+  token_id: number;
+  name: string;
+  revoked_at: string | null;
+  feed: string;
+  version: number;
+  applied_at: string;
+  reported_at: string;
+  outputs: string;
+}
+
+/** The latest report of every distributor and feed, by token then feed (optionally one token or feed). */
+export function listDistributors(
+  store: Store,
+  filter: { tokenId?: number; feed?: string } = {},
+): DistributorStatus[] {
+  const rows = store
+    .stmt(
+      `SELECT d.token_id, t.name, t.revoked_at, d.feed, d.version, d.applied_at, d.reported_at, d.outputs
+       FROM distributors d JOIN tokens t ON t.id = d.token_id
+       WHERE (?1 IS NULL OR d.token_id = ?1) AND (?2 IS NULL OR d.feed = ?2)
+       ORDER BY d.token_id, d.feed`,
+    )
+    .all(filter.tokenId ?? null, filter.feed ?? null) as DistributorRow[];
+  return rows.map((r) => ({
+    tokenId: r.token_id,
+    name: r.name,
+    tokenRevoked: r.revoked_at !== null,
+    feed: r.feed,
+    version: r.version,
+    appliedAt: r.applied_at,
+    reportedAt: r.reported_at,
+    outputs: JSON.parse(r.outputs),
+  }));
+}

@@ -1,0 +1,244 @@
+/** Read side of the registry: orders, entries, matches and versions, with keyset pagination. */
+
+import type { Category, EntryKind, FeedEntry } from '../core/types.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import {
+  ENTRY_COLUMNS,
+  ORDER_COLUMNS,
+  ORDER_REF_COLUMNS,
+  toEntry,
+  toOrder,
+  toOrderEntry,
+  toOrderRef,
+  toVersionInfo,
+} from './rows.ts';
+import { failure, type Store, success } from './store.ts';
+import type {
+  Entry,
+  Match,
+  Order,
+  OrderEntry,
+  OrderStatus,
+  Page,
+  RegistryResult,
+  VersionInfo,
+} from './types.ts';
+
+/** Pages hold at most this many items. */
+export const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+/** The page size asked for, or `invalid_input`. */
+export function pageSize(limit: number | undefined): RegistryResult<number> {
+  if (limit === undefined) return success(DEFAULT_PAGE);
+  if (!Number.isInteger(limit) || limit < 1) {
+    return failure('invalid_input', `limit ${String(limit)} is not a positive integer`);
+  }
+  return success(Math.min(limit, MAX_PAGE));
+}
+
+export function getOrder(store: Store, id: number): Order | null {
+  const row = store.stmt(`SELECT ${ORDER_COLUMNS} FROM orders o WHERE o.id = ?`).get(id);
+  return row === undefined ? null : toOrder(row);
+}
+
+export interface OrderQuery {
+  cursor?: string;
+  limit?: number;
+  status?: OrderStatus;
+  reference?: string;
+  category?: Category;
+  authority?: string;
+}
+
+/** Orders, newest first. */
+export function listOrders(store: Store, q: OrderQuery = {}): RegistryResult<Page<Order>> {
+  const limit = pageSize(q.limit);
+  if (!limit.ok) return limit;
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.cursor !== undefined) {
+    const after = decodeCursor(q.cursor, 'orders', 'number');
+    if (!after.ok) return after;
+    where.push('o.id < ?');
+    params.push(after.value);
+  }
+  for (const [column, value] of [
+    ['status', q.status],
+    ['reference', q.reference],
+    ['category', q.category],
+    ['authority', q.authority],
+  ] as const) {
+    if (value === undefined) continue;
+    where.push(`o.${column} = ?`);
+    params.push(value);
+  }
+  const sql = `SELECT ${ORDER_COLUMNS} FROM orders o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY o.id DESC LIMIT ?`;
+  const items = store
+    .stmt(sql)
+    .all(...params, limit.value)
+    .map(toOrder);
+  const last = items[items.length - 1];
+  return success({
+    items,
+    nextCursor: items.length === limit.value && last ? encodeCursor('orders', last.id) : null,
+  });
+}
+
+export interface EntryQuery {
+  cursor?: string;
+  limit?: number;
+  /** Substring of the expression, case-insensitive. */
+  q?: string;
+  /** Expression prefix (uses the index: `example.com/` lists that domain entry, `example.com/a/` a path). */
+  prefix?: string;
+  kind?: EntryKind;
+  category?: Category;
+  active?: boolean;
+  /** Only the entries this order holds (or held), in the order they were added. */
+  orderId?: number;
+}
+
+const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * Entries sorted by expression, or, with `orderId`, that order's entries in insertion order (items are then
+ * OrderEntry, with the link's status).
+ */
+export function listEntries(store: Store, q: EntryQuery = {}): RegistryResult<Page<Entry>> {
+  const limit = pageSize(q.limit);
+  if (!limit.ok) return limit;
+  const byOrder = q.orderId !== undefined;
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (byOrder) {
+    where.push('l.order_id = ?');
+    params.push(q.orderId);
+  }
+  if (q.cursor !== undefined) {
+    const after = byOrder
+      ? decodeCursor(q.cursor, 'order-entries', 'number')
+      : decodeCursor(q.cursor, 'entries', 'string');
+    if (!after.ok) return after;
+    where.push(byOrder ? 'l.entry_id > ?' : 'e.expression > ?');
+    params.push(after.value);
+  }
+  if (q.prefix !== undefined && q.prefix !== '') {
+    // Expressions are ASCII, so every expression starting with the prefix sorts below prefix + U+FFFF.
+    where.push('e.expression >= ? AND e.expression < ?');
+    params.push(q.prefix, `${q.prefix}\uffff`);
+  }
+  if (q.q !== undefined && q.q !== '') {
+    where.push("e.expression LIKE ? ESCAPE '\\'");
+    params.push(`%${likeEscape(q.q)}%`);
+  }
+  if (q.kind !== undefined) {
+    where.push('e.kind = ?');
+    params.push(q.kind);
+  }
+  if (q.category !== undefined) {
+    where.push('e.category = ?');
+    params.push(q.category);
+  }
+  if (q.active !== undefined) {
+    where.push('e.active = ?');
+    params.push(q.active ? 1 : 0);
+  }
+  const from = byOrder ? `order_entries l JOIN entries e ON e.id = l.entry_id` : 'entries e';
+  const columns = byOrder ? `${ENTRY_COLUMNS}, l.status AS link_status, l.removed_reason` : ENTRY_COLUMNS;
+  const sql = `SELECT ${columns} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY ${byOrder ? 'l.entry_id' : 'e.expression'} LIMIT ?`;
+  const items = store
+    .stmt(sql)
+    .all(...params, limit.value)
+    .map(byOrder ? toOrderEntry : toEntry);
+  const last = items[items.length - 1];
+  let nextCursor: string | null = null;
+  if (items.length === limit.value && last) {
+    nextCursor = byOrder ? encodeCursor('order-entries', last.id) : encodeCursor('entries', last.expression);
+  }
+  return success({ items, nextCursor });
+}
+
+/** An order with one page of its entries. */
+export function getOrderWithEntries(
+  store: Store,
+  id: number,
+  page: { cursor?: string; limit?: number } = {},
+): RegistryResult<{ order: Order; entries: Page<OrderEntry> }> {
+  const order = getOrder(store, id);
+  if (order === null) return failure('not_found', `order ${id} does not exist`);
+  const entries = listEntries(store, { ...page, orderId: id });
+  if (!entries.ok) return entries;
+  return success({ order, entries: entries.value as Page<OrderEntry> });
+}
+
+/** An entry by id or by exact expression. */
+export function getEntry(store: Store, idOrExpression: number | string): Entry | null {
+  const row =
+    typeof idOrExpression === 'number'
+      ? store.stmt(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id = ?`).get(idOrExpression)
+      : store.stmt(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.expression = ?`).get(idOrExpression);
+  return row === undefined ? null : toEntry(row);
+}
+
+/**
+ * The active entries among `expressions` (duplicates ignored), each with the active orders holding it, oldest
+ * first. One indexed point lookup per expression; orders are read only for hits.
+ */
+export function matchExpressions(store: Store, expressions: readonly string[]): Match[] {
+  const lookup = store.stmt(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.expression = ? AND e.active = 1`);
+  const orders = store.stmt(
+    `SELECT ${ORDER_REF_COLUMNS} FROM order_entries l JOIN orders o ON o.id = l.order_id
+     WHERE l.entry_id = ? AND l.status = 'active' AND o.status = 'active' ORDER BY o.id`,
+  );
+  const out: Match[] = [];
+  const seen = new Set<string>();
+  for (const expression of expressions) {
+    if (seen.has(expression)) continue;
+    seen.add(expression);
+    const row = lookup.get(expression);
+    if (row === undefined) continue;
+    const entry = toEntry(row);
+    out.push({ entry, orders: orders.all(entry.id).map(toOrderRef) });
+  }
+  return out;
+}
+
+export interface ActiveEntryQuery {
+  kinds?: readonly EntryKind[];
+  excludeCategories?: readonly Category[];
+}
+
+/**
+ * Every active entry sorted by expression (byte order), streamed. Consume it without writing through the same
+ * registry in between (better-sqlite3 refuses writes while a statement is open): synchronously, or on a
+ * registry opened `readonly` for the purpose.
+ */
+export function* activeEntries(store: Store, q: ActiveEntryQuery = {}): Generator<FeedEntry> {
+  const where = ['active = 1'];
+  const params: string[] = [];
+  if (q.kinds !== undefined) {
+    where.push(`kind IN (${q.kinds.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...q.kinds);
+  }
+  if (q.excludeCategories !== undefined && q.excludeCategories.length > 0) {
+    where.push(`category NOT IN (${q.excludeCategories.map(() => '?').join(', ')})`);
+    params.push(...q.excludeCategories);
+  }
+  const sql = `SELECT expression, kind, category, action FROM entries WHERE ${where.join(' AND ')} ORDER BY expression`;
+  // Prepared afresh: a cached statement could already be iterating for another caller.
+  for (const row of store.db
+    .prepare(sql)
+    .raw()
+    .iterate(...params)) {
+    const [expression, kind, category, action] = row as [string, EntryKind, Category, FeedEntry['action']];
+    yield { expression, kind, category, action };
+  }
+}
+
+export function versionInfo(store: Store, version: number): VersionInfo | null {
+  const row = store.stmt('SELECT * FROM versions WHERE version = ?').get(version);
+  return row === undefined ? null : toVersionInfo(row);
+}

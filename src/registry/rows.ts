@@ -1,0 +1,142 @@
+/** Row -> object mapping for orders, entries and versions (SELECT lists and their mappers side by side). */
+
+import type { Action, Category, EntryKind } from '../core/types.ts';
+import type { Entry, Order, OrderEntry, OrderRef, OrderStatus, VersionInfo, VersionKind } from './types.ts';
+
+export const ORDER_COLUMNS = `o.id, o.reference, o.authority, o.category, o.action, o.reason, o.issued_at, o.expires_at,
+  o.created_at, o.created_by, o.version, o.status, o.revoked_at, o.revoke_reason, o.ended_version, o.override,
+  o.entry_count`;
+
+interface OrderRow {
+  id: number;
+  reference: string;
+  authority: string;
+  category: Category;
+  action: Action;
+  reason: string | null;
+  issued_at: string;
+  expires_at: string | null;
+  created_at: string;
+  created_by: string;
+  version: number;
+  status: OrderStatus;
+  revoked_at: string | null;
+  revoke_reason: string | null;
+  ended_version: number | null;
+  override: string | null;
+  entry_count: number;
+}
+
+export function toOrder(r: unknown): Order {
+  const row = r as OrderRow;
+  return {
+    id: row.id,
+    reference: row.reference,
+    authority: row.authority,
+    category: row.category,
+    action: row.action,
+    reason: row.reason,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    version: row.version,
+    status: row.status,
+    revokedAt: row.revoked_at,
+    revokeReason: row.revoke_reason,
+    endedVersion: row.ended_version,
+    override: row.override === null ? null : JSON.parse(row.override),
+    entryCount: row.entry_count,
+  };
+}
+
+export const ORDER_REF_COLUMNS =
+  'o.id, o.reference, o.authority, o.category, o.action, o.issued_at, o.expires_at';
+
+export function toOrderRef(r: unknown): OrderRef {
+  const row = r as OrderRow;
+  return {
+    id: row.id,
+    reference: row.reference,
+    authority: row.authority,
+    category: row.category,
+    action: row.action,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+export const ENTRY_COLUMNS = `e.id, e.expression, e.kind, e.host, e.registrable_domain, e.active, e.category, e.action,
+  e.order_id, e.first_version, e.last_version`;
+
+interface EntryRow {
+  id: number;
+  expression: string;
+  kind: EntryKind;
+  host: string;
+  registrable_domain: string | null;
+  active: number;
+  category: Category;
+  action: Action;
+  order_id: number | null;
+  first_version: number;
+  last_version: number;
+  link_status?: 'active' | 'removed';
+  removed_reason?: string | null;
+}
+
+export function toEntry(r: unknown): Entry {
+  const row = r as EntryRow;
+  return {
+    id: row.id,
+    expression: row.expression,
+    kind: row.kind,
+    host: row.host,
+    registrableDomain: row.registrable_domain,
+    active: row.active === 1,
+    category: row.category,
+    action: row.action,
+    orderId: row.order_id,
+    firstVersion: row.first_version,
+    lastVersion: row.last_version,
+  };
+}
+
+/** An entry row selected with ENTRY_COLUMNS plus `l.status AS link_status, l.removed_reason`. */
+export function toOrderEntry(r: unknown): OrderEntry {
+  const row = r as EntryRow;
+  return {
+    ...toEntry(row),
+    linkStatus: row.link_status ?? 'active',
+    removedReason: row.removed_reason ?? null,
+  };
+}
+
+interface VersionRow {
+  version: number;
+  created_at: string;
+  kind: VersionKind;
+  actor: string;
+  summary: string;
+  adds: number;
+  removes: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  head_hash: Buffer;
+}
+
+export function toVersionInfo(r: unknown): VersionInfo {
+  const row = r as VersionRow;
+  return {
+    version: row.version,
+    createdAt: row.created_at,
+    kind: row.kind,
+    actor: row.actor,
+    summary: row.summary,
+    adds: row.adds,
+    removes: row.removes,
+    firstSeq: row.first_seq,
+    lastSeq: row.last_seq,
+    headHash: row.head_hash.toString('hex'),
+  };
+}

@@ -1,0 +1,104 @@
+/** The state every registry module shares: the connection, the clock, the protected list, version bookkeeping. */
+
+import type Database from 'better-sqlite3';
+import { type ChangeAppender, GENESIS_HASH } from './change-log.ts';
+import type { ProtectedDomains } from './protected-domains.ts';
+import type { RegistryError, RegistryErrorCode, RegistryResult, TargetResult, VersionKind } from './types.ts';
+
+export const failure = <T = never>(
+  code: RegistryErrorCode,
+  message: string,
+  details?: TargetResult[],
+): RegistryResult<T> => ({ ok: false, error: details ? { code, message, details } : { code, message } });
+
+export const success = <T>(value: T): RegistryResult<T> => ({ ok: true, value });
+
+export class Store {
+  private readonly statements = new Map<string, Database.Statement>();
+  /** True while an import session holds the connection's transaction. */
+  importOpen = false;
+
+  constructor(
+    readonly db: Database.Database,
+    readonly now: () => Date,
+    public protectedDomains: ProtectedDomains,
+  ) {}
+
+  /** A prepared statement, prepared once per SQL text. */
+  stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  nowIso(): string {
+    return this.now().toISOString();
+  }
+
+  currentVersion(): number {
+    return (this.stmt('SELECT max(version) FROM versions').pluck().get() as number | null) ?? 0;
+  }
+
+  /** Refuses a write while an import owns the connection's transaction (it would become part of the import). */
+  writeBlocked(): RegistryError | null {
+    return this.importOpen
+      ? {
+          code: 'import_in_progress',
+          message: 'an import is in progress on this registry; retry when it ends',
+        }
+      : null;
+  }
+
+  /**
+   * Runs a best-effort write that must never wait: if another connection holds the write lock (a bulk import
+   * in another process) or an import is open here, it is skipped and false is returned.
+   */
+  tryWrite(write: () => void): boolean {
+    if (this.importOpen || this.db.inTransaction) return false;
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      write();
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw e;
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
+  }
+
+  /** Inside a write transaction: allocates the next version; `finishVersion` completes its row. */
+  beginVersion(kind: VersionKind, actor: string, summary: string): number {
+    const version = this.currentVersion() + 1;
+    const head = this.stmt('SELECT hash FROM changes ORDER BY seq DESC LIMIT 1').pluck().get() as
+      | Buffer
+      | undefined;
+    this.stmt(
+      'INSERT INTO versions (version, created_at, kind, actor, summary, head_hash) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(version, this.nowIso(), kind, actor, summary, head ?? Buffer.from(GENESIS_HASH, 'hex'));
+    return version;
+  }
+
+  finishVersion(version: number, changes: ChangeAppender): void {
+    changes.flush();
+    this.stmt(
+      'UPDATE versions SET adds = ?, removes = ?, first_seq = ?, last_seq = ?, head_hash = ? WHERE version = ?',
+    ).run(
+      changes.adds,
+      changes.removes,
+      changes.firstSeq,
+      changes.lastSeq,
+      Buffer.from(changes.head, 'hex'),
+      version,
+    );
+  }
+
+  /** The next free entry id (inside a write transaction). */
+  nextEntryId(): number {
+    return ((this.stmt('SELECT max(id) FROM entries').pluck().get() as number | null) ?? 0) + 1;
+  }
+}

@@ -1,0 +1,227 @@
+/** The registry's public vocabulary: what its API takes and returns. */
+
+import type { Action, Category, Change, EntryKind, FeedEntry } from '../core/types.ts';
+
+/**
+ * Stable failure codes of the registry API. `invalid_input`, `targets_rejected` -> 422; `not_found` -> 404;
+ * `conflict` (e.g. revoking an order that is no longer active) -> 409; `bad_cursor` -> 400;
+ * `import_in_progress` -> 503 (retry).
+ */
+export type RegistryErrorCode =
+  | 'invalid_input'
+  | 'targets_rejected'
+  | 'not_found'
+  | 'conflict'
+  | 'bad_cursor'
+  | 'import_in_progress';
+
+/** A registry failure; `details` carries the per-target results of a rejected order. */
+export interface RegistryError {
+  code: RegistryErrorCode;
+  message: string;
+  details?: TargetResult[];
+}
+
+/** Like core's Result, with the registry's error codes (assignable to `Result<T>`). */
+export type RegistryResult<T> = { ok: true; value: T } | { ok: false; error: RegistryError };
+
+/** The safety rails of DESIGN section 2; each is also the rejection code of a target that trips it. */
+export type Rail = 'public_suffix' | 'protected_domain' | 'ip_literal';
+
+export const ORDER_STATUSES = ['active', 'revoked', 'expired'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** What a regulator submits. Dates are ISO-8601 strings or Dates. */
+export interface OrderInput {
+  reference: string;
+  authority: string;
+  category: Category;
+  /** Default `block`. */
+  action?: Action;
+  reason?: string | null;
+  /** Default: now. */
+  issuedAt?: string | Date;
+  /** Absent or null: no expiry. Must lie in the future. */
+  expiresAt?: string | Date | null;
+  targets: string[];
+  /** Accept targets that trip a safety rail; the reason is recorded in the order and the change log. */
+  override?: { reason: string };
+}
+
+/** The audit record of an override: who accepted which rails for which expressions, and why. */
+export interface OrderOverride {
+  reason: string;
+  actor: string;
+  rails: Rail[];
+  /** The expressions accepted thanks to the override (at most the first 1000 are kept). */
+  targets: string[];
+}
+
+export interface Order {
+  id: number;
+  reference: string;
+  authority: string;
+  category: Category;
+  action: Action;
+  reason: string | null;
+  issuedAt: string;
+  expiresAt: string | null;
+  createdAt: string;
+  createdBy: string;
+  /** The version that created it. */
+  version: number;
+  status: OrderStatus;
+  revokedAt: string | null;
+  revokeReason: string | null;
+  /** The version that revoked or expired it. */
+  endedVersion: number | null;
+  override: OrderOverride | null;
+  /** How many distinct entries the order holds (or held). */
+  entryCount: number;
+}
+
+/**
+ * One target of an order. `added`: the entry became active; `already-active`: another order already held it
+ * (this order holds it too); `duplicate`: the same expression appeared earlier in this order; `rejected`: see
+ * `code`; `accepted`: only in the results of a rejected order, this target was fine but nothing was written.
+ */
+export type TargetStatus = 'added' | 'already-active' | 'duplicate' | 'rejected' | 'accepted';
+
+export interface TargetResult {
+  target: string;
+  kind?: EntryKind;
+  expression?: string;
+  status: TargetStatus;
+  /** A parse error code (`invalid_host`, ...) or the first rail tripped. */
+  code?: string;
+  message?: string;
+  /** Rails tripped by this target (accepted only when the order overrides them). */
+  rails?: Rail[];
+}
+
+export interface Entry extends FeedEntry {
+  id: number;
+  host: string;
+  registrableDomain: string | null;
+  active: boolean;
+  /** The oldest active order holding the entry; null while inactive. */
+  orderId: number | null;
+  firstVersion: number;
+  lastVersion: number;
+}
+
+/** An entry as one order sees it: `linkStatus` is `removed` after `revokeEntry`. */
+export interface OrderEntry extends Entry {
+  linkStatus: 'active' | 'removed';
+  removedReason: string | null;
+}
+
+/** A short view of an order, as matches carry it. */
+export interface OrderRef {
+  id: number;
+  reference: string;
+  authority: string;
+  category: Category;
+  action: Action;
+  issuedAt: string;
+  expiresAt: string | null;
+}
+
+/** An active entry matched by `matchExpressions`, with every active order holding it (oldest first). */
+export interface Match {
+  entry: Entry;
+  orders: OrderRef[];
+}
+
+/** One change-log row. Hashes are lowercase hex. */
+export interface ChangeRecord extends Change {
+  seq: number;
+  version: number;
+  orderId: number;
+  orderRef: string;
+  actor: string;
+  note: string;
+  prevHash: string;
+  hash: string;
+}
+
+export type VersionKind = 'order' | 'import' | 'revoke' | 'revoke-entry' | 'extend' | 'expire';
+
+export interface VersionInfo {
+  version: number;
+  createdAt: string;
+  kind: VersionKind;
+  actor: string;
+  summary: string;
+  adds: number;
+  removes: number;
+  /** The change-log rows of this version (null when it changed no entry). */
+  firstSeq: number | null;
+  lastSeq: number | null;
+  /** Chain head after this version (hex). */
+  headHash: string;
+}
+
+/** The outcome of a write: its new version and net change counts. */
+export interface WriteOutcome {
+  version: number;
+  adds: number;
+  removes: number;
+}
+
+export interface CreatedOrder extends WriteOutcome {
+  order: Order;
+  results: TargetResult[];
+}
+
+export interface ChainReport {
+  ok: boolean;
+  rows: number;
+  /** The seq of the first row that fails (or, for a truncated log, the first missing seq). */
+  brokenAt?: number;
+  reason?: string;
+}
+
+/** A page of a keyset-paginated listing; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export const TOKEN_ROLES = ['admin', 'regulator', 'auditor', 'distributor'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+export interface TokenInfo {
+  id: number;
+  name: string;
+  role: TokenRole;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** The principal behind a valid token. */
+export interface Principal {
+  id: number;
+  role: TokenRole;
+  name: string;
+}
+
+/** A sync agent's report: it applied `version` of `feed` at `appliedAt` and wrote `outputs`. */
+export interface DistributorReport {
+  feed: string;
+  version: number;
+  appliedAt: string | Date;
+  outputs: unknown;
+}
+
+export interface DistributorStatus {
+  tokenId: number;
+  name: string;
+  tokenRevoked: boolean;
+  feed: string;
+  version: number;
+  appliedAt: string;
+  reportedAt: string;
+  outputs: unknown;
+}

@@ -1,0 +1,158 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ArtifactError,
+  decodeArtifact,
+  encodeArtifact,
+  FORMAT_VERSION,
+  type ManifestInput,
+  PAYLOAD_OFFSET,
+  SIGNED_BYTES,
+} from '../../src/core/artifact.ts';
+import { equalBytes, sha256Hex, toHex } from '../../src/core/bytes.ts';
+import { generateSigningKey } from '../../src/core/keys.ts';
+import { encodeKeySet } from '../../src/core/keyset.ts';
+import {
+  DAY,
+  deltaArtifact,
+  GOLDEN_DIR,
+  goldenKey,
+  HOUR,
+  snapshotArtifact,
+  stateAt,
+  T0,
+} from './feed-fixtures.ts';
+
+const GOLDENS: Record<string, () => Promise<Uint8Array>> = {
+  'url-snapshot-3.artifact': async () => snapshotArtifact(3, await goldenKey()),
+  'url-delta-1-3.artifact': async () => deltaArtifact(1, 3, await goldenKey()),
+  'keyset-1.artifact': async () => {
+    const key = await goldenKey();
+    return encodeKeySet({ keys: [key.publicKey], version: 1, createdAt: T0, expiresAt: T0 + 30 * DAY }, key);
+  },
+};
+
+describe('golden artifacts', () => {
+  for (const [name, build] of Object.entries(GOLDENS)) {
+    it(`${name} is byte-identical to the committed file`, async () => {
+      const bytes = await build();
+      const file = new URL(name, GOLDEN_DIR);
+      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, bytes);
+      const committed = new Uint8Array(readFileSync(file));
+      if (!equalBytes(bytes, committed)) {
+        expect.fail(
+          `${name}: bytes changed: bump FORMAT_VERSION and regenerate goldens ` +
+            '(UPDATE_GOLDEN=1 npx vitest run test/core/artifact.test.ts)',
+        );
+      }
+      expect(decodeArtifact(committed)).toMatchObject({
+        ok: true,
+        value: { manifest: { formatVersion: FORMAT_VERSION } },
+      });
+    });
+  }
+});
+
+const input = (overrides: Partial<ManifestInput> = {}): ManifestInput => ({
+  kind: 'delta',
+  feed: 'dns',
+  from: 7,
+  to: 9,
+  createdAt: T0,
+  expiresAt: T0 + HOUR,
+  entryCount: 3,
+  checksum: 'ab'.repeat(32),
+  ...overrides,
+});
+
+describe('encodeArtifact / decodeArtifact', () => {
+  it('round-trips the manifest and splits signed bytes, signature and payload', async () => {
+    const key = await generateSigningKey();
+    const payload = new TextEncoder().encode('-\tgone.example/\n');
+    const bytes = await encodeArtifact(input(), payload, key);
+    expect(bytes.length).toBe(PAYLOAD_OFFSET + payload.length);
+    const decoded = decodeArtifact(bytes);
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    expect(decoded.value.manifest).toEqual({
+      ...input(),
+      formatVersion: FORMAT_VERSION,
+      payloadLength: payload.length,
+      payloadSha256: await sha256Hex(payload),
+      keyId: key.id,
+    });
+    expect(decoded.value.signedBytes).toEqual(bytes.subarray(0, SIGNED_BYTES));
+    expect(decoded.value.signature).toHaveLength(64);
+    expect(decoded.value.payload).toEqual(payload);
+  });
+
+  it('is deterministic: same inputs, same key, same bytes (Ed25519 signatures are deterministic)', async () => {
+    const key = await goldenKey();
+    const a = await snapshotArtifact(2, key);
+    const b = await snapshotArtifact(2, await goldenKey());
+    expect(toHex(a)).toBe(toHex(b));
+    expect(toHex(await snapshotArtifact(2, key, { createdAt: T0 + 1 }))).not.toBe(toHex(a));
+  });
+
+  it('writes the layout of docs/FORMAT.md', async () => {
+    const key = await goldenKey();
+    const bytes = await snapshotArtifact(3, key);
+    const view = new DataView(bytes.buffer);
+    expect(toHex(bytes.subarray(0, 8))).toBe('89544b440d0a1a0a');
+    expect(view.getUint16(8)).toBe(FORMAT_VERSION);
+    expect(bytes[10]).toBe(1);
+    expect(new TextDecoder().decode(bytes.subarray(11, 27))).toBe('url\0\0\0\0\0\0\0\0\0\0\0\0\0');
+    expect([27, 35, 43, 51].map((o) => Number(view.getBigUint64(o)))).toEqual([
+      0,
+      3,
+      T0 + 3 * HOUR,
+      T0 + 3 * HOUR + DAY,
+    ]);
+    expect(Number(view.getBigUint64(59))).toBe(bytes.length - PAYLOAD_OFFSET);
+    expect(toHex(bytes.subarray(67, 99))).toBe(await sha256Hex(bytes.subarray(PAYLOAD_OFFSET)));
+    expect(Number(view.getBigUint64(99))).toBe(4);
+    expect(toHex(bytes.subarray(107, 139))).toBe(await stateAt(3).checksum());
+    expect(toHex(bytes.subarray(139, 147))).toBe(key.id);
+  });
+
+  it.each([
+    ['a delta that does not move forward', { from: 9, to: 9 }],
+    ['a snapshot that does not start at 0', { kind: 'snapshot' as const, from: 1 }],
+    ['a key set outside the keys feed', { kind: 'keyset' as const, from: 0 }],
+    ['a snapshot in the keys feed', { kind: 'snapshot' as const, feed: 'keys', from: 0 }],
+    ['an upper-case feed name', { feed: 'DNS' }],
+    ['a feed name over 16 bytes', { feed: 'a'.repeat(17) }],
+    ['an empty feed name', { feed: '' }],
+    ['a checksum that is not hex SHA-256', { checksum: 'AB'.repeat(32) }],
+    ['an unsafe integer', { to: 2 ** 53 }],
+    ['a negative time', { createdAt: -1 }],
+    ['an expiry before the creation', { expiresAt: T0 - 1 }],
+  ])('refuses to encode %s', async (_, overrides) => {
+    const key = await generateSigningKey();
+    await expect(encodeArtifact(input(overrides), new Uint8Array(0), key)).rejects.toThrow(ArtifactError);
+  });
+
+  it('reports structural problems as malformed or unsupported_format', async () => {
+    const bytes = await snapshotArtifact(1, await goldenKey());
+    const code = (b: Uint8Array) => {
+      const decoded = decodeArtifact(b);
+      return decoded.ok ? 'ok' : decoded.error.code;
+    };
+    const patched = (offset: number, value: number) => {
+      const copy = bytes.slice();
+      copy[offset] = value;
+      return copy;
+    };
+    expect(code(bytes)).toBe('ok');
+    expect(code(new Uint8Array(0))).toBe('malformed');
+    expect(code(bytes.subarray(0, 9))).toBe('malformed');
+    expect(code(patched(0, 0x50))).toBe('malformed');
+    expect(code(patched(9, 2))).toBe('unsupported_format');
+    expect(code(patched(9, 2).subarray(0, 10))).toBe('unsupported_format');
+    expect(code(bytes.subarray(0, PAYLOAD_OFFSET - 1))).toBe('malformed');
+    expect(code(patched(10, 4))).toBe('malformed');
+    expect(code(patched(10, 3))).toBe('malformed');
+    expect(code(patched(15, 0x61))).toBe('malformed');
+    expect(code(patched(27, 0x80))).toBe('malformed');
+    expect(code(bytes.subarray(0, PAYLOAD_OFFSET))).toBe('ok');
+  });
+});

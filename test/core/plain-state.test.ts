@@ -1,0 +1,214 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/core/bytes.ts';
+import {
+  decodeDelta,
+  encodeDelta,
+  encodeSnapshot,
+  indexSnapshot,
+  PlainPayloadError,
+} from '../../src/core/plain-payload.ts';
+import { diff, PlainState, plainChecksum } from '../../src/core/plain-state.ts';
+import { ACTIONS, CATEGORIES, type FeedEntry } from '../../src/core/types.ts';
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const domain = (expression: string, category: FeedEntry['category'] = 'phishing'): FeedEntry => ({
+  expression,
+  kind: 'domain',
+  category,
+  action: 'block',
+});
+
+const expressionArb = fc
+  .tuple(
+    fc.constantFrom('a.example', 'b.example', 'ab.example', 'a.example.com', 'xn--80ak6aa92e.test'),
+    fc.constantFrom('/', '/x', '/x/', '/x?q=1', '/X%20y', '/a/b/c.php'),
+  )
+  .map(([host, path]) => host + path);
+const entryArb: fc.Arbitrary<FeedEntry> = fc.record({
+  expression: expressionArb,
+  kind: fc.constantFrom('domain' as const, 'url' as const),
+  category: fc.constantFrom(...CATEGORIES),
+  action: fc.constantFrom(...ACTIONS),
+});
+const stateArb = fc
+  .uniqueArray(entryArb, { selector: (e) => e.expression, maxLength: 25 })
+  .map((entries) => PlainState.fromEntries(entries));
+
+describe('plain payloads', () => {
+  it('writes a snapshot as sorted tab-separated lines', () => {
+    const payload = encodeSnapshot([
+      domain('a.example/'),
+      { expression: 'a.example/x?y=1', kind: 'url', category: 'csam', action: 'redirect' },
+    ]);
+    expect(text(payload)).toBe('a.example/\tdomain\tphishing\tblock\na.example/x?y=1\turl\tcsam\tredirect\n');
+  });
+
+  it('refuses unsorted, duplicate or unwritable entries', () => {
+    expect(() => encodeSnapshot([domain('b.example/'), domain('a.example/')])).toThrow(PlainPayloadError);
+    expect(() => encodeSnapshot([domain('a.example/'), domain('a.example/')])).toThrow(/a\.example/);
+    expect(() => encodeSnapshot([domain('a b.example/')])).toThrow(PlainPayloadError);
+    expect(() => encodeSnapshot([domain('é.example/')])).toThrow(PlainPayloadError);
+    expect(() => encodeSnapshot([{ ...domain('a.example/'), category: 'spam' as never }])).toThrow(
+      PlainPayloadError,
+    );
+  });
+
+  it('writes a delta sorted by expression, a remove before an add of the same expression', () => {
+    const payload = encodeDelta([
+      { op: 'add', ...domain('b.example/', 'fraud') },
+      { op: 'remove', expression: 'b.example/' },
+      { op: 'remove', ...domain('a.example/') },
+    ]);
+    expect(text(payload)).toBe('-\ta.example/\n-\tb.example/\n+\tb.example/\tdomain\tfraud\tblock\n');
+    expect(decodeDelta(payload)).toEqual({
+      ok: true,
+      value: [
+        { op: 'remove', expression: 'a.example/' },
+        { op: 'remove', expression: 'b.example/' },
+        { op: 'add', ...domain('b.example/', 'fraud') },
+      ],
+    });
+    expect(() =>
+      encodeDelta([
+        { op: 'remove', expression: 'a/' },
+        { op: 'remove', expression: 'a/' },
+      ]),
+    ).toThrow(PlainPayloadError);
+  });
+
+  it.each([
+    ['a.example/\tdomain\tphishing\tblock', 1, 'LF'],
+    ['a.example/\tdomain\tphishing\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tphishing\tblock\tx\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tspam\tblock\n', 1, 'TAB kind'],
+    ['\tdomain\tphishing\tblock\n', 1, 'empty'],
+    ['a.example/ \tdomain\tphishing\tblock\n', 1, 'printable'],
+    ['a.example/\r\tdomain\tphishing\tblock\n', 1, 'printable'],
+    ['b.example/\tdomain\tphishing\tblock\na.example/\tdomain\tphishing\tblock\n', 2, 'sorted'],
+    ['a.example/\tdomain\tphishing\tblock\na.example/\turl\tphishing\tblock\n', 2, 'duplicated'],
+    ['a.example/\tdomain\tphishing\tblock\n\n', 2, 'empty'],
+  ])('rejects the snapshot %j at line %i', (payload, line, words) => {
+    const result = indexSnapshot(utf8(payload));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('bad_payload');
+    expect(result.error.message).toContain(`line ${line}:`);
+    expect(result.error.message).toContain(words);
+  });
+
+  it.each([
+    ['-\ta.example/', 1, 'LF'],
+    ['*\ta.example/\n', 1, '"+" or "-"'],
+    ['-a.example/\n', 1, '"+" or "-"'],
+    ['-\ta.example/\tdomain\tphishing\tblock\n', 1, 'only the expression'],
+    ['+\ta.example/\n', 1, 'TAB kind'],
+    ['-\tb.example/\n-\ta.example/\n', 2, 'sorted'],
+    ['-\ta.example/\n-\ta.example/\n', 2, 'duplicated'],
+    ['+\ta.example/\tdomain\tfraud\tblock\n-\ta.example/\n', 2, 'sorted'],
+    ['-\t\n', 1, 'empty'],
+  ])('rejects the delta %j at line %i', (payload, line, words) => {
+    const result = decodeDelta(utf8(payload));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('bad_payload');
+    expect(result.error.message).toContain(`line ${line}:`);
+    expect(result.error.message).toContain(words);
+  });
+});
+
+describe('PlainState', () => {
+  const state = PlainState.fromEntries([
+    domain('c.example/'),
+    domain('a.example/'),
+    domain('b.example/', 'fraud'),
+  ]);
+
+  it('keeps entries sorted and answers lookups', () => {
+    expect([...state.entries()].map((e) => e.expression)).toEqual(['a.example/', 'b.example/', 'c.example/']);
+    expect(state.entryCount).toBe(3);
+    expect(state.get('b.example/')).toEqual(domain('b.example/', 'fraud'));
+    expect(state.get('b.example')).toBeUndefined();
+    expect(state.get('bb.example/')).toBeUndefined();
+    expect(state.get('é')).toBeUndefined();
+    expect(state.isBlocked(['x.example/', 'c.example/'])).toBe(true);
+    expect(state.isBlocked(['x.example/'])).toBe(false);
+    expect(PlainState.empty().entryCount).toBe(0);
+  });
+
+  it('has a checksum the hub computes from sorted entries without a state', async () => {
+    const sorted = [...state.entries()];
+    expect(await state.checksum()).toBe(await plainChecksum(sorted));
+    expect(await state.checksum()).toBe(await sha256Hex(state.toSnapshotPayload()));
+    expect(await PlainState.empty().checksum()).toBe(await sha256Hex(new Uint8Array(0)));
+  });
+
+  it('copies a snapshot payload so later writes to the buffer do not reach the state', () => {
+    const payload = encodeSnapshot([domain('a.example/')]);
+    const loaded = PlainState.fromSnapshot(payload);
+    payload[0] = 0x7a;
+    expect(loaded.ok && [...loaded.value.entries()][0]?.expression).toBe('a.example/');
+  });
+
+  it('applies a delta into a new state and leaves the old one as it was', async () => {
+    const before = await state.checksum();
+    const next = state.applyDelta(
+      utf8('-\ta.example/\n-\tb.example/\n+\tb.example/\tdomain\tcsam\tredirect\n'),
+    );
+    if (!next.ok) throw new Error(next.error.message);
+    expect([...next.value.entries()]).toEqual([
+      { expression: 'b.example/', kind: 'domain', category: 'csam', action: 'redirect' },
+      domain('c.example/'),
+    ]);
+    expect(await state.checksum()).toBe(before);
+    expect(state.entryCount).toBe(3);
+  });
+
+  it('asks for a resync when a delta does not fit the state', () => {
+    expect(state.applyDelta(utf8('-\tz.example/\n'))).toMatchObject({
+      ok: false,
+      error: { code: 'resync_required' },
+    });
+    const addPresent = state.applyDelta(utf8('+\ta.example/\tdomain\tphishing\tblock\n'));
+    expect(addPresent).toMatchObject({ ok: false, error: { code: 'resync_required' } });
+    expect(state.applyDelta(utf8('-\ta.example/'))).toMatchObject({
+      ok: false,
+      error: { code: 'bad_payload' },
+    });
+  });
+
+  it('diff and applyDelta are a pure pair: a.applyDelta(diff(a, b)) is b', async () => {
+    await fc.assert(
+      fc.asyncProperty(stateArb, stateArb, async (a, b) => {
+        const next = a.applyDelta(encodeDelta(diff(a, b)));
+        if (!next.ok) throw new Error(next.error.message);
+        expect([...next.value.entries()]).toEqual([...b.entries()]);
+        expect(await next.value.checksum()).toBe(await b.checksum());
+        expect(next.value.toSnapshotPayload()).toEqual(b.toSnapshotPayload());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('diff of a state with itself is empty, and a snapshot payload round-trips', () => {
+    fc.assert(
+      fc.property(stateArb, (a) => {
+        expect(diff(a, a)).toEqual([]);
+        const again = PlainState.fromSnapshot(a.toSnapshotPayload());
+        expect(again.ok && [...again.value.entries()]).toEqual([...a.entries()]);
+      }),
+    );
+  });
+
+  it('chains deltas: applying diff(a, b) then diff(b, c) equals c', () => {
+    fc.assert(
+      fc.property(stateArb, stateArb, stateArb, (a, b, c) => {
+        const ab = a.applyDelta(encodeDelta(diff(a, b)));
+        const bc = ab.ok ? ab.value.applyDelta(encodeDelta(diff(b, c))) : ab;
+        expect(bc.ok && bc.value.toSnapshotPayload()).toEqual(c.toSnapshotPayload());
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
