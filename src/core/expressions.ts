@@ -10,8 +10,25 @@ const MAX_PATH_PREFIXES = 4;
 
 function countLabels(host: string): number {
   let n = 1;
-  for (let i = host.indexOf('.'); i !== -1; i = host.indexOf('.', i + 1)) n++;
+  for (let i = 0; i < host.length; i++) if (host.charCodeAt(i) === 0x2e) n++;
   return n;
+}
+
+function computeSuffixes(host: string): readonly string[] {
+  const labels = countLabels(host);
+  if (labels <= 2) return [host];
+  const domain = registrableDomain(host);
+  if (domain === null) return [host];
+  const minLabels = Math.max(countLabels(domain), 2);
+  const out = [host];
+  // Walk label starts left to right; a suffix of k labels starts after the (labels - k)th dot.
+  let k = labels;
+  for (let i = 0; i < host.length && k > minLabels; i++) {
+    if (host.charCodeAt(i) !== 0x2e) continue;
+    k--;
+    if (k <= MAX_SUFFIX_LABELS) out.push(host.slice(i + 1));
+  }
+  return out;
 }
 
 /**
@@ -21,27 +38,6 @@ function countLabels(host: string): number {
  */
 let lastHost = '';
 let lastSuffixes: readonly string[] = [''];
-
-function computeSuffixes(host: string): readonly string[] {
-  const labels = countLabels(host);
-  if (labels <= 2) return [host];
-  const domain = registrableDomain(host);
-  if (domain === null) return [host];
-  const minLabels = Math.max(countLabels(domain), 2);
-  const out = [host];
-  let k = labels;
-  let start = 0;
-  for (; k > MAX_SUFFIX_LABELS; k--) start = host.indexOf('.', start) + 1;
-  if (k === labels) {
-    start = host.indexOf('.') + 1;
-    k--;
-  }
-  for (; k >= minLabels; k--) {
-    out.push(host.slice(start));
-    start = host.indexOf('.', start) + 1;
-  }
-  return out;
-}
 
 /** Host suffixes, exact host first; suffixes stop at the registrable domain, so never a bare public suffix. */
 export function hostSuffixes(host: string, isIp: boolean): readonly string[] {
@@ -57,9 +53,11 @@ export function hostSuffixes(host: string, isIp: boolean): readonly string[] {
 export function pathVariants(path: string, query: string | null): string[] {
   const out = query ? [`${path}?${query}`, path] : [path];
   let prefixes = 0;
-  for (let i = path.indexOf('/'); i !== -1 && prefixes < MAX_PATH_PREFIXES; i = path.indexOf('/', i + 1)) {
+  const last = path.length - 1;
+  for (let i = 0; i < last && prefixes < MAX_PATH_PREFIXES; i++) {
+    if (path.charCodeAt(i) !== 0x2f) continue;
     prefixes++;
-    if (i + 1 < path.length) out.push(path.slice(0, i + 1));
+    out.push(i === 0 ? '/' : path.slice(0, i + 1));
   }
   return out;
 }
@@ -74,7 +72,10 @@ export function lookupExpressions(url: CanonicalUrl): string[] {
     const hosts = hostSuffixes(url.host, url.isIp);
     const paths = pathVariants(url.path, url.query);
     const out: string[] = [];
-    for (const h of hosts) for (const p of paths) out.push(h + p);
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[i] as string;
+      for (let j = 0; j < paths.length; j++) out.push(h + paths[j]);
+    }
     return out;
   } catch {
     return [url.expression];

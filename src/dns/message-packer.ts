@@ -6,8 +6,8 @@ import type { Answer, Question } from 'dns-packet';
 
 interface Codec<T> {
   encodingLength(value: T): number;
-  encode(value: T, buffer: Buffer, offset: number): Buffer;
-  bytes: number;
+  /** Writes `value` at `offset`; `encode.bytes` then holds the number of bytes written. */
+  encode: { (value: T, buffer: Buffer, offset: number): Buffer; bytes: number };
 }
 // dns-packet exports its per-record codecs but its type declarations do not mention them.
 const { answer: answerCodec, question: questionCodec } = dnsPacket as unknown as {
@@ -56,7 +56,7 @@ export class MessagePacker {
     this.#count = 0;
     if (this.#first) {
       questionCodec.encode(this.head.question, this.#buffer, this.#offset);
-      this.#offset += questionCodec.bytes;
+      this.#offset += questionCodec.encode.bytes;
       this.#buffer.writeUInt16BE(1, 4);
       this.#first = false;
     }
@@ -76,7 +76,7 @@ export class MessagePacker {
       this.#start();
     }
     answerCodec.encode(answer, this.#buffer, this.#offset);
-    this.#offset += answerCodec.bytes;
+    this.#offset += answerCodec.encode.bytes;
     this.#count++;
     return full;
   }

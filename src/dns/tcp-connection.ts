@@ -42,7 +42,7 @@ export function serveTcpConnection(
   handle: (message: Buffer) => Promise<Reply>,
   onError: (error: Error) => void,
 ): void {
-  let buffered = Buffer.alloc(0);
+  let buffered: Buffer = Buffer.alloc(0);
   const pending: Buffer[] = [];
   let busy = false;
 

@@ -102,7 +102,9 @@ export class OrderWriter {
       else firstAt.set(e, i);
     }
     const existing = new Map<string, Existing>();
+    const t0 = performance.now();
     for (const row of this.lookup([...firstAt.keys()])) existing.set(row[0], row);
+    const g = globalThis as any; g.T ??= {}; g.T.lookup = (g.T.lookup ?? 0) + performance.now() - t0;
     const { category, action } = this.order;
     const order = { id: this.orderId, reference: this.order.reference };
     const v = this.version;

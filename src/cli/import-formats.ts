@@ -1,0 +1,123 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { parse as parseCsv } from 'csv-parse';
+
+export const IMPORT_FORMATS = ['plain', 'hosts', 'csv', 'jsonl'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/** A line of an input list that is not a target; the import reports it and goes on. */
+export interface BadLine {
+  line: number;
+  reason: string;
+}
+
+// The classic hosts-file preamble: names every hosts file maps and no regulator means to block.
+const HOSTS_PREAMBLE = new Set([
+  'localhost',
+  'localhost.localdomain',
+  'local',
+  'broadcasthost',
+  'ip6-localhost',
+  'ip6-loopback',
+  'ip6-localnet',
+  'ip6-mcastprefix',
+  'ip6-allnodes',
+  'ip6-allrouters',
+  'ip6-allhosts',
+  '0.0.0.0',
+]);
+
+/** Picks the format from the file name, falling back to `plain` (one target per line). */
+export function formatFromName(path: string): ImportFormat {
+  const name = path.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
+  if (/(^|[/_.-])hosts([_.-]|$)/.test(name)) return 'hosts';
+  return 'plain';
+}
+
+/** Opens a file (transparently gunzipping `.gz`) as a byte stream; `-` is standard input. */
+export function openInput(path: string): Readable {
+  const raw = path === '-' ? process.stdin : createReadStream(path);
+  return path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+}
+
+/**
+ * Streams the targets of a list in the given format, one chunk of `chunkSize` at a time, so a 1.5M-line
+ * file never sits in memory. `onBad` hears about lines that hold no target.
+ */
+export async function* readTargets(
+  input: Readable,
+  format: ImportFormat,
+  onBad: (bad: BadLine) => void,
+  chunkSize = 5000,
+): AsyncGenerator<string[]> {
+  let chunk: string[] = [];
+  const source = format === 'csv' ? csvTargets(input, onBad) : lineTargets(input, format, onBad);
+  for await (const target of source) {
+    chunk.push(target);
+    if (chunk.length >= chunkSize) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield chunk;
+}
+
+async function* lineTargets(input: Readable, format: ImportFormat, onBad: (bad: BadLine) => void) {
+  let line = 0;
+  for await (const raw of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    line++;
+    const text = raw.trim();
+    if (text === '' || text.startsWith('#') || text.startsWith('!')) continue;
+    if (format === 'plain') yield text;
+    else if (format === 'hosts') yield* hostsLine(text, line, onBad);
+    else {
+      const target = jsonLine(text);
+      if (target === undefined) onBad({ line, reason: 'not a JSON string or object with a "target" field' });
+      else yield target;
+    }
+  }
+}
+
+function* hostsLine(text: string, line: number, onBad: (bad: BadLine) => void) {
+  const fields = text.replace(/#.*$/, '').trim().split(/\s+/);
+  if (fields.length < 2) {
+    onBad({ line, reason: 'hosts line without a name after the address' });
+    return;
+  }
+  for (const name of fields.slice(1)) if (!HOSTS_PREAMBLE.has(name.toLowerCase())) yield name;
+}
+
+function jsonLine(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'string') return value;
+    if (value && typeof value === 'object' && typeof (value as { target?: unknown }).target === 'string') {
+      return (value as { target: string }).target;
+    }
+  } catch {
+    // reported by the caller
+  }
+  return undefined;
+}
+
+const TARGET_COLUMNS = ['target', 'url', 'domain', 'host', 'hostname'];
+
+async function* csvTargets(input: Readable, onBad: (bad: BadLine) => void) {
+  const parser = input.pipe(
+    parseCsv({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, comment: '#', relax_column_count: true, trim: true }),
+  );
+  let row = 1;
+  let column: string | undefined;
+  for await (const record of parser as AsyncIterable<Record<string, string>>) {
+    row++;
+    column ??= TARGET_COLUMNS.find((c) => c in record);
+    if (column === undefined) throw new Error(`CSV header has none of the columns ${TARGET_COLUMNS.join(', ')}`);
+    const target = record[column];
+    if (target) yield target;
+    else onBad({ line: row, reason: `empty ${column} column` });
+  }
+}

@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateSigningKey } from '../core/keys.ts';
+import { PUBLIC_KEY_FILE, SIGNING_KEY_FILE, writeKeyFiles } from '../hub/signing-key.ts';
+import { type Command, flagOrEnv, parseFlags, UsageError } from './command.ts';
+
+export const keygen: Command = {
+  name: 'keygen',
+  summary: 'create an Ed25519 signing key pair (WebCrypto); the key id derives from the public key',
+  usage:
+    'keygen [--out DIR] [--force]\n' +
+    `  writes DIR/${SIGNING_KEY_FILE} (PKCS8 base64, mode 0600) and DIR/${PUBLIC_KEY_FILE} (base64 raw public key,\n` +
+    '  the PUBLIC_KEY_FILE consumers pin). DIR defaults to $TAKEDOWN_DATA/keys or ./data/keys.',
+  async run(argv) {
+    const { values } = parseFlags(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
+    const dir = resolve(values.out ?? join(flagOrEnv(undefined, 'TAKEDOWN_DATA', './data'), 'keys'));
+    if (existsSync(join(dir, SIGNING_KEY_FILE)) && !values.force) {
+      throw new UsageError(`${join(dir, SIGNING_KEY_FILE)} exists; --force replaces it (consumers pinning it will refuse new artifacts)`);
+    }
+    const key = await generateSigningKey();
+    await writeKeyFiles(dir, key, SIGNING_KEY_FILE, PUBLIC_KEY_FILE);
+    console.log(`key ${key.id}\n  private: ${join(dir, SIGNING_KEY_FILE)}\n  public:  ${join(dir, PUBLIC_KEY_FILE)}`);
+    return 0;
+  },
+};

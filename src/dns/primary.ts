@@ -1,0 +1,161 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { type RenderOptions, resolveRenderOptions } from '../agent/render/options.ts';
+import { rpzSerial } from '../agent/render/rpz-records.ts';
+import type { Change } from '../core/types.ts';
+import { changeRecords, TransferJournal } from './journal.ts';
+import { DEFAULT_NOTIFY_RETRY, Notifier, type NotifyRetry, type NotifyTarget } from './notify.ts';
+import { type Client, type DnsLogEvent, type ResponderConfig, respond, type ZoneSource } from './responder.ts';
+import { serialNewer } from './serial.ts';
+import { serveTcpConnection } from './tcp-connection.ts';
+import { createTransferAcl } from './transfer-acl.ts';
+import { resolveTsigKeys, type TsigKey } from './tsig.ts';
+import { apexAnswers } from './zone-records.ts';
+
+/** Configuration of a policy-zone primary; everything is validated when it is created. */
+export interface RpzPrimaryOptions extends ZoneSource {
+  /** Zone name, TTL, SOA names, walled garden: the same options the RPZ file renderer takes. */
+  render?: Partial<RenderOptions>;
+  /** Keys a secondary may sign its requests with; a verified request may always transfer. */
+  tsigKeys?: readonly TsigKey[];
+  /**
+   * Addresses / CIDR blocks that may transfer without TSIG. Unset: loopback only when no keys
+   * are configured, nobody unsigned otherwise.
+   */
+  allowTransfer?: readonly string[];
+  /** Secondaries to NOTIFY on every publish. */
+  notify?: readonly NotifyTarget[];
+  notifyRetry?: Partial<NotifyRetry>;
+  /** Versions of differences kept for IXFR; an older secondary gets the whole zone. Default 100. */
+  journalVersions?: number;
+  log?: (event: DnsLogEvent) => void;
+}
+
+export interface RpzPrimary {
+  /** Serves UDP and TCP on `host:port` (port 0: one the system picks for both). */
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /**
+   * Records that the source now serves `version`, reached from the previously published (or
+   * initial) version by `changes`, then NOTIFYs the secondaries. Call it after the source moved.
+   */
+  publish(version: number, changes: Iterable<Change>): void;
+  close(): Promise<void>;
+  readonly address: { host: string; port: number } | undefined;
+  /** The zone origin, absolute (`rpz.takedown.`). */
+  readonly zone: string;
+}
+
+function listenTcp(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function bindUdp(socket: UdpSocket, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * A DNS primary for the RPZ policy zone: SOA/NS and policy-name queries, AXFR (RFC 5936) and IXFR
+ * (RFC 1995) from an in-memory journal, NOTIFY (RFC 1996) and TSIG (RFC 8945). The zone's records
+ * come from `rpzRecords`, exactly as the zone-file renderer writes them.
+ */
+export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
+  const options = resolveRenderOptions(config.render);
+  const keys = resolveTsigKeys(config.tsigKeys ?? []);
+  const log = config.log ?? (() => {});
+  const journal = new TransferJournal(config.journalVersions ?? 100, config.version());
+  const notifier = new Notifier(options.zone, config.notify ?? [], keys, { ...DEFAULT_NOTIFY_RETRY, ...config.notifyRetry }, log);
+  const responder: ResponderConfig = {
+    options,
+    source: { entries: config.entries, version: config.version, ...(config.lookup ? { lookup: config.lookup } : {}) },
+    keys,
+    acl: createTransferAcl(config.allowTransfer, keys.size > 0),
+    journal,
+    log,
+  };
+  const connections = new Set<Socket>();
+  let tcp: Server | undefined;
+  let udp: UdpSocket | undefined;
+  let address: { host: string; port: number } | undefined;
+
+  const handle = (message: Buffer, client: Client) =>
+    respond(message, client, responder).catch((error: Error) => {
+      log({ event: 'error', client: `${client.address}#${client.port}`, message: `request failed: ${error.message}` });
+      return undefined;
+    });
+
+  const onUdp = (socket: UdpSocket) => (message: Buffer, remote: { address: string; port: number }) => {
+    void handle(message, { address: remote.address, port: remote.port, transport: 'udp' }).then((reply) => {
+      if (Buffer.isBuffer(reply)) socket.send(reply, remote.port, remote.address);
+    });
+  };
+
+  const onConnection = (socket: Socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+    const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' };
+    serveTcpConnection(
+      socket,
+      (message) => handle(message, client),
+      (error) => log({ event: 'error', client: `${client.address}#${client.port}`, message: `TCP: ${error.message}` }),
+    );
+  };
+
+  async function close(): Promise<void> {
+    await notifier.close();
+    for (const socket of connections) socket.destroy();
+    const server = tcp;
+    const socket = udp;
+    tcp = undefined;
+    udp = undefined;
+    address = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  return {
+    zone: options.zone,
+    get address() {
+      return address;
+    },
+    async listen(host, port) {
+      if (tcp) throw new Error(`the RPZ primary already listens on ${address?.host}#${address?.port}`);
+      tcp = createServer(onConnection);
+      tcp.maxConnections = 256;
+      udp = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
+      udp.on('message', onUdp(udp));
+      try {
+        const bound = await listenTcp(tcp, host, port);
+        await bindUdp(udp, host, bound);
+        udp.on('error', (error) => log({ event: 'error', message: `UDP: ${error.message}` }));
+        await notifier.open(host);
+        address = { host, port: bound };
+        return address;
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+    publish(version, changes) {
+      const from = journal.headVersion;
+      if (!serialNewer(rpzSerial(version), rpzSerial(from))) {
+        throw new RangeError(`publish: version ${version} does not follow version ${from} (RFC 1982 serials)`);
+      }
+      journal.append({ fromVersion: from, toVersion: version, ...changeRecords(changes, options) });
+      notifier.notify(apexAnswers(version, options).soa);
+    },
+    close,
+  };
+}
