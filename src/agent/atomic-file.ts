@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, type FileHandle, link, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Suffix of the last confirmed file, kept beside an output until its reload succeeds. */
@@ -125,7 +125,8 @@ export async function writeFileAtomic<T>(
     closed = true;
     const previous = path + PREVIOUS_SUFFIX;
     if (options.keepPrevious && !(await exists(previous)) && (await exists(path))) {
-      await link(path, previous);
+      // A hard link costs nothing; a copy is for file systems without them.
+      await link(path, previous).catch(() => copyFile(path, previous));
     }
     await rename(temp, path);
     await syncDirectory(dir);

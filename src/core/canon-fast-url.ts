@@ -14,7 +14,8 @@ function isEnd(c: number): boolean {
 export function fastCanonicalUrl(s: string): CanonicalUrl | null {
   const n = s.length;
   const c0 = s.charCodeAt(0);
-  if ((c0 | 0x20) !== 104 || (s.charCodeAt(1) | 0x20) !== 116 || (s.charCodeAt(2) | 0x20) !== 116) return null;
+  if ((c0 | 0x20) !== 104 || (s.charCodeAt(1) | 0x20) !== 116 || (s.charCodeAt(2) | 0x20) !== 116)
+    return null;
   if ((s.charCodeAt(3) | 0x20) !== 112) return null;
   let i = 4;
   let scheme = 'http';

@@ -63,9 +63,11 @@ export function pathVariants(path: string, query: string | null): string[] {
 }
 
 /**
- * Safe Browsing lookup expressions: host suffixes (exact host, then up to 4 more from the last 5 labels, but never shorter than the
- * registrable domain and never a bare public suffix; an IP host only itself) x path prefixes (path+query, path, `/`, and up to 4 leading
- * components each ending in `/`). Deduplicated, exact host first.
+ * Safe Browsing lookup expressions of a canonical URL: host suffixes (the exact host, then up to 4 more from the
+ * last 5 labels, never shorter than the registrable domain, so never a bare public suffix; an IP host only itself)
+ * crossed with path variants (path with query, path, then `/` and leading directories, four prefixes at most as in
+ * Chromium). Each expression once, the exact host (and then the full path) first. An entry matches a URL when it
+ * is one of these: `example.com/` matches the whole site and its sub-domains.
  */
 export function lookupExpressions(url: CanonicalUrl): string[] {
   try {

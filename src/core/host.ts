@@ -94,7 +94,8 @@ function isIpv6Literal(s: string): boolean {
 }
 
 function normalizeIpv6(bracketed: string): Result<NormalizedHost> {
-  if (!isIpv6Literal(bracketed)) return fail('invalid_host', `invalid IPv6 address '${escapeBytes(bracketed)}'`);
+  if (!isIpv6Literal(bracketed))
+    return fail('invalid_host', `invalid IPv6 address '${escapeBytes(bracketed)}'`);
   try {
     const host = new URL(`http://${bracketed}/`).hostname;
     return ok({ host, isIp: true });
@@ -179,8 +180,10 @@ function isHostInputChar(c: number): boolean {
 }
 
 /**
- * UTS-46 -> punycode (put names through `new URL('http://' + x)` for IDN/full-width/IPv4 forms, as TOOLCHAIN.md says tldts does not),
- * lower case, trailing dot removed, labels 1..63 octets, name <= 253, characters [a-z0-9-_]; IPv4 in any form -> dotted quad; IPv6 -> [..]
+ * The canonical form of a bare host name: UTS-46 to punycode (through the WHATWG URL parser, which also folds
+ * full-width forms; tldts does neither), lower case, dots tidied (the trailing one removed), labels of 1..63
+ * octets in [a-z0-9-_], at most 253 in all; IPv4 in any form as a dotted quad, IPv6 as `[..]`.
+ * Fails with `empty`, `invalid_character`, `invalid_host`, `label_too_long` or `name_too_long`.
  */
 export function canonicalHost(input: string): Result<string> {
   try {

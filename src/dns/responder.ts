@@ -56,6 +56,8 @@ interface Request {
   packet: DecodedPacket;
   client: Client;
   signer: TsigSigner | undefined;
+  /** Name of the TSIG key the request was verified with, for the log. */
+  keyName: string | undefined;
 }
 
 function peer(client: Client): string {
@@ -98,6 +100,7 @@ function checkTsig(request: Request, tsig: LocatedTsig, config: ResponderConfig)
   const check = verifyRequest(request.raw, tsig, config.keys);
   if (check.ok) {
     request.signer = new TsigSigner(check.key, check.requestMac);
+    request.keyName = check.key.name;
     return undefined;
   }
   config.log({ event: 'tsig', client: peer(request.client), message: `TSIG failure: ${check.reason}` });
@@ -119,7 +122,9 @@ async function* signedStream(
     const next = await messages.next();
     if (next.done) {
       const { records, messages: count } = next.value;
-      config.log({ event: 'transfer', client: peer(request.client), message: `${kind} ${detail}: ${records} records in ${count} messages` });
+      const signed = request.keyName ? `, TSIG ${request.keyName}` : '';
+      const message = `${kind} ${detail}${signed}: ${records} records in ${count} messages`;
+      config.log({ event: 'transfer', client: peer(request.client), message });
       return;
     }
     yield request.signer ? request.signer.sign(next.value) : next.value;
@@ -175,7 +180,7 @@ export async function respond(raw: Buffer, client: Client, config: ResponderConf
     config.log({ event: 'malformed', client: peer(client), message: `undecodable message: ${(error as Error).message}` });
     return client.transport === 'udp' ? formatError(raw) : undefined;
   }
-  const request: Request = { raw, packet, client, signer: undefined };
+  const request: Request = { raw, packet, client, signer: undefined, keyName: undefined };
   const failure = tsig ? checkTsig(request, tsig, config) : undefined;
   if (failure) return failure;
   if (opcodeOf(packet.flags ?? 0) !== OPCODE.QUERY) return message(request, RCODE.NOTIMP);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hostSuffixes, lookupExpressions, pathVariants } from '../../src/core/expressions.ts';
-import { canonicalizeUrl, type CanonicalUrl } from '../../src/core/url.ts';
+import { type CanonicalUrl, canonicalizeUrl } from '../../src/core/url.ts';
 
 const fixture = readFileSync(
   new URL('../fixtures/canonicalization/safebrowsing-expressions.txt', import.meta.url),
@@ -117,7 +117,11 @@ describe('host suffixes (sections C and E)', () => {
   });
 
   it('never emits a bare public suffix nor shortens below the registrable domain', () => {
-    expect(hostSuffixes('a.b.example.co.uk', false)).toEqual(['a.b.example.co.uk', 'b.example.co.uk', 'example.co.uk']);
+    expect(hostSuffixes('a.b.example.co.uk', false)).toEqual([
+      'a.b.example.co.uk',
+      'b.example.co.uk',
+      'example.co.uk',
+    ]);
     expect(hostSuffixes('x.y.github.io', false)).toEqual(['x.y.github.io', 'y.github.io']);
     expect(hostSuffixes('co.uk', false)).toEqual(['co.uk']);
     expect(hostSuffixes('1.2.3.4', true)).toEqual(['1.2.3.4']);

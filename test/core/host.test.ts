@@ -53,7 +53,9 @@ describe('canonicalHost', () => {
 });
 
 describe('urlcanon funky IPv4 forms', () => {
-  const vectors = Object.entries(JSON.parse(fixture('urlcanon_funky_ipv4.json')) as Record<string, string | null>);
+  const vectors = Object.entries(
+    JSON.parse(fixture('urlcanon_funky_ipv4.json')) as Record<string, string | null>,
+  );
   for (const [input, expected] of vectors) {
     it(input, () => {
       if (expected !== null) {
@@ -68,7 +70,7 @@ describe('urlcanon funky IPv4 forms', () => {
 });
 
 describe('IdnaTestV2 (UTS #46 15.0.0) toAsciiN, rows without an error status', () => {
-  const unescape = (s: string) =>
+  const unescapeIdna = (s: string) =>
     s
       .replace(/\\u([0-9A-F]{4})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
       .replace(/\\x\{([0-9A-F]+)\}/g, (_m, h: string) => String.fromCodePoint(Number.parseInt(h, 16)));
@@ -77,9 +79,9 @@ describe('IdnaTestV2 (UTS #46 15.0.0) toAsciiN, rows without an error status', (
     .filter((l) => l.trim() !== '' && !l.startsWith('#'))
     .map((l) => {
       const c = (l.split('#')[0] as string).split(';').map((x) => x.trim());
-      const source = unescape(c[0] as string);
-      const toUnicode = c[1] ? unescape(c[1]) : source;
-      return { source, ascii: c[3] ? unescape(c[3]) : toUnicode };
+      const source = unescapeIdna(c[0] as string);
+      const toUnicode = c[1] ? unescapeIdna(c[1]) : source;
+      return { source, ascii: c[3] ? unescapeIdna(c[3]) : toUnicode };
     });
 
   it('has the sample', () => expect(rows.length).toBeGreaterThan(400));
@@ -142,7 +144,12 @@ describe('hostInfo and isBarePublicSuffix', () => {
     expect(isBarePublicSuffix('example.co.uk')).toBe(false);
     expect(isBarePublicSuffix('127.0.0.1')).toBe(false);
     expect(hostInfo('www.example.co.uk').registrableDomain).toBe('example.co.uk');
-    expect(hostInfo('10.1.2.3')).toEqual({ host: '10.1.2.3', isIp: true, publicSuffix: null, registrableDomain: null });
+    expect(hostInfo('10.1.2.3')).toEqual({
+      host: '10.1.2.3',
+      isIp: true,
+      publicSuffix: null,
+      registrableDomain: null,
+    });
     expect(hostInfo('[::1]').isIp).toBe(true);
   });
 });

@@ -29,7 +29,14 @@ describe('parseTarget: domains', () => {
   });
 
   it('takes a URL whose canonical form is the bare host as a domain entry', () => {
-    for (const input of ['https://evil.example/', 'http://EVIL.example', 'evil.example/', 'http://evil.example/?', 'http://u:p@evil.example:8080/#x', 'https://evil.example/a/..']) {
+    for (const input of [
+      'https://evil.example/',
+      'http://EVIL.example',
+      'evil.example/',
+      'http://evil.example/?',
+      'http://u:p@evil.example:8080/#x',
+      'https://evil.example/a/..',
+    ]) {
       const t = target(input);
       expect([t.kind, t.expression]).toEqual(['domain', 'evil.example/']);
     }
@@ -38,12 +45,21 @@ describe('parseTarget: domains', () => {
 
   it('keeps IP literals as entries and says so', () => {
     const t = target('http://0x7f.0.0.1/');
-    expect([t.kind, t.expression, t.isIp, t.publicSuffix, t.registrableDomain]).toEqual(['domain', '127.0.0.1/', true, null, null]);
+    expect([t.kind, t.expression, t.isIp, t.publicSuffix, t.registrableDomain]).toEqual([
+      'domain',
+      '127.0.0.1/',
+      true,
+      null,
+      null,
+    ]);
     expect(target('[2001:db8::1]').expression).toBe('[2001:db8::1]/');
   });
 
   it('reports bare public suffixes through publicSuffix/registrableDomain', () => {
-    expect([target('github.io').publicSuffix, target('github.io').registrableDomain]).toEqual(['github.io', null]);
+    expect([target('github.io').publicSuffix, target('github.io').registrableDomain]).toEqual([
+      'github.io',
+      null,
+    ]);
     expect(target('co.uk').registrableDomain).toBeNull();
   });
 });
@@ -90,7 +106,19 @@ describe('parseTarget: errors', () => {
   });
 
   it('never throws on hostile input', () => {
-    for (const input of ['\u0000', '\ud800', 'http://[', 'http://%', '%%%', '::::', '@@@', 'http://a@', '?', '#', 'http://.../']) {
+    for (const input of [
+      '\u0000',
+      '\ud800',
+      'http://[',
+      'http://%',
+      '%%%',
+      '::::',
+      '@@@',
+      'http://a@',
+      '?',
+      '#',
+      'http://.../',
+    ]) {
       expect(() => parseTarget(input)).not.toThrow();
     }
   });

@@ -285,11 +285,21 @@ export async function startUnbound(
   configSnippets: string | string[],
   options: UnboundOptions = {},
 ): Promise<RunningUnbound> {
+  // The free ports are picked before Unbound binds them: another process may win the race, so retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(Array.isArray(configSnippets) ? configSnippets : [configSnippets], options);
+    } catch (error) {
+      if (attempt === 3 || !/can't bind socket|Address already in use/i.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(snippets: string[], options: UnboundOptions): Promise<RunningUnbound> {
   const dir = await mkdtemp(join(tmpdir(), 'unbound-'));
   const port = await freePort();
   const controlPort = options.control === false ? undefined : await freePort();
   const configPath = join(dir, 'unbound.conf');
-  const snippets = Array.isArray(configSnippets) ? configSnippets : [configSnippets];
   const config = [baseConfig(dir, port), ...snippets, controlPort ? controlConfig(controlPort) : ''].join(
     '\n',
   );
@@ -337,9 +347,12 @@ export async function startUnbound(
   }
 
   const controlTool = findTool('unbound-control') ?? 'unbound-control';
+  const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
   return {
     port,
-    ...(controlPort ? { controlPort, reloadCommand: `${controlTool} -c ${configPath} reload` } : {}),
+    ...(controlPort
+      ? { controlPort, reloadCommand: `${quote(controlTool)} -c ${quote(configPath)} reload` }
+      : {}),
     dir,
     configPath,
     query: (name, type = 'A') => queryDns(port, name, type),

@@ -2,7 +2,7 @@ import type { EntryKind, FeedEntry } from '../../core/types.ts';
 import type { EntrySource, RenderStats } from './options.ts';
 
 /** Pieces of about this many characters keep the per-piece overhead low and memory flat. */
-const PIECE = 16 * 1024;
+export const PIECE_SIZE = 16 * 1024;
 
 /** How one format writes an entry of the kind it carries: its line(s), or undefined to skip it. */
 export interface LineFormat {
@@ -31,7 +31,7 @@ export async function* renderLines(
     }
     stats.rendered++;
     piece += text;
-    if (piece.length >= PIECE) {
+    if (piece.length >= PIECE_SIZE) {
       yield piece;
       piece = '';
     }

@@ -1,8 +1,6 @@
 import { domainName } from './names.ts';
 import type { RenderFunction, RenderStats } from './options.ts';
-import { endLine } from './render-lines.ts';
-
-const PIECE = 16 * 1024;
+import { endLine, PIECE_SIZE } from './render-lines.ts';
 
 function coveredByAncestor(name: string, listed: ReadonlySet<string>): boolean {
   for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
@@ -44,7 +42,7 @@ export const renderSquid: RenderFunction = async function* (entries, { version }
     if (name === previous || coveredByAncestor(name, listed)) continue;
     previous = name;
     piece += `.${name}\n`;
-    if (piece.length >= PIECE) {
+    if (piece.length >= PIECE_SIZE) {
       yield piece;
       piece = '';
     }

@@ -1,0 +1,210 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { SavedState } from '../../core/consumer.ts';
+import { exportPublicKey, importPublicKey, type PublicKey } from '../../core/keys.ts';
+import type { KeyRing } from '../../core/keyset.ts';
+import { PlainState } from '../../core/plain-state.ts';
+import { fail, ok, type Result } from '../../core/types.ts';
+import { syncDirectory, writeFileDurably } from './durable-file.ts';
+
+/**
+ * The agent's local state, one directory:
+ *
+ *   state.json          what is applied (version, freshness, checksum), the trusted key ring, and what
+ *                       each output last got
+ *   entries-<V>.tsv     the entries of version V as the feed's canonical snapshot payload
+ *
+ * Both are written to a temporary file and renamed. The entries file of a new version is complete
+ * before `state.json` names it, so a crash between the two writes leaves the previous version intact;
+ * stale entries files are removed after the switch.
+ */
+
+/** What the agent knows about the applied version besides its entries. */
+export interface AppliedMeta {
+  version: number;
+  expiresAt: number;
+  /** When the hub created the artifact that brought this version (ms). */
+  createdAt: number;
+  entryCount: number;
+  checksum: string;
+  /** When the state was saved (ISO). */
+  appliedAt: string;
+}
+
+/** What one output last received: `ok` false while its render or reload keeps failing. */
+export interface OutputRecord {
+  format: string;
+  path: string;
+  version: number;
+  ok: boolean;
+}
+
+/** The state a previous run left. */
+export interface LoadedState {
+  saved: SavedState<PlainState>;
+  meta: AppliedMeta;
+}
+
+const STATE_FILE = 'state.json';
+const ENTRIES_FILE = /^entries-(\d+)\.tsv$/;
+
+const appliedSchema = z.strictObject({
+  version: z.number().int().min(0),
+  expiresAt: z.number().int().min(0),
+  createdAt: z.number().int().min(0),
+  entryCount: z.number().int().min(0),
+  checksum: z.string().regex(/^[0-9a-f]{64}$/),
+  appliedAt: z.string(),
+});
+const stateSchema = z.strictObject({
+  format: z.literal(1),
+  feed: z.string(),
+  applied: appliedSchema.optional(),
+  trust: z
+    .strictObject({
+      pinned: z.array(z.string()),
+      version: z.number().int().min(1),
+      keys: z.array(z.string()).min(1),
+    })
+    .optional(),
+  outputs: z.array(
+    z.strictObject({ format: z.string(), path: z.string(), version: z.number().int(), ok: z.boolean() }),
+  ),
+});
+type StateDocument = z.infer<typeof stateSchema>;
+
+/** A state directory that belongs to another feed, or a `state.json` this code cannot read. */
+export class StateDirectoryError extends Error {
+  override name = 'StateDirectoryError';
+}
+
+export class StateStore {
+  readonly dir: string;
+  #doc: StateDocument;
+
+  private constructor(dir: string, doc: StateDocument) {
+    this.dir = dir;
+    this.#doc = doc;
+  }
+
+  /**
+   * Opens (creating it if needed) the state directory of `feed`; throws {@link StateDirectoryError}
+   * when it holds another feed's state or an unreadable `state.json`.
+   */
+  static async open(dir: string, feed: string): Promise<StateStore> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await removeTemporaryFiles(dir);
+    let text: string;
+    try {
+      text = await readFile(join(dir, STATE_FILE), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return new StateStore(dir, { format: 1, feed, outputs: [] });
+    }
+    let parsed: ReturnType<typeof stateSchema.safeParse>;
+    try {
+      parsed = stateSchema.safeParse(JSON.parse(text));
+    } catch {
+      throw new StateDirectoryError(`${join(dir, STATE_FILE)} is not JSON`);
+    }
+    if (!parsed.success) {
+      throw new StateDirectoryError(`${join(dir, STATE_FILE)} is not an agent state: ${parsed.error.message}`);
+    }
+    if (parsed.data.feed !== feed) {
+      throw new StateDirectoryError(`state directory ${dir} holds feed "${parsed.data.feed}", not "${feed}"`);
+    }
+    return new StateStore(dir, parsed.data);
+  }
+
+  get applied(): AppliedMeta | undefined {
+    return this.#doc.applied;
+  }
+
+  get outputs(): readonly OutputRecord[] {
+    return this.#doc.outputs;
+  }
+
+  /**
+   * The entries of the applied version, checked against the checksum and count saved with them; a
+   * failure (missing or damaged file) means the agent must start again from a snapshot.
+   */
+  async loadEntries(): Promise<Result<LoadedState | null>> {
+    const meta = this.#doc.applied;
+    if (!meta) return ok(null);
+    const path = join(this.dir, entriesFile(meta.version));
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (error) {
+      return fail('local_state', `cannot read ${path}: ${(error as Error).message}`);
+    }
+    const state = PlainState.fromSnapshot(bytes);
+    if (!state.ok) return fail('local_state', `${path}: ${state.error.message}`);
+    const checksum = await state.value.checksum();
+    if (checksum !== meta.checksum || state.value.entryCount !== meta.entryCount) {
+      return fail('local_state', `${path} does not match the checksum and entry count in ${STATE_FILE}`);
+    }
+    return ok({ saved: { version: meta.version, state: state.value, expiresAt: meta.expiresAt }, meta });
+  }
+
+  /** The key ring a previous run followed, if it started from the same pinned keys. */
+  async trustedKeys(pinned: readonly PublicKey[]): Promise<KeyRing | undefined> {
+    const trust = this.#doc.trust;
+    if (!trust || trust.pinned.join(',') !== pinnedIds(pinned)) return undefined;
+    const keys: PublicKey[] = [];
+    for (const text of trust.keys) {
+      const key = await importPublicKey(text);
+      if (!key.ok) return undefined;
+      keys.push(key.value);
+    }
+    return { version: trust.version, keys };
+  }
+
+  /** Saves the entries of a new applied version, then switches `state.json` to it. */
+  async saveApplied(state: PlainState, meta: AppliedMeta): Promise<void> {
+    await writeFileDurably(join(this.dir, entriesFile(meta.version)), state.toSnapshotPayload());
+    await this.#write({ ...this.#doc, applied: meta });
+    await this.#removeStaleEntries(meta.version);
+  }
+
+  /** Forgets the applied version (its entries failed their check): the next fetch is a snapshot. */
+  async clearApplied(): Promise<void> {
+    const { applied: _, ...rest } = this.#doc;
+    await this.#write(rest);
+  }
+
+  async saveOutputs(outputs: readonly OutputRecord[]): Promise<void> {
+    await this.#write({ ...this.#doc, outputs: outputs.map((o) => ({ ...o })) });
+  }
+
+  /** Saves a key ring followed from `pinned` (key sets only; pinned keys come from configuration). */
+  async saveTrust(pinned: readonly PublicKey[], ring: KeyRing): Promise<void> {
+    const trust = { pinned: pinnedIds(pinned).split(','), version: ring.version, keys: ring.keys.map(exportPublicKey) };
+    await this.#write({ ...this.#doc, trust });
+  }
+
+  async #write(doc: StateDocument): Promise<void> {
+    await writeFileDurably(join(this.dir, STATE_FILE), `${JSON.stringify(doc, null, 2)}\n`);
+    this.#doc = doc;
+  }
+
+  async #removeStaleEntries(keep: number): Promise<void> {
+    const stale = (await readdir(this.dir)).filter((name) => {
+      const match = ENTRIES_FILE.exec(name);
+      return match !== null && Number(match[1]) !== keep;
+    });
+    if (stale.length === 0) return;
+    await Promise.all(stale.map((name) => rm(join(this.dir, name), { force: true })));
+    await syncDirectory(this.dir);
+  }
+}
+
+/** Temporary files of writes a crash interrupted (the state directory belongs to one agent). */
+async function removeTemporaryFiles(dir: string): Promise<void> {
+  const temporary = (await readdir(dir)).filter((name) => name.startsWith('.') && name.endsWith('.tmp'));
+  await Promise.all(temporary.map((name) => rm(join(dir, name), { force: true })));
+}
+
+const entriesFile = (version: number) => `entries-${version}.tsv`;
+const pinnedIds = (keys: readonly PublicKey[]) => keys.map((k) => k.id).sort().join(',');

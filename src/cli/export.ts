@@ -1,0 +1,47 @@
+import { renderToFile, isOutputFormat, OUTPUT_FORMATS } from '../agent/render/index.ts';
+import { resolveRenderOptions } from '../agent/render/options.ts';
+import type { EntryKind } from '../core/types.ts';
+import { type Command, parseFlags, UsageError } from './command.ts';
+import { dataFlag, withRegistry } from './local-registry.ts';
+
+const FEEDS: Record<string, EntryKind[]> = { dns: ['domain'], url: ['domain', 'url'] };
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write the active entries of the local registry in a resolver/proxy format, atomically',
+  usage:
+    `export --format ${OUTPUT_FORMATS.join('|')} --out FILE [--feed dns|url] [--include-confidential] [--data ./data]\n` +
+    '  Confidential categories (csam) are left out unless --include-confidential is given.',
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      ...dataFlag,
+      format: { type: 'string' },
+      out: { type: 'string' },
+      feed: { type: 'string' },
+      'include-confidential': { type: 'boolean' },
+    });
+    const format = values.format ?? '';
+    if (!isOutputFormat(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+    if (!values.out) throw new UsageError('--out FILE is required');
+    const kinds = FEEDS[values.feed ?? 'url'];
+    if (!kinds) throw new UsageError('--feed must be dns or url');
+    const out = values.out;
+    return withRegistry(values.data, async (registry) => {
+      // One read transaction: the file is exactly one registry version.
+      const { version, entries } = registry.inReadTransaction(() => ({
+        version: registry.currentVersion(),
+        entries: [
+          ...registry.activeEntries({
+            kinds,
+            excludeCategories: values['include-confidential'] ? [] : ['csam'],
+          }),
+        ],
+      }));
+      const written = await renderToFile(out, format, entries, { version, options: resolveRenderOptions({}) });
+      console.log(
+        `wrote ${out}: ${written.stats.rendered} entries as ${format} (version ${version}, ${written.bytes} bytes)`,
+      );
+      return 0;
+    });
+  },
+};

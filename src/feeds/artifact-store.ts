@@ -1,0 +1,47 @@
+/**
+ * Where signed artifacts are kept: a narrow port over immutable byte blobs, so a directory today and an
+ * object store (R2) tomorrow serve the same feeds. Keys are slash-separated lower-case segments
+ * (`snapshots/dns/0000000000000042.tkd`), safe as file paths and object names alike.
+ */
+
+/** Immutable blobs by key. Every implementation passes the shared contract suite. */
+export interface ArtifactStore {
+  /**
+   * Stores `bytes` under `key`. Putting the same bytes again is a no-op; other bytes under an existing
+   * key throw {@link ArtifactConflictError}: a published artifact is never rewritten in place.
+   */
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** The blob under `key`, or null. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Keys starting with `prefix`, sorted in byte order. */
+  list(prefix: string): Promise<string[]>;
+  /** Removes `key`; removing an absent key is a no-op. */
+  delete(key: string): Promise<void>;
+}
+
+/** A key outside the allowed alphabet or shape; the message names it. */
+export class ArtifactKeyError extends Error {
+  override name = 'ArtifactKeyError';
+}
+
+/** Other bytes were put under a key that already holds a blob. */
+export class ArtifactConflictError extends Error {
+  override name = 'ArtifactConflictError';
+}
+
+const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
+const MAX_KEY_LENGTH = 512;
+
+/** Throws {@link ArtifactKeyError} unless `key` is a valid key (no `..`, no leading dot or slash). */
+export function checkKey(key: string): void {
+  if (key.length > MAX_KEY_LENGTH || !KEY.test(key)) {
+    throw new ArtifactKeyError(`artifact key "${key.slice(0, 80)}" is not lower-case [a-z0-9._-] segments`);
+  }
+}
+
+/** Throws {@link ArtifactKeyError} unless `prefix` could start a valid key. */
+export function checkPrefix(prefix: string): void {
+  if (prefix !== '' && !(prefix.endsWith('/') ? KEY.test(prefix.slice(0, -1)) : KEY.test(prefix))) {
+    throw new ArtifactKeyError(`artifact key prefix "${prefix.slice(0, 80)}" is not a key or key directory`);
+  }
+}

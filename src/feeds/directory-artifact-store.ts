@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { equalBytes } from '../core/bytes.ts';
+import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
+
+/**
+ * Artifacts as files under one directory (by default the hub's `data/artifacts`), a key being a path
+ * relative to it. A blob is written to a temporary name beside its final one, flushed, then renamed: a
+ * reader or a crash never sees half a file. Temporary names start with a dot, which no key does.
+ */
+export class DirectoryArtifactStore implements ArtifactStore {
+  constructor(readonly root: string) {}
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    checkKey(key);
+    const path = this.#path(key);
+    const existing = await this.get(key);
+    if (existing) {
+      if (equalBytes(existing, bytes)) return;
+      throw new ArtifactConflictError(`artifact ${key} already holds other bytes`);
+    }
+    await mkdir(dirname(path), { recursive: true });
+    const temp = join(dirname(path), `.${randomBytes(8).toString('hex')}.tmp`);
+    const file = await open(temp, 'wx');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } catch (error) {
+      await file.close();
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await file.close();
+    await rename(temp, path);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    checkKey(key);
+    try {
+      const data = await readFile(this.#path(key));
+      // A plain Uint8Array view: Buffer's `slice` shares memory, which callers of this port do not expect.
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
+    // Walk only the deepest directory the prefix names.
+    const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = join(this.root, ...base.split('/'));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(start, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    const keys: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/');
+      if (key.startsWith(prefix) && !key.split('/').some((segment) => segment.startsWith('.')))
+        keys.push(key);
+    }
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    await rm(this.#path(key), { force: true });
+  }
+
+  #path(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+}
+
+const isMissing = (error: unknown): boolean =>
+  ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');

@@ -1,0 +1,130 @@
+/**
+ * A full read of the registry into every feed's snapshot payload, at one version: what a background
+ * snapshot build and the hub's start need. It runs in a worker thread on its own read-only connection
+ * inside one read transaction (WAL), so neither requests nor registry writes wait for it.
+ */
+import { Worker } from 'node:worker_threads';
+import { sha256Hex } from '../core/bytes.ts';
+import { confirmationBits } from '../core/confirm.ts';
+import { encodeFilterSnapshot } from '../core/filter-payload.ts';
+import { encodeSnapshot } from '../core/plain-payload.ts';
+import type { Category, FeedEntry } from '../core/types.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { FeedName } from './feed-definitions.ts';
+import { wideKeysOf } from './filter-mirror.ts';
+
+/** One feed's snapshot payload and what its manifest announces. */
+export interface ScannedSnapshot {
+  payload: Uint8Array;
+  entryCount: number;
+  checksum: string;
+  /** `filter` only: the confirmation key width. */
+  bits?: number;
+}
+
+export interface FeedScan {
+  version: number;
+  /** Commit time of `version` (ms since the epoch; 0 for version 0). */
+  committedAt: number;
+  snapshots: Record<FeedName, ScannedSnapshot>;
+  /** Sorted 53-bit keys of every active expression, repeats kept: the seed of the hub's filter mirror. */
+  filterWide: Float64Array;
+}
+
+export interface ScanOptions {
+  confidential: readonly Category[];
+  /** Bloom false-positive rate of the filter snapshot. */
+  fpr: number;
+  /** The width of the previous filter snapshot: kept unless the entry count needs more. */
+  minBits?: number;
+}
+
+export interface ScanRequest extends ScanOptions {
+  databasePath: string;
+}
+
+/** A scan in a worker failed; the message is the worker's. */
+export class FeedScanError extends Error {
+  override name = 'FeedScanError';
+}
+
+/** Reads every feed of `registry` at its current version (synchronously, in one read transaction). */
+export async function scanRegistry(registry: Registry, options: ScanOptions): Promise<FeedScan> {
+  const excludeCategories = options.confidential;
+  const read = registry.inReadTransaction(() => {
+    const version = registry.currentVersion();
+    const info = version > 0 ? registry.versionInfo(version) : null;
+    const dns = encodeCounted(registry.activeEntries({ kinds: ['domain'], excludeCategories }));
+    const url = encodeCounted(registry.activeEntries({ excludeCategories }));
+    const expressions: string[] = [];
+    for (const entry of registry.activeEntries()) expressions.push(entry.expression);
+    return { version, committedAt: info ? Date.parse(info.createdAt) : 0, dns, url, expressions };
+  });
+  const filterWide = wideKeysOf(read.expressions);
+  const bits = Math.max(options.minBits ?? 0, confirmationBits(distinctCount(filterWide), options.fpr));
+  const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
+  return {
+    version: read.version,
+    committedAt: read.committedAt,
+    snapshots: {
+      dns: { ...read.dns, checksum: await sha256Hex(read.dns.payload) },
+      url: { ...read.url, checksum: await sha256Hex(read.url.payload) },
+      filter: { payload: filter.payload, entryCount: filter.entryCount, checksum: filter.checksum, bits },
+    },
+    filterWide,
+  };
+}
+
+/** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
+export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promise<FeedScan> {
+  const entry = new URL('./scan-worker.ts', import.meta.url).href;
+  // A worker cannot load TypeScript by itself: register tsx's loader inside it first.
+  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: request });
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      void worker.terminate();
+      reject(new FeedScanError('feed scan aborted'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', abort);
+    worker.once('message', (message: { ok: true; scan: FeedScan } | { ok: false; message: string }) => {
+      settle();
+      if (message.ok) resolve(message.scan);
+      else reject(new FeedScanError(`feed scan failed: ${message.message}`));
+    });
+    worker.once('error', (error) => {
+      settle();
+      reject(new FeedScanError(`feed scan failed: ${error.message}`));
+    });
+    worker.once('exit', (code) => {
+      settle();
+      reject(new FeedScanError(`feed scan worker exited with code ${code} before answering`));
+    });
+  });
+}
+
+/** The buffers of a scan, moved rather than copied across threads. */
+export function transferables(scan: FeedScan): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>([scan.filterWide.buffer as ArrayBuffer]);
+  for (const snapshot of Object.values(scan.snapshots)) buffers.add(snapshot.payload.buffer as ArrayBuffer);
+  return [...buffers];
+}
+
+function encodeCounted(entries: Iterable<FeedEntry>): { payload: Uint8Array; entryCount: number } {
+  let entryCount = 0;
+  const counted = (function* () {
+    for (const entry of entries) {
+      entryCount++;
+      yield entry;
+    }
+  })();
+  const payload = encodeSnapshot(counted);
+  return { payload, entryCount };
+}
+
+function distinctCount(sorted: Float64Array): number {
+  let count = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) count++;
+  return count;
+}

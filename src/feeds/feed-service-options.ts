@@ -1,0 +1,90 @@
+import type { SigningKey } from '../core/keys.ts';
+import type { Category } from '../core/types.ts';
+import type { ArtifactStore } from './artifact-store.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from './feed-definitions.ts';
+
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+
+/** How the hub publishes its feeds; everything but the first three has a default. */
+export interface FeedServiceOptions {
+  /** The registry's SQLite file (WAL). The service reads it through its own read-only connections. */
+  databasePath: string;
+  signingKey: SigningKey;
+  /** Where snapshots are kept (a DirectoryArtifactStore on `data/artifacts` for the hub). */
+  store: ArtifactStore;
+  /** Categories published only in the hashed `filter` feed (default csam). */
+  confidentialCategories?: readonly Category[];
+  /** Build new snapshots after this many net changes since the last ones (default 10 000)... */
+  snapshotAfterChanges?: number;
+  /** ...or this long after the last ones when anything changed, whichever comes first (default 5 min). */
+  snapshotAfterMs?: number;
+  /** Snapshots kept per feed; the oldest one is the delta horizon (default 3). */
+  keepSnapshots?: number;
+  /** Freshness of snapshots: expiresAt = createdAt + this (default 24 h). */
+  snapshotTtlMs?: number;
+  /**
+   * Freshness of deltas (default 24 h). A consumer's state is only ever renewed by a newer version, so a
+   * delta TTL shorter than the longest quiet spell of the registry would turn every consumer stale.
+   */
+  deltaTtlMs?: number;
+  /** Bloom false-positive rate of filter snapshots (default 1e-6). */
+  filterFpr?: number;
+  /** Delta cache bounds (default 256 artifacts, 64 MiB). */
+  deltaCacheEntries?: number;
+  deltaCacheBytes?: number;
+  /** How often the registry is checked for versions committed without `committed()` (default 200 ms). */
+  pollMs?: number;
+  /**
+   * A gap of more net changes than this (a huge import) is closed by a background rescan instead of on
+   * the event loop (default 250 000).
+   */
+  maxIncrementalChanges?: number;
+  /** The clock (ms since the epoch). */
+  now?: () => number;
+  /** Failures of background work (scans, mirror checks); default console.error. */
+  onError?: (error: Error) => void;
+}
+
+export type FeedServiceConfig = Required<FeedServiceOptions>;
+
+/** The options with their defaults; throws RangeError naming a bad number. */
+export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfig {
+  const config: FeedServiceConfig = {
+    confidentialCategories: DEFAULT_CONFIDENTIAL_CATEGORIES,
+    snapshotAfterChanges: 10_000,
+    snapshotAfterMs: 300 * SECOND,
+    keepSnapshots: 3,
+    snapshotTtlMs: 24 * HOUR,
+    deltaTtlMs: 24 * HOUR,
+    filterFpr: 1e-6,
+    deltaCacheEntries: 256,
+    deltaCacheBytes: 64 * 1024 * 1024,
+    pollMs: 200,
+    maxIncrementalChanges: 250_000,
+    now: Date.now,
+    onError: (error) => console.error(`feeds: ${error.message}`),
+    // An option given as undefined keeps its default.
+    ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as FeedServiceOptions),
+  };
+  const counts = [
+    'snapshotAfterChanges',
+    'snapshotAfterMs',
+    'keepSnapshots',
+    'snapshotTtlMs',
+    'deltaTtlMs',
+    'deltaCacheEntries',
+    'deltaCacheBytes',
+    'pollMs',
+    'maxIncrementalChanges',
+  ] as const;
+  for (const name of counts) {
+    const value = config[name];
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`${name} ${value} is not a positive integer`);
+  }
+  if (!(config.filterFpr > 0 && config.filterFpr < 1)) {
+    throw new RangeError(`filterFpr ${config.filterFpr} is not in (0, 1)`);
+  }
+  return config;
+}

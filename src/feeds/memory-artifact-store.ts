@@ -1,0 +1,32 @@
+import { equalBytes } from '../core/bytes.ts';
+import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
+
+/** An artifact store in memory: for tests and for a hub that republishes everything at start. */
+export class MemoryArtifactStore implements ArtifactStore {
+  readonly #blobs = new Map<string, Uint8Array>();
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    checkKey(key);
+    const existing = this.#blobs.get(key);
+    if (existing && !equalBytes(existing, bytes)) {
+      throw new ArtifactConflictError(`artifact ${key} already holds other bytes`);
+    }
+    // Copied, so a caller reusing its buffer cannot change a stored blob.
+    this.#blobs.set(key, bytes.slice());
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    checkKey(key);
+    return this.#blobs.get(key)?.slice() ?? null;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
+    return [...this.#blobs.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    this.#blobs.delete(key);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The retained snapshots of every feed, kept in an artifact store as
+ * `snapshots/<feed>/<version, 16 digits>.tkd`. The oldest retained snapshot is the delta horizon: a
+ * consumer at or after its version gets one delta to the latest, an older one resyncs.
+ */
+import { decodeArtifact, type Manifest, PAYLOAD_OFFSET } from '../core/artifact.ts';
+import type { ArtifactStore } from './artifact-store.ts';
+import type { FeedName } from './feed-definitions.ts';
+
+/** One retained snapshot; the newest one of a feed also keeps its bytes (as stored: dated at its commit). */
+export interface SnapshotRecord {
+  version: number;
+  /** `filter` only: the confirmation key width of its key set. */
+  bits?: number;
+}
+
+export interface StoredSnapshot extends SnapshotRecord {
+  bytes: Uint8Array;
+  manifest: Manifest;
+}
+
+const KEY = /^snapshots\/([a-z0-9-]+)\/(\d{16})\.tkd$/;
+
+export const snapshotKey = (feed: FeedName, version: number): string =>
+  `snapshots/${feed}/${String(version).padStart(16, '0')}.tkd`;
+
+/** The key width of a filter snapshot payload (byte 5 of its header, see filter-payload.ts). */
+const filterBits = (bytes: Uint8Array): number | undefined => bytes[PAYLOAD_OFFSET + 5];
+
+export class SnapshotCatalog {
+  readonly #records = new Map<FeedName, SnapshotRecord[]>();
+  readonly #latest = new Map<FeedName, StoredSnapshot>();
+
+  readonly #keep: number;
+
+  /** `keep`: snapshots retained per feed (at least one). */
+  constructor(
+    private readonly store: ArtifactStore,
+    keep: number,
+  ) {
+    this.#keep = Math.max(1, keep);
+  }
+
+  /**
+   * Reads what the store holds for `feeds`. Snapshots above `currentVersion` (a store left over from
+   * another registry) or that do not decode are deleted: serving them would mislead every consumer.
+   */
+  async load(feeds: readonly FeedName[], currentVersion: number): Promise<void> {
+    for (const feed of feeds) {
+      const found: { key: string; version: number }[] = [];
+      for (const key of await this.store.list(`snapshots/${feed}/`)) {
+        const version = Number(KEY.exec(key)?.[2] ?? Number.NaN);
+        if (!Number.isSafeInteger(version)) continue;
+        if (version > currentVersion) await this.store.delete(key);
+        else found.push({ key, version });
+      }
+      const records: SnapshotRecord[] = [];
+      this.#records.set(feed, records);
+      for (const [i, { key, version }] of found.entries()) {
+        const bytes = i >= found.length - this.#keep ? await this.store.get(key) : null;
+        const decoded = bytes ? decodeArtifact(bytes) : null;
+        if (
+          !bytes ||
+          !decoded?.ok ||
+          decoded.value.manifest.to !== version ||
+          decoded.value.manifest.feed !== feed
+        ) {
+          await this.store.delete(key);
+          continue;
+        }
+        const record = feed === 'filter' ? { version, bits: filterBits(bytes) } : { version };
+        records.push(record);
+        this.#latest.set(feed, { ...record, bytes, manifest: decoded.value.manifest });
+      }
+    }
+  }
+
+  /** Stores a new snapshot artifact and forgets the oldest beyond the retention count. */
+  async add(feed: FeedName, bytes: Uint8Array): Promise<void> {
+    const decoded = decodeArtifact(bytes);
+    if (!decoded.ok)
+      throw new Error(`snapshot artifact of ${feed} does not decode: ${decoded.error.message}`);
+    const { manifest } = decoded.value;
+    await this.store.put(snapshotKey(feed, manifest.to), bytes);
+    const records = (this.#records.get(feed) ?? []).filter((r) => r.version !== manifest.to);
+    const record =
+      feed === 'filter' ? { version: manifest.to, bits: filterBits(bytes) } : { version: manifest.to };
+    records.push(record);
+    records.sort((a, b) => a.version - b.version);
+    this.#records.set(feed, records);
+    if (record === records.at(-1)) this.#latest.set(feed, { ...record, bytes, manifest });
+    await this.#prune(feed);
+  }
+
+  /** Retained snapshots of `feed`, oldest first. */
+  retained(feed: FeedName): readonly SnapshotRecord[] {
+    return this.#records.get(feed) ?? [];
+  }
+
+  latest(feed: FeedName): StoredSnapshot | undefined {
+    return this.#latest.get(feed);
+  }
+
+  /** The newest retained snapshot at or before `version`: the base a consumer at `version` came from. */
+  covering(feed: FeedName, version: number): SnapshotRecord | undefined {
+    return this.retained(feed).findLast((r) => r.version <= version);
+  }
+
+  async #prune(feed: FeedName): Promise<void> {
+    const records = this.#records.get(feed) ?? [];
+    while (records.length > this.#keep) {
+      const oldest = records.shift() as SnapshotRecord;
+      await this.store.delete(snapshotKey(feed, oldest.version));
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * A static copy of the feeds that any web server, CDN or object store can serve (`takedown publish --out
+ * DIR`). Layout:
+ *
+ *   index.json                                 what is published (below); not signed, a hint only
+ *   <feed>/snapshot-<to>-<tag>.tkd             the latest snapshot
+ *   <feed>/delta-<from>-<to>-<tag>.tkd         one delta to the latest from each listed version
+ *
+ * `<tag>` comes from the artifact's entity tag, so a name always holds the same bytes: artifact files may
+ * be cached forever, index.json only briefly. A consumer reads index.json, takes the delta whose `from` is
+ * its version, else the snapshot, and verifies every artifact as it would from the hub. Each publish keeps
+ * the files the previous index named (a consumer may be fetching them) and removes older ones.
+ *
+ *   {"format": "takedown-static/1", "version": 42,
+ *    "feeds": {"dns": {"version": 42,
+ *                      "snapshot": {"version": 40, "path": "dns/snapshot-40-....tkd", "bytes": 1234},
+ *                      "deltas": [{"from": 40, "to": 42, "path": "dns/delta-40-42-....tkd", "bytes": 99}]}}}
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
+import type { ServedArtifact } from './served-artifact.ts';
+
+export const STATIC_FORMAT = 'takedown-static/1';
+
+/** What one feed publishes. */
+export interface StaticFeed {
+  snapshot: ServedArtifact;
+  deltas: readonly ServedArtifact[];
+}
+
+interface IndexFile {
+  path: string;
+  bytes: number;
+}
+interface FeedIndex {
+  version: number;
+  snapshot: IndexFile & { version: number };
+  deltas: (IndexFile & { from: number; to: number })[];
+}
+export interface StaticIndex {
+  format: typeof STATIC_FORMAT;
+  version: number;
+  feeds: Record<FeedName, FeedIndex>;
+}
+
+const ARTIFACT_FILE = /^(snapshot|delta)-[0-9-]+-[0-9a-f]+\.tkd$/;
+
+/**
+ * Publishes version `version` to `outDir`: `build` returns each feed's artifacts, given the versions the
+ * previous index.json there listed for that feed (so consumers that followed it get one delta on).
+ */
+export async function writeStaticSite(
+  outDir: string,
+  version: number,
+  build: (feed: FeedName, previousFroms: readonly number[]) => Promise<StaticFeed>,
+): Promise<number> {
+  const previous = await readIndex(outDir);
+  const feeds = {} as Record<FeedName, FeedIndex>;
+  for (const feed of FEED_NAMES) {
+    const before = previous?.feeds?.[feed];
+    const previousFroms = [
+      before?.version,
+      ...(Array.isArray(before?.deltas) ? before.deltas : []).map((d) => d?.from),
+    ].filter((v): v is number => Number.isSafeInteger(v));
+    const { snapshot, deltas } = await build(feed, previousFroms);
+    await mkdir(join(outDir, feed), { recursive: true });
+    const snapshotFile = await writeArtifact(outDir, feed, snapshot);
+    const deltaFiles = [];
+    for (const delta of deltas) {
+      const { from, to } = delta.manifest;
+      deltaFiles.push({ from, to, ...(await writeArtifact(outDir, feed, delta)) });
+    }
+    feeds[feed] = {
+      version,
+      snapshot: { version: snapshot.manifest.to, ...snapshotFile },
+      deltas: deltaFiles,
+    };
+  }
+  const index: StaticIndex = { format: STATIC_FORMAT, version, feeds };
+  await writeAtomically(join(outDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+  await removeUnlisted(outDir, [index, previous]);
+  return version;
+}
+
+/** The index.json of an earlier publish, or null when there is none (or it is not ours). */
+export async function readIndex(outDir: string): Promise<StaticIndex | null> {
+  try {
+    const index = JSON.parse(await readFile(join(outDir, 'index.json'), 'utf8')) as StaticIndex;
+    return index.format === STATIC_FORMAT ? index : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeArtifact(outDir: string, feed: FeedName, artifact: ServedArtifact): Promise<IndexFile> {
+  const { kind, from, to } = artifact.manifest;
+  const tag = artifact.etag.replaceAll('"', '').slice(0, 16);
+  const name = kind === 'snapshot' ? `snapshot-${to}-${tag}.tkd` : `delta-${from}-${to}-${tag}.tkd`;
+  await writeAtomically(join(outDir, feed, name), artifact.bytes);
+  return { path: `${feed}/${name}`, bytes: artifact.bytes.length };
+}
+
+async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, data);
+  await rename(temp, path);
+}
+
+/** Deletes artifact files of ours that none of `indexes` lists. */
+async function removeUnlisted(outDir: string, indexes: readonly (StaticIndex | null)[]): Promise<void> {
+  const listed = new Set<string>();
+  for (const index of indexes) {
+    for (const feed of Object.values(index?.feeds ?? {})) {
+      listed.add(String(feed?.snapshot?.path));
+      for (const delta of Array.isArray(feed?.deltas) ? feed.deltas : []) listed.add(String(delta?.path));
+    }
+  }
+  for (const feed of FEED_NAMES) {
+    for (const name of await readdir(join(outDir, feed))) {
+      if (ARTIFACT_FILE.test(name) && !listed.has(`${feed}/${name}`))
+        await rm(join(outDir, feed, name), { force: true });
+    }
+  }
+}
