@@ -41,49 +41,52 @@ CREATE TABLE orders (
 CREATE INDEX orders_reference ON orders (reference);
 CREATE INDEX orders_due ON orders (expires_at) WHERE status = 'active' AND expires_at IS NOT NULL;
 
+-- An expression is `host/path[?query]`, and a domain entry's is exactly `host/`: kind and host are derived
+-- from it (generated columns cost no space). The registrable domain is derived on read from the public
+-- suffix list in force.
 -- Keyed by expression: lookups and the sorted full scans that feeds need read one B-tree.
--- `host` is derived (an expression is `host/path`), so it costs no space.
 CREATE TABLE entries (
-  expression         TEXT    NOT NULL PRIMARY KEY,
-  id                 INTEGER NOT NULL UNIQUE,
-  kind               TEXT    NOT NULL CHECK (kind IN ('domain', 'url')),
-  host               TEXT    GENERATED ALWAYS AS (substr(expression, 1, instr(expression, '/') - 1)) VIRTUAL,
-  registrable_domain TEXT,
-  active             INTEGER NOT NULL CHECK (active IN (0, 1)),
+  expression    TEXT    NOT NULL PRIMARY KEY,
+  id            INTEGER NOT NULL UNIQUE,
+  kind          TEXT    GENERATED ALWAYS AS
+                  (CASE WHEN instr(expression, '/') = length(expression) THEN 'domain' ELSE 'url' END) VIRTUAL,
+  host          TEXT    GENERATED ALWAYS AS (substr(expression, 1, instr(expression, '/') - 1)) VIRTUAL,
+  active        INTEGER NOT NULL CHECK (active IN (0, 1)),
   -- Effective category/action: those of the oldest active order holding the entry (kept when inactive).
-  category           TEXT    NOT NULL,
-  action             TEXT    NOT NULL,
+  category      TEXT    NOT NULL,
+  action        TEXT    NOT NULL,
   -- That oldest active order; NULL while inactive.
-  order_id           INTEGER,
-  first_version      INTEGER NOT NULL,
-  last_version       INTEGER NOT NULL
+  order_id      INTEGER,
+  first_version INTEGER NOT NULL,
+  last_version  INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Which orders hold which entries. A link is live while its status is active and its order is active.
+-- Which orders hold which entries. A link is live while it is active and its order is active.
+-- (No foreign keys on the big tables: one writer keeps them consistent and the chain audits the result.)
 CREATE TABLE order_entries (
   entry_id        INTEGER NOT NULL,
   order_id        INTEGER NOT NULL,
-  status          TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'removed')),
+  active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
   removed_reason  TEXT,
   removed_version INTEGER,
   PRIMARY KEY (entry_id, order_id)
 ) WITHOUT ROWID;
 CREATE INDEX order_entries_order ON order_entries (order_id, entry_id);
 
--- The append-only, hash-chained change log (encoding in src/registry/change-log.ts).
+-- The append-only, hash-chained change log (encoding in src/registry/change-log.ts). A row's hash covers,
+-- besides its columns, its order's reference, its version's actor and the previous row's hash; those are
+-- not repeated in every row (the change_log view shows them), and editing any of them breaks the chain.
 CREATE TABLE changes (
   seq        INTEGER PRIMARY KEY,
   version    INTEGER NOT NULL,
   op         TEXT    NOT NULL CHECK (op IN ('add', 'remove')),
   expression TEXT    NOT NULL,
-  kind       TEXT    NOT NULL,
+  kind       TEXT    GENERATED ALWAYS AS
+               (CASE WHEN instr(expression, '/') = length(expression) THEN 'domain' ELSE 'url' END) VIRTUAL,
   category   TEXT    NOT NULL,
   action     TEXT    NOT NULL,
   order_id   INTEGER NOT NULL,
-  order_ref  TEXT    NOT NULL,
-  actor      TEXT    NOT NULL,
   note       TEXT    NOT NULL DEFAULT '',
-  prev_hash  BLOB    NOT NULL,
   hash       BLOB    NOT NULL
 );
 -- Guards against the registry's own bugs; the hash chain is what detects a deliberate edit.
@@ -91,6 +94,12 @@ CREATE TRIGGER changes_no_update BEFORE UPDATE ON changes
 BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
 CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes
 BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+
+-- Every hashed field of every row, for auditors reading the database directly.
+CREATE VIEW change_log AS
+SELECT c.seq, c.version, c.op, c.expression, c.kind, c.category, c.action, c.order_id, o.reference AS order_ref,
+       v.actor, c.note, lag(c.hash, 1, zeroblob(32)) OVER (ORDER BY c.seq) AS prev_hash, c.hash
+FROM changes c LEFT JOIN orders o ON o.id = c.order_id LEFT JOIN versions v ON v.version = c.version;
 
 CREATE TABLE tokens (
   id           INTEGER PRIMARY KEY,

@@ -29,6 +29,9 @@ const HOSTS_PREAMBLE = new Set([
   '0.0.0.0',
 ]);
 
+/** An IPv4 or IPv6 address (with an optional zone, `fe80::1%lo0`) as the first field of a hosts line. */
+const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:.]*:[0-9a-f:.]*(%\w+)?)$/i;
+
 /** Picks the format from the file name, falling back to `plain` (one target per line). */
 export function formatFromName(path: string): ImportFormat {
   const name = path.toLowerCase().replace(/\.gz$/, '');
@@ -84,8 +87,9 @@ async function* lineTargets(input: Readable, format: ImportFormat, onBad: (bad: 
 
 function* hostsLine(text: string, line: number, onBad: (bad: BadLine) => void) {
   const fields = text.replace(/#.*$/, '').trim().split(/\s+/);
-  if (fields.length < 2) {
-    onBad({ line, reason: 'hosts line without a name after the address' });
+  if (fields.length < 2 || !ADDRESS.test(fields[0] as string)) {
+    // Without an address first, the first name would be taken for one and silently dropped.
+    onBad({ line, reason: 'not a hosts line (an IP address, then names)' });
     return;
   }
   for (const name of fields.slice(1)) if (!HOSTS_PREAMBLE.has(name.toLowerCase())) yield name;
@@ -107,17 +111,31 @@ function jsonLine(text: string): string | undefined {
 const TARGET_COLUMNS = ['target', 'url', 'domain', 'host', 'hostname'];
 
 async function* csvTargets(input: Readable, onBad: (bad: BadLine) => void) {
-  const parser = input.pipe(
-    parseCsv({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, comment: '#', relax_column_count: true, trim: true }),
-  );
-  let row = 1;
   let column: string | undefined;
-  for await (const record of parser as AsyncIterable<Record<string, string>>) {
-    row++;
-    column ??= TARGET_COLUMNS.find((c) => c in record);
-    if (column === undefined) throw new Error(`CSV header has none of the columns ${TARGET_COLUMNS.join(', ')}`);
-    const target = record[column];
+  // The target column is chosen from the header, not from the first record: with relax_column_count a short
+  // first row would lack it. A `#` starts a comment only at the start of a line: URLs and free text contain it.
+  const parser = input.pipe(
+    parseCsv({
+      columns: (header: string[]) => {
+        const names = header.map((h) => h.trim().toLowerCase());
+        column = TARGET_COLUMNS.find((c) => names.includes(c));
+        if (column === undefined)
+          throw new Error(`CSV header has none of the columns ${TARGET_COLUMNS.join(', ')}`);
+        return names;
+      },
+      info: true,
+      skip_empty_lines: true,
+      comment: '#',
+      comment_no_infix: true,
+      relax_column_count: true,
+      trim: true,
+    }),
+  );
+  for await (const { record, info } of parser as AsyncIterable<CsvRow>) {
+    const target = record[column as string];
     if (target) yield target;
-    else onBad({ line: row, reason: `empty ${column} column` });
+    else onBad({ line: info.lines, reason: `empty ${column} column` });
   }
 }
+
+type CsvRow = { record: Record<string, string | undefined>; info: { lines: number } };

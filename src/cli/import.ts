@@ -1,7 +1,13 @@
 import { ACTIONS, type Action, CATEGORIES, type Category } from '../core/types.ts';
 import type { TargetResult } from '../registry/types.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
-import { formatFromName, IMPORT_FORMATS, type ImportFormat, openInput, readTargets } from './import-formats.ts';
+import {
+  formatFromName,
+  IMPORT_FORMATS,
+  type ImportFormat,
+  openInput,
+  readTargets,
+} from './import-formats.ts';
 import { dataFlag, withRegistry } from './local-registry.ts';
 import { Progress } from './progress.ts';
 
@@ -32,14 +38,18 @@ export const importCommand: Command = {
       true,
     );
     const file = positionals[0];
-    if (!file || positionals.length > 1) throw new UsageError('give exactly one FILE (or - for standard input)');
-    if (!values.reference || !values.authority) throw new UsageError('--reference and --authority are required');
+    if (!file || positionals.length > 1)
+      throw new UsageError('give exactly one FILE (or - for standard input)');
+    if (!values.reference || !values.authority)
+      throw new UsageError('--reference and --authority are required');
     const category = values.category as Category;
-    if (!CATEGORIES.includes(category)) throw new UsageError(`--category must be one of ${CATEGORIES.join(', ')}`);
+    if (!CATEGORIES.includes(category))
+      throw new UsageError(`--category must be one of ${CATEGORIES.join(', ')}`);
     const action = (values.action ?? 'block') as Action;
     if (!ACTIONS.includes(action)) throw new UsageError(`--action must be one of ${ACTIONS.join(', ')}`);
     const format = (values.format ?? formatFromName(file)) as ImportFormat;
-    if (!IMPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
+    if (!IMPORT_FORMATS.includes(format))
+      throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
 
     return withRegistry(values.data, async (registry) => {
       const begun = registry.beginImport(
@@ -60,6 +70,7 @@ export const importCommand: Command = {
       const problems: string[] = [];
       let lines = 0;
       let rejected = 0;
+      let accepted = 0;
       const note = (p: string) => {
         if (problems.length < SHOWN_PROBLEMS) problems.push(p);
       };
@@ -72,6 +83,7 @@ export const importCommand: Command = {
           lines += chunk.length;
           const result = session.add(chunk);
           rejected += result.rejected.length;
+          accepted += result.added + result.alreadyActive + result.duplicate;
           for (const r of result.rejected) note(describe(r));
           progress.update(lines, rejected ? `(${rejected} refused)` : '');
         }
@@ -85,7 +97,15 @@ export const importCommand: Command = {
       if (rejected > SHOWN_PROBLEMS) console.error(`  ... and ${rejected - SHOWN_PROBLEMS} more`);
       if (rejected > 0 && !values['skip-invalid']) {
         session.abort();
-        console.error(`import aborted: ${rejected} of ${lines} targets refused, nothing written (--skip-invalid to skip them)`);
+        console.error(
+          `import aborted: ${rejected} of ${lines} targets refused, nothing written (--skip-invalid to skip them)`,
+        );
+        return 1;
+      }
+      if (accepted === 0) {
+        // Like an API order without targets: an empty order would only add a version that changes nothing.
+        session.abort();
+        console.error(`import aborted: no target to import (${rejected} refused), nothing written`);
         return 1;
       }
       const { totals, version, order } = session.commit();
@@ -99,4 +119,5 @@ export const importCommand: Command = {
   },
 };
 
-const describe = (r: TargetResult) => `${r.target}: ${r.code ?? r.status}${r.message ? ` (${r.message})` : ''}`;
+const describe = (r: TargetResult) =>
+  `${r.target}: ${r.code ?? r.status}${r.message ? ` (${r.message})` : ''}`;

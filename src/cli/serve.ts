@@ -25,15 +25,21 @@ export const serve: Command = {
       ...(values['rpz-port'] !== undefined && { rpzPort: values['rpz-port'] }),
     });
     const hub = await startHub(config);
-    if (hub.firstAdminToken) {
+    // Handlers first: whoever reads the listening line may send SIGTERM at once and expects a clean stop.
+    const stopped = new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    // A token the operator supplied is not echoed: it would only end up in logs.
+    if (hub.firstAdminToken && config.adminToken) {
+      console.log('first start: admin token taken from TAKEDOWN_ADMIN_TOKEN');
+    } else if (hub.firstAdminToken) {
       console.log(`first start: admin token (shown once, keep it safe):\n  ${hub.firstAdminToken}`);
     }
-    console.log(`takedown hub listening on ${hub.url} (data ${config.dataDir}, registry version ${hub.registry.currentVersion()})`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    console.log(
+      `takedown hub listening on ${hub.url} (data ${config.dataDir}, registry version ${hub.registry.currentVersion()})`,
+    );
+    await stopped;
     await hub.close();
     return 0;
   },

@@ -10,4 +10,12 @@ export const OPCODE = { QUERY: 0, NOTIFY: 4 } as const;
 export const opcodeBits = (opcode: number): number => (opcode & 0xf) << 11;
 export const opcodeOf = (flags: number): number => (flags >>> 11) & 0xf;
 
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9 } as const;
+export const RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  NOTAUTH: 9,
+} as const;

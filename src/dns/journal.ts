@@ -23,7 +23,10 @@ export interface ZoneDiff {
 }
 
 /** The policy records a change set removes and adds (only `domain` entries produce any). */
-export function changeRecords(changes: Iterable<Change>, options: RenderOptions): { deleted: RpzRecord[]; added: RpzRecord[] } {
+export function changeRecords(
+  changes: Iterable<Change>,
+  options: RenderOptions,
+): { deleted: RpzRecord[]; added: RpzRecord[] } {
   const deleted: RpzRecord[] = [];
   const added: RpzRecord[] = [];
   for (const change of changes) {
@@ -42,7 +45,8 @@ export class TransferJournal {
     private readonly limit: number,
     headVersion: number,
   ) {
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`journalVersions: ${limit} is not a count`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`journalVersions: ${limit} is not a count`);
     this.#head = headVersion;
   }
 

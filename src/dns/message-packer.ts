@@ -1,5 +1,5 @@
-import * as dnsPacket from 'dns-packet';
 import type { Answer, Question } from 'dns-packet';
+import * as dnsPacket from 'dns-packet';
 
 // Packs a stream of answer records into DNS messages no larger than the 64 KiB a TCP frame can
 // carry, leaving room for the TSIG record each message gets after packing.

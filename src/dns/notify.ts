@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import * as dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
+import * as dnsPacket from 'dns-packet';
 import { FLAG_AA, FLAG_QR, OPCODE, opcodeBits, opcodeOf } from './dns-codes.ts';
 import type { DnsLogEvent } from './responder.ts';
 import { type ResolvedTsigKey, signRequest } from './tsig.ts';
@@ -80,13 +80,17 @@ export class Notifier {
         questions: [{ name: this.zone, type: 'SOA', class: 'IN' }],
         answers: [soa],
       });
-      const key = target.key === undefined ? undefined : this.keys.get(target.key.replace(/\.$/, '').toLowerCase());
+      const key =
+        target.key === undefined ? undefined : this.keys.get(target.key.replace(/\.$/, '').toLowerCase());
       const message = key ? signRequest(unsigned, key).message : unsigned;
       let sent = 0;
       const send = () => {
         if (sent === this.retry.tries) {
           this.#pending.delete(target);
-          this.log({ event: 'notify', message: `NOTIFY to ${target.host}#${target.port} unanswered after ${sent} tries` });
+          this.log({
+            event: 'notify',
+            message: `NOTIFY to ${target.host}#${target.port} unanswered after ${sent} tries`,
+          });
           return;
         }
         sent++;
@@ -106,7 +110,11 @@ export class Notifier {
     for (const [target, pending] of this.#pending) {
       if (pending.id === id && target.host === address && target.port === port) {
         this.#cancel(target);
-        this.log({ event: 'notify', client: `${address}#${port}`, message: `NOTIFY answered with rcode ${flags & 0xf}` });
+        this.log({
+          event: 'notify',
+          client: `${address}#${port}`,
+          message: `NOTIFY answered with rcode ${flags & 0xf}`,
+        });
       }
     }
   }

@@ -5,7 +5,13 @@ import { rpzSerial } from '../agent/render/rpz-records.ts';
 import type { Change } from '../core/types.ts';
 import { changeRecords, TransferJournal } from './journal.ts';
 import { DEFAULT_NOTIFY_RETRY, Notifier, type NotifyRetry, type NotifyTarget } from './notify.ts';
-import { type Client, type DnsLogEvent, type ResponderConfig, respond, type ZoneSource } from './responder.ts';
+import {
+  type Client,
+  type DnsLogEvent,
+  type ResponderConfig,
+  respond,
+  type ZoneSource,
+} from './responder.ts';
 import { serialNewer } from './serial.ts';
 import { serveTcpConnection } from './tcp-connection.ts';
 import { createTransferAcl } from './transfer-acl.ts';
@@ -76,10 +82,20 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const keys = resolveTsigKeys(config.tsigKeys ?? []);
   const log = config.log ?? (() => {});
   const journal = new TransferJournal(config.journalVersions ?? 100, config.version());
-  const notifier = new Notifier(options.zone, config.notify ?? [], keys, { ...DEFAULT_NOTIFY_RETRY, ...config.notifyRetry }, log);
+  const notifier = new Notifier(
+    options.zone,
+    config.notify ?? [],
+    keys,
+    { ...DEFAULT_NOTIFY_RETRY, ...config.notifyRetry },
+    log,
+  );
   const responder: ResponderConfig = {
     options,
-    source: { entries: config.entries, version: config.version, ...(config.lookup ? { lookup: config.lookup } : {}) },
+    source: {
+      entries: config.entries,
+      version: config.version,
+      ...(config.lookup ? { lookup: config.lookup } : {}),
+    },
     keys,
     acl: createTransferAcl(config.allowTransfer, keys.size > 0),
     journal,
@@ -92,7 +108,11 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
 
   const handle = (message: Buffer, client: Client) =>
     respond(message, client, responder).catch((error: Error) => {
-      log({ event: 'error', client: `${client.address}#${client.port}`, message: `request failed: ${error.message}` });
+      log({
+        event: 'error',
+        client: `${client.address}#${client.port}`,
+        message: `request failed: ${error.message}`,
+      });
       return undefined;
     });
 
@@ -105,11 +125,16 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const onConnection = (socket: Socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
-    const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' };
+    const client: Client = {
+      address: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+      transport: 'tcp',
+    };
     serveTcpConnection(
       socket,
       (message) => handle(message, client),
-      (error) => log({ event: 'error', client: `${client.address}#${client.port}`, message: `TCP: ${error.message}` }),
+      (error) =>
+        log({ event: 'error', client: `${client.address}#${client.port}`, message: `TCP: ${error.message}` }),
     );
   };
 
@@ -151,7 +176,9 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
     publish(version, changes) {
       const from = journal.headVersion;
       if (!serialNewer(rpzSerial(version), rpzSerial(from))) {
-        throw new RangeError(`publish: version ${version} does not follow version ${from} (RFC 1982 serials)`);
+        throw new RangeError(
+          `publish: version ${version} does not follow version ${from} (RFC 1982 serials)`,
+        );
       }
       journal.append({ fromVersion: from, toVersion: version, ...changeRecords(changes, options) });
       notifier.notify(apexAnswers(version, options).soa);

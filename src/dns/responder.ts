@@ -1,5 +1,5 @@
-import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Question } from 'dns-packet';
+import * as dnsPacket from 'dns-packet';
 import type { EntrySource, RenderOptions } from '../agent/render/options.ts';
 import { rpzSerial } from '../agent/render/rpz-records.ts';
 import { FLAG_AA, FLAG_QR, FLAG_RD, OPCODE, opcodeBits, opcodeOf, RCODE } from './dns-codes.ts';
@@ -71,10 +71,28 @@ function responseFlags(request: DecodedPacket, rcode: number, authoritative: boo
 
 function edns(request: DecodedPacket): Answer[] {
   const asked = request.additionals?.some((record) => record.type === 'OPT');
-  return asked ? [{ name: '.', type: 'OPT', udpPayloadSize: EDNS_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [];
+  return asked
+    ? [
+        {
+          name: '.',
+          type: 'OPT',
+          udpPayloadSize: EDNS_PAYLOAD,
+          extendedRcode: 0,
+          ednsVersion: 0,
+          flags: 0,
+          flag_do: false,
+          options: [],
+        },
+      ]
+    : [];
 }
 
-function message(request: Request, rcode: number, answers: Answer[] = [], authorities: Answer[] = []): Buffer {
+function message(
+  request: Request,
+  rcode: number,
+  answers: Answer[] = [],
+  authorities: Answer[] = [],
+): Buffer {
   const encoded = dnsPacket.encode({
     id: request.packet.id ?? 0,
     type: 'response',
@@ -134,20 +152,37 @@ async function* signedStream(
 function transfer(request: Request, question: Question, config: ResponderConfig): Reply {
   const { options, source, journal } = config;
   const zone = options.zone.slice(0, -1);
-  if (question.name.toLowerCase() !== zone || (question.class ?? 'IN') !== 'IN') return message(request, RCODE.NOTAUTH);
+  if (question.name.toLowerCase() !== zone || (question.class ?? 'IN') !== 'IN')
+    return message(request, RCODE.NOTAUTH);
   if (!config.acl(request.client.address, request.signer !== undefined)) {
-    config.log({ event: 'refused', client: peer(request.client), message: `${question.type} ${zone} refused: not allowed to transfer` });
+    config.log({
+      event: 'refused',
+      client: peer(request.client),
+      message: `${question.type} ${zone} refused: not allowed to transfer`,
+    });
     return message(request, RCODE.REFUSED);
   }
   const version = source.version();
   const serial = rpzSerial(version);
-  const head: ResponseHead = { id: request.packet.id ?? 0, flags: responseFlags(request.packet, RCODE.NOERROR, true), question };
+  const head: ResponseHead = {
+    id: request.packet.id ?? 0,
+    flags: responseFlags(request.packet, RCODE.NOERROR, true),
+    question,
+  };
   const udp = request.client.transport === 'udp';
   if (question.type === 'AXFR') {
     if (udp) return message(request, RCODE.FORMERR);
-    return signedStream(request, 'AXFR', axfrMessages(head, version, source.entries(), options), config, `serial ${serial}`);
+    return signedStream(
+      request,
+      'AXFR',
+      axfrMessages(head, version, source.entries(), options),
+      config,
+      `serial ${serial}`,
+    );
   }
-  const clientSoa = request.packet.authorities?.find((record) => record.type === 'SOA' && record.name.toLowerCase() === zone);
+  const clientSoa = request.packet.authorities?.find(
+    (record) => record.type === 'SOA' && record.name.toLowerCase() === zone,
+  );
   const clientSerial = clientSoa?.type === 'SOA' ? clientSoa.data.serial : undefined;
   if (clientSerial === undefined) return message(request, RCODE.FORMERR);
   const order = compareSerial(clientSerial, serial);
@@ -157,9 +192,22 @@ function transfer(request: Request, question: Question, config: ResponderConfig)
     return request.signer ? request.signer.sign(reply) : reply;
   }
   const diff = journal.headVersion === version ? journal.diffSince(clientSerial) : undefined;
-  if (diff) return signedStream(request, 'IXFR', ixfrMessages(head, diff, options), config, `serial ${clientSerial} -> ${serial}`);
+  if (diff)
+    return signedStream(
+      request,
+      'IXFR',
+      ixfrMessages(head, diff, options),
+      config,
+      `serial ${clientSerial} -> ${serial}`,
+    );
   const detail = `serial ${clientSerial} -> ${serial} (AXFR-style, older than the journal)`;
-  return signedStream(request, 'IXFR', axfrMessages(head, version, source.entries(), options), config, detail);
+  return signedStream(
+    request,
+    'IXFR',
+    axfrMessages(head, version, source.entries(), options),
+    config,
+    detail,
+  );
 }
 
 /**
@@ -168,7 +216,11 @@ function transfer(request: Request, question: Question, config: ResponderConfig)
  */
 export async function respond(raw: Buffer, client: Client, config: ResponderConfig): Promise<Reply> {
   if (raw.length < 12 || (raw.readUInt16BE(2) & FLAG_QR) !== 0) {
-    config.log({ event: 'malformed', client: peer(client), message: `ignored ${raw.length}-byte message: not a request` });
+    config.log({
+      event: 'malformed',
+      client: peer(client),
+      message: `ignored ${raw.length}-byte message: not a request`,
+    });
     return undefined;
   }
   let packet: DecodedPacket;
@@ -177,7 +229,11 @@ export async function respond(raw: Buffer, client: Client, config: ResponderConf
     packet = dnsPacket.decode(raw);
     tsig = locateTsig(raw);
   } catch (error) {
-    config.log({ event: 'malformed', client: peer(client), message: `undecodable message: ${(error as Error).message}` });
+    config.log({
+      event: 'malformed',
+      client: peer(client),
+      message: `undecodable message: ${(error as Error).message}`,
+    });
     return client.transport === 'udp' ? formatError(raw) : undefined;
   }
   const request: Request = { raw, packet, client, signer: undefined, keyName: undefined };
@@ -193,6 +249,13 @@ export async function respond(raw: Buffer, client: Client, config: ResponderConf
   const name = question.name.toLowerCase();
   const inZone = name === zone || name.endsWith(`.${zone}`);
   if (!inZone || !['IN', 'ANY'].includes(question.class ?? 'IN')) return message(request, RCODE.REFUSED);
-  const answer = await answerQuery(name, question.type, source.version(), options, source.entries, source.lookup);
+  const answer = await answerQuery(
+    name,
+    question.type,
+    source.version(),
+    options,
+    source.entries,
+    source.lookup,
+  );
   return message(request, answer.rcode, answer.answers, answer.authorities);
 }

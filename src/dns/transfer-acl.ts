@@ -20,7 +20,11 @@ function buildList(entries: readonly string[]): BlockList {
     const kind = isIP(address);
     const prefix = prefixText === undefined ? undefined : Number(prefixText);
     const maxPrefix = kind === 6 ? 128 : 32;
-    if (kind === 0 || extra !== undefined || (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= maxPrefix))) {
+    if (
+      kind === 0 ||
+      extra !== undefined ||
+      (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= maxPrefix))
+    ) {
       throw new TransferAclError(`allowTransfer: "${entry}" is not an IP address or CIDR block`);
     }
     if (prefix === undefined) list.addAddress(address, family(address));
@@ -36,8 +40,15 @@ const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 export type TransferAcl = (address: string, tsigVerified: boolean) => boolean;
 
 /** Builds the transfer policy from the configured allow-list and whether TSIG keys exist. */
-export function createTransferAcl(allowTransfer: readonly string[] | undefined, hasKeys: boolean): TransferAcl {
-  const list = allowTransfer ? buildList(allowTransfer) : hasKeys ? undefined : buildList(['127.0.0.0/8', '::1']);
+export function createTransferAcl(
+  allowTransfer: readonly string[] | undefined,
+  hasKeys: boolean,
+): TransferAcl {
+  const list = allowTransfer
+    ? buildList(allowTransfer)
+    : hasKeys
+      ? undefined
+      : buildList(['127.0.0.0/8', '::1']);
   return (address, tsigVerified) => {
     if (tsigVerified) return true;
     if (!list) return false;

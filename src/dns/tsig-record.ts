@@ -45,13 +45,13 @@ function parseRdata(message: Uint8Array, start: number, end: number, keyName: st
   const fudge = u16(message, offset + 6);
   const macSize = u16(message, offset + 8);
   offset += 10;
-  const mac = message.slice(offset, offset + macSize);
+  const mac = new Uint8Array(message.subarray(offset, offset + macSize));
   offset += macSize;
   const originalId = u16(message, offset);
   const error = u16(message, offset + 2);
   const otherLength = u16(message, offset + 4);
   offset += 6;
-  const otherData = message.slice(offset, offset + otherLength);
+  const otherData = new Uint8Array(message.subarray(offset, offset + otherLength));
   if (mac.length !== macSize || offset + otherLength !== end) {
     throw new WireFormatError('TSIG RDATA length does not match its fields');
   }
@@ -76,7 +76,8 @@ export function locateTsig(message: Uint8Array): LocatedTsig | undefined {
     offset = end + 10 + rdataLength;
     if (offset > message.length) throw new WireFormatError(`record at ${start} runs past the message`);
     if (type !== TSIG_TYPE) continue;
-    if (i !== records - 1 || u16(message, 10) === 0) throw new WireFormatError('TSIG is not the last additional record');
+    if (i !== records - 1 || u16(message, 10) === 0)
+      throw new WireFormatError('TSIG is not the last additional record');
     if (u16(message, end + 2) !== CLASS_ANY) throw new WireFormatError('TSIG class is not ANY');
     return { offset: start, record: parseRdata(message, end + 10, offset, name) };
   }

@@ -1,6 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { encodeTsigRecord, type LocatedTsig, type TsigRecord, time48, tsigTimers, tsigVariables } from './tsig-record.ts';
-import { canonicalWireName } from './wire-name.ts';
+import {
+  encodeTsigRecord,
+  type LocatedTsig,
+  type TsigRecord,
+  time48,
+  tsigTimers,
+  tsigVariables,
+} from './tsig-record.ts';
+import { canonicalWireName, printableName } from './wire-name.ts';
 
 // TSIG (RFC 8945) with HMAC-SHA256: verifying a request, signing its response(s), and chaining MACs
 // across the messages of a zone transfer (section 5.3.1: every message here is signed).
@@ -44,9 +51,13 @@ export function resolveTsigKeys(keys: readonly TsigKey[]): Map<string, ResolvedT
       throw new TsigKeyError(`TSIG key "${key.name}": not a valid key name`);
     }
     if (name === '') throw new TsigKeyError('TSIG key "": the name is empty');
-    if (key.algorithm !== ALGORITHM) throw new TsigKeyError(`TSIG key "${key.name}": algorithm ${key.algorithm} is not hmac-sha256`);
+    if (key.algorithm !== ALGORITHM)
+      throw new TsigKeyError(`TSIG key "${key.name}": algorithm ${key.algorithm} is not hmac-sha256`);
     const secret = Buffer.from(key.secret, 'base64');
-    if (secret.length < 16 || secret.toString('base64').replace(/=+$/, '') !== key.secret.trim().replace(/=+$/, '')) {
+    if (
+      secret.length < 16 ||
+      secret.toString('base64').replace(/=+$/, '') !== key.secret.trim().replace(/=+$/, '')
+    ) {
       throw new TsigKeyError(`TSIG key "${key.name}": the secret is not base64 of at least 16 bytes`);
     }
     if (resolved.has(name)) throw new TsigKeyError(`TSIG key "${key.name}" is configured twice`);
@@ -108,10 +119,18 @@ export function verifyRequest(
   const { record } = tsig;
   const key = keys.get(record.keyName);
   if (!key || record.algorithm !== ALGORITHM) {
-    return { ok: false, error: TSIG_ERROR.BADKEY, reason: `unknown key ${record.keyName} (${record.algorithm})` };
+    return {
+      ok: false,
+      error: TSIG_ERROR.BADKEY,
+      reason: `unknown key ${printableName(record.keyName)} (${printableName(record.algorithm)})`,
+    };
   }
   if (record.mac.length !== MAC_LENGTH) {
-    return { ok: false, error: TSIG_ERROR.BADSIG, reason: `MAC of ${record.mac.length} bytes with key ${key.name}` };
+    return {
+      ok: false,
+      error: TSIG_ERROR.BADSIG,
+      reason: `MAC of ${record.mac.length} bytes with key ${key.name}`,
+    };
   }
   const expected = macOver(key, [unsignedBytes(message, tsig), tsigVariables(record)]);
   if (!timingSafeEqual(expected, record.mac)) {
@@ -152,7 +171,14 @@ export class TsigSigner {
    */
   sign(message: Uint8Array, error = 0, timeSigned = this.clock()): Buffer {
     const otherData = error === TSIG_ERROR.BADTIME ? time48(this.clock()) : new Uint8Array(0);
-    const fields = { keyName: this.key.name, algorithm: ALGORITHM, timeSigned, fudge: TSIG_FUDGE, error, otherData };
+    const fields = {
+      keyName: this.key.name,
+      algorithm: ALGORITHM,
+      timeSigned,
+      fudge: TSIG_FUDGE,
+      error,
+      otherData,
+    };
     const tail = this.#first ? tsigVariables(fields) : tsigTimers(timeSigned, TSIG_FUDGE);
     const mac = macOver(this.key, [macPrefix(this.#previousMac), message, tail]);
     this.#previousMac = mac;
@@ -163,8 +189,19 @@ export class TsigSigner {
 }
 
 /** A request signed with `key` (NOTIFY, tests): the digest is the message and the TSIG variables. */
-export function signRequest(message: Uint8Array, key: ResolvedTsigKey, timeSigned = nowSeconds()): { message: Buffer; mac: Uint8Array } {
-  const fields = { keyName: key.name, algorithm: ALGORITHM, timeSigned, fudge: TSIG_FUDGE, error: 0, otherData: new Uint8Array(0) };
+export function signRequest(
+  message: Uint8Array,
+  key: ResolvedTsigKey,
+  timeSigned = nowSeconds(),
+): { message: Buffer; mac: Uint8Array } {
+  const fields = {
+    keyName: key.name,
+    algorithm: ALGORITHM,
+    timeSigned,
+    fudge: TSIG_FUDGE,
+    error: 0,
+    otherData: new Uint8Array(0),
+  };
   const mac = macOver(key, [message, tsigVariables(fields)]);
   const originalId = (message[0] as number) * 256 + (message[1] as number);
   return { message: withTsig(message, { ...fields, mac, originalId }), mac };

@@ -21,7 +21,8 @@ export interface QueryAnswer {
 /** Every name from `owner` up to (not including) the origin: `a.b.c`, `b.c`, `c`. */
 function selfAndAncestors(owner: string): string[] {
   const names = [owner];
-  for (let dot = owner.indexOf('.'); dot !== -1; dot = owner.indexOf('.', dot + 1)) names.push(owner.slice(dot + 1));
+  for (let dot = owner.indexOf('.'); dot !== -1; dot = owner.indexOf('.', dot + 1))
+    names.push(owner.slice(dot + 1));
   return names;
 }
 
@@ -29,7 +30,11 @@ function selfAndAncestors(owner: string): string[] {
  * The entries of `expressions` that exist: through `lookup` when the source has an index, else by
  * one pass over the entries (fine for small zones; a large source should offer a lookup).
  */
-async function findEntries(expressions: string[], entries: () => EntrySource, lookup?: EntryLookup): Promise<Map<string, FeedEntry>> {
+async function findEntries(
+  expressions: string[],
+  entries: () => EntrySource,
+  lookup?: EntryLookup,
+): Promise<Map<string, FeedEntry>> {
   const found = new Map<string, FeedEntry>();
   if (lookup) {
     for (const expression of expressions) {
@@ -76,10 +81,13 @@ export async function answerQuery(
   const closest = candidates.find((candidate) => found.has(`${candidate}/`));
   if (closest === undefined) return negative(RCODE.NXDOMAIN);
   const recordName = closest === owner ? owner : `*.${closest}`;
-  const records = rpzRecords(found.get(`${closest}/`) as FeedEntry, options).filter((record) => record.name === recordName);
+  const records = rpzRecords(found.get(`${closest}/`) as FeedEntry, options).filter(
+    (record) => record.name === recordName,
+  );
   if (records.length === 0) return negative(RCODE.NXDOMAIN);
   const cname = records.filter((record) => record.type === 'CNAME');
-  const matching = cname.length > 0 ? cname : records.filter((record) => type === 'ANY' || record.type === type);
+  const matching =
+    cname.length > 0 ? cname : records.filter((record) => type === 'ANY' || record.type === type);
   if (matching.length === 0) return negative(RCODE.NOERROR);
   return {
     rcode: RCODE.NOERROR,

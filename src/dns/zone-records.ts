@@ -26,7 +26,8 @@ function soaData(data: string): SoaAnswer['data'] {
 /** One record as a dns-packet answer, class IN with the zone's TTL. */
 export function toAnswer(record: RpzRecord, options: RenderOptions): Answer {
   const name = ownerName(record, options);
-  if (record.type === 'SOA') return { name, type: 'SOA', class: 'IN', ttl: options.ttl, data: soaData(record.data) };
+  if (record.type === 'SOA')
+    return { name, type: 'SOA', class: 'IN', ttl: options.ttl, data: soaData(record.data) };
   return { name, type: record.type, class: 'IN', ttl: options.ttl, data: record.data };
 }
 

@@ -46,7 +46,11 @@ export async function* axfrMessages(
  * An incremental transfer (RFC 1995 section 4) of one condensed difference: current SOA, the
  * client's SOA, deleted records, current SOA, added records, current SOA.
  */
-export function* ixfrMessages(head: ResponseHead, diff: ZoneDiff, options: RenderOptions): Generator<Buffer, TransferStats, undefined> {
+export function* ixfrMessages(
+  head: ResponseHead,
+  diff: ZoneDiff,
+  options: RenderOptions,
+): Generator<Buffer, TransferStats, undefined> {
   const packer = new MessagePacker(head);
   const current = apexAnswers(diff.toVersion, options).soa;
   function* answers(): Generator<Answer> {

@@ -58,8 +58,11 @@ export function advanceMirrors(
   changes: readonly Change[],
   confidential: readonly Category[],
 ): FeedMirrors {
+  // A feed the changes do not touch keeps its state object, and with it the checksums already computed.
   const plain = (feed: PlainFeedName): PlainState => {
-    const next = mirrors[feed].applyDelta(encodeDelta(plainChanges(feed, changes, confidential)));
+    const own = plainChanges(feed, changes, confidential);
+    if (own.length === 0) return mirrors[feed];
+    const next = mirrors[feed].applyDelta(encodeDelta(own));
     if (!next.ok)
       throw new MirrorDivergedError(`${feed} mirror at ${mirrors.version}: ${next.error.message}`);
     return next.value;
@@ -70,6 +73,6 @@ export function advanceMirrors(
     committedAt,
     dns: plain('dns'),
     url: plain('url'),
-    filter: mirrors.filter.apply(added, removed),
+    filter: added.length + removed.length === 0 ? mirrors.filter : mirrors.filter.apply(added, removed),
   };
 }

@@ -5,14 +5,12 @@
  * from the oldest retained snapshot on gets ONE delta to the latest, built on request from the change log
  * and cached. Snapshots are rebuilt in a worker thread after enough changes or time.
  */
-import { encodeArtifact, type ManifestInput, PAYLOAD_OFFSET } from '../core/artifact.ts';
 import { containsKey } from '../core/filter-keys.ts';
-import { encodeFilterDelta } from '../core/filter-payload.ts';
-import { encodeDelta } from '../core/plain-payload.ts';
 import { PlainState } from '../core/plain-state.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
+import { buildDelta, type Signing, servedSnapshot, storedSnapshot } from './artifact-builders.ts';
 import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
-import { advanceMirrors, type FeedMirrors, filterChanges, plainChanges } from './feed-mirrors.ts';
+import { advanceMirrors, type FeedMirrors } from './feed-mirrors.ts';
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
 import {
   type FeedServiceConfig,
@@ -22,7 +20,7 @@ import {
 import { FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
 import { issuedAt } from './freshness.ts';
 import { LruCache } from './lru-cache.ts';
-import { ServedArtifact } from './served-artifact.ts';
+import type { ServedArtifact } from './served-artifact.ts';
 import { SnapshotCatalog } from './snapshot-catalog.ts';
 import { type StaticFeed, writeStaticSite } from './static-site.ts';
 
@@ -69,11 +67,12 @@ export class FeedService {
   #reader: Registry | null = null;
   #mirrors: FeedMirrors | null = null;
   #scan: Promise<void> | null = null;
-  #scanAgain = false;
+  #nextScan: Promise<void> | null = null;
   #changesSinceScan = 0;
   #lastScanAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #advanceQueued = false;
+  #awaitingRescan = false;
   #stopped = false;
 
   constructor(options: FeedServiceOptions) {
@@ -89,8 +88,14 @@ export class FeedService {
   async start(): Promise<void> {
     const reader = openRegistry(this.#config.databasePath, { readonly: true, protectedDomainsFile: null });
     this.#reader = reader;
-    await this.#catalog.load(FEED_NAMES, reader.currentVersion());
-    await this.#runScan();
+    try {
+      await this.#catalog.load(FEED_NAMES, reader.currentVersion());
+      await this.#runScan();
+    } catch (error) {
+      reader.close();
+      this.#reader = null;
+      throw error;
+    }
     this.#timer = setInterval(() => this.#tick(), this.#config.pollMs);
     this.#timer.unref();
   }
@@ -156,19 +161,7 @@ export class FeedService {
     const key = `${stored.version}/${createdAt}/${signingKey.id}`;
     const served = this.#snapshots.get(feed);
     if (served?.key === key) return served.artifact;
-    const artifact = (async () => {
-      const { manifest } = stored;
-      const expiresAt = createdAt + snapshotTtlMs;
-      const same =
-        manifest.createdAt === createdAt &&
-        manifest.expiresAt === expiresAt &&
-        manifest.keyId === signingKey.id;
-      const input: ManifestInput = { ...manifestInput(manifest), createdAt, expiresAt };
-      const bytes = same
-        ? stored.bytes
-        : await encodeArtifact(input, stored.bytes.subarray(PAYLOAD_OFFSET), signingKey);
-      return ServedArtifact.of(bytes, feed !== 'filter');
-    })();
+    const artifact = servedSnapshot(stored, createdAt, this.#snapshotSigning());
     this.#snapshots.set(feed, { key, artifact });
     return artifact;
   }
@@ -249,22 +242,28 @@ export class FeedService {
     });
   }
 
+  /** Builds snapshots of the current version now (after a build in progress); failures go to onError. */
+  rebuildSnapshots(): Promise<void> {
+    return this.#requestScan();
+  }
+
   #tick(): void {
     this.#advance();
-    const latest = this.#catalog.latest('filter')?.version ?? -1;
+    if (this.#scan || !this.#mirrors) return;
     const due = this.#config.now() - this.#lastScanAt >= this.#config.snapshotAfterMs;
-    if (due && (this.#mirrors?.version ?? -1) > latest) this.#requestScan();
+    if (due && this.#mirrors.version > (this.#catalog.latest('filter')?.version ?? -1))
+      void this.#requestScan();
   }
 
   /** Moves the mirrors to the registry's current version (synchronously) and answers long-polls. */
   #advance(): void {
     const reader = this.#reader;
     const mirrors = this.#mirrors;
-    if (!reader || !mirrors || this.#stopped) return;
+    if (!reader || !mirrors || this.#stopped || this.#awaitingRescan) return;
     const target = reader.currentVersion();
     if (target <= mirrors.version) return;
     if (this.#grossChanges(mirrors.version, target) > this.#config.maxIncrementalChanges) {
-      this.#requestScan();
+      this.#rescan();
       return;
     }
     const changes = [...reader.netChanges(mirrors.version, target)];
@@ -281,12 +280,18 @@ export class FeedService {
     } catch (error) {
       if (!(error instanceof MirrorDivergedError)) throw error;
       this.#config.onError(error);
-      this.#requestScan();
+      this.#rescan();
       return;
     }
     this.#changesSinceScan += changes.length;
     this.#notify(target);
-    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) this.#requestScan();
+    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
+  }
+
+  /** Holds the mirrors where they are until a new scan reseeds them (a gap too large, or a mismatch). */
+  #rescan(): void {
+    this.#awaitingRescan = true;
+    void this.#requestScan();
   }
 
   /** Change-log rows of versions (from, to], counted only up to the incremental limit. */
@@ -303,26 +308,33 @@ export class FeedService {
     for (const [resolve, after] of this.#waiters) if (version > after) resolve();
   }
 
-  #requestScan(): void {
-    if (this.#stopped) return;
+  /** Starts a scan, or queues one after the scan in progress; the promise never rejects (see onError). */
+  #requestScan(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     if (this.#scan) {
-      this.#scanAgain = true;
-      return;
+      this.#nextScan ??= this.#scan.then(() => {
+        this.#nextScan = null;
+        return this.#requestScan();
+      });
+      return this.#nextScan;
     }
-    this.#scan = this.#runScan()
-      .catch((error: Error) => this.#config.onError(error))
+    const scan = this.#runScan()
+      .catch((error: Error) => {
+        this.#awaitingRescan = false;
+        if (!this.#stopped) this.#config.onError(error);
+      })
       .finally(() => {
         this.#scan = null;
-        if (this.#scanAgain) {
-          this.#scanAgain = false;
-          this.#requestScan();
-        }
       });
+    this.#scan = scan;
+    return scan;
   }
 
   /** One background scan: new snapshots when the registry moved, mirrors seeded or checked against it. */
   async #runScan(): Promise<void> {
     const started = this.#config.now();
+    // Changes from here on are not (all) in this scan: they count towards the next one.
+    this.#changesSinceScan = 0;
     const scan = await scanInWorker(
       {
         databasePath: this.#config.databasePath,
@@ -335,11 +347,11 @@ export class FeedService {
     if (this.#stopped) return;
     for (const feed of FEED_NAMES) {
       if (this.#catalog.latest(feed)?.version !== scan.version) {
-        await this.#catalog.add(feed, await this.#signSnapshot(feed, scan));
+        await this.#catalog.add(feed, await storedSnapshot(feed, scan, this.#snapshotSigning()));
       }
     }
     this.#lastScanAt = started;
-    this.#changesSinceScan = 0;
+    this.#awaitingRescan = false;
     const mirrors = this.#mirrors;
     if (!mirrors || scan.version > mirrors.version) this.#seed(scan);
     else if (scan.version === mirrors.version) await this.#check(mirrors, scan);
@@ -376,24 +388,6 @@ export class FeedService {
     this.#seed(scan);
   }
 
-  /** A snapshot artifact as stored: dated at its version's commit. */
-  #signSnapshot(feed: FeedName, scan: FeedScan): Promise<Uint8Array> {
-    const { payload, entryCount, checksum } = scan.snapshots[feed];
-    const createdAt = scan.committedAt;
-    const expiresAt = createdAt + this.#config.snapshotTtlMs;
-    const input: ManifestInput = {
-      kind: 'snapshot',
-      feed,
-      from: 0,
-      to: scan.version,
-      createdAt,
-      expiresAt,
-      entryCount,
-      checksum,
-    };
-    return encodeArtifact(input, payload, this.#config.signingKey);
-  }
-
   /** The delta `since` -> `mirrors.version`, from the cache or built once however many ask at once. */
   async #delta(
     mirrors: FeedMirrors,
@@ -428,35 +422,12 @@ export class FeedService {
     if (!reader) throw new Error('feed service is stopped');
     // Read synchronously before any await: `mirrors` is the state this range ends at.
     const changes = [...reader.netChanges(since, mirrors.version)];
-    let payload: Uint8Array;
-    let state: { entryCount: number; checksum: string };
-    if (feed === 'filter') {
-      if (bits === undefined) throw new Error(`no key width for a filter delta from ${since}`);
-      const { added, removed } = filterChanges(changes);
-      const keyChanges = mirrors.filter.keyChanges(added, removed, bits);
-      payload = encodeFilterDelta(keyChanges.added, keyChanges.removed, bits);
-      state = await mirrors.filter.summary(bits);
-    } else {
-      payload = encodeDelta(plainChanges(feed, changes, this.#config.confidentialCategories));
-      state = { entryCount: mirrors[feed].entryCount, checksum: await mirrors[feed].checksum() };
-    }
-    const input: ManifestInput = {
-      kind: 'delta',
-      feed,
-      from: since,
-      to: mirrors.version,
-      createdAt,
-      expiresAt: createdAt + this.#config.deltaTtlMs,
-      ...state,
-    };
-    return ServedArtifact.of(
-      await encodeArtifact(input, payload, this.#config.signingKey),
-      feed !== 'filter',
-    );
+    const confidential = this.#config.confidentialCategories;
+    const signing = { key: this.#config.signingKey, ttlMs: this.#config.deltaTtlMs };
+    return buildDelta({ feed, since, mirrors, changes, bits, confidential, createdAt }, signing);
   }
-}
 
-function manifestInput(m: ManifestInput): ManifestInput {
-  const { kind, feed, from, to, createdAt, expiresAt, entryCount, checksum } = m;
-  return { kind, feed, from, to, createdAt, expiresAt, entryCount, checksum };
+  #snapshotSigning(): Signing {
+    return { key: this.#config.signingKey, ttlMs: this.#config.snapshotTtlMs };
+  }
 }

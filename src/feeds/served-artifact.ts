@@ -20,7 +20,8 @@ export class ServedArtifact {
      * name the feed, versions, dates and key, so two artifacts share a tag only when they are identical.
      */
     readonly etag: string,
-    private readonly compressible: boolean,
+    /** Whether a gzip variant is worth trying (plain-text payloads; hashed ones are incompressible). */
+    readonly compressible: boolean,
   ) {}
 
   /** Wraps artifact bytes the hub just signed (throws if they do not decode, which would be a hub bug). */

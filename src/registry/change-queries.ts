@@ -1,7 +1,7 @@
 /** Reading the change log: pages for auditors and net changes between two versions for deltas. */
 
 import type { Action, Category, Change, ChangeOp, EntryKind } from '../core/types.ts';
-import { CHANGE_SELECT, toChangeRecord } from './change-log.ts';
+import { CHANGE_SELECT, GENESIS_HASH, hexOf, toChangeRecord } from './change-log.ts';
 import { pageSize } from './queries.ts';
 import { failure, type Store, success } from './store.ts';
 import type { ChangeRecord, RegistryResult } from './types.ts';
@@ -53,10 +53,17 @@ export function listChanges(store: Store, q: ChangeQuery = {}): RegistryResult<C
     upTo = seqAtVersion(store, q.version);
     from = Math.max(from, seqAtVersion(store, q.version - 1));
   }
-  const items = store
-    .stmt(`${CHANGE_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
-    .all(from, upTo, limit.value)
-    .map(toChangeRecord);
+  const before = store.stmt('SELECT hash FROM changes WHERE seq = ?').pluck().get(from);
+  let prev = before === undefined ? GENESIS_HASH : hexOf(before);
+  const items: ChangeRecord[] = [];
+  for (const row of store
+    .stmt(`${CHANGE_SELECT} WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq LIMIT ?`)
+    .raw()
+    .all(from, upTo, limit.value)) {
+    const c = toChangeRecord(row, prev);
+    items.push(c);
+    prev = c.hash;
+  }
   const last = items[items.length - 1];
   return success({ items, nextAfterSeq: items.length === limit.value && last ? last.seq : null });
 }

@@ -9,7 +9,7 @@ import type { CreatedOrder, OrderInput, RegistryResult, TargetResult } from './t
 
 function accept(s: Screened & { ok: true }): AcceptedTarget {
   const t = s.target;
-  return { expression: t.expression, kind: t.kind, registrableDomain: t.registrableDomain, rails: s.rails };
+  return { expression: t.expression, kind: t.kind, rails: s.rails };
 }
 
 /** A screened target is written when it parsed and either tripped no rail or the order overrides rails. */

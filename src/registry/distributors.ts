@@ -66,7 +66,7 @@ export function listDistributors(
        WHERE (?1 IS NULL OR d.token_id = ?1) AND (?2 IS NULL OR d.feed = ?2)
        ORDER BY d.token_id, d.feed`,
     )
-    .all(filter.tokenId ?? null, filter.feed ?? null) as DistributorRow[];
+    .all({ 1: filter.tokenId ?? null, 2: filter.feed ?? null }) as DistributorRow[];
   return rows.map((r) => ({
     tokenId: r.token_id,
     name: r.name,

@@ -25,7 +25,7 @@ function releaseEntries(store: Store, ended: Order[], version: number, changes: 
   );
   const nextHolder = store.stmt(
     `SELECT o.id, o.reference, o.category, o.action FROM order_entries l JOIN orders o ON o.id = l.order_id
-     WHERE l.entry_id = ? AND l.status = 'active' AND o.status = 'active' ORDER BY o.id LIMIT 1`,
+     WHERE l.entry_id = ? AND l.active = 1 AND o.status = 'active' ORDER BY o.id LIMIT 1`,
   );
   const deactivate = store.stmt(
     'UPDATE entries SET active = 0, order_id = NULL, last_version = ? WHERE expression = ?',
@@ -147,8 +147,8 @@ export function revokeEntry(
       (version, changes) => {
         store
           .stmt(
-            `UPDATE order_entries SET status = 'removed', removed_reason = ?, removed_version = ?
-           WHERE entry_id = ? AND status = 'active'`,
+            `UPDATE order_entries SET active = 0, removed_reason = ?, removed_version = ?
+           WHERE entry_id = ? AND active = 1`,
           )
           .run(reason.trim(), version, e.id);
         store

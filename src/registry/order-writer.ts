@@ -1,7 +1,7 @@
 /** Writes an order's accepted targets: entries, links and change-log rows, in batches, inside one transaction. */
 
+import type Database from 'better-sqlite3';
 import type { EntryKind } from '../core/types.ts';
-import { BatchInsert } from './batch-insert.ts';
 import { ChangeAppender } from './change-log.ts';
 import type { ValidOrder } from './order-input.ts';
 import type { Store } from './store.ts';
@@ -11,29 +11,43 @@ import type { OrderOverride, Rail, TargetStatus } from './types.ts';
 export interface AcceptedTarget {
   expression: string;
   kind: EntryKind;
-  registrableDomain: string | null;
   /** Rails it tripped and the order overrode (empty for most). */
   rails: Rail[];
 }
 
-/** Targets are looked up and written this many at a time: one SELECT and a few multi-row INSERTs per chunk. */
-const CHUNK = 512;
+/**
+ * Targets are written this many at a time. Every value that is the same for the whole order (category,
+ * action, order id, version) is bound once per statement, not once per row: with better-sqlite3, binding
+ * and per-call overhead are a large part of the cost of a bulk insert.
+ */
+const CHUNK = 256;
 const OVERRIDE_TARGETS_KEPT = 1000;
 
-const ENTRY_COLUMNS = [
-  'expression',
-  'id',
-  'kind',
-  'registrable_domain',
-  'active',
-  'category',
-  'action',
-  'order_id',
-  'first_version',
-  'last_version',
-] as const;
-
 type Existing = [expression: string, id: number, active: number, linked: number];
+
+/** Multi-row statements of one shape, prepared per row count (only the full chunk size is kept). */
+class RowsStatement {
+  private readonly full: Database.Statement;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly head: string,
+    private readonly row: string,
+    private readonly tail = '',
+  ) {
+    this.full = this.prepare(CHUNK);
+  }
+
+  /** Inserts `rows` rows (0 is a no-op); returns how many were inserted. */
+  run(constants: Record<string, unknown>, params: unknown[], rows: number): number {
+    if (rows === 0) return 0;
+    return (rows === CHUNK ? this.full : this.prepare(rows)).run(constants, params).changes;
+  }
+
+  private prepare(rows: number): Database.Statement {
+    return this.db.prepare(`${this.head} VALUES ${new Array(rows).fill(this.row).join(', ')} ${this.tail}`);
+  }
+}
 
 /**
  * Inside the caller's write transaction: inserts the order row, then `write()` adds its targets chunk by chunk
@@ -45,11 +59,12 @@ export class OrderWriter {
   readonly changes: ChangeAppender;
   private nextEntryId: number;
   private linked = 0;
-  private readonly entries: BatchInsert;
-  private readonly links: BatchInsert;
+  private readonly insertEntries: RowsStatement;
+  private readonly insertLinks: RowsStatement;
+  private readonly entryConstants: Record<string, unknown>;
+  private lookupFull: Database.Statement | undefined;
   private readonly overrideRails = new Set<Rail>();
   private readonly overrideTargets: string[] = [];
-  private readonly overrideNote: string;
 
   constructor(
     private readonly store: Store,
@@ -79,9 +94,15 @@ export class OrderWriter {
     );
     this.changes = new ChangeAppender(db, version, actor);
     this.nextEntryId = store.nextEntryId();
-    this.entries = new BatchInsert(db, 'INSERT INTO entries', ENTRY_COLUMNS, CHUNK);
-    this.links = new BatchInsert(db, 'INSERT INTO order_entries', ['entry_id', 'order_id'], CHUNK);
-    this.overrideNote = order.override ? order.override.reason : '';
+    // ON CONFLICT DO NOTHING: an expression already in the registry is skipped here and sorted out by lookup().
+    this.insertEntries = new RowsStatement(
+      db,
+      `INSERT INTO entries (expression, id, active, category, action, order_id, first_version, last_version)`,
+      '(?, ?, 1, @category, @action, @orderId, @version, @version)',
+      'ON CONFLICT DO NOTHING',
+    );
+    this.insertLinks = new RowsStatement(db, 'INSERT INTO order_entries (entry_id, order_id)', '(?, @orderId)');
+    this.entryConstants = { category: order.category, action: order.action, orderId: this.orderId, version };
   }
 
   /** Writes accepted targets; returns each one's status, in order. */
@@ -95,61 +116,58 @@ export class OrderWriter {
 
   private writeChunk(targets: readonly AcceptedTarget[]): TargetStatus[] {
     const statuses: TargetStatus[] = new Array(targets.length);
-    const firstAt = new Map<string, number>();
+    const unique: number[] = [];
+    const seen = new Set<string>();
     for (let i = 0; i < targets.length; i++) {
       const e = (targets[i] as AcceptedTarget).expression;
-      if (firstAt.has(e)) statuses[i] = 'duplicate';
-      else firstAt.set(e, i);
+      if (seen.has(e)) statuses[i] = 'duplicate';
+      else {
+        seen.add(e);
+        unique.push(i);
+      }
     }
+    // Optimistically insert every expression as a new entry; when some already existed, look them all up.
+    const firstId = this.nextEntryId;
+    const params: unknown[] = [];
+    for (const i of unique) params.push((targets[i] as AcceptedTarget).expression, this.nextEntryId++);
+    const inserted = this.insertEntries.run(this.entryConstants, params, unique.length);
     const existing = new Map<string, Existing>();
-    const t0 = performance.now();
-    for (const row of this.lookup([...firstAt.keys()])) existing.set(row[0], row);
-    const g = globalThis as any; g.T ??= {}; g.T.lookup = (g.T.lookup ?? 0) + performance.now() - t0;
+    if (inserted < unique.length) {
+      for (const row of this.lookup(unique.map((i) => (targets[i] as AcceptedTarget).expression))) {
+        existing.set(row[0], row);
+      }
+    }
     const { category, action } = this.order;
     const order = { id: this.orderId, reference: this.order.reference };
-    const v = this.version;
-    for (const [expression, i] of firstAt) {
+    const links: number[] = [];
+    for (let u = 0; u < unique.length; u++) {
+      const i = unique[u] as number;
       const t = targets[i] as AcceptedTarget;
-      const found = existing.get(expression);
-      if (found !== undefined && found[3] === 1) {
+      const tentativeId = firstId + u;
+      const found = existing.get(t.expression);
+      if (found === undefined || found[1] === tentativeId) {
+        links.push(tentativeId);
+      } else if (found[3] === 1) {
         statuses[i] = 'duplicate';
         continue;
-      }
-      this.linked++;
-      if (found !== undefined && found[2] === 1) {
-        this.links.push(found[1], this.orderId);
+      } else if (found[2] === 1) {
+        links.push(found[1]);
         statuses[i] = 'already-active';
         continue;
-      }
-      if (found === undefined) {
-        const id = this.nextEntryId++;
-        this.entries.push(
-          expression,
-          id,
-          t.kind,
-          t.registrableDomain,
-          1,
-          category,
-          action,
-          this.orderId,
-          v,
-          v,
-        );
-        this.links.push(id, this.orderId);
       } else {
         this.store
           .stmt(
             `UPDATE entries SET active = 1, category = ?, action = ?, order_id = ?, last_version = ?
              WHERE expression = ?`,
           )
-          .run(category, action, this.orderId, v, expression);
-        this.links.push(found[1], this.orderId);
+          .run(category, action, this.orderId, this.version, t.expression);
+        links.push(found[1]);
       }
-      this.changes.append('add', expression, t.kind, category, action, order, this.noteFor(t));
+      this.changes.append('add', t.expression, t.kind, category, action, order, this.noteFor(t));
       statuses[i] = 'added';
     }
-    this.entries.flush();
-    this.links.flush();
+    this.insertLinks.run({ orderId: this.orderId }, links, links.length);
+    this.linked += links.length;
     this.changes.flush();
     return statuses;
   }
@@ -158,21 +176,24 @@ export class OrderWriter {
     if (t.rails.length === 0) return '';
     for (const r of t.rails) this.overrideRails.add(r);
     if (this.overrideTargets.length < OVERRIDE_TARGETS_KEPT) this.overrideTargets.push(t.expression);
-    return JSON.stringify({ override: t.rails, reason: this.overrideNote });
+    return JSON.stringify({ override: t.rails, reason: this.order.override?.reason ?? '' });
   }
 
-  /** [expression, id, active, linked to this order] of the expressions already in the registry. */
+  /** [expression, id, active, linked to this order] of the given expressions (new ones included). */
   private lookup(expressions: string[]): Existing[] {
-    if (expressions.length === 0) return [];
-    const marks = new Array(expressions.length).fill('?').join(', ');
-    return this.store
-      .stmt(
-        `SELECT e.expression, e.id, e.active,
-           EXISTS (SELECT 1 FROM order_entries l WHERE l.entry_id = e.id AND l.order_id = ?)
-         FROM entries e WHERE e.expression IN (${marks})`,
-      )
-      .raw()
-      .all(this.orderId, ...expressions) as Existing[];
+    // A chunk is full but for the last one, so the statement for CHUNK expressions is kept.
+    let stmt = expressions.length === CHUNK ? this.lookupFull : undefined;
+    if (stmt === undefined) {
+      stmt = this.store.db
+        .prepare(
+          `SELECT e.expression, e.id, e.active,
+             EXISTS (SELECT 1 FROM order_entries l WHERE l.entry_id = e.id AND l.order_id = @orderId)
+           FROM entries e WHERE e.expression IN (${new Array(expressions.length).fill('?').join(', ')})`,
+        )
+        .raw();
+      if (expressions.length === CHUNK) this.lookupFull = stmt;
+    }
+    return stmt.all({ orderId: this.orderId }, expressions) as Existing[];
   }
 
   /** Completes the order row (its size, the override audit record) and the version row. */

@@ -146,7 +146,7 @@ export function listEntries(store: Store, q: EntryQuery = {}): RegistryResult<Pa
     params.push(q.active ? 1 : 0);
   }
   const from = byOrder ? `order_entries l JOIN entries e ON e.id = l.entry_id` : 'entries e';
-  const columns = byOrder ? `${ENTRY_COLUMNS}, l.status AS link_status, l.removed_reason` : ENTRY_COLUMNS;
+  const columns = byOrder ? `${ENTRY_COLUMNS}, l.active AS link_active, l.removed_reason` : ENTRY_COLUMNS;
   const sql = `SELECT ${columns} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${byOrder ? 'l.entry_id' : 'e.expression'} LIMIT ?`;
   const items = store
@@ -191,7 +191,7 @@ export function matchExpressions(store: Store, expressions: readonly string[]): 
   const lookup = store.stmt(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.expression = ? AND e.active = 1`);
   const orders = store.stmt(
     `SELECT ${ORDER_REF_COLUMNS} FROM order_entries l JOIN orders o ON o.id = l.order_id
-     WHERE l.entry_id = ? AND l.status = 'active' AND o.status = 'active' ORDER BY o.id`,
+     WHERE l.entry_id = ? AND l.active = 1 AND o.status = 'active' ORDER BY o.id`,
   );
   const out: Match[] = [];
   const seen = new Set<string>();

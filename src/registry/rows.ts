@@ -1,5 +1,6 @@
 /** Row -> object mapping for orders, entries and versions (SELECT lists and their mappers side by side). */
 
+import { hostInfo } from '../core/host.ts';
 import type { Action, Category, EntryKind } from '../core/types.ts';
 import type { Entry, Order, OrderEntry, OrderRef, OrderStatus, VersionInfo, VersionKind } from './types.ts';
 
@@ -66,22 +67,21 @@ export function toOrderRef(r: unknown): OrderRef {
   };
 }
 
-export const ENTRY_COLUMNS = `e.id, e.expression, e.kind, e.host, e.registrable_domain, e.active, e.category, e.action,
-  e.order_id, e.first_version, e.last_version`;
+export const ENTRY_COLUMNS = `e.id, e.expression, e.kind, e.host, e.active, e.category, e.action, e.order_id,
+  e.first_version, e.last_version`;
 
 interface EntryRow {
   id: number;
   expression: string;
   kind: EntryKind;
   host: string;
-  registrable_domain: string | null;
   active: number;
   category: Category;
   action: Action;
   order_id: number | null;
   first_version: number;
   last_version: number;
-  link_status?: 'active' | 'removed';
+  link_active?: number;
   removed_reason?: string | null;
 }
 
@@ -92,7 +92,7 @@ export function toEntry(r: unknown): Entry {
     expression: row.expression,
     kind: row.kind,
     host: row.host,
-    registrableDomain: row.registrable_domain,
+    registrableDomain: hostInfo(row.host).registrableDomain,
     active: row.active === 1,
     category: row.category,
     action: row.action,
@@ -102,12 +102,12 @@ export function toEntry(r: unknown): Entry {
   };
 }
 
-/** An entry row selected with ENTRY_COLUMNS plus `l.status AS link_status, l.removed_reason`. */
+/** An entry row selected with ENTRY_COLUMNS plus `l.active AS link_active, l.removed_reason`. */
 export function toOrderEntry(r: unknown): OrderEntry {
   const row = r as EntryRow;
   return {
     ...toEntry(row),
-    linkStatus: row.link_status ?? 'active',
+    linkStatus: row.link_active === 0 ? 'removed' : 'active',
     removedReason: row.removed_reason ?? null,
   };
 }

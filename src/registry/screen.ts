@@ -1,11 +1,56 @@
 /** Parses a regulator's target and checks it against the safety rails (DESIGN section 2). */
 
+import { hostInfo } from '../core/host.ts';
 import { parseTarget, type Target } from '../core/target.ts';
-import type { Failure } from '../core/types.ts';
+import type { Failure, Result } from '../core/types.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { Rail, TargetResult } from './types.ts';
 
 export type Screened = { ok: true; target: Target; rails: Rail[] } | { ok: false; error: Failure };
+
+const NO_RAILS: Rail[] = [];
+
+/**
+ * True for an input that is already a canonical host name: dot-separated labels of 1..63 characters from
+ * [a-z0-9_-], at most 253 in all, the last label starting with a letter (so it cannot be an IPv4 form).
+ * Canonicalization leaves such a name as it is, so bulk lists of plain names (the common import) skip the
+ * URL machinery; test/registry/screen.test.ts checks that this agrees with parseTarget.
+ */
+export function isCanonicalHostName(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 253) return false;
+  let labelStart = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (i === labelStart || i - labelStart > 63) return false;
+      labelStart = i + 1;
+    } else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) {
+      return false;
+    }
+  }
+  const first = s.charCodeAt(labelStart);
+  return n - labelStart <= 63 && labelStart < n && first >= 97 && first <= 122;
+}
+
+/** parseTarget, with a shortcut for inputs that are canonical host names already. */
+export function parseTargetFast(input: string): Result<Target> {
+  if (!isCanonicalHostName(input)) return parseTarget(input);
+  const info = hostInfo(input);
+  return {
+    ok: true,
+    value: {
+      input,
+      kind: 'domain',
+      expression: `${input}/`,
+      host: input,
+      canonicalUrl: `http://${input}/`,
+      isIp: false,
+      publicSuffix: info.publicSuffix,
+      registrableDomain: info.registrableDomain,
+    },
+  };
+}
 
 /**
  * Rails: `ip_literal` for a domain entry on an IP address (DNS cannot block an address by name, and the whole
@@ -14,15 +59,15 @@ export type Screened = { ok: true; target: Target; rails: Rail[] } | { ok: false
  * `protected_domain` for any entry, domain or URL, on a protected name or below one.
  */
 export function screenTarget(input: string, protectedDomains: ProtectedDomains): Screened {
-  const parsed = parseTarget(input);
+  const parsed = parseTargetFast(input);
   if (!parsed.ok) return parsed;
   const t = parsed.value;
-  const rails: Rail[] = [];
+  let rails = NO_RAILS;
   if (t.kind === 'domain') {
-    if (t.isIp) rails.push('ip_literal');
-    else if (t.registrableDomain === null) rails.push('public_suffix');
+    if (t.isIp) rails = ['ip_literal'];
+    else if (t.registrableDomain === null) rails = ['public_suffix'];
   }
-  if (protectedDomains.covering(t.host) !== null) rails.push('protected_domain');
+  if (protectedDomains.covering(t.host) !== null) rails = [...rails, 'protected_domain'];
   return { ok: true, target: t, rails };
 }
 

@@ -26,7 +26,12 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/orders/1/extend', roles: ['regulator'], json: { expiresAt: null } },
   { method: 'POST', path: '/v1/orders/999/revoke', roles: ['regulator'], json: { reason: 'x' } },
   { method: 'GET', path: '/v1/entries', roles: ['regulator', 'auditor'] },
-  { method: 'POST', path: '/v1/entries/revoke', roles: ['regulator'], json: { target: 'none.example', reason: 'x' } },
+  {
+    method: 'POST',
+    path: '/v1/entries/revoke',
+    roles: ['regulator'],
+    json: { target: 'none.example', reason: 'x' },
+  },
   { method: 'GET', path: '/v1/explain?target=auth.example', roles: 'any' },
   { method: 'POST', path: '/v1/check', roles: 'any', json: { targets: ['auth.example'] } },
   { method: 'GET', path: '/v1/audit', roles: ['auditor'] },
@@ -49,7 +54,10 @@ let revoked: string;
 beforeAll(async () => {
   t = await testApp();
   expect((await t.call('POST', '/v1/orders', { as: 'regulator', json: order })).status).toBe(201);
-  const created = await t.call('POST', '/v1/tokens', { as: 'admin', json: { role: 'admin', name: 'soon revoked' } });
+  const created = await t.call('POST', '/v1/tokens', {
+    as: 'admin',
+    json: { role: 'admin', name: 'soon revoked' },
+  });
   revoked = created.body.token;
   expect((await t.call('DELETE', `/v1/tokens/${created.body.id}`, { as: 'admin' })).status).toBe(200);
 });
@@ -119,9 +127,17 @@ describe('routes without a token', () => {
 
 describe('/v1/tokens', () => {
   it('creates a token shown once, lists tokens without secrets, and revokes', async () => {
-    const created = await t.call('POST', '/v1/tokens', { as: 'admin', json: { role: 'regulator', name: 'ministry' } });
+    const created = await t.call('POST', '/v1/tokens', {
+      as: 'admin',
+      json: { role: 'regulator', name: 'ministry' },
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.any(Number), token: expect.stringMatching(/^tdk_[\w-]{43}$/), role: 'regulator', name: 'ministry' });
+    expect(created.body).toEqual({
+      id: expect.any(Number),
+      token: expect.stringMatching(/^tdk_[\w-]{43}$/),
+      role: 'regulator',
+      name: 'ministry',
+    });
     const { id, token } = created.body;
     expect((await t.call('GET', '/v1/orders', { token })).status).toBe(200);
 
@@ -129,7 +145,14 @@ describe('/v1/tokens', () => {
     const listed = list.body.tokens.find((x: { id: number }) => x.id === id);
     expect(listed).toMatchObject({ id, role: 'regulator', name: 'ministry', revokedAt: null });
     expect(JSON.stringify(list.body)).not.toContain(token);
-    expect(Object.keys(listed).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'role']);
+    expect(Object.keys(listed).sort()).toEqual([
+      'createdAt',
+      'id',
+      'lastUsedAt',
+      'name',
+      'revokedAt',
+      'role',
+    ]);
 
     const del = await t.call('DELETE', `/v1/tokens/${id}`, { as: 'admin' });
     expect(del.status).toBe(200);
@@ -140,13 +163,20 @@ describe('/v1/tokens', () => {
   });
 
   it('refuses an unknown role, a missing name and extra fields', async () => {
-    for (const json of [{ role: 'root', name: 'x' }, { role: 'auditor' }, { role: 'auditor', name: 'x', token: newTokenText() }]) {
+    for (const json of [
+      { role: 'root', name: 'x' },
+      { role: 'auditor' },
+      { role: 'auditor', name: 'x', token: newTokenText() },
+    ]) {
       expectError(await t.call('POST', '/v1/tokens', { as: 'admin', json }), 400, 'invalid_request');
     }
   });
 
   it('stores tokens only as hashes: the database files never contain a token text', async () => {
-    const created = await t.call('POST', '/v1/tokens', { as: 'admin', json: { role: 'auditor', name: 'secret check' } });
+    const created = await t.call('POST', '/v1/tokens', {
+      as: 'admin',
+      json: { role: 'auditor', name: 'secret check' },
+    });
     const files = await Promise.all(
       [t.dbPath, `${t.dbPath}-wal`].map((f) => readFile(f).catch(() => Buffer.alloc(0))),
     );

@@ -10,10 +10,18 @@ let ispB: { id: number; token: string };
 beforeEach(async () => {
   t = await testApp();
   for (const n of [1, 2, 3]) {
-    const json = { reference: `O-${n}`, authority: 'Authority', category: 'gambling', targets: [`casino${n}.example`] };
+    const json = {
+      reference: `O-${n}`,
+      authority: 'Authority',
+      category: 'gambling',
+      targets: [`casino${n}.example`],
+    };
     expect((await t.call('POST', '/v1/orders', { as: 'regulator', json })).status).toBe(201);
   }
-  const created = await t.call('POST', '/v1/tokens', { as: 'admin', json: { role: 'distributor', name: 'isp-b' } });
+  const created = await t.call('POST', '/v1/tokens', {
+    as: 'admin',
+    json: { role: 'distributor', name: 'isp-b' },
+  });
   ispB = created.body;
 });
 afterEach(() => t.close());
@@ -30,7 +38,14 @@ const report = (version: number, extra: Record<string, unknown> = {}, token?: st
     },
   });
 
-type Status = { tokenId: number; name: string; feed: string; version: number; lagVersions: number; lagSeconds: number };
+type Status = {
+  tokenId: number;
+  name: string;
+  feed: string;
+  version: number;
+  lagVersions: number;
+  lagSeconds: number;
+};
 const compliance = async () => {
   const r = await t.call('GET', '/v1/distributors', { as: 'regulator' });
   expect(r.status).toBe(200);

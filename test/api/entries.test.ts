@@ -7,7 +7,12 @@ let t: TestHub;
 let phishingOrder: number;
 let malwareOrder: number;
 
-const PHISHING = ['bank-login.example', 'bank-login.example/secure/', 'pay.example/checkout?id=7', 'wallet.example'];
+const PHISHING = [
+  'bank-login.example',
+  'bank-login.example/secure/',
+  'pay.example/checkout?id=7',
+  'wallet.example',
+];
 const MALWARE = ['dropper.example', 'cdn.dropper.example/payload.exe', 'wallet.example'];
 
 beforeAll(async () => {
@@ -23,7 +28,13 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-type EntryView = { expression: string; active: boolean; orderId: number | null; category: string; kind: string };
+type EntryView = {
+  expression: string;
+  active: boolean;
+  orderId: number | null;
+  category: string;
+  kind: string;
+};
 const search = async (query: string) => {
   const r = await t.call('GET', `/v1/entries${query}`, { as: 'auditor' });
   expect(r.status).toBe(200);
@@ -57,7 +68,10 @@ describe('GET /v1/entries', () => {
     ]);
     expect(await expressions('?category=malware&kind=domain')).toEqual(['dropper.example/']);
     // wallet.example/ belongs to both orders; its effective category is the oldest order's.
-    expect((await search(`?q=wallet`)).entries[0]).toMatchObject({ category: 'phishing', orderId: phishingOrder });
+    expect((await search(`?q=wallet`)).entries[0]).toMatchObject({
+      category: 'phishing',
+      orderId: phishingOrder,
+    });
     // Within one order, entries come by entry id: wallet.example/ existed before this order.
     expect(await expressions(`?orderId=${malwareOrder}`)).toEqual([
       'wallet.example/',
@@ -84,7 +98,11 @@ describe('GET /v1/entries', () => {
   it('refuses a bad cursor, a cursor of another listing and unknown filters', async () => {
     const { nextCursor } = await search(`?orderId=${phishingOrder}&limit=1`);
     expect(nextCursor).not.toBeNull();
-    expectError(await t.call('GET', `/v1/entries?cursor=${nextCursor}`, { as: 'auditor' }), 400, 'bad_cursor');
+    expectError(
+      await t.call('GET', `/v1/entries?cursor=${nextCursor}`, { as: 'auditor' }),
+      400,
+      'bad_cursor',
+    );
     expectError(await t.call('GET', '/v1/entries?cursor=not-a-cursor', { as: 'auditor' }), 400, 'bad_cursor');
     for (const q of ['kind=ip', 'active=yes', 'orderId=x', 'category=spam', 'host=a.example']) {
       expectError(await t.call('GET', `/v1/entries?${q}`, { as: 'auditor' }), 400, 'invalid_request');
@@ -119,7 +137,11 @@ describe('POST /v1/entries/revoke', () => {
     expect(await expressions('?active=false')).toEqual(['wallet.example/']);
     const log = await t.call('GET', `/v1/audit?version=${before + 1}`, { as: 'auditor' });
     expect(log.body.changes).toEqual([
-      expect.objectContaining({ op: 'remove', expression: 'wallet.example/', note: '{"reason":"site cleaned"}' }),
+      expect.objectContaining({
+        op: 'remove',
+        expression: 'wallet.example/',
+        note: '{"reason":"site cleaned"}',
+      }),
     ]);
     expect(await explain('bank-login.example')).toBe(true);
   });
@@ -128,7 +150,12 @@ describe('POST /v1/entries/revoke', () => {
     await expectRefused(t, () => revoke({ target: 'wallet.example', reason: 'again' }), 409, 'conflict');
     await expectRefused(t, () => revoke({ target: 'never-listed.example', reason: 'x' }), 404, 'not_found');
     await expectRefused(t, () => revoke({ target: 'dropper.example' }), 400, 'invalid_request');
-    await expectRefused(t, () => revoke({ target: 'dropper.example', reason: 'x', all: true }), 400, 'invalid_request');
+    await expectRefused(
+      t,
+      () => revoke({ target: 'dropper.example', reason: 'x', all: true }),
+      400,
+      'invalid_request',
+    );
     expect(await explain('dropper.example')).toBe(true);
   });
 });

@@ -38,7 +38,9 @@ describe('GET /v1/explain', () => {
     });
     expect(r.body.matches).toHaveLength(1);
     expect(r.body.matches[0]).toMatchObject({ expression: 'evil.example/', kind: 'domain', active: true });
-    expect(r.body.matches[0].orders.map((o: { id: number; reference: string }) => [o.id, o.reference])).toEqual([
+    expect(
+      r.body.matches[0].orders.map((o: { id: number; reference: string }) => [o.id, o.reference]),
+    ).toEqual([
       [first, 'FIRST'],
       [second, 'SECOND'],
     ]);
@@ -97,12 +99,19 @@ describe('POST /v1/check', () => {
     expect(r.status).toBe(200);
     expect(r.body.version).toBe(2);
     expect(r.body.results.map((x: { target: string }) => x.target)).toEqual(targets);
-    return Object.fromEntries(r.body.results.map((x: { target: string; blocked: boolean }) => [x.target, x.blocked]));
+    return Object.fromEntries(
+      r.body.results.map((x: { target: string; blocked: boolean }) => [x.target, x.blocked]),
+    );
   };
 
   it('blocks every sub-domain and page of a blocked domain', async () => {
     expect(
-      await verdicts(['evil.example', 'a.b.c.evil.example', 'https://deep.evil.example/x/y?z=1', 'notevil.example']),
+      await verdicts([
+        'evil.example',
+        'a.b.c.evil.example',
+        'https://deep.evil.example/x/y?z=1',
+        'notevil.example',
+      ]),
     ).toEqual({
       'evil.example': true,
       'a.b.c.evil.example': true,
@@ -137,7 +146,12 @@ describe('POST /v1/check', () => {
 
   it('blocks everything below a path-prefix entry', async () => {
     expect(
-      await verdicts(['kit.example/panel/', 'https://www.kit.example/panel/admin/x.php', 'kit.example/panelx', 'kit.example/']),
+      await verdicts([
+        'kit.example/panel/',
+        'https://www.kit.example/panel/admin/x.php',
+        'kit.example/panelx',
+        'kit.example/',
+      ]),
     ).toEqual({
       'kit.example/panel/': true,
       'https://www.kit.example/panel/admin/x.php': true,
@@ -165,7 +179,11 @@ describe('POST /v1/check', () => {
         },
       ],
     });
-    expect(bad).toMatchObject({ target: 'ftp://x.example/', blocked: false, error: { code: 'unsupported_scheme' } });
+    expect(bad).toMatchObject({
+      target: 'ftp://x.example/',
+      blocked: false,
+      error: { code: 'unsupported_scheme' },
+    });
     expect(clean).toEqual({ target: 'clean.example', blocked: false });
   });
 
@@ -177,13 +195,18 @@ describe('POST /v1/check', () => {
     expect(r.body.results.every((x: { blocked: boolean }) => x.blocked)).toBe(true);
     const tooMany = await check([...many, 'one-more.example']);
     expectError(tooMany, 400, 'invalid_request');
-    expect(tooMany.body.error.details).toEqual([expect.objectContaining({ field: 'targets', code: 'too_big' })]);
+    expect(tooMany.body.error.details).toEqual([
+      expect.objectContaining({ field: 'targets', code: 'too_big' }),
+    ]);
   });
 
   it('refuses an empty list, non-string targets and unknown fields', async () => {
     expectError(await check([]), 400, 'invalid_request');
     expectError(await check([{ url: 'evil.example' }]), 400, 'invalid_request');
-    const extra = await t.call('POST', '/v1/check', { as: 'auditor', json: { targets: ['a.example'], verbose: true } });
+    const extra = await t.call('POST', '/v1/check', {
+      as: 'auditor',
+      json: { targets: ['a.example'], verbose: true },
+    });
     expectError(extra, 400, 'invalid_request');
   });
 });

@@ -22,7 +22,8 @@ async function create(reference: string, targets: string[], extra: Record<string
 
 const blocked = async (target: string) =>
   (await t.call('GET', `/v1/explain?target=${encodeURIComponent(target)}`, { as: 'regulator' })).body.blocked;
-const getOrder = async (id: number, query = '') => (await t.call('GET', `/v1/orders/${id}${query}`, { as: 'auditor' })).body;
+const getOrder = async (id: number, query = '') =>
+  (await t.call('GET', `/v1/orders/${id}${query}`, { as: 'auditor' })).body;
 
 /** Follows `nextCursor` from `path` and returns every item under `key`, page by page. */
 async function walk(path: string, key: string) {
@@ -30,7 +31,9 @@ async function walk(path: string, key: string) {
   let cursor: string | null = null;
   do {
     const sep = path.includes('?') ? '&' : '?';
-    const r = await t.call('GET', cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path, { as: 'auditor' });
+    const r = await t.call('GET', cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path, {
+      as: 'auditor',
+    });
     expect(r.status).toBe(200);
     pages.push(r.body[key]);
     cursor = r.body.nextCursor;
@@ -52,7 +55,9 @@ describe('GET /v1/orders', () => {
     await create('B-1', ['b.example'], { category: 'malware' });
     await t.call('POST', `/v1/orders/${a.order.id}/revoke`, { as: 'regulator', json: { reason: 'appeal' } });
     const refs = async (q: string) =>
-      (await t.call('GET', `/v1/orders?${q}`, { as: 'regulator' })).body.orders.map((o: { reference: string }) => o.reference);
+      (await t.call('GET', `/v1/orders?${q}`, { as: 'regulator' })).body.orders.map(
+        (o: { reference: string }) => o.reference,
+      );
     expect(await refs('status=revoked')).toEqual(['A-1']);
     expect(await refs('status=active')).toEqual(['B-1']);
     expect(await refs('reference=B-1')).toEqual(['B-1']);
@@ -61,7 +66,9 @@ describe('GET /v1/orders', () => {
 
   it('refuses a cursor it did not hand out', async () => {
     await create('A', ['a.example']);
-    const entriesCursor = Buffer.from(JSON.stringify({ l: 'entries', k: 'a.example/' })).toString('base64url');
+    const entriesCursor = Buffer.from(JSON.stringify({ l: 'entries', k: 'a.example/' })).toString(
+      'base64url',
+    );
     for (const cursor of ['garbage!', 'eyJub3QiOiJhIGN1cnNvciJ9', entriesCursor]) {
       expectError(await t.call('GET', `/v1/orders?cursor=${cursor}`, { as: 'auditor' }), 400, 'bad_cursor');
     }
@@ -73,7 +80,13 @@ describe('GET /v1/orders', () => {
 
 describe('GET /v1/orders/:id', () => {
   it('returns the order with its entries, paged in insertion order', async () => {
-    const targets = ['one.example', 'two.example/path/', 'three.example/page?q=1', 'four.example', 'five.example'];
+    const targets = [
+      'one.example',
+      'two.example/path/',
+      'three.example/page?q=1',
+      'four.example',
+      'five.example',
+    ];
     const { order } = await create('PAGED', targets);
     const one = await getOrder(order.id);
     expect(one.order).toMatchObject({ id: order.id, reference: 'PAGED', entryCount: 5 });
@@ -84,7 +97,12 @@ describe('GET /v1/orders/:id', () => {
       'four.example/',
       'five.example/',
     ]);
-    expect(one.entries[1]).toMatchObject({ kind: 'url', active: true, linkStatus: 'active', orderId: order.id });
+    expect(one.entries[1]).toMatchObject({
+      kind: 'url',
+      active: true,
+      linkStatus: 'active',
+      orderId: order.id,
+    });
     const pages = await walk(`/v1/orders/${order.id}?limit=2`, 'entries');
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     expect(pages.flat()).toEqual(one.entries);
@@ -101,7 +119,10 @@ describe('POST /v1/orders/:id/revoke', () => {
   it('removes the entries in a new version; a second revoke is a 409', async () => {
     const { order } = await create('R', ['gone.example', 'shared.example']);
     await create('KEEPS', ['shared.example']);
-    const r = await t.call('POST', `/v1/orders/${order.id}/revoke`, { as: 'regulator', json: { reason: 'appeal upheld' } });
+    const r = await t.call('POST', `/v1/orders/${order.id}/revoke`, {
+      as: 'regulator',
+      json: { reason: 'appeal upheld' },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ version: 3, adds: 0, removes: 1 });
     expect(await t.version()).toBe(3);
@@ -113,7 +134,8 @@ describe('POST /v1/orders/:id/revoke', () => {
     expect(await blocked('gone.example')).toBe(false);
     expect(await blocked('shared.example')).toBe(true);
 
-    const again = () => t.call('POST', `/v1/orders/${order.id}/revoke`, { as: 'regulator', json: { reason: 'x' } });
+    const again = () =>
+      t.call('POST', `/v1/orders/${order.id}/revoke`, { as: 'regulator', json: { reason: 'x' } });
     await expectRefused(t, again, 409, 'conflict');
   });
 
@@ -136,19 +158,33 @@ describe('POST /v1/orders/:id/revoke', () => {
 
 describe('POST /v1/orders/:id/extend', () => {
   it('sets a new expiry, or none, each in a new version', async () => {
-    const { order } = await create('E', ['e.example'], { expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const { order } = await create('E', ['e.example'], {
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     const later = new Date(Date.now() + 30 * 86_400_000).toISOString();
-    const r = await t.call('POST', `/v1/orders/${order.id}/extend`, { as: 'regulator', json: { expiresAt: later } });
+    const r = await t.call('POST', `/v1/orders/${order.id}/extend`, {
+      as: 'regulator',
+      json: { expiresAt: later },
+    });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ version: 2, adds: 0, removes: 0, order: { id: order.id, expiresAt: later } });
-    const never = await t.call('POST', `/v1/orders/${order.id}/extend`, { as: 'regulator', json: { expiresAt: null } });
+    expect(r.body).toMatchObject({
+      version: 2,
+      adds: 0,
+      removes: 0,
+      order: { id: order.id, expiresAt: later },
+    });
+    const never = await t.call('POST', `/v1/orders/${order.id}/extend`, {
+      as: 'regulator',
+      json: { expiresAt: null },
+    });
     expect(never.body).toMatchObject({ version: 3, order: { expiresAt: null } });
     expect(await blocked('e.example')).toBe(true);
   });
 
   it('refuses a bad time, a missing field and an ended order', async () => {
     const { order } = await create('E', ['e.example']);
-    const extend = (json: unknown) => t.call('POST', `/v1/orders/${order.id}/extend`, { as: 'regulator', json });
+    const extend = (json: unknown) =>
+      t.call('POST', `/v1/orders/${order.id}/extend`, { as: 'regulator', json });
     await expectRefused(t, () => extend({ expiresAt: 'next week' }), 400, 'invalid_request');
     await expectRefused(t, () => extend({}), 400, 'invalid_request');
     await t.call('POST', `/v1/orders/${order.id}/revoke`, { as: 'regulator', json: { reason: 'done' } });
@@ -175,7 +211,13 @@ describe('expiry without a restart', () => {
     expect(v).toBe(version + 1);
     expect((await getOrder(order.id)).order).toMatchObject({ status: 'expired', endedVersion: v });
     const log = await t.call('GET', `/v1/audit?version=${v}`, { as: 'auditor' });
-    expect(log.body.changes.map((c: { op: string; expression: string; actor: string }) => [c.op, c.expression, c.actor])).toEqual([
+    expect(
+      log.body.changes.map((c: { op: string; expression: string; actor: string }) => [
+        c.op,
+        c.expression,
+        c.actor,
+      ]),
+    ).toEqual([
       ['remove', 'brief.example/', 'system'],
       ['remove', 'brief.example/a/', 'system'],
     ]);
@@ -187,7 +229,10 @@ describe('expiry without a restart', () => {
       expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
     });
     const soon = new Date(Date.now() + 300).toISOString();
-    const r = await t.call('POST', `/v1/orders/${order.id}/extend`, { as: 'regulator', json: { expiresAt: soon } });
+    const r = await t.call('POST', `/v1/orders/${order.id}/extend`, {
+      as: 'regulator',
+      json: { expiresAt: soon },
+    });
     expect(r.body.version).toBe(version + 1);
     expect(await released(version + 1, 'moved.example')).toBe(version + 2);
     expect((await getOrder(order.id)).order.status).toBe('expired');

@@ -25,7 +25,9 @@ const blocked = async (target: string) =>
 
 describe('creating an order (happy path)', () => {
   it('answers 201 with the order, one result per target and the next version', async () => {
-    const r = await post(order(['evil.example', 'https://Phish.example/login.php?x=1', 'http://EVIL.example./']));
+    const r = await post(
+      order(['evil.example', 'https://Phish.example/login.php?x=1', 'http://EVIL.example./']),
+    );
     expect(r.status).toBe(201);
     expect(r.body.version).toBe(1);
     expect(await t.version()).toBe(1);
@@ -56,7 +58,9 @@ describe('creating an order (happy path)', () => {
 
   it('marks a target that another active order holds as already-active', async () => {
     expect((await post(order(['shared.example']))).status).toBe(201);
-    const r = await post(order(['shared.example', 'new.example'], { reference: 'second', action: 'redirect' }));
+    const r = await post(
+      order(['shared.example', 'new.example'], { reference: 'second', action: 'redirect' }),
+    );
     expect(r.status).toBe(201);
     expect(r.body.version).toBe(2);
     expect(r.body.results.map((x: { status: string }) => x.status)).toEqual(['already-active', 'added']);
@@ -65,9 +69,13 @@ describe('creating an order (happy path)', () => {
 
   it('accepts safety-rail targets with an override, recorded in the order and in the change log', async () => {
     const reason = 'court ruling 12/2026 orders the whole suffix blocked';
-    const r = await post(order(['google.com', 'github.io', '192.0.2.1', 'ok.example'], { override: { reason } }));
+    const r = await post(
+      order(['google.com', 'github.io', '192.0.2.1', 'ok.example'], { override: { reason } }),
+    );
     expect(r.status).toBe(201);
-    const rails = Object.fromEntries(r.body.results.map((x: { target: string; rails?: string[] }) => [x.target, x.rails]));
+    const rails = Object.fromEntries(
+      r.body.results.map((x: { target: string; rails?: string[] }) => [x.target, x.rails]),
+    );
     expect(rails).toEqual({
       'google.com': ['protected_domain'],
       'github.io': ['public_suffix'],
@@ -113,6 +121,8 @@ describe('an order with a bad target is refused whole (422, nothing written)', (
     [`${`${'a'.repeat(60)}.`.repeat(5)}example`, 'name_too_long'],
     [`http://long.example/${'p'.repeat(2100)}`, 'too_long'],
     ['ftp://files.example/evil', 'unsupported_scheme'],
+    ['bad!name.example', 'invalid_character'],
+    ['0.0.0.0 hosts-line.example', 'invalid_character'],
   ];
 
   it.each(refusedTargets)('%s -> %s', async (target, code) => {
@@ -160,7 +170,12 @@ describe('request validation (400, 413, 415; nothing written)', () => {
   });
 
   it('refuses unknown fields and names them', async () => {
-    const r = await expectRefused(t, () => post(order(['a.example'], { status: 'revoked' })), 400, 'invalid_request');
+    const r = await expectRefused(
+      t,
+      () => post(order(['a.example'], { status: 'revoked' })),
+      400,
+      'invalid_request',
+    );
     expect(r.body.error.message).toContain('status');
     expect(r.body.error.details).toEqual([expect.objectContaining({ code: 'unrecognized_keys' })]);
   });
@@ -168,13 +183,22 @@ describe('request validation (400, 413, 415; nothing written)', () => {
   it('refuses a __proto__ key instead of merging it', async () => {
     const body = JSON.stringify(order(['a.example'])).replace(/^\{/, '{"__proto__":{"role":"admin"},');
     const send = () =>
-      t.call('POST', '/v1/orders', { as: 'regulator', body, headers: { 'content-type': 'application/json' } });
+      t.call('POST', '/v1/orders', {
+        as: 'regulator',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
     const r = await expectRefused(t, send, 400, 'invalid_request');
     expect(r.body.error.message).toContain('__proto__');
   });
 
   it('refuses an unknown category and names the field', async () => {
-    const r = await expectRefused(t, () => post(order(['a.example'], { category: 'spam' })), 400, 'invalid_request');
+    const r = await expectRefused(
+      t,
+      () => post(order(['a.example'], { category: 'spam' })),
+      400,
+      'invalid_request',
+    );
     expect(r.body.error.details).toEqual([expect.objectContaining({ field: 'category' })]);
     expect(r.body.error.message).toMatch(/^category: /);
   });
@@ -189,7 +213,12 @@ describe('request validation (400, 413, 415; nothing written)', () => {
     ['an unknown action', { action: 'drop' }, 'action'],
     ['an override without a reason', { override: {} }, 'override.reason'],
   ])('refuses %s', async (_, patch, field) => {
-    const r = await expectRefused(t, () => post({ ...order(['a.example']), ...patch }), 400, 'invalid_request');
+    const r = await expectRefused(
+      t,
+      () => post({ ...order(['a.example']), ...patch }),
+      400,
+      'invalid_request',
+    );
     expect(r.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
   });
 
@@ -201,7 +230,12 @@ describe('request validation (400, 413, 415; nothing written)', () => {
 
   it('refuses a body other than application/json with 415', async () => {
     const text = JSON.stringify(order(['a.example']));
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}]) {
+    const types: Array<Record<string, string>> = [
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      {},
+    ];
+    for (const headers of types) {
       await expectRefused(
         t,
         () => t.call('POST', '/v1/orders', { as: 'regulator', body: text, headers }),
@@ -230,6 +264,10 @@ describe('request validation (400, 413, 415; nothing written)', () => {
   });
 
   it('answers 404 in the envelope for a route that does not exist', async () => {
-    expectError(await t.call('POST', '/v1/order', { as: 'regulator', json: order(['a.example']) }), 404, 'route_not_found');
+    expectError(
+      await t.call('POST', '/v1/order', { as: 'regulator', json: order(['a.example']) }),
+      404,
+      'route_not_found',
+    );
   });
 });

@@ -11,7 +11,9 @@ const run = promisify(execFile);
 
 /** Runs dig with `args` (no retries, short timeout) and returns its stdout. */
 export async function dig(...args: string[]): Promise<string> {
-  const { stdout } = await run(findTool('dig') ?? 'dig', ['+tries=1', '+time=3', ...args], { maxBuffer: 512 * 1024 * 1024 });
+  const { stdout } = await run(findTool('dig') ?? 'dig', ['+tries=1', '+time=3', ...args], {
+    maxBuffer: 512 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -34,9 +36,13 @@ export function recordSet(text: string): string[] {
 
 /** The zone file `path` as BIND itself parses it (`named-compilezone`), one record per line. */
 export async function compileZone(zone: string, path: string): Promise<string> {
-  const { stdout } = await run(findTool('named-compilezone') ?? 'named-compilezone', ['-q', '-i', 'none', '-o', '-', zone, path], {
-    maxBuffer: 512 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    findTool('named-compilezone') ?? 'named-compilezone',
+    ['-q', '-i', 'none', '-o', '-', zone, path],
+    {
+      maxBuffer: 512 * 1024 * 1024,
+    },
+  );
   return stdout;
 }
 
@@ -51,7 +57,9 @@ export async function journalPrint(path: string): Promise<string[]> {
 
 /** The `status:` of a dig answer (`NOERROR`, `NOTAUTH`, ...), or the transfer failure line. */
 export function digStatus(output: string): string {
-  return /status: ([A-Z]+)/.exec(output)?.[1] ?? (output.includes('Transfer failed') ? 'TRANSFER-FAILED' : 'NONE');
+  return (
+    /status: ([A-Z]+)/.exec(output)?.[1] ?? (output.includes('Transfer failed') ? 'TRANSFER-FAILED' : 'NONE')
+  );
 }
 
 export function domainEntry(name: string, action: FeedEntry['action'] = 'block'): FeedEntry {
@@ -68,7 +76,9 @@ export function sampleEntries(): FeedEntry[] {
 }
 
 export function sortEntries(entries: FeedEntry[]): FeedEntry[] {
-  return [...entries].sort((a, b) => (a.expression < b.expression ? -1 : a.expression > b.expression ? 1 : 0));
+  return [...entries].sort((a, b) =>
+    a.expression < b.expression ? -1 : a.expression > b.expression ? 1 : 0,
+  );
 }
 
 /** Polls `probe` until it returns `expected` or `timeoutMs` passes; returns the last value seen. */

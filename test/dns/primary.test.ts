@@ -10,7 +10,15 @@ import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { freePort, missingTools } from '../helpers/unbound.ts';
-import { compileZone, dig, digStatus, domainEntry, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
+import {
+  compileZone,
+  dig,
+  digStatus,
+  domainEntry,
+  recordSet,
+  sampleEntries,
+  sortEntries,
+} from './dns-tools.ts';
 
 const render = { walledGardenAddresses: ['192.0.2.1', '2001:db8::1'] };
 const options = resolveRenderOptions(render);
@@ -26,7 +34,11 @@ function mixedEntries(): FeedEntry[] {
 }
 
 /** A primary over a mutable entry list, listening on 127.0.0.1. */
-async function start(entries: FeedEntry[], version: number, extra: Partial<Parameters<typeof createRpzPrimary>[0]> = {}) {
+async function start(
+  entries: FeedEntry[],
+  version: number,
+  extra: Partial<Parameters<typeof createRpzPrimary>[0]> = {},
+) {
   const state = { entries, version };
   const events: DnsLogEvent[] = [];
   const primary = createRpzPrimary({
@@ -68,15 +80,24 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
   it('answers SOA, NS, policy names and names under a policy wildcard; NXDOMAIN, NODATA, REFUSED otherwise', async () => {
     const started = await start(mixedEntries(), 7);
     primary = started.primary;
-    const ask = (name: string, type: string) => dig('@127.0.0.1', '-p', String(started.port), '+norec', name, type);
+    const ask = (name: string, type: string) =>
+      dig('@127.0.0.1', '-p', String(started.port), '+norec', name, type);
     const soa = await ask('rpz.takedown', 'SOA');
     expect(digStatus(soa)).toBe('NOERROR');
     expect(soa).toMatch(/flags: qr aa;/);
-    expect(recordSet(soa)).toEqual(['rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 7 60 60 604800 60']);
+    expect(recordSet(soa)).toEqual([
+      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 7 60 60 604800 60',
+    ]);
     expect(recordSet(await ask('rpz.takedown', 'NS'))).toEqual(['rpz.takedown. 60 IN NS localhost.']);
-    expect(recordSet(await ask('evil.test.rpz.takedown', 'A'))).toEqual(['evil.test.rpz.takedown. 60 IN CNAME .']);
-    expect(recordSet(await ask('a.b.evil.test.rpz.takedown', 'TXT'))).toEqual(['a.b.evil.test.rpz.takedown. 60 IN CNAME .']);
-    expect(recordSet(await ask('www.casino.test.rpz.takedown', 'AAAA'))).toEqual(['www.casino.test.rpz.takedown. 60 IN AAAA 2001:db8::1']);
+    expect(recordSet(await ask('evil.test.rpz.takedown', 'A'))).toEqual([
+      'evil.test.rpz.takedown. 60 IN CNAME .',
+    ]);
+    expect(recordSet(await ask('a.b.evil.test.rpz.takedown', 'TXT'))).toEqual([
+      'a.b.evil.test.rpz.takedown. 60 IN CNAME .',
+    ]);
+    expect(recordSet(await ask('www.casino.test.rpz.takedown', 'AAAA'))).toEqual([
+      'www.casino.test.rpz.takedown. 60 IN AAAA 2001:db8::1',
+    ]);
     const nodata = await ask('casino.test.rpz.takedown', 'MX');
     expect([digStatus(nodata), nodata.includes('ANSWER: 0')]).toEqual(['NOERROR', true]);
     expect(digStatus(await ask('not-listed.test.rpz.takedown', 'A'))).toBe('NXDOMAIN');
@@ -90,15 +111,30 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
     const started = await start(entries, 10);
     primary = started.primary;
     const steps: Array<[number, Change[]]> = [
-      [11, [{ ...domainEntry('d.test'), op: 'add' }, { ...domainEntry('a.test'), op: 'remove' }]],
-      [12, [{ ...domainEntry('d.test'), op: 'remove' }, { ...domainEntry('e.test', 'redirect'), op: 'add' }]],
+      [
+        11,
+        [
+          { ...domainEntry('d.test'), op: 'add' },
+          { ...domainEntry('a.test'), op: 'remove' },
+        ],
+      ],
+      [
+        12,
+        [
+          { ...domainEntry('d.test'), op: 'remove' },
+          { ...domainEntry('e.test', 'redirect'), op: 'add' },
+        ],
+      ],
       [13, [{ ...domainEntry('f.test'), op: 'add' }]],
     ];
     let current = entries;
     for (const [version, changes] of steps) {
       for (const change of changes) {
         const { op, ...entry } = change;
-        current = op === 'add' ? sortEntries([...current, entry]) : current.filter((e) => e.expression !== entry.expression);
+        current =
+          op === 'add'
+            ? sortEntries([...current, entry])
+            : current.filter((e) => e.expression !== entry.expression);
       }
       started.state.entries = current;
       started.state.version = version;
@@ -145,11 +181,23 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
   });
 
   it('splits a large transfer into messages of at most 64 KiB, each TSIG-signed and chained', async () => {
-    const entries = sortEntries(Array.from({ length: 6000 }, (_, i) => domainEntry(`host-${i}.example-with-a-long-name.test`)));
+    const entries = sortEntries(
+      Array.from({ length: 6000 }, (_, i) => domainEntry(`host-${i}.example-with-a-long-name.test`)),
+    );
     const secret = Buffer.alloc(32, 7).toString('base64');
-    const started = await start(entries, 3, { tsigKeys: [{ name: 'xfr-key', algorithm: 'hmac-sha256', secret }] });
+    const started = await start(entries, 3, {
+      tsigKeys: [{ name: 'xfr-key', algorithm: 'hmac-sha256', secret }],
+    });
     primary = started.primary;
-    const output = await dig('@127.0.0.1', '-p', String(started.port), '-y', `hmac-sha256:xfr-key:${secret}`, 'rpz.takedown', 'AXFR');
+    const output = await dig(
+      '@127.0.0.1',
+      '-p',
+      String(started.port),
+      '-y',
+      `hmac-sha256:xfr-key:${secret}`,
+      'rpz.takedown',
+      'AXFR',
+    );
     const size = /XFR size: (\d+) records \(messages (\d+), bytes (\d+)\)/.exec(output);
     expect(output).not.toMatch(/Transfer failed|verify failure|Couldn't verify/i);
     const [records, messages, bytes] = [Number(size?.[1]), Number(size?.[2]), Number(size?.[3])];

@@ -8,7 +8,13 @@ import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { type RunningNamed, startNamed } from '../helpers/bind.ts';
-import { authZoneSnippet, freePort, missingTools, type RunningUnbound, startUnbound } from '../helpers/unbound.ts';
+import {
+  authZoneSnippet,
+  freePort,
+  missingTools,
+  type RunningUnbound,
+  startUnbound,
+} from '../helpers/unbound.ts';
 import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
 
 // The primary feeding real resolvers: BIND as a TSIG-signed secondary that applies the zone as its
@@ -22,7 +28,11 @@ const INTERNET = `$TTL 60
 `;
 /** How fast a published change must be enforced: NOTIFY makes it immediate (the SOA refresh is 60 s). */
 const ENFORCED_WITHIN_MS = 2_000;
-const KEY = { name: 'xfr-key', algorithm: 'hmac-sha256' as const, secret: randomBytes(32).toString('base64') };
+const KEY = {
+  name: 'xfr-key',
+  algorithm: 'hmac-sha256' as const,
+  secret: randomBytes(32).toString('base64'),
+};
 
 function keyClause(): string {
   return `key "${KEY.name}" { algorithm hmac-sha256; secret "${KEY.secret}"; };`;
@@ -36,7 +46,9 @@ const answerOf = (query: (name: string) => Promise<{ status: string; answers: { 
   };
 };
 
-describe.skipIf(missingTools(['named', 'named-checkconf', 'named-journalprint', 'unbound', 'unbound-checkconf']))('resolvers pulling the zone', () => {
+describe.skipIf(
+  missingTools(['named', 'named-checkconf', 'named-journalprint', 'unbound', 'unbound-checkconf']),
+)('resolvers pulling the zone', () => {
   let dir: string;
   let primary: RpzPrimary;
   let named: RunningNamed;
@@ -47,7 +59,9 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'named-journalprint', 
   const publish = (version: number, changes: Change[]) => {
     for (const { op, ...entry } of changes) {
       state.entries =
-        op === 'add' ? sortEntries([...state.entries, entry]) : state.entries.filter((e) => e.expression !== entry.expression);
+        op === 'add'
+          ? sortEntries([...state.entries, entry])
+          : state.entries.filter((e) => e.expression !== entry.expression);
     }
     state.version = version;
     primary.publish(version, changes);
@@ -57,7 +71,11 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'named-journalprint', 
     dir = await mkdtemp(join(tmpdir(), 'rpz-resolvers-'));
     await writeFile(join(dir, 'test.zone'), INTERNET);
     state.entries = sortEntries([...sampleEntries(), domainEntry('evil.test')]);
-    const [primaryPort, namedPort, unboundNotifyPort] = [await freePort(), await freePort(), await freePort()];
+    const [primaryPort, namedPort, unboundNotifyPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     primary = createRpzPrimary({
       entries: () => state.entries,
       version: () => state.version,
@@ -99,7 +117,10 @@ zone "test" { type primary; file "test.zone"; };`,
 
   it('both load the zone: a listed name and its sub-domains are NXDOMAIN, others resolve', async () => {
     for (const [resolver, ask] of resolvers()) {
-      expect([resolver, await poll(() => ask('evil.test'), 'NXDOMAIN', 30_000)]).toEqual([resolver, 'NXDOMAIN']);
+      expect([resolver, await poll(() => ask('evil.test'), 'NXDOMAIN', 30_000)]).toEqual([
+        resolver,
+        'NXDOMAIN',
+      ]);
       expect([resolver, await ask('www.evil.test')]).toEqual([resolver, 'NXDOMAIN']);
       expect([resolver, await ask('new.test')]).toEqual([resolver, 'NOERROR 192.0.2.99']);
     }
@@ -108,13 +129,19 @@ zone "test" { type primary; file "test.zone"; };`,
   it('both block a newly published name within 2 s and unblock it within 2 s of its removal, by IXFR', async () => {
     publish(2, [{ ...domainEntry('new.test'), op: 'add' }]);
     for (const [resolver, ask] of resolvers()) {
-      expect([resolver, await poll(() => ask('new.test'), 'NXDOMAIN', ENFORCED_WITHIN_MS)]).toEqual([resolver, 'NXDOMAIN']);
+      expect([resolver, await poll(() => ask('new.test'), 'NXDOMAIN', ENFORCED_WITHIN_MS)]).toEqual([
+        resolver,
+        'NXDOMAIN',
+      ]);
       expect([resolver, await ask('sub.new.test')]).toEqual([resolver, 'NXDOMAIN']);
     }
     publish(3, [{ ...domainEntry('new.test'), op: 'remove' }]);
     for (const [resolver, ask] of resolvers()) {
       const expected = 'NOERROR 192.0.2.99';
-      expect([resolver, await poll(() => ask('new.test'), expected, ENFORCED_WITHIN_MS)]).toEqual([resolver, expected]);
+      expect([resolver, await poll(() => ask('new.test'), expected, ENFORCED_WITHIN_MS)]).toEqual([
+        resolver,
+        expected,
+      ]);
       expect([resolver, await ask('sub.new.test')]).toEqual([resolver, expected]);
       expect([resolver, await ask('evil.test')]).toEqual([resolver, 'NXDOMAIN']);
     }
@@ -132,7 +159,9 @@ zone "test" { type primary; file "test.zone"; };`,
       'del new.test.rpz.takedown. 60 IN CNAME .',
       'del *.new.test.rpz.takedown. 60 IN CNAME .',
     ]);
-    const served = events.filter((event) => event.event === 'transfer').map((event) => `${event.client?.split('#')[0]} ${event.message.split(':')[0]}`);
+    const served = events
+      .filter((event) => event.event === 'transfer')
+      .map((event) => `${event.client?.split('#')[0]} ${event.message.split(':')[0]}`);
     expect(served.slice(2).sort()).toEqual([
       '127.0.0.1 IXFR serial 1 -> 2',
       '127.0.0.1 IXFR serial 1 -> 2, TSIG xfr-key',
@@ -142,59 +171,84 @@ zone "test" { type primary; file "test.zone"; };`,
   });
 });
 
-describe.skipIf(missingTools(['named', 'named-checkconf', 'dig']))('a secondary older than the journal', () => {
-  let primary: RpzPrimary;
-  let named: RunningNamed;
-  const events: DnsLogEvent[] = [];
-  const state = { entries: sortEntries([domainEntry('a.test'), domainEntry('b.test')]), version: 1 };
+describe.skipIf(missingTools(['named', 'named-checkconf', 'dig']))(
+  'a secondary older than the journal',
+  () => {
+    let primary: RpzPrimary;
+    let named: RunningNamed;
+    const events: DnsLogEvent[] = [];
+    const state = { entries: sortEntries([domainEntry('a.test'), domainEntry('b.test')]), version: 1 };
 
-  beforeAll(async () => {
-    primary = createRpzPrimary({
-      entries: () => state.entries,
-      version: () => state.version,
-      tsigKeys: [KEY],
-      journalVersions: 1,
-      log: (event) => events.push(event),
-    });
-    const { port } = await primary.listen('127.0.0.1', await freePort());
-    named = await startNamed({
-      debugLevel: 1,
-      options: '  recursion no; notify no;',
-      clauses: `${keyClause()}
+    beforeAll(async () => {
+      primary = createRpzPrimary({
+        entries: () => state.entries,
+        version: () => state.version,
+        tsigKeys: [KEY],
+        journalVersions: 1,
+        log: (event) => events.push(event),
+      });
+      const { port } = await primary.listen('127.0.0.1', await freePort());
+      named = await startNamed({
+        debugLevel: 1,
+        options: '  recursion no; notify no;',
+        clauses: `${keyClause()}
 server 127.0.0.1 { keys { "${KEY.name}"; }; };
 zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; file "rpz.takedown.db"; allow-transfer { 127.0.0.1; }; };`,
+      });
+      await named.waitForLog(/transferred serial 1/);
     });
-    await named.waitForLog(/transferred serial 1/);
-  });
-  afterAll(async () => {
-    await Promise.all([named?.stop(), primary?.close()]);
-  });
+    afterAll(async () => {
+      await Promise.all([named?.stop(), primary?.close()]);
+    });
 
-  it('gets the whole zone in an AXFR-style IXFR answer and ends with the same zone', async () => {
-    state.entries = sortEntries([domainEntry('b.test'), domainEntry('c.test', 'redirect')]);
-    state.version = 2;
-    primary.publish(2, [
-      { ...domainEntry('a.test'), op: 'remove' },
-      { ...domainEntry('c.test', 'redirect'), op: 'add' },
-    ]);
-    state.entries = sortEntries([...state.entries, domainEntry('d.test')]);
-    state.version = 3;
-    primary.publish(3, [{ ...domainEntry('d.test'), op: 'add' }]);
+    it('gets the whole zone in an AXFR-style IXFR answer and ends with the same zone', async () => {
+      state.entries = sortEntries([domainEntry('b.test'), domainEntry('c.test', 'redirect')]);
+      state.version = 2;
+      primary.publish(2, [
+        { ...domainEntry('a.test'), op: 'remove' },
+        { ...domainEntry('c.test', 'redirect'), op: 'add' },
+      ]);
+      state.entries = sortEntries([...state.entries, domainEntry('d.test')]);
+      state.version = 3;
+      primary.publish(3, [{ ...domainEntry('d.test'), op: 'add' }]);
 
-    // The journal keeps one version (2 -> 3): a NOTIFY now makes BIND ask for IXFR from serial 1.
-    const notifier = new Notifier('rpz.takedown.', [{ host: '127.0.0.1', port: named.port }], new Map(), DEFAULT_NOTIFY_RETRY, () => {});
-    await notifier.open('127.0.0.1');
-    notifier.notify({ name: 'rpz.takedown', type: 'SOA', ttl: 60, data: { mname: 'localhost', rname: 'hostmaster.localhost', serial: 3 } });
-    await named.waitForLog(/transferred serial 3/);
-    await notifier.close();
+      // The journal keeps one version (2 -> 3): a NOTIFY now makes BIND ask for IXFR from serial 1.
+      const notifier = new Notifier(
+        'rpz.takedown.',
+        [{ host: '127.0.0.1', port: named.port }],
+        new Map(),
+        DEFAULT_NOTIFY_RETRY,
+        () => {},
+      );
+      await notifier.open('127.0.0.1');
+      notifier.notify({
+        name: 'rpz.takedown',
+        type: 'SOA',
+        ttl: 60,
+        data: { mname: 'localhost', rname: 'hostmaster.localhost', serial: 3 },
+      });
+      await named.waitForLog(/transferred serial 3/);
+      await notifier.close();
 
-    expect(named.log()).toMatch(/rpz\.takedown\/IN: requesting IXFR/);
-    const served = events.filter((event) => event.event === 'transfer').map((event) => event.message.split(':')[0]);
-    expect(served).toEqual(['AXFR serial 1, TSIG xfr-key', 'IXFR serial 1 -> 3 (AXFR-style, older than the journal), TSIG xfr-key']);
-    const fromSecondary = recordSet(await dig('@127.0.0.1', '-p', String(named.port), 'rpz.takedown', 'AXFR'));
-    const signed = `hmac-sha256:${KEY.name}:${KEY.secret}`;
-    const fromPrimary = recordSet(await dig('@127.0.0.1', '-p', String(primary.address?.port), '-y', signed, 'rpz.takedown', 'AXFR'));
-    expect(fromSecondary).toEqual(fromPrimary);
-    expect(fromPrimary.filter((line) => line.startsWith('d.test') || line.startsWith('a.test'))).toEqual(['d.test.rpz.takedown. 60 IN CNAME .']);
-  });
-});
+      expect(named.log()).toMatch(/rpz\.takedown\/IN: requesting IXFR/);
+      const served = events
+        .filter((event) => event.event === 'transfer')
+        .map((event) => event.message.split(':')[0]);
+      expect(served).toEqual([
+        'AXFR serial 1, TSIG xfr-key',
+        'IXFR serial 1 -> 3 (AXFR-style, older than the journal), TSIG xfr-key',
+      ]);
+      const fromSecondary = recordSet(
+        await dig('@127.0.0.1', '-p', String(named.port), 'rpz.takedown', 'AXFR'),
+      );
+      const signed = `hmac-sha256:${KEY.name}:${KEY.secret}`;
+      const fromPrimary = recordSet(
+        await dig('@127.0.0.1', '-p', String(primary.address?.port), '-y', signed, 'rpz.takedown', 'AXFR'),
+      );
+      expect(fromSecondary).toEqual(fromPrimary);
+      expect(fromPrimary.filter((line) => line.startsWith('d.test') || line.startsWith('a.test'))).toEqual([
+        'd.test.rpz.takedown. 60 IN CNAME .',
+      ]);
+    });
+  },
+);

@@ -72,12 +72,18 @@ export async function startNamed(named: NamedConfig = {}): Promise<RunningNamed>
     await run(findTool('named-checkconf') ?? 'named-checkconf', [configPath]);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`named-checkconf rejected the configuration: ${(error as { stdout?: string }).stdout ?? error}\n${text}`);
+    throw new Error(
+      `named-checkconf rejected the configuration: ${(error as { stdout?: string }).stdout ?? error}\n${text}`,
+    );
   }
 
-  const child: ChildProcess = spawn(findTool('named') ?? 'named', ['-g', '-n', '1', '-d', String(named.debugLevel ?? 0), '-c', configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    findTool('named') ?? 'named',
+    ['-g', '-n', '1', '-d', String(named.debugLevel ?? 0), '-c', configPath],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const watchers = new Set<() => void>();
   const append = (chunk: Buffer) => {
@@ -94,9 +100,14 @@ export async function startNamed(named: NamedConfig = {}): Promise<RunningNamed>
       const check = () => {
         const line = matchLine(output, pattern);
         if (line !== undefined) done(() => resolve(line));
-        else if (child.exitCode !== null) done(() => reject(new Error(`named exited with ${child.exitCode}:\n${output}`)));
+        else if (child.exitCode !== null)
+          done(() => reject(new Error(`named exited with ${child.exitCode}:\n${output}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${output}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${output}`))),
+        timeoutMs,
+      );
       const done = (settle: () => void) => {
         clearTimeout(timer);
         watchers.delete(check);

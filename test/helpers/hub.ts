@@ -128,7 +128,11 @@ export async function expectRefused(
 }
 
 /** Polls `probe` until it returns a value other than undefined; fails after `ms`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -155,7 +159,10 @@ export interface CliRun {
 }
 
 /** Runs `takedown ARGS...` to completion (optionally feeding `input` on standard input). */
-export function runCli(args: string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}) {
+export function runCli(
+  args: string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+) {
   return new Promise<CliRun>((resolve, reject) => {
     const child = spawnCli(args, options.env ?? {});
     let stdout = '';
@@ -192,7 +199,7 @@ const PRINTED_TOKEN = /admin token[^\n]*\n\s*(tdk_[A-Za-z0-9_-]{43})/;
  * port comes from that line). `adminToken` goes in TAKEDOWN_ADMIN_TOKEN.
  */
 export function startHubProcess(options: { dataDir: string; adminToken?: string }): Promise<HubProcess> {
-  const env = options.adminToken ? { TAKEDOWN_ADMIN_TOKEN: options.adminToken } : {};
+  const env: Record<string, string> = options.adminToken ? { TAKEDOWN_ADMIN_TOKEN: options.adminToken } : {};
   const child = spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--data', options.dataDir], env);
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

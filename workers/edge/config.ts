@@ -41,11 +41,15 @@ export interface EdgeConfig {
 export const DEFAULT_REFRESH_SECONDS = 30;
 
 /**
- * The fail mode alone, readable even when the rest of the environment is broken: a worker that cannot
- * load its configuration behaves as one that never loaded a feed. Anything but `open` is `closed`.
+ * What a worker whose environment was refused still honours: it behaves as one that never loaded a feed,
+ * so it needs its fail mode (anything but `open` is `closed`) and, to pass requests, its upstream.
  */
-export function failModeOf(env: EdgeEnv): FailMode {
-  return env.FAIL_MODE?.trim().toLowerCase() === 'open' ? 'open' : 'closed';
+export function fallbackOf(env: EdgeEnv): { failMode: FailMode; origin: URL | null } {
+  const origin = optionalUrl('ORIGIN', env.ORIGIN);
+  return {
+    failMode: env.FAIL_MODE?.trim().toLowerCase() === 'open' ? 'open' : 'closed',
+    origin: origin.ok ? origin.value : null,
+  };
 }
 
 /** The configuration, or the first variable that is missing or malformed. */
@@ -62,11 +66,13 @@ export async function parseEdgeEnv(env: EdgeEnv): Promise<Result<EdgeConfig>> {
   if (!origin.ok) return origin;
   const blockedBy = optionalUrl('BLOCKED_BY', env.BLOCKED_BY);
   if (!blockedBy.ok) return blockedBy;
-  if (!blockedBy.value) return fail('bad_config', 'BLOCKED_BY (the operator implementing the block) is not set');
+  if (!blockedBy.value)
+    return fail('bad_config', 'BLOCKED_BY (the operator implementing the block) is not set');
   const appealUrl = optionalUrl('APPEAL_URL', env.APPEAL_URL);
   if (!appealUrl.ok) return appealUrl;
   const bucket = env.FEED_BUCKET ?? null;
-  if (!hubUrl.value && !bucket) return fail('bad_config', 'neither HUB_URL nor the FEED_BUCKET binding is set');
+  if (!hubUrl.value && !bucket)
+    return fail('bad_config', 'neither HUB_URL nor the FEED_BUCKET binding is set');
   const refresh = Number(env.REFRESH_SECONDS?.trim() || DEFAULT_REFRESH_SECONDS);
   if (!Number.isFinite(refresh) || refresh < 0) {
     return fail('bad_config', `REFRESH_SECONDS "${env.REFRESH_SECONDS}" is not a number of seconds >= 0`);

@@ -1,137 +1,141 @@
 /**
- * The artifact bucket (R2 in production, Miniflare's local bucket in dev and tests) and its layout for one
- * feed. Nothing read from here is trusted: every artifact is verified by the consumer before use, and the
- * custom metadata only says which object to read next.
+ * The artifact bucket (R2 in production, Miniflare's local bucket in dev and tests), laid out as the hub's
+ * static feed copy (`takedown-static/1`, what `takedown publish --out DIR` writes), so the bucket can be
+ * filled by the worker's cron or by uploading a publish directory:
  *
- *   <feed>/snapshot.artifact        the latest snapshot the cron pulled; metadata to, createdAt, expiresAt
- *   <feed>/delta-from-<V>.artifact  a delta from version V to a later one (metadata to), one per cron step
+ *   index.json                           what is published; not signed, a hint only
+ *   <feed>/snapshot-<to>-<tag>.tkd       the latest snapshot
+ *   <feed>/delta-<from>-<to>-<tag>.tkd   one delta to the latest from each listed version
  *
- * Following `delta-from-<to>` links from the snapshot's version walks the chain to the newest version.
+ * Nothing read from here is trusted: every artifact is verified by the consumer before use.
  */
-import type { Manifest } from '../../src/core/artifact.ts';
+import { SIGNED_BYTES } from '../../src/core/artifact.ts';
+import { sha256, toHex } from '../../src/core/bytes.ts';
 
-/** The part of the Workers `R2Bucket` API the edge uses (a narrow port, so tests and types stay small). */
+/** The part of the Workers `R2Bucket` API the edge uses (a narrow port: tests and types stay small). */
 export interface ArtifactBucket {
-  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> } | null>;
   head(key: string): Promise<{ customMetadata?: Record<string, string> } | null>;
   put(
     key: string,
-    value: Uint8Array,
+    value: Uint8Array | string,
     options?: { customMetadata?: Record<string, string>; httpMetadata?: { contentType?: string } },
   ): Promise<unknown>;
-  list(options?: {
-    prefix?: string;
-    cursor?: string;
-    include?: ('customMetadata' | 'httpMetadata')[];
-  }): Promise<{
-    objects: { key: string; customMetadata?: Record<string, string> }[];
+  list(options?: { prefix?: string; cursor?: string }): Promise<{
+    objects: { key: string }[];
     truncated: boolean;
     cursor?: string;
   }>;
   delete(keys: string | string[]): Promise<void>;
 }
 
-/** What the bucket's snapshot object says about itself (a hint until its bytes are verified). */
-export interface StoredSnapshot {
-  to: number;
-  createdAt: number;
-  expiresAt: number;
+export const STATIC_FORMAT = 'takedown-static/1';
+export const INDEX_KEY = 'index.json';
+
+export interface IndexedArtifact {
+  path: string;
+  bytes: number;
 }
 
-/** The bucket's view of one feed: its snapshot and its chain of deltas. */
-export interface StoredFeed {
-  snapshot: StoredSnapshot | null;
-  /** Delta links, from-version to to-version. */
-  links: Map<number, number>;
+/** One feed in index.json. */
+export interface FeedIndex {
+  version: number;
+  snapshot: IndexedArtifact & { version: number };
+  deltas: (IndexedArtifact & { from: number; to: number })[];
 }
 
-const CONTENT_TYPE = 'application/vnd.takedown.artifact';
+export interface StaticIndex {
+  format: typeof STATIC_FORMAT;
+  version: number;
+  feeds: Partial<Record<string, FeedIndex>>;
+}
 
-/** One feed's artifacts in a bucket. */
+const ARTIFACT_NAME = /^(snapshot|delta)-[0-9-]+-[0-9a-f]+\.tkd$/;
+
+/** The static feed copy in a bucket. */
 export class FeedStore {
-  constructor(
-    private readonly bucket: ArtifactBucket,
-    readonly feed: string,
-  ) {}
+  constructor(private readonly bucket: ArtifactBucket) {}
 
-  get snapshotKey(): string {
-    return `${this.feed}/snapshot.artifact`;
+  /** index.json, or null when there is none or it is not a `takedown-static/1` index. */
+  async index(): Promise<StaticIndex | null> {
+    const object = await this.bucket.get(INDEX_KEY);
+    if (!object) return null;
+    try {
+      const index = JSON.parse(await object.text()) as StaticIndex;
+      return index?.format === STATIC_FORMAT && typeof index.feeds === 'object' ? index : null;
+    } catch {
+      return null;
+    }
   }
 
-  deltaKey(from: number): string {
-    return `${this.feed}/delta-from-${from}.artifact`;
+  /** One feed's entry of `index`, when it has a well-formed one. */
+  static feedOf(index: StaticIndex | null, feed: string): FeedIndex | null {
+    const f = index?.feeds[feed];
+    const wellFormed =
+      f &&
+      Number.isSafeInteger(f.version) &&
+      typeof f.snapshot?.path === 'string' &&
+      Number.isSafeInteger(f.snapshot.version) &&
+      Array.isArray(f.deltas);
+    return wellFormed ? f : null;
   }
 
-  snapshot(): Promise<Uint8Array | null> {
-    return this.read(this.snapshotKey);
+  async artifact(path: string): Promise<Uint8Array | null> {
+    const object = await this.bucket.get(path);
+    return object ? new Uint8Array(await object.arrayBuffer()) : null;
   }
 
-  /** The delta starting at `from`, if the bucket has one. */
-  delta(from: number): Promise<Uint8Array | null> {
-    return this.read(this.deltaKey(from));
+  /** The metadata the writer kept beside an artifact (e.g. the hub's ETag). */
+  async metadata(path: string): Promise<Record<string, string> | null> {
+    return (await this.bucket.head(path))?.customMetadata ?? null;
   }
 
-  /** The snapshot's metadata without its bytes; null when there is none or its metadata is unreadable. */
-  async snapshotInfo(): Promise<StoredSnapshot | null> {
-    const head = await this.bucket.head(this.snapshotKey);
-    return head ? parseSnapshotMeta(head.customMetadata) : null;
+  /**
+   * Stores an artifact under its static name (`<feed>/<kind>-<versions>-<tag>.tkd`, the tag from the
+   * SHA-256 of its signed part, as the hub names them) and returns its index entry.
+   */
+  async putArtifact(
+    feed: string,
+    bytes: Uint8Array,
+    manifest: { kind: string; from: number; to: number },
+    metadata: Record<string, string> = {},
+  ): Promise<IndexedArtifact> {
+    const tag = toHex(await sha256(bytes.subarray(0, SIGNED_BYTES))).slice(0, 16);
+    const versions = manifest.kind === 'snapshot' ? `${manifest.to}` : `${manifest.from}-${manifest.to}`;
+    const path = `${feed}/${manifest.kind}-${versions}-${tag}.tkd`;
+    await this.bucket.put(path, bytes, {
+      customMetadata: metadata,
+      httpMetadata: { contentType: 'application/octet-stream' },
+    });
+    return { path, bytes: bytes.length };
   }
 
-  /** The snapshot and every delta link, from metadata only. */
-  async describe(): Promise<StoredFeed> {
-    const links = new Map<number, number>();
-    const prefix = `${this.feed}/delta-from-`;
+  putIndex(index: StaticIndex): Promise<unknown> {
+    return this.bucket.put(INDEX_KEY, `${JSON.stringify(index, null, 2)}\n`, {
+      httpMetadata: { contentType: 'application/json' },
+    });
+  }
+
+  /** Deletes the feed's artifact files that none of `indexes` lists; returns how many. */
+  async removeUnlisted(feed: string, indexes: readonly (StaticIndex | null)[]): Promise<number> {
+    const listed = new Set<string>();
+    for (const index of indexes) {
+      const f = FeedStore.feedOf(index, feed);
+      if (!f) continue;
+      listed.add(f.snapshot.path);
+      for (const delta of f.deltas) listed.add(delta.path);
+    }
+    const stale: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.bucket.list({ prefix, cursor, include: ['customMetadata'] });
-      for (const object of page.objects) {
-        const from = Number(object.key.slice(prefix.length, -'.artifact'.length));
-        const to = Number(object.customMetadata?.to);
-        if (Number.isSafeInteger(from) && Number.isSafeInteger(to) && to > from) links.set(from, to);
+      const page = await this.bucket.list({ prefix: `${feed}/`, cursor });
+      for (const { key } of page.objects) {
+        if (ARTIFACT_NAME.test(key.slice(feed.length + 1)) && !listed.has(key)) stale.push(key);
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
-    return { snapshot: await this.snapshotInfo(), links };
-  }
-
-  /** Stores a verified snapshot; its manifest becomes the object's metadata. */
-  putSnapshot(bytes: Uint8Array, manifest: Manifest): Promise<unknown> {
-    return this.bucket.put(this.snapshotKey, bytes, {
-      customMetadata: {
-        to: String(manifest.to),
-        createdAt: String(manifest.createdAt),
-        expiresAt: String(manifest.expiresAt),
-      },
-      httpMetadata: { contentType: CONTENT_TYPE },
-    });
-  }
-
-  /** Stores a verified delta under its from-version. */
-  putDelta(bytes: Uint8Array, manifest: Manifest): Promise<unknown> {
-    return this.bucket.put(this.deltaKey(manifest.from), bytes, {
-      customMetadata: { to: String(manifest.to), expiresAt: String(manifest.expiresAt) },
-      httpMetadata: { contentType: CONTENT_TYPE },
-    });
-  }
-
-  /** Deletes the deltas starting below `version` (a newer snapshot made them unnecessary). */
-  async pruneDeltasBelow(version: number, links: ReadonlyMap<number, number>): Promise<number> {
-    const stale = [...links.keys()].filter((from) => from < version).map((from) => this.deltaKey(from));
     // R2 deletes at most 1000 keys per call.
     for (let i = 0; i < stale.length; i += 1000) await this.bucket.delete(stale.slice(i, i + 1000));
     return stale.length;
   }
-
-  private async read(key: string): Promise<Uint8Array | null> {
-    const object = await this.bucket.get(key);
-    return object ? new Uint8Array(await object.arrayBuffer()) : null;
-  }
-}
-
-function parseSnapshotMeta(meta: Record<string, string> | undefined): StoredSnapshot | null {
-  const to = Number(meta?.to);
-  const createdAt = Number(meta?.createdAt);
-  const expiresAt = Number(meta?.expiresAt);
-  if (![to, createdAt, expiresAt].every(Number.isSafeInteger)) return null;
-  return { to, createdAt, expiresAt };
 }

@@ -11,6 +11,11 @@ export type DeltaAnswer =
   /** V is too old for a delta: start again from a snapshot. */
   | { kind: 'resync' };
 
+/** What the hub answered to "the latest snapshot". */
+export type SnapshotAnswer =
+  | { kind: 'artifact'; bytes: Uint8Array; etag: string | null }
+  | { kind: 'unchanged' };
+
 /** An order as `/v1/explain` reports it (the fields a block page shows). */
 export interface OrderSummary {
   reference: string;
@@ -27,12 +32,19 @@ export class HubClient {
     private readonly token: string | null,
   ) {}
 
-  async snapshot(feed: string): Promise<Result<Uint8Array>> {
-    const response = await this.get(`/v1/feeds/${feed}/snapshot`, ARTIFACT_TIMEOUT_MS);
+  /** The latest snapshot; `unchanged` when the hub still serves the one whose ETag is given. */
+  async snapshot(feed: string, etag?: string): Promise<Result<SnapshotAnswer>> {
+    const response = await this.get(`/v1/feeds/${feed}/snapshot`, ARTIFACT_TIMEOUT_MS, etag);
     if (!response.ok) return response;
     const r = response.value;
-    if (r.status !== 200) return fail('hub_error', `hub answered ${r.status} ${await errorCode(r)} for the snapshot`);
-    return ok(new Uint8Array(await r.arrayBuffer()));
+    if (r.status === 304 && etag) return ok({ kind: 'unchanged' });
+    if (r.status !== 200)
+      return fail('hub_error', `hub answered ${r.status} ${await errorCode(r)} for the snapshot`);
+    return ok({
+      kind: 'artifact',
+      bytes: new Uint8Array(await r.arrayBuffer()),
+      etag: r.headers.get('etag'),
+    });
   }
 
   async delta(feed: string, since: number): Promise<Result<DeltaAnswer>> {
@@ -51,7 +63,8 @@ export class HubClient {
     const response = await this.get(`/v1/explain?target=${encodeURIComponent(url)}`, EXPLAIN_TIMEOUT_MS);
     if (!response.ok) return response;
     const r = response.value;
-    if (r.status !== 200) return fail('hub_error', `hub answered ${r.status} ${await errorCode(r)} to explain`);
+    if (r.status !== 200)
+      return fail('hub_error', `hub answered ${r.status} ${await errorCode(r)} to explain`);
     const body = (await r.json().catch(() => null)) as { matches?: { orders?: unknown[] }[] } | null;
     const seen = new Map<string, OrderSummary>();
     for (const match of body?.matches ?? []) {
@@ -63,9 +76,10 @@ export class HubClient {
     return ok([...seen.values()]);
   }
 
-  private async get(path: string, timeoutMs: number): Promise<Result<Response>> {
+  private async get(path: string, timeoutMs: number, etag?: string): Promise<Result<Response>> {
     const headers: Record<string, string> = { accept: 'application/octet-stream, application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (etag) headers['if-none-match'] = etag;
     try {
       return ok(await fetch(new URL(path, this.base), { headers, signal: AbortSignal.timeout(timeoutMs) }));
     } catch (error) {

@@ -1,89 +1,130 @@
 /**
- * The cron side: pulls the hub's new `filter` artifacts into the bucket, so that isolates keep loading and
- * refreshing from the bucket while the hub is unreachable. Each artifact is checked against the pinned keys
- * and the bucket's chain before it is stored (signature, feed, versions, freshness, payload digest); the
- * resulting-state checksum is checked by every isolate that applies it.
+ * The cron side: copies the hub's `filter` feed into the bucket in the static layout (feed-store.ts), so
+ * isolates keep loading and refreshing from the bucket while the hub is unreachable. Like `takedown
+ * publish`, each run lists the latest snapshot and one delta to the latest from every version the previous
+ * index named, so an isolate at any of them needs one object to catch up. Every artifact is checked against
+ * the pinned keys before it is stored (signature, feed, versions, freshness, payload digest); the state
+ * checksum is checked by every isolate that applies it.
  */
 import type { Manifest } from '../../src/core/artifact.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
 import type { Failure } from '../../src/core/types.ts';
 import { verifyArtifact } from '../../src/core/verify.ts';
-import type { FeedStore, StoredFeed } from './feed-store.ts';
+import { type FeedIndex, FeedStore, STATIC_FORMAT, type StaticIndex } from './feed-store.ts';
 import type { HubClient } from './hub-client.ts';
 import { FEED, MAX_ARTIFACT_BYTES } from './replica.ts';
 
-/**
- * A chain longer than this makes a cold isolate read too many objects: the next run stores a fresh snapshot
- * and prunes the chain instead.
- */
-export const MAX_CHAIN_LINKS = 16;
+/** Versions a run keeps deltas from (the newest ones): each costs one hub request per run. */
+export const MAX_DELTA_BASES = 32;
 
 /** What one cron run did. */
 export interface MirrorReport {
-  /** The chain's newest version before the run (null: the bucket had no snapshot). */
+  /** The version index.json named before the run (null: none). */
   from: number | null;
+  /** The version it names after the run. */
+  to: number | null;
   stored: { kind: Manifest['kind']; from: number; to: number }[];
-  pruned: number;
-  problem: Failure | null;
+  removed: number;
+  problems: Failure[];
 }
 
-/** Pulls what the hub has beyond the bucket's chain and stores it; never throws. */
+/** Copies what the hub has beyond the bucket's index into the bucket; never throws. */
 export async function mirrorFeed(
   store: FeedStore,
   hub: HubClient,
   trust: readonly PublicKey[],
   now: number,
 ): Promise<MirrorReport> {
-  const report: MirrorReport = { from: null, stored: [], pruned: 0, problem: null };
+  const report: MirrorReport = { from: null, to: null, stored: [], removed: 0, problems: [] };
   try {
-    const stored = await store.describe();
-    const end = chainEnd(stored);
-    report.from = end;
-    if (end !== null && !needsSnapshot(stored, now)) {
-      const answer = await hub.delta(FEED, end);
-      if (!answer.ok) return { ...report, problem: answer.error };
-      if (answer.value.kind === 'current') return report;
-      if (answer.value.kind === 'artifact') {
-        const bytes = answer.value.bytes;
-        const checked = await verifyArtifact(bytes, options(trust, end, now));
-        if (!checked.ok) return { ...report, problem: checked.error };
-        await store.putDelta(bytes, checked.value.manifest);
-        report.stored.push(summary(checked.value.manifest));
+    const previous = await store.index();
+    const before = FeedStore.feedOf(previous, FEED);
+    report.from = before?.version ?? null;
+    report.to = report.from;
+    const snapshot = await pullSnapshot(store, hub, trust, now, before, report);
+    if (!snapshot) return report;
+    let latest = snapshot.version;
+    const deltas: FeedIndex['deltas'] = [];
+    const bases = [snapshot.version, before?.version, ...(before?.deltas ?? []).map((d) => d.from)];
+    const froms = [...new Set(bases.filter((v): v is number => Number.isSafeInteger(v)))]
+      .sort((a, b) => b - a)
+      .slice(0, MAX_DELTA_BASES);
+    for (const from of froms) {
+      const answer = await hub.delta(FEED, from);
+      if (!answer.ok) {
+        // A half-copied index would send isolates to the hub for nothing: keep the previous one.
+        report.problems.push(answer.error);
         return report;
       }
+      if (answer.value.kind === 'current') latest = Math.max(latest, from);
+      if (answer.value.kind !== 'artifact') continue;
+      const checked = await verifyArtifact(answer.value.bytes, options(trust, from, now));
+      if (!checked.ok) {
+        report.problems.push(checked.error);
+        continue;
+      }
+      const manifest = checked.value.manifest;
+      deltas.push({
+        from,
+        to: manifest.to,
+        ...(await store.putArtifact(FEED, answer.value.bytes, manifest)),
+      });
+      report.stored.push(summary(manifest));
+      latest = Math.max(latest, manifest.to);
     }
-    const bytes = await hub.snapshot(FEED);
-    if (!bytes.ok) return { ...report, problem: bytes.error };
-    const checked = await verifyArtifact(bytes.value, options(trust, null, now));
-    if (!checked.ok) return { ...report, problem: checked.error };
-    const manifest = checked.value.manifest;
-    const previous = stored.snapshot;
-    // The same version signed again is worth storing (it expires later); an older one never is.
-    if (previous && (manifest.to < previous.to || (manifest.to === previous.to && manifest.createdAt <= previous.createdAt))) {
-      return report;
-    }
-    await store.putSnapshot(bytes.value, manifest);
-    report.stored.push(summary(manifest));
-    report.pruned = await store.pruneDeltasBelow(manifest.to, stored.links);
-    return report;
+    const index: StaticIndex = {
+      format: STATIC_FORMAT,
+      version: latest,
+      feeds: { [FEED]: { version: latest, snapshot, deltas: deltas.sort((a, b) => a.from - b.from) } },
+    };
+    if (JSON.stringify(index) !== JSON.stringify(previous)) await store.putIndex(index);
+    report.to = latest;
+    // Files the previous index named stay one more run: an isolate may be reading them right now.
+    report.removed = await store.removeUnlisted(FEED, [index, previous]);
   } catch (error) {
-    return { ...report, problem: { code: 'bucket_error', message: String(error) } };
+    report.problems.push({ code: 'bucket_error', message: String(error) });
   }
+  return report;
 }
 
-/** The newest version reachable from the snapshot along stored links. */
-export function chainEnd(stored: StoredFeed): number | null {
-  if (!stored.snapshot) return null;
-  let version = stored.snapshot.to;
-  for (let next = stored.links.get(version); next !== undefined; next = stored.links.get(version)) version = next;
-  return version;
-}
-
-/** A fresh snapshot is due when the chain is long or the stored one is past half its lifetime. */
-function needsSnapshot(stored: StoredFeed, now: number): boolean {
-  const s = stored.snapshot;
-  if (!s) return true;
-  return stored.links.size >= MAX_CHAIN_LINKS || now >= s.createdAt + (s.expiresAt - s.createdAt) / 2;
+/** The snapshot entry of the new index: the stored one while the hub's ETag matches, else a verified new one. */
+async function pullSnapshot(
+  store: FeedStore,
+  hub: HubClient,
+  trust: readonly PublicKey[],
+  now: number,
+  before: FeedIndex | null,
+  report: MirrorReport,
+): Promise<FeedIndex['snapshot'] | null> {
+  const etag = before ? (await store.metadata(before.snapshot.path))?.etag : undefined;
+  const answer = await hub.snapshot(FEED, etag);
+  if (!answer.ok) {
+    report.problems.push(answer.error);
+    return null;
+  }
+  if (answer.value.kind === 'unchanged') return before?.snapshot ?? null;
+  const bytes = answer.value.bytes;
+  const checked = await verifyArtifact(bytes, options(trust, null, now));
+  if (!checked.ok) {
+    report.problems.push(checked.error);
+    return null;
+  }
+  const manifest = checked.value.manifest;
+  if (before && manifest.to < before.snapshot.version) {
+    report.problems.push({
+      code: 'rollback',
+      message: `hub snapshot ${manifest.to} is older than the stored ${before.snapshot.version}`,
+    });
+    return null;
+  }
+  const stored = await store.putArtifact(
+    FEED,
+    bytes,
+    manifest,
+    answer.value.etag ? { etag: answer.value.etag } : {},
+  );
+  report.stored.push(summary(manifest));
+  return { version: manifest.to, ...stored };
 }
 
 function options(trust: readonly PublicKey[], appliedVersion: number | null, now: number) {

@@ -1,14 +1,14 @@
 /**
  * The isolate's copy of the `filter` feed. One {@link FeedReplica.update} pass moves it forward with the
- * bucket first (the chain of deltas the cron stored, so the edge keeps working while the hub is down), then
- * with the hub. Every artifact goes through the shared consumer, which verifies it against the pinned keys
+ * bucket first (what the cron or `takedown publish` stored there, so the edge keeps working while the hub
+ * is down), then with the hub. Every artifact goes through the shared consumer, which verifies it against the pinned keys
  * and keeps the last good state when it refuses one.
  */
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
 import type { Failure, Result } from '../../src/core/types.ts';
-import type { FeedStore } from './feed-store.ts';
+import { type FeedIndex, FeedStore } from './feed-store.ts';
 import type { HubClient } from './hub-client.ts';
 
 export const FEED = 'filter';
@@ -70,67 +70,120 @@ export class FeedReplica {
       problems: [],
     };
     const { store, hub } = this.sources;
-    if (store) await this.fromBucket(store, now, report);
+    const listed = store ? await this.readIndex(store, report) : null;
+    let reloaded = false;
+    if (store && listed) reloaded = await this.fromBucket(store, listed, now, report, false);
     if (hub) await this.fromHub(hub, now, report);
+    // Still behind the bucket with no delta from here (the hub is down and the state came from it):
+    // reloading the bucket's older snapshot and its delta is the way forward.
+    if (store && listed && !reloaded && listed.version > (this.version ?? -1)) {
+      await this.fromBucket(store, listed, now, report, true);
+    }
     report.to = this.version;
     return report;
   }
 
-  private async fromBucket(store: FeedStore, now: number, report: UpdateReport): Promise<void> {
+  private async readIndex(store: FeedStore, report: UpdateReport): Promise<FeedIndex | null> {
     try {
-      const before = report.applied.bucket;
-      if (this.version !== null) await this.followChain(this.#consumer, store, now, report);
-      if (report.applied.bucket > before) return;
-      // No link from the state (the cron pruned it after a newer snapshot, or never stored it): start over
-      // from the bucket's snapshot when it is newer.
-      const info = this.version === null ? null : await store.snapshotInfo();
-      if (this.version !== null && (info === null || info.to <= this.version)) return;
-      const snapshot = await store.snapshot();
-      if (!snapshot) return;
-      const next = this.fresh();
-      if (!this.accept(await next.apply(snapshot, now), 'bucket', report)) return;
-      await this.followChain(next, store, now, report);
-      if (this.version === null || (next.version as number) > this.version) this.#consumer = next;
+      return FeedStore.feedOf(await store.index(), FEED);
     } catch (error) {
       report.problems.push({ source: 'bucket', code: 'bucket_error', message: String(error) });
+      return null;
     }
   }
 
-  /** Applies the stored deltas from the consumer's version on, up to the first missing or refused one. */
-  private async followChain(
-    consumer: FeedConsumer<FilterState>,
+  /**
+   * Applies the listed delta from the state's version; reloads the listed snapshot (and the delta from it)
+   * when that is newer, when the delta asked for a resync, or, with `reload`, whenever the reload gets
+   * past the state. Returns whether it reloaded.
+   */
+  private async fromBucket(
     store: FeedStore,
+    listed: FeedIndex,
     now: number,
     report: UpdateReport,
-  ): Promise<void> {
-    for (;;) {
-      const delta = await store.delta(consumer.version as number);
-      if (!delta || !this.accept(await consumer.apply(delta, now), 'bucket', report)) return;
+    reload: boolean,
+  ): Promise<boolean> {
+    const current = this.version;
+    if (current !== null && listed.version <= current) return false;
+    try {
+      const base = listed.snapshot.version;
+      const onward = listed.deltas.find((d) => d.from === base);
+      if (current !== null) {
+        const delta = reload ? undefined : listed.deltas.find((d) => d.from === current);
+        if (delta) {
+          const refused = await this.applyStored(this.#consumer, store, delta.path, now, report);
+          if (refused === null || !RESYNC_CODES.has(refused)) return false;
+        } else if (!reload && base <= current) return false;
+        // A reload through the same snapshot and delta that brought the state here gains nothing.
+        const gains = base > current || (base < current && (onward?.to ?? -1) > current);
+        if (!gains) return false;
+      }
+      const next = this.fresh();
+      if ((await this.applyStored(next, store, listed.snapshot.path, now, report)) !== null) return true;
+      if (onward) await this.applyStored(next, store, onward.path, now, report);
+      if (current === null || (next.version as number) > current) this.#consumer = next;
+    } catch (error) {
+      report.problems.push({ source: 'bucket', code: 'bucket_error', message: String(error) });
     }
+    return true;
+  }
+
+  /** Applies a stored artifact; the refusal code, or null when it was applied. */
+  private async applyStored(
+    consumer: FeedConsumer<FilterState>,
+    store: FeedStore,
+    path: string,
+    now: number,
+    report: UpdateReport,
+  ): Promise<string | null> {
+    const bytes = await store.artifact(path);
+    if (!bytes) {
+      const message = `index.json lists ${path}, the bucket lacks it`;
+      report.problems.push({ source: 'bucket', code: 'missing_artifact', message });
+      return 'missing_artifact';
+    }
+    return this.record(await consumer.apply(bytes, now), 'bucket', report);
   }
 
   private async fromHub(hub: HubClient, now: number, report: UpdateReport): Promise<void> {
     const current = this.version;
-    if (current !== null) {
-      const answer = await hub.delta(FEED, current);
-      if (!answer.ok) return void report.problems.push({ source: 'hub', ...answer.error });
-      if (answer.value.kind === 'current') return;
-      if (answer.value.kind === 'artifact') {
-        const applied = await this.#consumer.apply(answer.value.bytes, now);
-        if (this.accept(applied, 'hub', report) || !RESYNC_CODES.has(applied.ok ? '' : applied.error.code)) return;
-      }
-    }
+    if (current !== null && (await this.hubDelta(hub, this.#consumer, now, report)) === 'done') return;
     const snapshot = await hub.snapshot(FEED);
     if (!snapshot.ok) return void report.problems.push({ source: 'hub', ...snapshot.error });
+    if (snapshot.value.kind !== 'artifact') return;
     const next = this.fresh();
-    if (!this.accept(await next.apply(snapshot.value, now), 'hub', report)) return;
+    if (this.record(await next.apply(snapshot.value.bytes, now), 'hub', report) !== null) return;
+    // The hub's latest snapshot may trail its latest version by a few commits.
+    await this.hubDelta(hub, next, now, report);
     if (current === null || (next.version as number) > current) this.#consumer = next;
   }
 
-  private accept(result: Result<unknown>, source: 'bucket' | 'hub', report: UpdateReport): boolean {
-    if (result.ok) report.applied[source]++;
-    else report.problems.push({ source, ...result.error });
-    return result.ok;
+  /** Asks the hub for the delta from the consumer's version and applies it; `resync` when only a snapshot helps. */
+  private async hubDelta(
+    hub: HubClient,
+    consumer: FeedConsumer<FilterState>,
+    now: number,
+    report: UpdateReport,
+  ): Promise<'done' | 'resync'> {
+    const answer = await hub.delta(FEED, consumer.version as number);
+    if (!answer.ok) {
+      report.problems.push({ source: 'hub', ...answer.error });
+      return 'done';
+    }
+    if (answer.value.kind !== 'artifact') return answer.value.kind === 'resync' ? 'resync' : 'done';
+    const refused = this.record(await consumer.apply(answer.value.bytes, now), 'hub', report);
+    return refused !== null && RESYNC_CODES.has(refused) ? 'resync' : 'done';
+  }
+
+  /** Counts an applied artifact or records why it was refused; the refusal code, or null. */
+  private record(result: Result<unknown>, source: 'bucket' | 'hub', report: UpdateReport): string | null {
+    if (result.ok) {
+      report.applied[source]++;
+      return null;
+    }
+    report.problems.push({ source, ...result.error });
+    return result.error.code;
   }
 
   private fresh(): FeedConsumer<FilterState> {

@@ -122,7 +122,11 @@ export class HubClient {
       return { response, retryAfter: retryAfterMs(response.headers.get('retry-after'), this.#now()) };
     } catch (error) {
       if (timeout.aborted) {
-        return { kind: 'failed', reason: 'timeout', message: `${url}: no answer within ${waitMs + this.#timeoutMs} ms` };
+        return {
+          kind: 'failed',
+          reason: 'timeout',
+          message: `${url}: no answer within ${waitMs + this.#timeoutMs} ms`,
+        };
       }
       const cause = (error as { cause?: { message?: string } }).cause?.message;
       return { kind: 'failed', reason: 'network', message: `${url}: ${cause ?? (error as Error).message}` };

@@ -38,6 +38,8 @@ export interface OutputRecord {
   path: string;
   version: number;
   ok: boolean;
+  /** When it was rendered and reloaded (or failed to be), ISO. */
+  appliedAt: string;
 }
 
 /** The state a previous run left. */
@@ -69,7 +71,13 @@ const stateSchema = z.strictObject({
     })
     .optional(),
   outputs: z.array(
-    z.strictObject({ format: z.string(), path: z.string(), version: z.number().int(), ok: z.boolean() }),
+    z.strictObject({
+      format: z.string(),
+      path: z.string(),
+      version: z.number().int(),
+      ok: z.boolean(),
+      appliedAt: z.string(),
+    }),
   ),
 });
 type StateDocument = z.infer<typeof stateSchema>;
@@ -109,7 +117,9 @@ export class StateStore {
       throw new StateDirectoryError(`${join(dir, STATE_FILE)} is not JSON`);
     }
     if (!parsed.success) {
-      throw new StateDirectoryError(`${join(dir, STATE_FILE)} is not an agent state: ${parsed.error.message}`);
+      throw new StateDirectoryError(
+        `${join(dir, STATE_FILE)} is not an agent state: ${parsed.error.message}`,
+      );
     }
     if (parsed.data.feed !== feed) {
       throw new StateDirectoryError(`state directory ${dir} holds feed "${parsed.data.feed}", not "${feed}"`);
@@ -180,7 +190,11 @@ export class StateStore {
 
   /** Saves a key ring followed from `pinned` (key sets only; pinned keys come from configuration). */
   async saveTrust(pinned: readonly PublicKey[], ring: KeyRing): Promise<void> {
-    const trust = { pinned: pinnedIds(pinned).split(','), version: ring.version, keys: ring.keys.map(exportPublicKey) };
+    const trust = {
+      pinned: pinnedIds(pinned).split(','),
+      version: ring.version,
+      keys: ring.keys.map(exportPublicKey),
+    };
     await this.#write({ ...this.#doc, trust });
   }
 
@@ -207,4 +221,8 @@ async function removeTemporaryFiles(dir: string): Promise<void> {
 }
 
 const entriesFile = (version: number) => `entries-${version}.tsv`;
-const pinnedIds = (keys: readonly PublicKey[]) => keys.map((k) => k.id).sort().join(',');
+const pinnedIds = (keys: readonly PublicKey[]) =>
+  keys
+    .map((k) => k.id)
+    .sort()
+    .join(',');

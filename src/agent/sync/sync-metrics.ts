@@ -45,8 +45,10 @@ export class SyncMetrics {
   constructor() {
     const m = this.metrics;
     const s = this.status;
-    m.gauge('takedown_sync_applied_version', 'Registry version the outputs enforce (NaN before the first)', () =>
-      s.version ?? Number.NaN,
+    m.gauge(
+      'takedown_sync_applied_version',
+      'Registry version the outputs enforce (NaN before the first)',
+      () => s.version ?? Number.NaN,
     );
     m.gauge('takedown_sync_entries', 'Entries in the applied state', () => s.entries);
     m.gauge(
@@ -65,11 +67,23 @@ export class SyncMetrics {
       () => s.expiresAt / 1000,
     );
     m.gauge('takedown_sync_apply_duration_seconds', 'Duration of the last apply', () => s.lastApplySeconds);
-    this.applySeconds = m.counter('takedown_sync_apply_duration_seconds_total', 'Time spent applying, in total');
+    this.applySeconds = m.counter(
+      'takedown_sync_apply_duration_seconds_total',
+      'Time spent applying, in total',
+    );
     this.applied = m.counter('takedown_sync_applies_total', 'Artifacts applied, by kind');
-    this.rejection = m.counter('takedown_sync_rejections_total', 'Artifacts refused, by the rule that failed');
-    this.fetchFailure = m.counter('takedown_sync_fetch_failures_total', 'Failed requests to the hub, by reason');
-    this.outputFailure = m.counter('takedown_sync_output_failures_total', 'Outputs not applied, by format and code');
+    this.rejection = m.counter(
+      'takedown_sync_rejections_total',
+      'Artifacts refused, by the rule that failed',
+    );
+    this.fetchFailure = m.counter(
+      'takedown_sync_fetch_failures_total',
+      'Failed requests to the hub, by reason',
+    );
+    this.outputFailure = m.counter(
+      'takedown_sync_output_failures_total',
+      'Outputs not applied, by format and code',
+    );
     this.report = m.counter('takedown_sync_reports_total', 'Compliance reports, by result');
   }
 

@@ -1,0 +1,68 @@
+import { decodeDelta } from '../../core/plain-payload.ts';
+import { diff, PlainState } from '../../core/plain-state.ts';
+import type { Change } from '../../core/types.ts';
+import { createRpzPrimary } from '../../dns/primary.ts';
+import type { DnsLogEvent } from '../../dns/responder.ts';
+import type { RenderOptions } from '../render/options.ts';
+
+/** Where the agent publishes each applied state besides its files: the policy zone it serves over DNS. */
+export interface ZoneFeed {
+  /** The zone now holds `state` at `version`, reached from the previous one by `changes`. */
+  publish(version: number, state: PlainState, changes: readonly Change[]): void;
+}
+
+export interface ServedZone extends ZoneFeed {
+  address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export interface ServeZoneOptions {
+  host: string;
+  port: number;
+  render: RenderOptions;
+  /** Secondaries (resolvers) to NOTIFY on every publish. */
+  notify: ReadonlyArray<{ host: string; port: number }>;
+  log: (event: DnsLogEvent) => void;
+}
+
+/**
+ * Serves the agent's state as the RPZ policy zone (AXFR/IXFR, NOTIFY) on `host:port`: a resolver
+ * transfers only the difference of each version instead of reloading a whole zone file. Transfers are
+ * allowed from loopback only.
+ */
+export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> {
+  let current = { version: 0, state: PlainState.empty() };
+  const primary = createRpzPrimary({
+    render: options.render,
+    entries: () => current.state.entries(),
+    version: () => current.version,
+    lookup: (expression) => current.state.get(expression),
+    notify: options.notify,
+    log: options.log,
+  });
+  const address = await primary.listen(options.host, options.port);
+  return {
+    address,
+    publish(version, state, changes) {
+      if (version === current.version) return;
+      current = { version, state };
+      primary.publish(version, changes);
+    },
+    close: () => primary.close(),
+  };
+}
+
+/**
+ * The changes from `previous` to `next`: read from the delta payload that made `next` when there is
+ * one (removes take their entry from `previous`), else computed by a merge of both states.
+ */
+export function zoneChanges(previous: PlainState, next: PlainState, deltaPayload?: Uint8Array): Change[] {
+  if (deltaPayload === undefined) return diff(previous, next);
+  const decoded = decodeDelta(deltaPayload);
+  if (!decoded.ok) return diff(previous, next);
+  return decoded.value.flatMap((change): Change[] => {
+    if (change.op === 'add') return [change];
+    const entry = previous.get(change.expression);
+    return entry ? [{ op: 'remove', ...entry }] : [];
+  });
+}

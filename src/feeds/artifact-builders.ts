@@ -1,0 +1,93 @@
+/** The signed artifacts the hub publishes: snapshots (stored, then re-dated when served) and deltas. */
+import { encodeArtifact, type ManifestInput, PAYLOAD_OFFSET } from '../core/artifact.ts';
+import { encodeFilterDelta } from '../core/filter-payload.ts';
+import type { SigningKey } from '../core/keys.ts';
+import { encodeDelta } from '../core/plain-payload.ts';
+import type { Category, Change } from '../core/types.ts';
+import type { FeedName } from './feed-definitions.ts';
+import { type FeedMirrors, filterChanges, plainChanges } from './feed-mirrors.ts';
+import type { FeedScan } from './feed-scan.ts';
+import { ServedArtifact } from './served-artifact.ts';
+import type { StoredSnapshot } from './snapshot-catalog.ts';
+
+/** How artifacts are signed and for how long they stay fresh. */
+export interface Signing {
+  key: SigningKey;
+  ttlMs: number;
+}
+
+/** A snapshot artifact as stored: dated at its version's commit (see freshness.ts). */
+export function storedSnapshot(feed: FeedName, scan: FeedScan, signing: Signing): Promise<Uint8Array> {
+  const { payload, entryCount, checksum } = scan.snapshots[feed];
+  const createdAt = scan.committedAt;
+  const input: ManifestInput = {
+    kind: 'snapshot',
+    feed,
+    from: 0,
+    to: scan.version,
+    createdAt,
+    expiresAt: createdAt + signing.ttlMs,
+    entryCount,
+    checksum,
+  };
+  return encodeArtifact(input, payload, signing.key);
+}
+
+/** A stored snapshot dated `createdAt` and signed by the current key (the stored bytes when they are so). */
+export async function servedSnapshot(
+  stored: StoredSnapshot,
+  createdAt: number,
+  signing: Signing,
+): Promise<ServedArtifact> {
+  const { kind, feed, from, to, entryCount, checksum, keyId } = stored.manifest;
+  const expiresAt = createdAt + signing.ttlMs;
+  const unchanged =
+    stored.manifest.createdAt === createdAt &&
+    stored.manifest.expiresAt === expiresAt &&
+    keyId === signing.key.id;
+  const input: ManifestInput = { kind, feed, from, to, createdAt, expiresAt, entryCount, checksum };
+  const bytes = unchanged
+    ? stored.bytes
+    : await encodeArtifact(input, stored.bytes.subarray(PAYLOAD_OFFSET), signing.key);
+  return ServedArtifact.of(bytes, feed !== 'filter');
+}
+
+export interface DeltaInput {
+  feed: FeedName;
+  since: number;
+  /** The feeds at the version the delta ends at. */
+  mirrors: FeedMirrors;
+  /** The registry's net changes from `since` to `mirrors.version`. */
+  changes: readonly Change[];
+  /** `filter` only: the consumer's key width. */
+  bits: number | undefined;
+  confidential: readonly Category[];
+  createdAt: number;
+}
+
+/** The delta artifact `since` -> `mirrors.version`, announcing the state the mirrors hold. */
+export async function buildDelta(input: DeltaInput, signing: Signing): Promise<ServedArtifact> {
+  const { feed, since, mirrors, changes, bits, createdAt } = input;
+  let payload: Uint8Array;
+  let state: { entryCount: number; checksum: string };
+  if (feed === 'filter') {
+    if (bits === undefined) throw new Error(`no key width for a filter delta from ${since}`);
+    const { added, removed } = filterChanges(changes);
+    const keyChanges = mirrors.filter.keyChanges(added, removed, bits);
+    payload = encodeFilterDelta(keyChanges.added, keyChanges.removed, bits);
+    state = await mirrors.filter.summary(bits);
+  } else {
+    payload = encodeDelta(plainChanges(feed, changes, input.confidential));
+    state = { entryCount: mirrors[feed].entryCount, checksum: await mirrors[feed].checksum() };
+  }
+  const manifest: ManifestInput = {
+    kind: 'delta',
+    feed,
+    from: since,
+    to: mirrors.version,
+    createdAt,
+    expiresAt: createdAt + signing.ttlMs,
+    ...state,
+  };
+  return ServedArtifact.of(await encodeArtifact(manifest, payload, signing.key), feed !== 'filter');
+}

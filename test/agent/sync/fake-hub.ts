@@ -1,0 +1,211 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeArtifact, type ManifestInput } from '../../../src/core/artifact.ts';
+import type { SigningKey } from '../../../src/core/keys.ts';
+import { encodeDelta } from '../../../src/core/plain-payload.ts';
+import { diff, PlainState } from '../../../src/core/plain-state.ts';
+import type { FeedEntry } from '../../../src/core/types.ts';
+
+// A tiny hub on loopback serving a signed `dns` feed the way the real one does (snapshot, delta with
+// 304 and long-poll, resync), whose answers a test can replace with crafted bytes.
+
+export const DAY = 86_400_000;
+
+/** A `domain` entry of the dns feed for a host name. */
+export const domain = (name: string, action: FeedEntry['action'] = 'block'): FeedEntry => ({
+  expression: `${name}/`,
+  kind: 'domain',
+  category: 'malware',
+  action,
+});
+
+/** `count` synthetic names under `.test` (sorted by the state that holds them). */
+export const manyDomains = (count: number, prefix = 'host'): FeedEntry[] =>
+  Array.from({ length: count }, (_, i) => domain(`${prefix}-${i.toString(36)}.bulk.test`));
+
+export interface Crafted {
+  status: number;
+  body?: Uint8Array | string;
+  headers?: Record<string, string>;
+}
+
+/** An answer replacing the feed's for the paths `match` accepts. */
+export interface Override {
+  match: (path: string) => boolean;
+  answer: () => Crafted | Promise<Crafted>;
+  once?: boolean;
+}
+
+export interface ManifestOverrides {
+  feed?: string;
+  from?: number;
+  to?: number;
+  createdAt?: number;
+  expiresAt?: number;
+  entryCount?: number;
+  checksum?: string;
+}
+
+export class FakeHub {
+  readonly key: SigningKey;
+  readonly versions = new Map<number, PlainState>();
+  latest = 0;
+  /** Compliance reports received, parsed. */
+  readonly reports: Array<{ feed: string; version: number; appliedAt: string; outputs: unknown[] }> = [];
+  /** Paths requested (with query), in order. */
+  readonly requests: string[] = [];
+  /** Answers the next requests instead of the feed (first match wins; `once` ones are then removed). */
+  readonly overrides: Override[] = [];
+  /** Bearer token required; undefined: any. */
+  token: string | undefined;
+  #server: Server | undefined;
+  #waiters = new Set<() => void>();
+  port = 0;
+
+  constructor(key: SigningKey) {
+    this.key = key;
+    this.versions.set(0, PlainState.empty());
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Makes `entries` the latest version (`latest + 1` unless given) and wakes long-polls. */
+  publish(entries: Iterable<FeedEntry>, version = this.latest + 1): number {
+    this.versions.set(version, PlainState.fromEntries(entries));
+    this.latest = version;
+    for (const wake of this.#waiters) wake();
+    return version;
+  }
+
+  stateAt(version: number): PlainState {
+    const state = this.versions.get(version);
+    if (!state) throw new Error(`fake hub has no version ${version}`);
+    return state;
+  }
+
+  /** The signed snapshot of `version`, the manifest optionally falsified. */
+  async snapshot(
+    version = this.latest,
+    overrides: ManifestOverrides = {},
+    key = this.key,
+  ): Promise<Uint8Array> {
+    const state = this.stateAt(version);
+    return encodeArtifact(
+      await this.#manifest('snapshot', 0, version, state, overrides),
+      state.toSnapshotPayload(),
+      key,
+    );
+  }
+
+  /** The signed delta `from` -> `to`. */
+  async delta(from: number, to = this.latest, overrides: ManifestOverrides = {}): Promise<Uint8Array> {
+    const state = this.stateAt(to);
+    const payload = encodeDelta(diff(this.stateAt(from), state));
+    return encodeArtifact(await this.#manifest('delta', from, to, state, overrides), payload, this.key);
+  }
+
+  async listen(port = 0): Promise<void> {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: Error) => {
+        res.writeHead(500).end(error.message);
+      });
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(port, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Stops answering (the port is closed: the hub is unreachable). */
+  async close(): Promise<void> {
+    for (const wake of this.#waiters) wake();
+    const server = this.#server;
+    this.#server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async #manifest(
+    kind: 'snapshot' | 'delta',
+    from: number,
+    to: number,
+    state: PlainState,
+    o: ManifestOverrides,
+  ): Promise<ManifestInput> {
+    const createdAt = o.createdAt ?? Date.now();
+    return {
+      kind,
+      feed: o.feed ?? 'dns',
+      from: o.from ?? from,
+      to: o.to ?? to,
+      createdAt,
+      expiresAt: o.expiresAt ?? createdAt + DAY,
+      entryCount: o.entryCount ?? state.entryCount,
+      checksum: o.checksum ?? (await state.checksum()),
+    };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    this.requests.push(path);
+    if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
+      return send(res, { status: 401, body: '{"error":{"code":"unauthorized","message":"bad token"}}' });
+    }
+    const override = this.overrides.findIndex((o) => o.match(path));
+    if (override !== -1) {
+      const chosen = this.overrides[override];
+      if (chosen?.once) this.overrides.splice(override, 1);
+      return send(res, await (chosen as Override).answer());
+    }
+    const url = new URL(path, 'http://hub');
+    if (req.method === 'POST' && url.pathname === '/v1/distributors/report') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      this.reports.push(JSON.parse(body));
+      return send(res, { status: 200, body: '{"ok":true}' });
+    }
+    if (url.pathname === '/v1/feeds/dns/snapshot') return send(res, artifact(await this.snapshot()));
+    if (url.pathname === '/v1/feeds/dns/delta') {
+      const since = Number(url.searchParams.get('since'));
+      const wait = Number(url.searchParams.get('wait') ?? 0);
+      if (since === this.latest && wait > 0) await this.#waitForPublish(wait * 1000);
+      if (since === this.latest) return send(res, { status: 304 });
+      if (!this.versions.has(since) || since > this.latest) {
+        return send(res, {
+          status: 410,
+          body: '{"error":{"code":"resync_required","message":"no delta from that version"}}',
+        });
+      }
+      return send(res, artifact(await this.delta(since)));
+    }
+    return send(res, { status: 404, body: '{"error":{"code":"not_found","message":"no such thing"}}' });
+  }
+
+  #waitForPublish(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#waiters.add(done);
+    });
+  }
+}
+
+/** An artifact answer. */
+export const artifact = (bytes: Uint8Array): Crafted => ({
+  status: 200,
+  body: bytes,
+  headers: { 'content-type': 'application/octet-stream' },
+});
+
+function send(res: ServerResponse, crafted: Crafted): void {
+  const headers = {
+    ...(typeof crafted.body === 'string' && { 'content-type': 'application/json' }),
+    ...crafted.headers,
+  };
+  res.writeHead(crafted.status, headers).end(crafted.body ?? undefined);
+}

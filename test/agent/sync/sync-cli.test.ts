@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli } from '../../helpers/hub.ts';
+import { type Harness, harness, until } from './agent-harness.ts';
+import { domain, manyDomains } from './fake-hub.ts';
+
+// `takedown sync` as a real process against the fake hub.
+
+const CLI_MAIN = join(REPO_ROOT, 'src/cli/main.ts');
+
+let h: Harness;
+beforeEach(async () => {
+  h = await harness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const args = (...extra: string[]) => [
+  'sync',
+  '--hub',
+  h.hub.url,
+  '--feed',
+  'dns',
+  '--key',
+  h.keyFile,
+  '--state',
+  join(h.dir, 'state'),
+  '--output',
+  `rpz=${h.rpzPath}`,
+  ...extra,
+];
+const env = () => ({ TAKEDOWN_TOKEN: 'tdk_test' });
+
+/** The last line of a rendered file: `; end: N entries, ..., registry version V`. */
+async function endOf(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return text.trimEnd().split('\n').at(-1) ?? '';
+}
+
+function spawnSync(argv: string[]): {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...argv], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env() },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stderr: () => stderr, exited };
+}
+
+describe('takedown sync', () => {
+  it('--once renders, reports and exits 0; exits 1 when the hub cannot be reached', async () => {
+    h.hub.publish([domain('blocked.test')]);
+    const first = await runCli(args('--once'), { env: env() });
+    expect(first.code).toBe(0);
+    expect(await endOf(h.rpzPath)).toBe('; end: 1 entries, 0 skipped, registry version 1');
+    expect(h.hub.reports).toHaveLength(1);
+    const events = first.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).event);
+    expect(events).toEqual(expect.arrayContaining(['started', 'applied', 'output_applied', 'reported']));
+
+    await h.hub.close();
+    const offline = await runCli(args('--once'), { env: env() });
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toContain('"event":"fetch_failed"');
+  });
+
+  it('reads the same keys from a --config file, flags winning', async () => {
+    h.hub.publish([domain('blocked.test')]);
+    const config = join(h.dir, 'sync.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        hub: 'http://127.0.0.1:9/',
+        feed: 'dns',
+        key: 'hub.pub',
+        state: 'state',
+        output: ['hosts=out/hosts'],
+        once: true,
+      }),
+    );
+    const run = await runCli(['sync', '--config', config, '--hub', h.hub.url], { env: env() });
+    expect(run.code).toBe(0);
+    expect(await endOf(h.hostsPath)).toBe('# end: 1 entries, 0 skipped, registry version 1');
+  });
+
+  it('refuses a configuration that cannot work, with exit code 2', async () => {
+    const run = await runCli(args('--reload', 'a', '--reload', 'b'), { env: env() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('2 --reload for 1 --output');
+    const noToken = await runCli(args('--once'));
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('missing --token');
+  });
+
+  it('serves its metrics and stops cleanly on SIGTERM', async () => {
+    h.hub.publish([domain('blocked.test')]);
+    const agent = spawnSync(args('--metrics-port', '0', '--wait', '1'));
+    try {
+      await until(() => agent.stderr().includes('"event":"reported"'), 'the first report');
+      const url = /"url":"(http:[^"]+)"/.exec(agent.stderr())?.[1] as string;
+      const text = await (await fetch(url)).text();
+      expect(text).toMatch(/^takedown_sync_applied_version 1$/m);
+      expect(text).toMatch(/^takedown_sync_entries 1$/m);
+      expect(text).toContain('# TYPE takedown_sync_rejections_total counter');
+    } finally {
+      agent.child.kill('SIGTERM');
+    }
+    expect(await agent.exited).toBe(0);
+  });
+
+  it('killed with SIGKILL during a large apply leaves the old file whole; the next start finishes the job', async () => {
+    h.hub.publish(manyDomains(50));
+    expect((await runCli(args('--once'), { env: env() })).code).toBe(0);
+    const before = await readFile(h.rpzPath, 'utf8');
+
+    h.hub.publish(manyDomains(200_000));
+    const agent = spawnSync(args('--once'));
+    const tmpName = (names: string[]) =>
+      names.find((n) => n.startsWith('.takedown.rpz.') && n.endsWith('.tmp'));
+    let seen = false;
+    while (!seen && agent.child.exitCode === null) {
+      seen = tmpName(await readdir(join(h.dir, 'out'))) !== undefined;
+    }
+    expect(seen, `the agent exited before rendering: ${agent.stderr()}`).toBe(true);
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    expect(await readFile(h.rpzPath, 'utf8')).toBe(before);
+
+    // The state was saved before rendering began: with the hub gone, the next start renders it.
+    await h.hub.close();
+    const next = await runCli(args('--once'), { env: env() });
+    expect(next.code).toBe(1);
+    expect(next.stderr).toContain('"event":"restore"');
+    expect(await endOf(h.rpzPath)).toBe('; end: 200000 entries, 0 skipped, registry version 2');
+    expect(tmpName(await readdir(join(h.dir, 'out')))).toBeUndefined();
+  });
+});

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import {
+  hostPort,
+  pairReloads,
+  resolveSyncConfig,
+  SyncConfigError,
+} from '../../../src/agent/sync/sync-config.ts';
+
+const base = {
+  hub: 'https://hub.example',
+  token: 'tdk_x',
+  feed: 'dns',
+  key: '/etc/takedown/hub.pub',
+  state: '/var/lib/takedown',
+  output: ['rpz=/etc/unbound/takedown.rpz'],
+};
+
+describe('pairReloads', () => {
+  it('pairs plain commands with the outputs in order; an empty one means no reload', () => {
+    expect(pairReloads(['rpz=/a', 'hosts=/b'], ['rndc reload', ''])).toEqual([
+      { format: 'rpz', path: '/a', reload: 'rndc reload' },
+      { format: 'hosts', path: '/b' },
+    ]);
+  });
+
+  it('gives a FORMAT=CMD command to every output of that format, keeping "=" inside the command', () => {
+    expect(pairReloads(['rpz=/a', 'rpz=/b', 'hosts=/c'], ['rpz=sh -c "X=1 reload"'])).toEqual([
+      { format: 'rpz', path: '/a', reload: 'sh -c "X=1 reload"' },
+      { format: 'rpz', path: '/b', reload: 'sh -c "X=1 reload"' },
+      { format: 'hosts', path: '/c' },
+    ]);
+  });
+
+  it('refuses a count that does not pair, mixed forms, a format without output and a bad spec', () => {
+    expect(() => pairReloads(['rpz=/a', 'hosts=/b'], ['x'])).toThrow('1 --reload for 2 --output');
+    expect(() => pairReloads(['rpz=/a', 'hosts=/b'], ['rpz=x', 'y'])).toThrow('do not mix');
+    expect(() => pairReloads(['rpz=/a'], ['squid=x'])).toThrow('no --output of format squid');
+    expect(() => pairReloads(['rpz=/a'], ['rpz=x', 'rpz=y'])).toThrow('two commands for format rpz');
+    expect(() => pairReloads(['bind=/a'], [])).toThrow(SyncConfigError);
+  });
+});
+
+describe('resolveSyncConfig', () => {
+  it('fills the defaults', () => {
+    const config = resolveSyncConfig({ flags: base, env: {} });
+    expect(config).toMatchObject({
+      feed: 'dns',
+      once: false,
+      waitSeconds: 30,
+      intervalSeconds: 10,
+      maxBackoffSeconds: 300,
+      reloadTimeoutSeconds: 30,
+      notify: [],
+      outputs: [{ format: 'rpz', path: '/etc/unbound/takedown.rpz' }],
+    });
+    expect(config.render.zone).toBe('rpz.takedown.');
+    expect(config.metrics).toBeUndefined();
+  });
+
+  it('lets flags win over the environment and the environment over the file; file paths are relative to it', () => {
+    const config = resolveSyncConfig({
+      file: {
+        dir: '/etc/takedown',
+        values: {
+          ...base,
+          hub: 'https://file.example',
+          token: 'tdk_file',
+          key: 'hub.pub',
+          state: 'state',
+          output: ['rpz=zones/t.rpz'],
+          wait: 5,
+          render: { zone: 'rpz.isp.example' },
+        },
+      },
+      flags: { wait: '12' },
+      env: { TAKEDOWN_TOKEN: 'tdk_env', TAKEDOWN_HUB: 'https://env.example' },
+    });
+    expect(config).toMatchObject({
+      hub: 'https://env.example',
+      token: 'tdk_env',
+      keyFile: '/etc/takedown/hub.pub',
+      stateDir: '/etc/takedown/state',
+      outputs: [{ format: 'rpz', path: '/etc/takedown/zones/t.rpz' }],
+      waitSeconds: 12,
+    });
+    expect(config.render.zone).toBe('rpz.isp.example.');
+  });
+
+  it('names what is missing or wrong', () => {
+    expect(() => resolveSyncConfig({ flags: { feed: 'dns' }, env: {} })).toThrow(
+      'missing --hub, --token, --key, --state',
+    );
+    expect(() => resolveSyncConfig({ flags: { ...base, feed: 'filter' }, env: {} })).toThrow('flags: feed');
+    expect(() => resolveSyncConfig({ flags: { ...base, wait: '61' }, env: {} })).toThrow('flags: wait');
+    expect(() => resolveSyncConfig({ flags: { ...base, hub: 'ftp://x' }, env: {} })).toThrow('flags: hub');
+    expect(() =>
+      resolveSyncConfig({ file: { dir: '/', values: { colour: 'red' } }, flags: base, env: {} }),
+    ).toThrow('config file');
+    expect(() => resolveSyncConfig({ flags: { ...base, output: [] }, env: {} })).toThrow(
+      'at least one --output',
+    );
+    expect(() => resolveSyncConfig({ flags: { ...base, notify: ['127.0.0.1:53'] }, env: {} })).toThrow(
+      '--notify needs --serve-rpz',
+    );
+    expect(() =>
+      resolveSyncConfig({ file: { dir: '/', values: { render: { ttl: -1 } } }, flags: base, env: {} }),
+    ).toThrow('render.ttl');
+  });
+});
+
+describe('hostPort', () => {
+  it('reads IPv4 and bracketed IPv6 addresses with a port', () => {
+    expect(hostPort('--serve-rpz', '127.0.0.1:5353')).toEqual({ host: '127.0.0.1', port: 5353 });
+    expect(hostPort('--serve-rpz', '[::1]:53')).toEqual({ host: '::1', port: 53 });
+    expect(() => hostPort('--serve-rpz', 'localhost:53')).toThrow('is not IP:PORT');
+    expect(() => hostPort('--serve-rpz', '127.0.0.1:70000')).toThrow('is not IP:PORT');
+  });
+});

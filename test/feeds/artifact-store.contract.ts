@@ -1,0 +1,103 @@
+/** The contract every ArtifactStore implementation passes (run by artifact-store.test.ts for each one). */
+import { describe, expect, it } from 'vitest';
+import {
+  ArtifactConflictError,
+  ArtifactKeyError,
+  type ArtifactStore,
+} from '../../src/feeds/artifact-store.ts';
+
+const bytes = (...values: number[]) => Uint8Array.from(values);
+
+export function artifactStoreContract(name: string, create: () => Promise<ArtifactStore>): void {
+  describe(`ArtifactStore contract: ${name}`, () => {
+    it('returns what was put, and null for an absent key', async () => {
+      const store = await create();
+      await store.put('snapshots/dns/0001.tkd', bytes(1, 2, 3));
+      expect(await store.get('snapshots/dns/0001.tkd')).toEqual(bytes(1, 2, 3));
+      expect(await store.get('snapshots/dns/0002.tkd')).toBeNull();
+    });
+
+    it('stores empty and large blobs exactly', async () => {
+      const store = await create();
+      const large = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) & 0xff);
+      await store.put('a/empty', new Uint8Array(0));
+      await store.put('a/large', large);
+      expect(await store.get('a/empty')).toEqual(new Uint8Array(0));
+      // Compared as one buffer: a deep equality of millions of elements is slow.
+      expect(Buffer.from((await store.get('a/large')) as Uint8Array).equals(large)).toBe(true);
+    });
+
+    it('keeps its own copy: changing the caller buffer or a returned one changes nothing stored', async () => {
+      const store = await create();
+      const input = bytes(1, 2, 3);
+      await store.put('k', input);
+      input[0] = 9;
+      const out = (await store.get('k')) as Uint8Array;
+      out[1] = 9;
+      expect(await store.get('k')).toEqual(bytes(1, 2, 3));
+    });
+
+    it('accepts the same bytes again but refuses other bytes under an existing key', async () => {
+      const store = await create();
+      await store.put('k', bytes(1, 2));
+      await store.put('k', bytes(1, 2));
+      await expect(store.put('k', bytes(1, 3))).rejects.toThrow(ArtifactConflictError);
+      expect(await store.get('k')).toEqual(bytes(1, 2));
+    });
+
+    it('lists keys under a prefix in byte order, nested ones included', async () => {
+      const store = await create();
+      for (const key of [
+        'snapshots/url/2',
+        'snapshots/dns/10',
+        'snapshots/dns/02',
+        'snapshots/dns/x/1',
+        'other',
+      ]) {
+        await store.put(key, bytes(0));
+      }
+      expect(await store.list('snapshots/dns/')).toEqual([
+        'snapshots/dns/02',
+        'snapshots/dns/10',
+        'snapshots/dns/x/1',
+      ]);
+      expect(await store.list('snapshots/')).toHaveLength(4);
+      expect(await store.list('snapshots/dns/0')).toEqual(['snapshots/dns/02']);
+      expect(await store.list('')).toHaveLength(5);
+      expect(await store.list('nothing/')).toEqual([]);
+    });
+
+    it('deletes a key; deleting an absent key is a no-op', async () => {
+      const store = await create();
+      await store.put('a/b', bytes(1));
+      await store.delete('a/b');
+      await store.delete('a/b');
+      expect(await store.get('a/b')).toBeNull();
+      expect(await store.list('a/')).toEqual([]);
+      await store.put('a/b', bytes(2));
+      expect(await store.get('a/b')).toEqual(bytes(2));
+    });
+
+    it('refuses keys that could escape or hide (security)', async () => {
+      const store = await create();
+      for (const key of [
+        '../x',
+        'a/../../x',
+        '/abs',
+        '.hidden',
+        'a//b',
+        'a/',
+        'A',
+        'a b',
+        'a\\b',
+        '',
+        'x'.repeat(600),
+      ]) {
+        await expect(store.put(key, bytes(1)), key).rejects.toThrow(ArtifactKeyError);
+        await expect(store.get(key), key).rejects.toThrow(ArtifactKeyError);
+        await expect(store.delete(key), key).rejects.toThrow(ArtifactKeyError);
+      }
+      await expect(store.list('../')).rejects.toThrow(ArtifactKeyError);
+    });
+  });
+}

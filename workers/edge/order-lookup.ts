@@ -1,0 +1,33 @@
+/**
+ * The orders behind a blocked URL. The `filter` feed carries only hashes, so the edge asks the hub's
+ * `/v1/explain` (short timeout) and remembers the answer per feed version; without a hub, or when it does
+ * not answer, the block page says the reference is unavailable.
+ */
+import type { HubClient, OrderSummary } from './hub-client.ts';
+
+/** Answers kept per isolate; the oldest goes first. */
+const MAX_CACHED = 1000;
+/** An unanswered lookup is not retried for this long, so a hub outage does not slow every blocked request. */
+const RETRY_AFTER_MS = 30_000;
+
+export class OrderLookup {
+  readonly #cache = new Map<string, { orders: OrderSummary[] | null; at: number }>();
+
+  constructor(private readonly hub: HubClient | null) {}
+
+  /** The orders holding the canonical URL `href` at `version`; null when unknown. */
+  async orders(href: string, version: number, now: number): Promise<OrderSummary[] | null> {
+    if (!this.hub) return null;
+    const key = `${version} ${href}`;
+    const cached = this.#cache.get(key);
+    if (cached && (cached.orders !== null || now - cached.at < RETRY_AFTER_MS)) return cached.orders;
+    const answer = await this.hub.orders(href);
+    // An empty answer means the hub no longer holds an active order (a revocation the feed has not
+    // reached yet): the reference is then unavailable, not "no order".
+    const orders = answer.ok && answer.value.length > 0 ? answer.value : null;
+    this.#cache.delete(key);
+    this.#cache.set(key, { orders, at: now });
+    if (this.#cache.size > MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value as string);
+    return orders;
+  }
+}
