@@ -18,7 +18,7 @@ const rec = new Recorder(
   `Every line of ${shownPath(PHISHING_URLS)} through \`canonicalizeUrl\` (src/core/url.ts) then ` +
     '`lookupExpressions` (src/core/expressions.ts), against `new URL()` (in a try/catch) on the same strings. ' +
     `One warm-up pass each, then ${ROUNDS} rounds with the variants interleaved; medians of CPU time (rates are URLs per CPU second). The list is ` +
-    'byte-sorted, so consecutive URLs share hosts (the expression code caches the last host\'s suffixes): the ' +
+    "byte-sorted, so consecutive URLs share hosts (the expression code caches the last host's suffixes): the " +
     'same runs on a seeded shuffle show the cost for unordered traffic.',
 );
 
@@ -95,8 +95,18 @@ async function main() {
   const wallRatio = (t.full?.wall as number) / (t.url?.wall as number);
   rec.figure('cost relative to new URL(), file order', ratio, 'x', `${wallRatio.toFixed(2)}x by wall clock`);
   rec.figure('cost relative to new URL(), shuffled', ratioMixed, 'x');
-  rec.goal('canonicalize + expressions, file order', `<= ${GOAL_RATIO}x new URL()`, `${ratio.toFixed(2)}x`, ratio <= GOAL_RATIO);
-  rec.goal('canonicalize + expressions, shuffled', `<= ${GOAL_RATIO}x new URL()`, `${ratioMixed.toFixed(2)}x`, ratioMixed <= GOAL_RATIO);
+  rec.goal(
+    'canonicalize + expressions, file order',
+    `<= ${GOAL_RATIO}x new URL()`,
+    `${ratio.toFixed(2)}x`,
+    ratio <= GOAL_RATIO,
+  );
+  rec.goal(
+    'canonicalize + expressions, shuffled',
+    `<= ${GOAL_RATIO}x new URL()`,
+    `${ratioMixed.toFixed(2)}x`,
+    ratioMixed <= GOAL_RATIO,
+  );
   if (sink === 0) rec.note('no work was done');
   return rec.write();
 }

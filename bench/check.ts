@@ -42,7 +42,11 @@ function batches(urls: readonly string[], names: readonly string[]) {
     const targets: string[] = [];
     for (let i = 0; i < BATCH; i++) {
       const at = b * BATCH + i;
-      targets.push(at % LISTED_EVERY === 0 ? `https://www.${listed[at]}/login/verify.php?id=${at}` : (real[at] as string));
+      targets.push(
+        at % LISTED_EVERY === 0
+          ? `https://www.${listed[at]}/login/verify.php?id=${at}`
+          : (real[at] as string),
+      );
     }
     out.push({ body: JSON.stringify({ targets }), blocked: 0 });
   }
@@ -90,7 +94,6 @@ async function rounds(send: Send, work: ReturnType<typeof batches>, inFlight: nu
   return { wall: median(wall), perCpu: median(perCpu) };
 }
 
-
 async function main() {
   const missing = missingData(NRD_LIST, PHISHING_URLS);
   if (missing) return rec.skip(missing);
@@ -106,15 +109,31 @@ async function main() {
     const hub = await createHub(loadHubConfig({ dataDir: dir, adminToken: token, port: 0 }));
     let inProcess: Awaited<ReturnType<typeof rounds>>;
     try {
-      const send: Send = (body) => Promise.resolve(hub.app.request('/v1/check', { method: 'POST', headers, body }));
+      const send: Send = (body) =>
+        Promise.resolve(hub.app.request('/v1/check', { method: 'POST', headers, body }));
       inProcess = await rounds(send, work, 1, cpuNow);
     } finally {
       await hub.close();
     }
     const blocked = work.reduce((sum, b) => sum + b.blocked, 0);
-    rec.figure('URLs blocked per pass', blocked, `of ${BATCHES * BATCH}`, `${BATCHES * BATCH / LISTED_EVERY} built on listed names`);
-    rec.figure('in-process (app.request), wall clock', inProcess.wall, 'URLs/s', 'client and hub on one event loop');
-    rec.figure('in-process, per CPU second of the process', inProcess.perCpu, 'URLs/s', 'client work included');
+    rec.figure(
+      'URLs blocked per pass',
+      blocked,
+      `of ${BATCHES * BATCH}`,
+      `${(BATCHES * BATCH) / LISTED_EVERY} built on listed names`,
+    );
+    rec.figure(
+      'in-process (app.request), wall clock',
+      inProcess.wall,
+      'URLs/s',
+      'client and hub on one event loop',
+    );
+    rec.figure(
+      'in-process, per CPU second of the process',
+      inProcess.perCpu,
+      'URLs/s',
+      'client work included',
+    );
 
     const server = await startHubProcess(dir, token);
     let serial: Awaited<ReturnType<typeof rounds>>;
@@ -127,11 +146,31 @@ async function main() {
     } finally {
       await server.stop();
     }
-    rec.figure('HTTP loopback, 1 request in flight, wall clock', serial.wall, 'URLs/s', `${formatNumber((BATCH / serial.wall) * 1000)} ms per 1000-URL batch`);
+    rec.figure(
+      'HTTP loopback, 1 request in flight, wall clock',
+      serial.wall,
+      'URLs/s',
+      `${formatNumber((BATCH / serial.wall) * 1000)} ms per 1000-URL batch`,
+    );
     rec.figure(`HTTP loopback, ${IN_FLIGHT} requests in flight, wall clock`, parallel.wall, 'URLs/s');
-    rec.figure(`HTTP loopback, ${IN_FLIGHT} in flight, per CPU second of the hub process`, parallel.perCpu, 'URLs/s', 'what one dedicated core would serve');
-    rec.goal('in-process, per CPU second, client work included', `>= ${formatNumber(GOAL)} URLs/s`, `${formatNumber(inProcess.perCpu)} URLs/s`, inProcess.perCpu >= GOAL);
-    rec.goal('HTTP, per CPU second of the hub', `>= ${formatNumber(GOAL)} URLs/s`, `${formatNumber(parallel.perCpu)} URLs/s`, parallel.perCpu >= GOAL);
+    rec.figure(
+      `HTTP loopback, ${IN_FLIGHT} in flight, per CPU second of the hub process`,
+      parallel.perCpu,
+      'URLs/s',
+      'what one dedicated core would serve',
+    );
+    rec.goal(
+      'in-process, per CPU second, client work included',
+      `>= ${formatNumber(GOAL)} URLs/s`,
+      `${formatNumber(inProcess.perCpu)} URLs/s`,
+      inProcess.perCpu >= GOAL,
+    );
+    rec.goal(
+      'HTTP, per CPU second of the hub',
+      `>= ${formatNumber(GOAL)} URLs/s`,
+      `${formatNumber(parallel.perCpu)} URLs/s`,
+      parallel.perCpu >= GOAL,
+    );
     rec.note(
       'The hub is one Node process with one event loop: URLs per CPU second of it is its throughput on one ' +
         'dedicated core. Wall-clock figures are lower and vary from run to run because the client, the hub and ' +

@@ -51,13 +51,17 @@ async function baseline(names: readonly string[], path: string): Promise<Timing>
 
 async function registryImport(names: readonly string[], path: string) {
   const registry = openRegistry(path, { protectedDomainsFile: null });
-  const begun = registry.beginImport({ reference: 'BENCH/1', authority: 'bench', category: 'other' }, 'bench');
+  const begun = registry.beginImport(
+    { reference: 'BENCH/1', authority: 'bench', category: 'other' },
+    'bench',
+  );
   if (!begun.ok) throw new Error(begun.error.message);
   const session = begun.value;
   let rejected = 0;
   let added = 0;
   const time = await measure(() => {
-    for (let i = 0; i < names.length; i += CHUNK) rejected += session.add(names.slice(i, i + CHUNK)).rejected.length;
+    for (let i = 0; i < names.length; i += CHUNK)
+      rejected += session.add(names.slice(i, i + CHUNK)).rejected.length;
     added = session.commit().totals.added;
   });
   registry.close();
@@ -66,7 +70,18 @@ async function registryImport(names: readonly string[], path: string) {
 
 async function cliImport(list: string, data: string) {
   const file = dataPath(list) as string;
-  const args = ['import', file, '--data', data, '--reference', 'BENCH/CLI', '--authority', 'bench', '--category', 'other'];
+  const args = [
+    'import',
+    file,
+    '--data',
+    data,
+    '--reference',
+    'BENCH/CLI',
+    '--authority',
+    'bench',
+    '--category',
+    'other',
+  ];
   const run = await runNodeMeasured([CLI_MAIN, ...args, '--skip-invalid']);
   if (run.code !== 0) throw new Error(`takedown import exited with ${run.code}:\n${run.stderr.slice(-2000)}`);
   return { ...run, added: Number(/: (\d+) added/.exec(run.stdout)?.[1] ?? Number.NaN) };
@@ -83,31 +98,73 @@ async function main() {
     const basePath = join(dir, 'baseline.db');
     const base = await baseline(names, basePath);
     rec.figure('baseline: plain prepared INSERT', names.length / base.wall, 'names/s', timingNote(base));
-    rec.figure('baseline database size', fileBytes(basePath) / names.length, 'bytes/name', `${(fileBytes(basePath) / MiB).toFixed(0)} MiB`);
+    rec.figure(
+      'baseline database size',
+      fileBytes(basePath) / names.length,
+      'bytes/name',
+      `${(fileBytes(basePath) / MiB).toFixed(0)} MiB`,
+    );
     collectGarbage();
 
     const regPath = join(dir, 'registry.db');
     const reg = await registryImport(names, regPath);
-    rec.figure('registry bulk import', reg.added / reg.time.wall, 'entries/s', `${timingNote(reg.time)}; ${reg.added} added, ${reg.rejected} refused`);
-    rec.figure('registry database size', fileBytes(regPath) / reg.added, 'bytes/entry', `${(fileBytes(regPath) / MiB).toFixed(0)} MiB`);
+    rec.figure(
+      'registry bulk import',
+      reg.added / reg.time.wall,
+      'entries/s',
+      `${timingNote(reg.time)}; ${reg.added} added, ${reg.rejected} refused`,
+    );
+    rec.figure(
+      'registry database size',
+      fileBytes(regPath) / reg.added,
+      'bytes/entry',
+      `${(fileBytes(regPath) / MiB).toFixed(0)} MiB`,
+    );
     const parse = await measure(() => {
       for (const name of names) parseTarget(name);
     });
-    rec.figure('of which target parsing (`parseTarget` alone)', parse.cpu / reg.time.cpu, 'share of CPU', timingNote(parse));
+    rec.figure(
+      'of which target parsing (`parseTarget` alone)',
+      parse.cpu / reg.time.cpu,
+      'share of CPU',
+      timingNote(parse),
+    );
     const ratio = reg.time.cpu / base.cpu;
-    rec.figure('registry / baseline, CPU time', ratio, 'x', `${(reg.time.wall / base.wall).toFixed(2)}x by wall clock`);
-    rec.goal('bulk import within 3x of the plain insert (CPU time)', `<= ${GOAL_RATIO}x`, `${ratio.toFixed(2)}x`, ratio <= GOAL_RATIO);
+    rec.figure(
+      'registry / baseline, CPU time',
+      ratio,
+      'x',
+      `${(reg.time.wall / base.wall).toFixed(2)}x by wall clock`,
+    );
+    rec.goal(
+      'bulk import within 3x of the plain insert (CPU time)',
+      `<= ${GOAL_RATIO}x`,
+      `${ratio.toFixed(2)}x`,
+      ratio <= GOAL_RATIO,
+    );
     rmSync(basePath, { force: true });
     rmSync(regPath, { force: true });
 
     const run = await cliImport(NRD_LIST, join(dir, 'cli'));
-    rec.figure('`takedown import` end to end', run.added / run.seconds, 'entries/s', `${run.seconds.toFixed(1)} s wall, process start and gunzip included`);
+    rec.figure(
+      '`takedown import` end to end',
+      run.added / run.seconds,
+      'entries/s',
+      `${run.seconds.toFixed(1)} s wall, process start and gunzip included`,
+    );
     if (run.peakRss !== null) {
       rec.figure('`takedown import` peak RSS, 1.5M names', run.peakRss / MiB, 'MiB', run.peakRssSource);
       // The same command on a list ten times shorter shows whether memory grows with the list.
-      const small = dataPath(PHISHING_DOMAINS) ? await cliImport(PHISHING_DOMAINS, join(dir, 'cli-small')) : null;
+      const small = dataPath(PHISHING_DOMAINS)
+        ? await cliImport(PHISHING_DOMAINS, join(dir, 'cli-small'))
+        : null;
       if (small?.peakRss) {
-        rec.figure(`\`takedown import\` peak RSS, ${formatNumber(small.added)} names`, small.peakRss / MiB, 'MiB', `${shownPath(PHISHING_DOMAINS)}`);
+        rec.figure(
+          `\`takedown import\` peak RSS, ${formatNumber(small.added)} names`,
+          small.peakRss / MiB,
+          'MiB',
+          `${shownPath(PHISHING_DOMAINS)}`,
+        );
         rec.note(
           `Peak RSS grows from ${formatNumber(small.peakRss / MiB)} MiB to ${formatNumber(run.peakRss / MiB)} MiB for ` +
             `${formatNumber(run.added / small.added)}x the names: the CLI streams the file in ${CHUNK}-line chunks, so ` +

@@ -12,7 +12,8 @@ const GNU_TIME = '/usr/bin/time';
 export function memoryOf(pid: number): { rss: number; peak: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     const rss = kib('VmRSS');
     const peak = kib('VmHWM');
     return Number.isNaN(rss) || Number.isNaN(peak) ? null : { rss: rss * 1024, peak: peak * 1024 };
@@ -51,7 +52,10 @@ export interface MeasuredRun {
  * Runs `node --import tsx ARGS` to completion and measures wall time and peak RSS: with GNU `time -v` when
  * it is installed (exact), else by polling the child's VmHWM (may miss a peak in its last 20 ms).
  */
-export function runNodeMeasured(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<MeasuredRun> {
+export function runNodeMeasured(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MeasuredRun> {
   const node = [process.execPath, '--import', 'tsx', ...args];
   const timed = existsSync(GNU_TIME);
   const [command, ...rest] = timed ? [GNU_TIME, '-v', ...node] : node;
@@ -79,7 +83,12 @@ export function runNodeMeasured(args: readonly string[], env: NodeJS.ProcessEnv 
       const seconds = (performance.now() - start) / 1000;
       const kib = timed ? /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] : undefined;
       const peakRss = kib === undefined ? polled : Number(kib) * 1024;
-      const peakRssSource = timed && kib !== undefined ? 'GNU time -v' : polled !== null ? '/proc VmHWM, polled every 20 ms' : 'none';
+      const peakRssSource =
+        timed && kib !== undefined
+          ? 'GNU time -v'
+          : polled !== null
+            ? '/proc VmHWM, polled every 20 ms'
+            : 'none';
       resolve({ code, stdout, stderr, seconds, peakRss, peakRssSource });
     });
   });
@@ -94,12 +103,20 @@ export interface HubProcess {
 }
 
 /** Starts `takedown serve --port 0 --data DIR` and resolves once it prints the address it listens on. */
-export function startHubProcess(dataDir: string, adminToken: string, timeoutMs = 600_000): Promise<HubProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--port', '0', '--data', dataDir], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TAKEDOWN_ADMIN_TOKEN: adminToken },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startHubProcess(
+  dataDir: string,
+  adminToken: string,
+  timeoutMs = 600_000,
+): Promise<HubProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI_MAIN, 'serve', '--port', '0', '--data', dataDir],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TAKEDOWN_ADMIN_TOKEN: adminToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const stop = () =>
     new Promise<void>((resolve) => {

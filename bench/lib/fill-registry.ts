@@ -10,7 +10,10 @@ export const newToken = () => `tdk_${randomBytes(32).toString('base64url')}`;
 export function fillRegistry(dbPath: string, names: readonly string[], chunk = 5000): number {
   const registry = openRegistry(dbPath, { protectedDomainsFile: null });
   try {
-    const begun = registry.beginImport({ reference: 'BENCH/FILL', authority: 'bench', category: 'other' }, 'bench');
+    const begun = registry.beginImport(
+      { reference: 'BENCH/FILL', authority: 'bench', category: 'other' },
+      'bench',
+    );
     if (!begun.ok) throw new Error(begun.error.message);
     for (let i = 0; i < names.length; i += chunk) begun.value.add(names.slice(i, i + chunk));
     return begun.value.commit().totals.added;

@@ -41,6 +41,8 @@ export interface BenchResult {
   method: string;
   /** Set when the benchmark could not run (e.g. a data file is absent); then figures and goals are empty. */
   skipped?: string;
+  /** Set by the runner when the script failed in the last run; then figures and goals are empty. */
+  failed?: string;
   date: string;
   machine: Machine;
   figures: Figure[];

@@ -41,17 +41,20 @@ CREATE TABLE orders (
 CREATE INDEX orders_reference ON orders (reference);
 CREATE INDEX orders_due ON orders (expires_at) WHERE status = 'active' AND expires_at IS NOT NULL;
 
--- An expression is `host/path[?query]`, and a domain entry's is exactly `host/`: kind and host are derived
--- from it (generated columns cost no space). The registrable domain is derived on read from the public
--- suffix list in force.
+-- The big tables (entries, order_entries, changes) hold one row per listed name, up to tens of millions,
+-- and take bulk imports of millions of rows in one transaction, so they carry no CHECK constraints,
+-- generated columns or foreign keys (each costs measurable time per row): one writer
+-- (src/registry/order-writer.ts) keeps them consistent and the change-log hash chain audits the result.
+--
+-- An expression is `host/path[?query]`; a domain entry's is exactly `host/`. The entry's kind (`domain`
+-- when its only `/` is the last character, else `url`), its host (the part before the first `/`) and its
+-- registrable domain are derived from it, not stored; the entries_view view shows kind and host.
 -- Keyed by expression: lookups and the sorted full scans that feeds need read one B-tree.
 CREATE TABLE entries (
   expression    TEXT    NOT NULL PRIMARY KEY,
   id            INTEGER NOT NULL UNIQUE,
-  kind          TEXT    GENERATED ALWAYS AS
-                  (CASE WHEN instr(expression, '/') = length(expression) THEN 'domain' ELSE 'url' END) VIRTUAL,
-  host          TEXT    GENERATED ALWAYS AS (substr(expression, 1, instr(expression, '/') - 1)) VIRTUAL,
-  active        INTEGER NOT NULL CHECK (active IN (0, 1)),
+  -- 1 while at least one active order holds the entry, else 0.
+  active        INTEGER NOT NULL,
   -- Effective category/action: those of the oldest active order holding the entry (kept when inactive).
   category      TEXT    NOT NULL,
   action        TEXT    NOT NULL,
@@ -61,12 +64,12 @@ CREATE TABLE entries (
   last_version  INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Which orders hold which entries. A link is live while it is active and its order is active.
--- (No foreign keys on the big tables: one writer keeps them consistent and the chain audits the result.)
+-- Which orders hold which entries. A link is live while it is active (1; 0 once the entry was revoked on
+-- its own) and its order is active.
 CREATE TABLE order_entries (
   entry_id        INTEGER NOT NULL,
   order_id        INTEGER NOT NULL,
-  active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+  active          INTEGER NOT NULL DEFAULT 1,
   removed_reason  TEXT,
   removed_version INTEGER,
   PRIMARY KEY (entry_id, order_id)
@@ -76,13 +79,13 @@ CREATE INDEX order_entries_order ON order_entries (order_id, entry_id);
 -- The append-only, hash-chained change log (encoding in src/registry/change-log.ts). A row's hash covers,
 -- besides its columns, its order's reference, its version's actor and the previous row's hash; those are
 -- not repeated in every row (the change_log view shows them), and editing any of them breaks the chain.
+-- The row's kind is derived from its expression, as for entries.
 CREATE TABLE changes (
   seq        INTEGER PRIMARY KEY,
   version    INTEGER NOT NULL,
-  op         TEXT    NOT NULL CHECK (op IN ('add', 'remove')),
+  -- 'add' or 'remove'
+  op         TEXT    NOT NULL,
   expression TEXT    NOT NULL,
-  kind       TEXT    GENERATED ALWAYS AS
-               (CASE WHEN instr(expression, '/') = length(expression) THEN 'domain' ELSE 'url' END) VIRTUAL,
   category   TEXT    NOT NULL,
   action     TEXT    NOT NULL,
   order_id   INTEGER NOT NULL,
@@ -95,10 +98,18 @@ BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
 CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes
 BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
 
--- Every hashed field of every row, for auditors reading the database directly.
+-- For people reading the database directly: entries with their derived columns, and every hashed field of
+-- every change-log row (the window over the whole log makes change_log slow to filter: it is for reading).
+CREATE VIEW entries_view AS
+SELECT e.*, CASE WHEN instr(e.expression, '/') = length(e.expression) THEN 'domain' ELSE 'url' END AS kind,
+       substr(e.expression, 1, instr(e.expression, '/') - 1) AS host
+FROM entries e;
+
 CREATE VIEW change_log AS
-SELECT c.seq, c.version, c.op, c.expression, c.kind, c.category, c.action, c.order_id, o.reference AS order_ref,
-       v.actor, c.note, lag(c.hash, 1, zeroblob(32)) OVER (ORDER BY c.seq) AS prev_hash, c.hash
+SELECT c.seq, c.version, c.op, c.expression,
+       CASE WHEN instr(c.expression, '/') = length(c.expression) THEN 'domain' ELSE 'url' END AS kind,
+       c.category, c.action, c.order_id, o.reference AS order_ref, v.actor, c.note,
+       lag(c.hash, 1, zeroblob(32)) OVER (ORDER BY c.seq) AS prev_hash, c.hash
 FROM changes c LEFT JOIN orders o ON o.id = c.order_id LEFT JOIN versions v ON v.version = c.version;
 
 CREATE TABLE tokens (

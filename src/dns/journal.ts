@@ -6,15 +6,7 @@ import { recordKey } from './zone-records.ts';
 // The IXFR journal (RFC 1995): the records each published version deleted and added, for a bounded
 // number of recent versions, so a secondary a few versions behind pulls only the difference.
 
-/** The records one version deleted and added relative to the version before it. */
-export interface JournalStep {
-  fromVersion: number;
-  toVersion: number;
-  deleted: RpzRecord[];
-  added: RpzRecord[];
-}
-
-/** A difference condensed over one or more steps: net deletions, then net additions. */
+/** The records deleted and added between two versions: one step, or several condensed. */
 export interface ZoneDiff {
   fromVersion: number;
   toVersion: number;
@@ -38,7 +30,7 @@ export function changeRecords(
 
 /** Keeps the last `limit` steps; a step that does not continue from the head starts a new history. */
 export class TransferJournal {
-  readonly #steps: JournalStep[] = [];
+  readonly #steps: ZoneDiff[] = [];
   #head: number;
 
   constructor(
@@ -59,7 +51,7 @@ export class TransferJournal {
     return this.#steps.length;
   }
 
-  append(step: JournalStep): void {
+  append(step: ZoneDiff): void {
     if (step.fromVersion !== this.#head) this.#steps.length = 0;
     this.#head = step.toVersion;
     if (this.limit === 0) return;
@@ -78,7 +70,7 @@ export class TransferJournal {
     const deleted = new Map<string, RpzRecord>();
     const added = new Map<string, RpzRecord>();
     for (let i = start; i < this.#steps.length; i++) {
-      const step = this.#steps[i] as JournalStep;
+      const step = this.#steps[i] as ZoneDiff;
       for (const record of step.deleted) {
         const key = recordKey(record);
         if (!added.delete(key)) deleted.set(key, record);
@@ -88,7 +80,7 @@ export class TransferJournal {
         if (!deleted.delete(key)) added.set(key, record);
       }
     }
-    const fromVersion = (this.#steps[start] as JournalStep).fromVersion;
+    const fromVersion = (this.#steps[start] as ZoneDiff).fromVersion;
     return { fromVersion, toVersion: this.#head, deleted: [...deleted.values()], added: [...added.values()] };
   }
 }

@@ -5,7 +5,6 @@ import * as dnsPacket from 'dns-packet';
 // carry, leaving room for the TSIG record each message gets after packing.
 
 interface Codec<T> {
-  encodingLength(value: T): number;
   /** Writes `value` at `offset`; `encode.bytes` then holds the number of bytes written. */
   encode: { (value: T, buffer: Buffer, offset: number): Buffer; bytes: number };
 }
@@ -19,6 +18,8 @@ const { answer: answerCodec, question: questionCodec } = dnsPacket as unknown as
 export const MAX_TCP_MESSAGE = 65_535;
 /** Room kept for the TSIG record: a 255-byte key name, the algorithm name, a 32-byte MAC, fields. */
 const TSIG_ROOM = 512;
+/** More than any one record of this zone takes (two 255-byte names and an SOA's fixed fields). */
+const RECORD_ROOM = 1024;
 
 /** What every message of one response repeats: the request's ID, the flags, the question (first message only). */
 export interface ResponseHead {
@@ -48,7 +49,8 @@ export class MessagePacker {
   }
 
   #start(): void {
-    this.#buffer = Buffer.allocUnsafe(this.limit);
+    // Room past the limit lets `add` encode first and measure after, instead of sizing every record twice.
+    this.#buffer = Buffer.allocUnsafe(this.limit + RECORD_ROOM);
     this.#buffer.writeUInt16BE(this.head.id, 0);
     this.#buffer.writeUInt16BE(this.head.flags, 2);
     this.#buffer.fill(0, 4, 12);
@@ -69,14 +71,20 @@ export class MessagePacker {
   }
 
   add(answer: Answer): Buffer | undefined {
-    const length = answerCodec.encodingLength(answer);
-    let full: Buffer | undefined;
-    if (this.#offset + length > this.limit && this.#count > 0) {
-      full = this.#seal();
-      this.#start();
+    const start = this.#offset;
+    answerCodec.encode(answer, this.#buffer, start);
+    const end = start + answerCodec.encode.bytes;
+    if (end <= this.limit || this.#count === 0) {
+      this.#offset = end;
+      this.#count++;
+      return undefined;
     }
-    answerCodec.encode(answer, this.#buffer, this.#offset);
-    this.#offset += answerCodec.encode.bytes;
+    const overflow = this.#buffer;
+    this.#offset = start;
+    const full = this.#seal();
+    this.#start();
+    overflow.copy(this.#buffer, this.#offset, start, end);
+    this.#offset += end - start;
     this.#count++;
     return full;
   }

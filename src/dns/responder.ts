@@ -17,6 +17,10 @@ import { axfrMessages, ixfrMessages, soaOnlyMessage, type TransferStats } from '
 
 /** The zone's content as the primary reads it: the current version and its entries, sorted. */
 export interface ZoneSource {
+  /**
+   * A fresh pass over the entries of the version `version()` returns at the time of the call; a
+   * transfer holds it for its whole duration, so the source must not change under it.
+   */
   entries: () => EntrySource;
   version: () => number;
   /** Optional index for ordinary queries below the apex; without it they scan `entries`. */

@@ -1,6 +1,7 @@
 import type { Answer } from 'dns-packet';
 import type { EntrySource, RenderOptions } from '../agent/render/options.ts';
 import { rpzRecords } from '../agent/render/rpz-records.ts';
+import type { FeedEntry } from '../core/types.ts';
 import type { ZoneDiff } from './journal.ts';
 import { MessagePacker, type ResponseHead } from './message-packer.ts';
 import { apexAnswers, toAnswer } from './zone-records.ts';
@@ -12,6 +13,31 @@ import { apexAnswers, toAnswer } from './zone-records.ts';
 export interface TransferStats {
   records: number;
   messages: number;
+}
+
+const BATCH = 1024;
+
+/** The entries in arrays: a synchronous source then costs one await per batch, not one per entry. */
+async function* batches(entries: EntrySource): AsyncGenerator<FeedEntry[]> {
+  let batch: FeedEntry[] = [];
+  if (Symbol.iterator in entries) {
+    for (const entry of entries) {
+      batch.push(entry);
+      if (batch.length === BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+  } else {
+    for await (const entry of entries) {
+      batch.push(entry);
+      if (batch.length === BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /**
@@ -29,11 +55,13 @@ export async function* axfrMessages(
   let records = 3;
   packer.add(soa);
   packer.add(ns);
-  for await (const entry of entries) {
-    for (const record of rpzRecords(entry, options)) {
-      const full = packer.add(toAnswer(record, options));
-      records++;
-      if (full) yield full;
+  for await (const batch of batches(entries)) {
+    for (const entry of batch) {
+      for (const record of rpzRecords(entry, options)) {
+        const full = packer.add(toAnswer(record, options));
+        records++;
+        if (full) yield full;
+      }
     }
   }
   const last = packer.add(soa);

@@ -18,7 +18,6 @@ export const FEED_NAMES: readonly FeedName[] = ['dns', 'url', 'filter'];
 
 /** The plain-text feeds. */
 export type PlainFeedName = Exclude<FeedName, 'filter'>;
-export const PLAIN_FEEDS: readonly PlainFeedName[] = ['dns', 'url'];
 
 /** Categories that never appear in a plain feed unless configured otherwise. */
 export const DEFAULT_CONFIDENTIAL_CATEGORIES: readonly Category[] = ['csam'];

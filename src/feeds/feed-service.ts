@@ -23,6 +23,7 @@ import { LruCache } from './lru-cache.ts';
 import type { ServedArtifact } from './served-artifact.ts';
 import { SnapshotCatalog } from './snapshot-catalog.ts';
 import { type StaticFeed, writeStaticSite } from './static-site.ts';
+import { VersionWaiters } from './version-waiters.ts';
 
 /** What a consumer at `since` gets. */
 export type DeltaAnswer =
@@ -61,8 +62,7 @@ export class FeedService {
   readonly #deltas: LruCache<string, ServedArtifact>;
   readonly #building = new Map<string, Promise<ServedArtifact>>();
   readonly #snapshots = new Map<FeedName, { key: string; artifact: Promise<ServedArtifact> }>();
-  /** Long-polls: resolve, keyed to the version they wait to see passed. */
-  readonly #waiters = new Map<() => void, number>();
+  readonly #waiters = new VersionWaiters();
   readonly #scanAbort = new AbortController();
   #reader: Registry | null = null;
   #mirrors: FeedMirrors | null = null;
@@ -106,7 +106,7 @@ export class FeedService {
     clearInterval(this.#timer);
     this.#scanAbort.abort();
     await this.#scan?.catch(() => undefined);
-    for (const resolve of [...this.#waiters.keys()]) resolve();
+    this.#waiters.releaseAll();
     this.#reader?.close();
     this.#reader = null;
   }
@@ -141,11 +141,8 @@ export class FeedService {
         version: mirrors?.version ?? null,
         snapshotVersion: latest?.version ?? null,
         oldestDeltaBase: this.#catalog.retained(feed)[0]?.version ?? null,
-        entryCount: mirrors
-          ? feed === 'filter'
-            ? mirrors.filter.expressionCount
-            : mirrors[feed].entryCount
-          : null,
+        entryCount:
+          (feed === 'filter' ? mirrors?.filter.expressionCount : mirrors?.[feed].entryCount) ?? null,
       };
       return feed === 'filter' && latest?.bits !== undefined ? { ...summary, bits: latest.bits } : summary;
     });
@@ -190,21 +187,10 @@ export class FeedService {
    * Resolves with the visible version once it passes `after`, or when `timeoutMs` elapse, `signal` aborts
    * or the service stops (then with whatever is visible).
    */
-  waitForVersion(after: number, timeoutMs: number, signal?: AbortSignal): Promise<number | null> {
-    if ((this.#mirrors?.version ?? -1) > after || this.#stopped || signal?.aborted) {
-      return Promise.resolve(this.version);
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#waiters.delete(done);
-        resolve(this.version);
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
-      this.#waiters.set(done, after);
-    });
+  async waitForVersion(after: number, timeoutMs: number, signal?: AbortSignal): Promise<number | null> {
+    const visible = this.#mirrors?.version ?? -1;
+    if (visible <= after && !this.#stopped) await this.#waiters.wait(after, timeoutMs, signal);
+    return this.version;
   }
 
   /**
@@ -247,11 +233,13 @@ export class FeedService {
     return this.#requestScan();
   }
 
+  /** The poll: versions committed elsewhere, and snapshots due by time. */
   #tick(): void {
     this.#advance();
-    if (this.#scan || !this.#mirrors) return;
-    const due = this.#config.now() - this.#lastScanAt >= this.#config.snapshotAfterMs;
-    if (due && this.#mirrors.version > (this.#catalog.latest('filter')?.version ?? -1))
+    const mirrors = this.#mirrors;
+    if (this.#scan || !mirrors) return;
+    const changed = mirrors.version > (this.#catalog.latest('filter')?.version ?? -1);
+    if (changed && this.#config.now() - this.#lastScanAt >= this.#config.snapshotAfterMs)
       void this.#requestScan();
   }
 
@@ -284,7 +272,7 @@ export class FeedService {
       return;
     }
     this.#changesSinceScan += changes.length;
-    this.#notify(target);
+    this.#waiters.notify(target);
     if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
   }
 
@@ -302,10 +290,6 @@ export class FeedService {
       rows += (info?.adds ?? 0) + (info?.removes ?? 0);
     }
     return rows;
-  }
-
-  #notify(version: number): void {
-    for (const [resolve, after] of this.#waiters) if (version > after) resolve();
   }
 
   /** Starts a scan, or queues one after the scan in progress; the promise never rejects (see onError). */
@@ -371,7 +355,7 @@ export class FeedService {
       url: plain('url'),
       filter: FilterMirror.fromWideKeys(scan.filterWide),
     };
-    this.#notify(scan.version);
+    this.#waiters.notify(scan.version);
   }
 
   /** A scan at the mirrors' version must agree with them; if not, the scan (the registry) wins. */
@@ -420,7 +404,7 @@ export class FeedService {
   ): Promise<ServedArtifact> {
     const reader = this.#reader;
     if (!reader) throw new Error('feed service is stopped');
-    // Read synchronously before any await: `mirrors` is the state this range ends at.
+    // The range ends at the mirrors' version, whatever the registry committed since.
     const changes = [...reader.netChanges(since, mirrors.version)];
     const confidential = this.#config.confidentialCategories;
     const signing = { key: this.#config.signingKey, ttlMs: this.#config.deltaTtlMs };

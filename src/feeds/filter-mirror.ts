@@ -59,27 +59,28 @@ export class FilterMirror {
   apply(added: readonly string[], removed: readonly string[]): FilterMirror {
     const plus = wideKeysOf(added);
     const minus = wideKeysOf(removed);
-    const out = new Float64Array(this.wide.length + plus.length);
+    const wide = this.wide;
+    if (minus.length > wide.length)
+      throw new MirrorDivergedError('filter mirror holds fewer keys than changes remove');
+    const out = new Float64Array(wide.length + plus.length - minus.length);
+    // Runs of unchanged keys are block copies: the cost is one memory copy plus a search per change.
+    let from = 0;
     let length = 0;
+    let i = 0;
     let j = 0;
-    let r = 0;
-    for (let i = 0; i < this.wide.length || j < plus.length; ) {
-      const x = i < this.wide.length ? (this.wide[i] as number) : Number.POSITIVE_INFINITY;
-      const y = j < plus.length ? (plus[j] as number) : Number.POSITIVE_INFINITY;
-      const next = Math.min(x, y);
-      if (x <= y) i++;
-      else j++;
-      if (r < minus.length && (minus[r] as number) < next) break;
-      if (r < minus.length && minus[r] === next) {
-        r++;
-        continue;
-      }
-      out[length++] = next;
+    while (i < plus.length || j < minus.length) {
+      const add = i < plus.length && (j >= minus.length || (plus[i] as number) <= (minus[j] as number));
+      const key = (add ? plus[i++] : minus[j++]) as number;
+      const at = lowerBound(wide, key, from);
+      out.set(wide.subarray(from, at), length);
+      length += at - from;
+      from = at;
+      if (add) out[length++] = key;
+      else if (wide[from] === key) from++;
+      else throw new MirrorDivergedError(`filter mirror lacks a key that a change removes (${key})`);
     }
-    if (r < minus.length) {
-      throw new MirrorDivergedError(`filter mirror lacks a key that a change removes (${minus[r]})`);
-    }
-    return new FilterMirror(out.slice(0, length));
+    out.set(wide.subarray(from), length);
+    return new FilterMirror(out);
   }
 
   /** The sorted distinct keys at `bits`: the key set of a consumer state of that width. */
@@ -139,9 +140,9 @@ function tally(keys: readonly number[]): Map<number, number> {
   return counts;
 }
 
-/** First index whose value is >= `value` in sorted `keys`. */
-function lowerBound(keys: Float64Array, value: number): number {
-  let low = 0;
+/** First index at or after `from` whose value is >= `value` in sorted `keys`. */
+function lowerBound(keys: Float64Array, value: number, from = 0): number {
+  let low = from;
   let high = keys.length;
   while (low < high) {
     const middle = (low + high) >>> 1;

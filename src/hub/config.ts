@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { CATEGORIES } from '../core/types.ts';
 
 /** Everything the hub reads from flags and environment, validated once at start (DESIGN section 6 defaults). */
 export const hubConfigSchema = z.object({
@@ -22,7 +23,8 @@ export const hubConfigSchema = z.object({
   confidential: z
     .string()
     .default('csam')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(CATEGORIES))),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;

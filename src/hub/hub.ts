@@ -1,7 +1,11 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createApp } from '../api/app.ts';
+import { feedsRoutes } from '../api/routes/feeds.ts';
 import { exportPublicKey, type SigningKey } from '../core/keys.ts';
+import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
+import { FeedService } from '../feeds/feed-service.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
@@ -11,7 +15,10 @@ import { loadSigningKey } from './signing-key.ts';
 export interface Hub {
   registry: Registry;
   signingKey: SigningKey;
+  feeds: FeedService;
   app: ReturnType<typeof createApp>;
+  /** Settles when the feeds have scanned the registry and can serve snapshots and deltas. */
+  feedsStarted: Promise<void>;
   /** The admin token created on this start (first start only), to print once. */
   firstAdminToken: string | null;
   close(): Promise<void>;
@@ -39,7 +46,14 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       for (const listener of listeners) listener(version);
     };
     const expiry = new ExpiryTimer(registry, committed);
-    listeners.push(() => expiry.arm());
+    const feeds = new FeedService({
+      databasePath: config.dbPath,
+      signingKey,
+      store: new DirectoryArtifactStore(join(config.dataDir, 'artifacts')),
+      confidentialCategories: config.confidential,
+      filterFpr: config.filterFpr,
+    });
+    listeners.push(() => expiry.arm(), (version) => feeds.committed(version));
 
     const app = createApp({
       registry,
@@ -47,17 +61,28 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       metrics,
       committed,
       publicKeys: () => [{ id: signingKey.id, publicKey: exportPublicKey(signingKey.publicKey) }],
-      ready: () => true,
+      ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
+      extraRoutes: [['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })]],
     });
     expiry.sweep();
+    // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
+    const feedsStarted = feeds.start().catch((err: Error) => {
+      console.error(`feeds did not start: ${err.message}`);
+      throw err;
+    });
+    feedsStarted.catch(() => undefined);
     return {
       registry,
       signingKey,
+      feeds,
       app,
+      feedsStarted,
       firstAdminToken,
       async close() {
         expiry.stop();
+        await feedsStarted.catch(() => undefined);
+        await feeds.stop();
         registry.close();
       },
     };

@@ -21,6 +21,7 @@
 import { hash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Action, Category, ChangeOp, EntryKind } from '../core/types.ts';
+import { kindOf } from './rows.ts';
 import type { ChainReport, ChangeRecord } from './types.ts';
 
 /** The format tag, the first field of every encoded row. */
@@ -137,7 +138,6 @@ export class ChangeAppender {
   append(
     op: ChangeOp,
     expression: string,
-    kind: EntryKind,
     category: Category,
     action: Action,
     order: ChangeOrder,
@@ -149,16 +149,29 @@ export class ChangeAppender {
     if (op === 'add') this.adds++;
     else this.removes++;
     // Same bytes as encodeChange(), assembled from the template's pre-encoded fields.
-    const encoded = `${FORMAT_FIELD}${numberField(seq)}${t.afterSeq}${field(expression)}${KIND_FIELD[kind]}${t.afterKind}64:${this.headHex},`;
+    const encoded = `${FORMAT_FIELD}${numberField(seq)}${t.afterSeq}${field(expression)}${KIND_FIELD[kindOf(expression)]}${t.afterKind}64:${this.headHex},`;
     const hex = hash('sha256', encoded, 'hex');
     this.params.push(seq, expression, Buffer.from(hex, 'hex'));
     this.headHex = hex;
     if (this.params.length === BATCH * 3) this.flush();
   }
 
-  private templateFor(op: ChangeOp, category: Category, action: Action, order: ChangeOrder, note: string): Template {
+  private templateFor(
+    op: ChangeOp,
+    category: Category,
+    action: Action,
+    order: ChangeOrder,
+    note: string,
+  ): Template {
     const t = this.template;
-    if (t && t.op === op && t.category === category && t.action === action && t.orderId === order.id && t.note === note) {
+    if (
+      t &&
+      t.op === op &&
+      t.category === category &&
+      t.action === action &&
+      t.orderId === order.id &&
+      t.note === note
+    ) {
       return t;
     }
     this.flush();
@@ -170,7 +183,12 @@ export class ChangeAppender {
       note,
       afterSeq: numberField(this.version) + field(op),
       afterKind:
-        field(category) + field(action) + numberField(order.id) + field(order.reference) + field(this.actor) + field(note),
+        field(category) +
+        field(action) +
+        numberField(order.id) +
+        field(order.reference) +
+        field(this.actor) +
+        field(note),
     };
     return this.template;
   }
@@ -189,7 +207,14 @@ export class ChangeAppender {
       if (rows === BATCH || rows === 1) this.statements.set(rows, stmt);
     }
     stmt.run(
-      { version: this.version, op: t.op, category: t.category, action: t.action, orderId: t.orderId, note: t.note },
+      {
+        version: this.version,
+        op: t.op,
+        category: t.category,
+        action: t.action,
+        orderId: t.orderId,
+        note: t.note,
+      },
       this.params,
     );
     this.params.length = 0;
@@ -197,7 +222,7 @@ export class ChangeAppender {
 }
 
 /** SELECT list that `toChangeRecord` reads: every hashed field, in encoding order, and the stored hash. */
-export const CHANGE_SELECT = `SELECT c.seq, c.version, c.op, c.expression, c.kind, c.category, c.action, c.order_id,
+export const CHANGE_SELECT = `SELECT c.seq, c.version, c.op, c.expression, c.category, c.action, c.order_id,
   o.reference, v.actor, c.note, c.hash
   FROM changes c LEFT JOIN orders o ON o.id = c.order_id LEFT JOIN versions v ON v.version = c.version`;
 
@@ -206,7 +231,6 @@ type ChangeRow = [
   version: number,
   op: ChangeOp,
   expression: string,
-  kind: EntryKind,
   category: Category,
   action: Action,
   orderId: number,
@@ -218,13 +242,14 @@ type ChangeRow = [
 
 /** Maps a raw row selected with CHANGE_SELECT, given the previous row's hash. */
 export function toChangeRecord(r: unknown, prevHash: string): ChangeRecord {
-  const [seq, version, op, expression, kind, category, action, orderId, orderRef, actor, note, h] = r as ChangeRow;
+  const [seq, version, op, expression, category, action, orderId, orderRef, actor, note, h] =
+    r as ChangeRow;
   return {
     seq,
     version,
     op,
     expression,
-    kind,
+    kind: kindOf(expression),
     category,
     action,
     orderId,

@@ -3,6 +3,7 @@
 import type { Action, Category, Change, ChangeOp, EntryKind } from '../core/types.ts';
 import { CHANGE_SELECT, GENESIS_HASH, hexOf, toChangeRecord } from './change-log.ts';
 import { pageSize } from './queries.ts';
+import { kindOf } from './rows.ts';
 import { failure, type Store, success } from './store.ts';
 import type { ChangeRecord, RegistryResult } from './types.ts';
 
@@ -71,11 +72,9 @@ export function listChanges(store: Store, q: ChangeQuery = {}): RegistryResult<C
 type NetRow = [
   expression: string,
   firstOp: ChangeOp,
-  firstKind: EntryKind,
   firstCategory: Category,
   firstAction: Action,
   lastOp: ChangeOp,
-  lastKind: EntryKind,
   lastCategory: Category,
   lastAction: Action,
 ];
@@ -95,21 +94,22 @@ export function netChanges(store: Store, from: number, to: number): Generator<Ch
 }
 
 function* netChangeRows(store: Store, afterSeq: number, upToSeq: number): Generator<Change> {
-  const sql = `SELECT g.expression, f.op, f.kind, f.category, f.action, l.op, l.kind, l.category, l.action
+  const sql = `SELECT g.expression, f.op, f.category, f.action, l.op, l.category, l.action
     FROM (SELECT expression, min(seq) AS fs, max(seq) AS ls FROM changes WHERE seq > ? AND seq <= ?
           GROUP BY expression) g
     JOIN changes f ON f.seq = g.fs JOIN changes l ON l.seq = g.ls
     ORDER BY g.expression`;
   const rows = store.db.prepare(sql).raw().iterate(afterSeq, upToSeq);
   for (const r of rows) {
-    const [expression, fOp, fKind, fCategory, fAction, lOp, lKind, lCategory, lAction] = r as NetRow;
-    const before: Change = { op: 'remove', expression, kind: fKind, category: fCategory, action: fAction };
-    const after: Change = { op: 'add', expression, kind: lKind, category: lCategory, action: lAction };
+    const [expression, fOp, fCategory, fAction, lOp, lCategory, lAction] = r as NetRow;
+    const kind = kindOf(expression);
+    const before: Change = { op: 'remove', expression, kind, category: fCategory, action: fAction };
+    const after: Change = { op: 'add', expression, kind, category: lCategory, action: lAction };
     if (fOp === 'add') {
       if (lOp === 'add') yield after;
     } else if (lOp === 'remove') {
       yield before;
-    } else if (fKind !== lKind || fCategory !== lCategory || fAction !== lAction) {
+    } else if (fCategory !== lCategory || fAction !== lAction) {
       yield before;
       yield after;
     }

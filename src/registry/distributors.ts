@@ -63,10 +63,10 @@ export function listDistributors(
     .stmt(
       `SELECT d.token_id, t.name, t.revoked_at, d.feed, d.version, d.applied_at, d.reported_at, d.outputs
        FROM distributors d JOIN tokens t ON t.id = d.token_id
-       WHERE (?1 IS NULL OR d.token_id = ?1) AND (?2 IS NULL OR d.feed = ?2)
+       WHERE (@tokenId IS NULL OR d.token_id = @tokenId) AND (@feed IS NULL OR d.feed = @feed)
        ORDER BY d.token_id, d.feed`,
     )
-    .all({ 1: filter.tokenId ?? null, 2: filter.feed ?? null }) as DistributorRow[];
+    .all({ tokenId: filter.tokenId ?? null, feed: filter.feed ?? null }) as DistributorRow[];
   return rows.map((r) => ({
     tokenId: r.token_id,
     name: r.name,

@@ -10,7 +10,7 @@ import type { Entry, Order, RegistryResult, VersionKind, WriteOutcome } from './
 
 const PAGE = 512;
 
-type Held = [id: number, expression: string, kind: EntryKind, category: Category, action: Action];
+type Held = [id: number, expression: string, category: Category, action: Action];
 type Holder = [id: number, reference: string, category: Category, action: Action];
 
 /**
@@ -20,7 +20,7 @@ type Holder = [id: number, reference: string, category: Category, action: Action
  */
 function releaseEntries(store: Store, ended: Order[], version: number, changes: ChangeAppender): void {
   const page = store.stmt(
-    `SELECT e.id, e.expression, e.kind, e.category, e.action FROM order_entries l JOIN entries e ON e.id = l.entry_id
+    `SELECT e.id, e.expression, e.category, e.action FROM order_entries l JOIN entries e ON e.id = l.entry_id
      WHERE l.order_id = ? AND l.entry_id > ? AND e.order_id = ? ORDER BY l.entry_id LIMIT ${PAGE}`,
   );
   const nextHolder = store.stmt(
@@ -39,18 +39,18 @@ function releaseEntries(store: Store, ended: Order[], version: number, changes: 
     for (let after = 0; ; ) {
       const rows = page.raw().all(order.id, after, order.id) as Held[];
       if (rows.length === 0) break;
-      for (const [id, expression, kind, category, action] of rows) {
+      for (const [id, expression, category, action] of rows) {
         after = id;
         const next = nextHolder.raw().get(id) as Holder | undefined;
         if (next === undefined) {
           deactivate.run(version, expression);
-          changes.append('remove', expression, kind, category, action, from);
+          changes.append('remove', expression, category, action, from);
         } else if (next[2] === category && next[3] === action) {
           moveQuietly.run(next[0], expression);
         } else {
           moveTo.run(next[0], next[2], next[3], version, expression);
-          changes.append('remove', expression, kind, category, action, from);
-          changes.append('add', expression, kind, next[2], next[3], { id: next[0], reference: next[1] });
+          changes.append('remove', expression, category, action, from);
+          changes.append('add', expression, next[2], next[3], { id: next[0], reference: next[1] });
         }
       }
       changes.flush();
@@ -155,7 +155,7 @@ export function revokeEntry(
           .stmt('UPDATE entries SET active = 0, order_id = NULL, last_version = ? WHERE expression = ?')
           .run(version, e.expression);
         const note = JSON.stringify({ reason: reason.trim() });
-        changes.append('remove', e.expression, e.kind, e.category, e.action, holder, note);
+        changes.append('remove', e.expression, e.category, e.action, holder, note);
       },
     );
     return success({ ...outcome, entry: getEntry(store, e.id) as Entry });

@@ -13,6 +13,7 @@ export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../data/migratio
 export interface Migration {
   version: number;
   name: string;
+  file: string;
   sql: string;
   checksum: string;
 }
@@ -33,7 +34,7 @@ export function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[
     if (m === null) throw new MigrationError(`migration file '${file}' is not named NNN_name.sql`);
     const sql = readFileSync(join(dir, file), 'utf8');
     const checksum = createHash('sha256').update(sql).digest('hex');
-    out.push({ version: Number(m[1]), name: m[2] as string, sql, checksum });
+    out.push({ version: Number(m[1]), name: m[2] as string, file, sql, checksum });
   }
   out.sort((a, b) => a.version - b.version);
   for (let i = 1; i < out.length; i++) {
@@ -64,7 +65,7 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
         const checksum = recorded.get(m.version) as string | undefined;
         if (checksum !== undefined) {
           if (checksum !== m.checksum) {
-            throw new MigrationError(`migration ${m.version}_${m.name}.sql was edited after it was applied`);
+            throw new MigrationError(`migration ${m.file} was edited after it was applied`);
           }
           return false;
         }

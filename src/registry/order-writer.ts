@@ -101,7 +101,11 @@ export class OrderWriter {
       '(?, ?, 1, @category, @action, @orderId, @version, @version)',
       'ON CONFLICT DO NOTHING',
     );
-    this.insertLinks = new RowsStatement(db, 'INSERT INTO order_entries (entry_id, order_id)', '(?, @orderId)');
+    this.insertLinks = new RowsStatement(
+      db,
+      'INSERT INTO order_entries (entry_id, order_id)',
+      '(?, @orderId)',
+    );
     this.entryConstants = { category: order.category, action: order.action, orderId: this.orderId, version };
   }
 
@@ -163,7 +167,7 @@ export class OrderWriter {
           .run(category, action, this.orderId, this.version, t.expression);
         links.push(found[1]);
       }
-      this.changes.append('add', t.expression, t.kind, category, action, order, this.noteFor(t));
+      this.changes.append('add', t.expression, category, action, order, this.noteFor(t));
       statuses[i] = 'added';
     }
     this.insertLinks.run({ orderId: this.orderId }, links, links.length);

@@ -4,6 +4,8 @@ import type { Category, EntryKind, FeedEntry } from '../core/types.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
   ENTRY_COLUMNS,
+  isDomainSql,
+  kindOf,
   ORDER_COLUMNS,
   ORDER_REF_COLUMNS,
   toEntry,
@@ -133,10 +135,7 @@ export function listEntries(store: Store, q: EntryQuery = {}): RegistryResult<Pa
     where.push("e.expression LIKE ? ESCAPE '\\'");
     params.push(`%${likeEscape(q.q)}%`);
   }
-  if (q.kind !== undefined) {
-    where.push('e.kind = ?');
-    params.push(q.kind);
-  }
+  if (q.kind !== undefined) where.push(q.kind === 'domain' ? isDomainSql('e') : `NOT ${isDomainSql('e')}`);
   if (q.category !== undefined) {
     where.push('e.category = ?');
     params.push(q.category);
@@ -217,24 +216,26 @@ export interface ActiveEntryQuery {
  * registry opened `readonly` for the purpose.
  */
 export function* activeEntries(store: Store, q: ActiveEntryQuery = {}): Generator<FeedEntry> {
-  const where = ['active = 1'];
+  const where = ['e.active = 1'];
   const params: string[] = [];
-  if (q.kinds !== undefined) {
-    where.push(`kind IN (${q.kinds.map(() => '?').join(', ') || 'NULL'})`);
-    params.push(...q.kinds);
-  }
+  const domains = q.kinds === undefined || q.kinds.includes('domain');
+  const urls = q.kinds === undefined || q.kinds.includes('url');
+  if (!domains && !urls) return;
+  if (!domains) where.push(`NOT ${isDomainSql('e')}`);
+  if (!urls) where.push(isDomainSql('e'));
   if (q.excludeCategories !== undefined && q.excludeCategories.length > 0) {
-    where.push(`category NOT IN (${q.excludeCategories.map(() => '?').join(', ')})`);
+    where.push(`e.category NOT IN (${q.excludeCategories.map(() => '?').join(', ')})`);
     params.push(...q.excludeCategories);
   }
-  const sql = `SELECT expression, kind, category, action FROM entries WHERE ${where.join(' AND ')} ORDER BY expression`;
+  const sql = `SELECT e.expression, e.category, e.action FROM entries e WHERE ${where.join(' AND ')}
+    ORDER BY e.expression`;
   // Prepared afresh: a cached statement could already be iterating for another caller.
   for (const row of store.db
     .prepare(sql)
     .raw()
     .iterate(...params)) {
-    const [expression, kind, category, action] = row as [string, EntryKind, Category, FeedEntry['action']];
-    yield { expression, kind, category, action };
+    const [expression, category, action] = row as [string, Category, FeedEntry['action']];
+    yield { expression, kind: kindOf(expression), category, action };
   }
 }
 

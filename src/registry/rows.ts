@@ -67,14 +67,20 @@ export function toOrderRef(r: unknown): OrderRef {
   };
 }
 
-export const ENTRY_COLUMNS = `e.id, e.expression, e.kind, e.host, e.active, e.category, e.action, e.order_id,
-  e.first_version, e.last_version`;
+/** An expression's kind: a domain entry's expression is exactly `host/`. */
+export function kindOf(expression: string): EntryKind {
+  return expression.indexOf('/') === expression.length - 1 ? 'domain' : 'url';
+}
+
+/** SQL true for domain expressions of the table alias given (the same rule as kindOf). */
+export const isDomainSql = (alias: string) => `instr(${alias}.expression, '/') = length(${alias}.expression)`;
+
+export const ENTRY_COLUMNS = `e.id, e.expression, e.active, e.category, e.action, e.order_id, e.first_version,
+  e.last_version`;
 
 interface EntryRow {
   id: number;
   expression: string;
-  kind: EntryKind;
-  host: string;
   active: number;
   category: Category;
   action: Action;
@@ -87,12 +93,13 @@ interface EntryRow {
 
 export function toEntry(r: unknown): Entry {
   const row = r as EntryRow;
+  const host = row.expression.slice(0, row.expression.indexOf('/'));
   return {
     id: row.id,
     expression: row.expression,
-    kind: row.kind,
-    host: row.host,
-    registrableDomain: hostInfo(row.host).registrableDomain,
+    kind: kindOf(row.expression),
+    host,
+    registrableDomain: hostInfo(host).registrableDomain,
     active: row.active === 1,
     category: row.category,
     action: row.action,

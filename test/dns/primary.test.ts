@@ -9,6 +9,8 @@ import { resolveRenderOptions } from '../../src/agent/render/options.ts';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
+import { resolveTsigKeys, verifyRequest } from '../../src/dns/tsig.ts';
+import { locateTsig } from '../../src/dns/tsig-record.ts';
 import { freePort, missingTools } from '../helpers/unbound.ts';
 import {
   compileZone,
@@ -215,6 +217,12 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
   });
 });
 
+const NOTIFY_KEY = {
+  name: 'notify-key',
+  algorithm: 'hmac-sha256' as const,
+  secret: Buffer.alloc(32, 3).toString('base64'),
+};
+
 describe('NOTIFY', () => {
   let primary: RpzPrimary | undefined;
   const secondary = createSocket('udp4');
@@ -228,12 +236,15 @@ describe('NOTIFY', () => {
     await new Promise<void>((resolve) => secondary.close(() => resolve()));
   });
 
-  it('is resent until the secondary answers, with opcode NOTIFY, AA and the new SOA', async () => {
+  it('is resent until the secondary answers, with opcode NOTIFY, AA, the new SOA and a TSIG', async () => {
     const received: dnsPacket.DecodedPacket[] = [];
+    const verified: boolean[] = [];
     const answered = new Promise<void>((resolve) => {
       secondary.on('message', (message, remote) => {
         const notify = dnsPacket.decode(message);
         received.push(notify);
+        const tsig = locateTsig(message);
+        verified.push(tsig !== undefined && verifyRequest(message, tsig, resolveTsigKeys([NOTIFY_KEY])).ok);
         if (received.length < 3) return; // the first two are "lost"
         const reply = Buffer.from(message);
         reply.writeUInt16BE(message.readUInt16BE(2) | 0x8000, 2);
@@ -245,7 +256,8 @@ describe('NOTIFY', () => {
     primary = createRpzPrimary({
       entries: () => [],
       version: () => 1,
-      notify: [{ host: '127.0.0.1', port: secondaryPort }],
+      tsigKeys: [NOTIFY_KEY],
+      notify: [{ host: '127.0.0.1', port: secondaryPort, key: NOTIFY_KEY.name }],
       notifyRetry: { tries: 5, intervalMs: 50 },
       log: (event) => events.push(event),
     });
@@ -261,6 +273,7 @@ describe('NOTIFY', () => {
       expect(soa?.type === 'SOA' && soa.data.serial).toBe(2);
     }
     expect(new Set(received.map((notify) => notify.id)).size).toBe(1);
+    expect(verified).toEqual([true, true, true]);
     expect(events.map((event) => event.message)).toContain('NOTIFY answered with rcode 0');
   });
 });

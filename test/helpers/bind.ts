@@ -132,7 +132,7 @@ export async function startNamed(named: NamedConfig = {}): Promise<RunningNamed>
   };
 
   try {
-    await waitForLog(/\brunning\b/, named.startTimeoutMs ?? 20_000);
+    await waitForLog(/ running$/, named.startTimeoutMs ?? 20_000);
   } catch (error) {
     await stop();
     throw error;

@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeArtifact } from '../../src/core/artifact.ts';
 import { decodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { exportPublicKey, generateSigningKey } from '../../src/core/keys.ts';
+import { type FeedIndex, FeedStore } from '../../workers/edge/feed-store.ts';
+import { bundleEdge, type EdgeRuntime, startEdgeRuntime } from '../../workers/tools/runtime.ts';
 import { eventually, type HubProcess, newTokenText, startHubProcess } from '../helpers/hub.ts';
-import { bundleEdge, type EdgeRuntime, startEdgeRuntime } from './edge-runtime.ts';
 import { DAY, TestFilterFeed, tamperPayload } from './filter-feed.ts';
 
 const BLOCKED_BY = 'https://isp.example/legal/blocking';
@@ -73,7 +74,7 @@ beforeAll(async () => {
     ORIGIN: originUrl,
     REFRESH_SECONDS: '0',
   };
-  edge = await startEdgeRuntime(script, vars, join(dir, 'r2'));
+  edge = await startEdgeRuntime(script, vars, { persistDir: join(dir, 'r2') });
 }, 120_000);
 
 afterAll(async () => {
@@ -103,7 +104,9 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
       ]);
       expect(body.error.details.orders[0]?.issuedAt).toMatch(/^\d{4}-\d{2}-\d{2}/);
     }
-    const page = await answers('http://shop.example.net/phish/login.php', 451, { headers: { accept: 'text/html' } });
+    const page = await answers('http://shop.example.net/phish/login.php', 451, {
+      headers: { accept: 'text/html' },
+    });
     expect(await page.text()).toContain(ORDER.reference);
     for (const url of ['http://shop.example.net/catalogue', 'http://unrelated.example/x?y=1']) {
       const r = await edge.fetch(url);
@@ -117,7 +120,9 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
   });
 
   it('serves the pages again after the order is revoked', async () => {
-    await hubCall('POST', `/v1/orders/${orderId}/revoke`, tokens.regulator as string, { reason: 'appeal upheld' });
+    await hubCall('POST', `/v1/orders/${orderId}/revoke`, tokens.regulator as string, {
+      reason: 'appeal upheld',
+    });
     await answers('http://evil-e2e.example/', 200);
     expect((await edge.fetch('http://shop.example.net/phish/login.php')).status).toBe(200);
   });
@@ -132,16 +137,15 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
     await answers('http://fraud-e2e.example/', 451);
     const version = (await status()).version as number;
     await edge.scheduled();
-    const index = JSON.parse(await (await (await edge.bucket()).get('index.json'))!.text());
+    const bucket = await edge.bucket();
+    const store = new FeedStore(bucket);
+    const index = await store.index();
     expect(index).toMatchObject({ format: 'takedown-static/1', version, feeds: { filter: { version } } });
     expect((await status()).lastPull).toMatchObject({ to: version, problems: [] });
+    const listed = FeedStore.feedOf(index, 'filter') as FeedIndex;
 
     // A tampered and an expired delta from the current version, each adding a domain: both refused.
-    const bucket = await edge.bucket();
-    const snapshotBytes = new Uint8Array(
-      await (await bucket.get(index.feeds.filter.snapshot.path))!.arrayBuffer(),
-    );
-    const decoded = decodeArtifact(snapshotBytes);
+    const decoded = decodeArtifact((await store.artifact(listed.snapshot.path)) as Uint8Array);
     if (!decoded.ok) throw new Error(decoded.error.message);
     const payload = decodeFilterSnapshot(decoded.value.payload);
     if (!payload.ok) throw new Error(payload.error.message);
@@ -156,7 +160,7 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
           version: version + 1,
           feeds: {
             filter: {
-              ...index.feeds.filter,
+              ...listed,
               version: version + 1,
               deltas: [{ from: version, to: version + 1, path: `filter/${name}`, bytes: bytes.length }],
             },
@@ -164,11 +168,16 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
         }),
       );
     };
-    const tampered = await planted.delta(version, current, version + 1, [...current, 'tampered-e2e.example/']);
+    const tampered = await planted.delta(version, current, version + 1, [
+      ...current,
+      'tampered-e2e.example/',
+    ]);
     await plant(tamperPayload(tampered), `delta-${version}-${version + 1}-0000000000000001.tkd`);
     await eventually(async () => {
       const s = await status();
-      return s.lastRefresh?.problems?.some((p: { code: string }) => p.code === 'payload_digest') ? s : undefined;
+      return s.lastRefresh?.problems?.some((p: { code: string }) => p.code === 'payload_digest')
+        ? s
+        : undefined;
     }, 'the tampered delta to be refused');
     const expired = await planted.delta(version, current, version + 1, [...current, 'expired-e2e.example/'], {
       createdAt: Date.now() - 2 * DAY,
@@ -188,10 +197,12 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
     await bucket.put('index.json', JSON.stringify(index));
     await hub.stop();
     await edge.dispose();
-    edge = await startEdgeRuntime(script, vars, join(dir, 'r2'));
+    edge = await startEdgeRuntime(script, vars, { persistDir: join(dir, 'r2') });
     const r = await edge.fetch('http://fraud-e2e.example/', { headers: { accept: 'application/json' } });
     expect(r.status).toBe(451);
-    expect(await r.json()).toMatchObject({ error: { details: { ordersNote: 'order reference unavailable' } } });
+    expect(await r.json()).toMatchObject({
+      error: { details: { ordersNote: 'order reference unavailable' } },
+    });
     const s = await status();
     expect(s).toMatchObject({ version, lastRefresh: { applied: { hub: 0 } } });
     expect(s.lastRefresh.applied.bucket).toBeGreaterThan(0);

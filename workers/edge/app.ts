@@ -9,6 +9,7 @@
 import { Hono } from 'hono';
 import { blockedResponse, ORDERS_UNAVAILABLE } from './block-page.ts';
 import type { Edge, WaitUntil } from './edge.ts';
+import { verdictOf } from './verdict.ts';
 
 export const RESERVED_PREFIX = '/.takedown';
 /** Set on responses passed while no valid feed has loaded and FAIL_MODE is open. */
@@ -27,7 +28,7 @@ export function createEdgeApp(edge: Edge) {
     if (!url) return c.json(errorBody('missing_url', 'query parameter "url" is required'), 400);
     const state = await edge.ready(c.executionCtx as WaitUntil);
     if (!state) return c.json(errorBody('feed_unavailable', UNFILTERED), 503);
-    const verdict = edge.check(state, url);
+    const verdict = verdictOf(state, url);
     if (!verdict.ok) return c.json(errorBody(verdict.error.code, verdict.error.message), 422);
     const version = edge.version as number;
     const body = {
@@ -60,7 +61,7 @@ export function createEdgeApp(edge: Edge) {
       response.headers.set(WARNING_HEADER, UNFILTERED);
       return response;
     }
-    const verdict = edge.check(state, request.url);
+    const verdict = verdictOf(state, request.url);
     if (!verdict.ok || !verdict.blocked || !settings) return forward(request, edge.origin);
     const version = edge.version as number;
     const orders = await edge.orders.orders(verdict.canonical.href, version, edge.now());

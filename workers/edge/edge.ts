@@ -3,22 +3,14 @@
  * place. The state lives in isolate memory; the first request loads it and every later refresh runs in the
  * background (at most one per refresh interval), so no request after the first waits for one.
  */
-import { lookupExpressions } from '../../src/core/expressions.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
 import type { Failure } from '../../src/core/types.ts';
-import { type CanonicalUrl, canonicalizeUrl } from '../../src/core/url.ts';
 import { type EdgeConfig, type EdgeEnv, type FailMode, fallbackOf, parseEdgeEnv } from './config.ts';
 import { FeedStore } from './feed-store.ts';
 import { HubClient } from './hub-client.ts';
 import { type MirrorReport, mirrorFeed } from './mirror.ts';
 import { OrderLookup } from './order-lookup.ts';
 import { FEED, FeedReplica, type UpdateReport } from './replica.ts';
-
-/** What the edge decided about one URL. */
-export type Verdict =
-  | { ok: true; canonical: CanonicalUrl; blocked: boolean }
-  /** The URL cannot be canonicalized, so no expression of it can be listed. */
-  | { ok: false; error: Failure };
 
 /** Keeps background work alive after the response (the Workers `ExecutionContext`). */
 export interface WaitUntil {
@@ -113,17 +105,6 @@ export class Edge {
     this.lastPull = report;
     console.log(JSON.stringify({ event: 'feed_pull', ...report }));
     return report;
-  }
-
-  /** Whether `url` is blocked by `state`: canonical URL, lookup expressions, Bloom filter, confirmation. */
-  check(state: FilterState, url: string): Verdict {
-    const canonical = canonicalizeUrl(url);
-    if (!canonical.ok) return canonical;
-    return {
-      ok: true,
-      canonical: canonical.value,
-      blocked: state.isBlocked(lookupExpressions(canonical.value)),
-    };
   }
 
   isFresh(): boolean {

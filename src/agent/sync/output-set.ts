@@ -68,6 +68,7 @@ export class OutputSet {
     for (const spec of specs) {
       const tracked = this.#outputs.find((o) => o.spec === spec);
       if (!tracked) continue;
+      const started = performance.now();
       const result = await applyOutput(
         spec,
         state.entries(),
@@ -84,6 +85,7 @@ export class OutputSet {
           version,
           bytes,
           ...stats,
+          ms: Math.round(performance.now() - started),
           ...(reload && { reloadMs: Math.round(reload.durationMs) }),
         });
       } else {

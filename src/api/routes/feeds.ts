@@ -9,9 +9,9 @@ import { ApiError } from '../errors.ts';
 import { jsonBody, validate } from '../validate.ts';
 
 /** Longest long-poll, in seconds. */
-export const MAX_WAIT_SECONDS = 60;
+const MAX_WAIT_SECONDS = 60;
 /** Most keys one hash search may ask about. */
-export const MAX_CONFIRM_KEYS = 1000;
+const MAX_CONFIRM_KEYS = 1000;
 
 /**
  * Caching for a CDN in front of the hub. Artifacts are signed and verified by every consumer, so shared
@@ -39,10 +39,18 @@ const deltaQuery = z.object({
     .string()
     .regex(/^\d{2}$/, `must be a key width, ${MIN_CONFIRMATION_BITS} to ${MAX_CONFIRMATION_BITS}`)
     .transform(Number)
-    .refine((b) => b >= MIN_CONFIRMATION_BITS && b <= MAX_CONFIRMATION_BITS, 'is not a key width (24 to 53)')
+    .refine(
+      (b) => b >= MIN_CONFIRMATION_BITS && b <= MAX_CONFIRMATION_BITS,
+      `must be a key width, ${MIN_CONFIRMATION_BITS} to ${MAX_CONFIRMATION_BITS}`,
+    )
     .optional(),
 });
 
+/**
+ * The hash search asks with confirmation keys of the consumer's own width (what `FilterState.matchingKeys`
+ * gives a lean consumer for a Bloom hit), not full hashes: the hub answers from its full-width key set at
+ * any width, and a key discloses only `bits` bits of the hash of an expression that already hit the filter.
+ */
 const confirmBody = z
   .strictObject({
     bits: z.number().int().min(MIN_CONFIRMATION_BITS).max(MAX_CONFIRMATION_BITS),
@@ -50,8 +58,9 @@ const confirmBody = z
   })
   .superRefine((body, ctx) => {
     body.keys.forEach((key, i) => {
-      if (key >= 2 ** body.bits)
+      if (key >= 2 ** body.bits) {
         ctx.addIssue({ code: 'custom', path: ['keys', i], message: `is not a ${body.bits}-bit key` });
+      }
     });
   });
 

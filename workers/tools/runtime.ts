@@ -1,13 +1,14 @@
 /**
- * The edge worker as it ships: bundled by `wrangler deploy --dry-run` and started by Miniflare (workerd)
- * with a local R2 bucket, for the end-to-end tests and the benchmark.
+ * Node tooling, not part of the worker: the edge worker as it ships, bundled by `wrangler deploy --dry-run`
+ * and started by Miniflare (workerd) with a local R2 bucket, for the end-to-end tests and the benchmark.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { unstable_readConfig } from 'wrangler';
+import type { ArtifactBucket } from '../edge/feed-store.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRANGLER = join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
@@ -20,9 +21,16 @@ export const WRANGLER_ENV = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 };
 
-/** Runs `wrangler deploy --dry-run --outdir OUT` on the repository's wrangler.toml; returns the bundle's path. */
-export async function bundleEdge(outDir: string): Promise<{ script: string; output: string }> {
-  const child = spawn(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', outDir], {
+/**
+ * Runs `wrangler deploy --dry-run --outdir OUT` on the repository's wrangler.toml (with another entry module
+ * when `entry` is given); returns the bundle's path and wrangler's output.
+ */
+export async function bundleEdge(
+  outDir: string,
+  entry?: string,
+): Promise<{ script: string; output: string }> {
+  const args = ['deploy', ...(entry ? [entry] : []), '--dry-run', '--outdir', outDir];
+  const child = spawn(process.execPath, [WRANGLER, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...WRANGLER_ENV },
   });
@@ -34,8 +42,11 @@ export async function bundleEdge(outDir: string): Promise<{ script: string; outp
     output += d;
   });
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  const script = join(outDir, 'index.js');
-  if (code !== 0 || !existsSync(script)) throw new Error(`wrangler deploy --dry-run failed (${code}):\n${output}`);
+  // wrangler names the bundle after the entry module.
+  const bundle = existsSync(outDir) ? readdirSync(outDir).find((f) => f.endsWith('.js')) : undefined;
+  const script = join(outDir, bundle ?? 'index.js');
+  if (code !== 0 || !existsSync(script))
+    throw new Error(`wrangler deploy --dry-run failed (${code}):\n${output}`);
   return { script, output };
 }
 
@@ -45,18 +56,25 @@ export interface EdgeRuntime {
   fetch(url: string, init?: RequestInit): Promise<Response>;
   /** Runs the cron handler once and waits for it. */
   scheduled(): Promise<void>;
-  bucket(): ReturnType<Miniflare['getR2Bucket']>;
+  bucket(): Promise<ArtifactBucket>;
   dispose(): Promise<void>;
 }
 
+export interface RuntimeOptions {
+  /** Keep the bucket in this directory, so a second runtime can share it (default: in memory). */
+  persistDir?: string;
+  /** Open an inspector (DevTools protocol) port, e.g. to read heap figures. */
+  inspector?: boolean;
+}
+
 /**
- * Starts the bundle in workerd with wrangler.toml's compatibility settings, the FEED_BUCKET binding (kept in
- * `persistDir` when given, so a second runtime can share it) and `vars` as its environment.
+ * Starts the bundle in workerd with wrangler.toml's compatibility settings, the FEED_BUCKET binding and
+ * `vars` as its environment.
  */
 export async function startEdgeRuntime(
   script: string,
   vars: Record<string, string>,
-  persistDir?: string,
+  options: RuntimeOptions = {},
 ): Promise<EdgeRuntime> {
   const config = unstable_readConfig({ config: join(REPO_ROOT, 'wrangler.toml') });
   const mf = new Miniflare({
@@ -66,8 +84,9 @@ export async function startEdgeRuntime(
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     r2Buckets: config.r2_buckets.map((b: { binding: string }) => b.binding),
-    r2Persist: persistDir ?? false,
+    r2Persist: options.persistDir ?? false,
     bindings: vars,
+    ...(options.inspector ? { inspectorPort: 0 } : {}),
   });
   await mf.ready;
   return {
@@ -75,10 +94,12 @@ export async function startEdgeRuntime(
     fetch: (url, init) => mf.dispatchFetch(url, init as never) as unknown as Promise<Response>,
     async scheduled() {
       // Miniflare's Fetcher type comes from workers-types, which this project does not install.
-      const worker = (await mf.getWorker()) as unknown as { scheduled(o: { cron: string }): Promise<unknown> };
+      const worker = (await mf.getWorker()) as unknown as {
+        scheduled(o: { cron: string }): Promise<unknown>;
+      };
       await worker.scheduled({ cron: config.triggers.crons?.[0] ?? '* * * * *' });
     },
-    bucket: () => mf.getR2Bucket('FEED_BUCKET'),
+    bucket: async () => (await mf.getR2Bucket('FEED_BUCKET')) as unknown as ArtifactBucket,
     dispose: () => mf.dispose(),
   };
 }

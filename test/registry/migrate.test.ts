@@ -1,0 +1,45 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openRegistry } from '../../src/registry/index.ts';
+import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations } from '../../src/registry/migrate.ts';
+import { rawDb, reopen, tempDir, tempRegistry } from './helpers.ts';
+
+describe('migrations', () => {
+  it('applies every migration once, records it, and is idempotent', () => {
+    const { registry, path } = tempRegistry();
+    registry.close();
+    const db = rawDb(path);
+    const recorded = db.prepare('SELECT version, name FROM schema_migrations').all();
+    expect(recorded).toEqual(readMigrations().map((m) => ({ version: m.version, name: m.name })));
+    expect(migrate(db)).toEqual([]);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(reopen(path).currentVersion()).toBe(0);
+  });
+
+  it('applies new migrations in numeric order and refuses an edited one', () => {
+    const dir = join(tempDir(), 'migrations');
+    mkdirSync(dir);
+    copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '001_init.sql'), join(dir, '001_init.sql'));
+    const path = join(tempDir(), 'r.db');
+    openRegistry(path, { migrationsDir: dir, protectedDomainsFile: null }).close();
+    writeFileSync(join(dir, '010_later.sql'), 'CREATE TABLE later (x INTEGER);');
+    writeFileSync(join(dir, '002_notes.sql'), 'CREATE TABLE notes (x INTEGER);');
+    const db = rawDb(path);
+    expect(migrate(db, readMigrations(dir))).toEqual([2, 10]);
+    writeFileSync(join(dir, '002_notes.sql'), 'CREATE TABLE notes (y INTEGER);');
+    expect(() => migrate(db, readMigrations(dir))).toThrow(/002_notes\.sql was edited/);
+    writeFileSync(join(dir, 'notes.sql'), '');
+    expect(() => readMigrations(dir)).toThrow(/not named NNN_name\.sql/);
+  });
+
+  it('opens a migrated file read-only, and refuses a file without the schema', () => {
+    const { registry, path } = tempRegistry();
+    registry.close();
+    const ro = reopen(path, { readonly: true });
+    expect(ro.currentVersion()).toBe(0);
+    const empty = join(tempDir(), 'empty.db');
+    rawDb(empty).exec('CREATE TABLE x (y)');
+    expect(() => openRegistry(empty, { readonly: true, protectedDomainsFile: null })).toThrow(/schema 0/);
+  });
+});
