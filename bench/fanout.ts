@@ -27,7 +27,7 @@ const rec = new Recorder(
   `\`takedown serve\` in its own process on a registry of ${formatNumber(ENTRIES)} names of ${shownPath(NRD_LIST)}. ` +
     `${formatNumber(CLIENTS)} clients (node:http, keep-alive agent, maxSockets ${CLIENTS}) each hold one ` +
     `\`GET /v1/feeds/dns/delta?since=V&wait=${WAIT_SECONDS}\` with a distributor token; ${SETTLE_MS} ms after the ` +
-    'last request is sent, a regulator posts a one-domain order. Measured: from the moment `POST /v1/orders` ' +
+    'requests are issued (none may have been answered by then), a regulator posts a one-domain order. Measured: from the moment `POST /v1/orders` ' +
     "returns until each client has read the whole delta (status 200, the new version); the hub's RSS from " +
     `/proc. ${ROUNDS} rounds on the same connections; medians.`,
 );
@@ -130,7 +130,6 @@ async function main() {
     fillRegistry(join(dir, 'takedown.db'), readLines(NRD_LIST, ENTRIES));
     const admin = newToken();
     hub = await startHubProcess(dir, admin);
-    const idle = memoryOf(hub.pid);
     const token = async (role: string) => {
       const r = await api(hub as HubProcess, admin, 'POST', '/v1/tokens', { role, name: `bench ${role}` });
       if (r.status !== 201) throw new Error(`POST /v1/tokens answered ${r.status}`);
@@ -139,6 +138,7 @@ async function main() {
     const tokens = { distributor: await token('distributor'), regulator: await token('regulator') };
     const notReady = await feedsReady(hub, tokens.distributor);
     if (notReady) return rec.skip(notReady);
+    const idle = memoryOf(hub.pid);
 
     const rounds = [];
     for (let n = 1; n <= ROUNDS; n++) rounds.push(await round(hub, agent, tokens, n));
@@ -153,7 +153,7 @@ async function main() {
     rec.figure('half of the clients hold it, after the commit', median(rounds.map((r) => r.median)), 's');
     rec.figure('first client holds it, after the commit', median(rounds.map((r) => r.first)), 's');
     rec.figure('POST /v1/orders round trip (one domain)', median(rounds.map((r) => r.post)), 's');
-    if (idle) rec.figure('hub RSS before the clients connect', idle.rss / MiB, 'MiB');
+    if (idle) rec.figure('hub RSS with its feeds ready, before the clients connect', idle.rss / MiB, 'MiB');
     rec.figure(
       `hub RSS with ${CLIENTS} long-polls parked`,
       median(rounds.map((r) => r.parkedRss)) / MiB,

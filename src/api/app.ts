@@ -33,10 +33,19 @@ export function createApp(deps: AppDeps) {
   app.get('/healthz', (c) => c.json({ status: 'ok', version: registry.currentVersion() }));
   app.get('/readyz', (c) => {
     const ready = deps.ready();
-    return c.json({ status: ready ? 'ready' : 'starting', version: registry.currentVersion() }, ready ? 200 : 503);
+    return c.json(
+      { status: ready ? 'ready' : 'starting', version: registry.currentVersion() },
+      ready ? 200 : 503,
+    );
   });
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/v1/keys', (c) => c.json({ keys: deps.publicKeys() }));
+  app.get('/v1/keys/keyset', (c) => {
+    const keySet = deps.keySet();
+    if (!keySet)
+      throw new ApiError(404, 'no_keyset', 'no key rotation has happened: trust the keys of GET /v1/keys');
+    return c.body(keySet as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
+  });
 
   app.route('/v1/tokens', tokensRoutes(deps));
   app.route('/v1/orders', ordersRoutes(deps));

@@ -25,7 +25,11 @@ export function requireRole(authenticate: Authenticate, ...roles: TokenRole[]): 
       throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
     }
     if (principal.role !== 'admin' && roles.length > 0 && !roles.includes(principal.role)) {
-      throw new ApiError(403, 'forbidden', `role ${principal.role} may not do this (needs ${roles.join(' or ')})`);
+      throw new ApiError(
+        403,
+        'forbidden',
+        `role ${principal.role} may not do this (needs ${roles.join(' or ')})`,
+      );
     }
     c.set('principal', principal);
     await next();

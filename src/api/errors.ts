@@ -50,5 +50,8 @@ export function handleError(err: Error, c: Context): Response {
 }
 
 export function handleNotFound(c: Context): Response {
-  return c.json(errorBody('route_not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);
+  return c.json(
+    errorBody('route_not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+    404,
+  );
 }

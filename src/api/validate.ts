@@ -15,7 +15,10 @@ function problems(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
  * zod validation of one request part with our error envelope: 400 `invalid_request`, one detail per field.
  * For JSON bodies, `jsonBody` below runs first so content type and syntax get their own codes.
  */
-export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+) {
   return zValidator(target, schema, (result) => {
     if (!result.success) {
       const details = problems(result.error.issues);

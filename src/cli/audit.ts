@@ -11,7 +11,9 @@ export const audit: Command = {
     return withRegistry(values.data, (registry) => {
       const report = registry.verifyChain();
       if (report.ok) {
-        console.log(`change log ok: ${report.rows} rows, chain intact (registry version ${registry.currentVersion()})`);
+        console.log(
+          `change log ok: ${report.rows} rows, chain intact (registry version ${registry.currentVersion()})`,
+        );
         return 0;
       }
       console.error(

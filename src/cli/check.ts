@@ -15,17 +15,25 @@ export const check: Command = {
       for (const target of positionals) {
         const url = canonicalizeUrl(target);
         if (!url.ok) {
-          console.log(values.json ? JSON.stringify({ target, error: url.error }) : `${target}\tinvalid\t${url.error.message}`);
+          console.log(
+            values.json
+              ? JSON.stringify({ target, error: url.error })
+              : `${target}\tinvalid\t${url.error.message}`,
+          );
           continue;
         }
         const matches = registry.matchExpressions(lookupExpressions(url.value));
         if (matches.length) blocked++;
         if (values.json) {
-          console.log(JSON.stringify({ target, canonical: url.value.href, blocked: matches.length > 0, matches }));
+          console.log(
+            JSON.stringify({ target, canonical: url.value.href, blocked: matches.length > 0, matches }),
+          );
         } else if (matches.length === 0) {
           console.log(`${target}\tnot blocked`);
         } else {
-          const why = matches.map((m) => `${m.entry.expression} (${m.orders.map((o) => o.reference).join(', ')})`);
+          const why = matches.map(
+            (m) => `${m.entry.expression} (${m.orders.map((o) => o.reference).join(', ')})`,
+          );
           console.log(`${target}\tBLOCKED\t${why.join('; ')}`);
         }
       }

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** One `takedown` sub-command: its own flags, its own `--help`. */
 export interface Command {
@@ -38,6 +38,7 @@ export function flagOrEnv(value: string | undefined, env: string, fallback: stri
 
 export function parsePort(value: string, flag: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag}: not a port: ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`${flag}: not a port: ${value}`);
   return port;
 }

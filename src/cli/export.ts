@@ -1,4 +1,4 @@
-import { renderToFile, isOutputFormat, OUTPUT_FORMATS } from '../agent/render/index.ts';
+import { isOutputFormat, OUTPUT_FORMATS, renderToFile } from '../agent/render/index.ts';
 import { resolveRenderOptions } from '../agent/render/options.ts';
 import type { EntryKind } from '../core/types.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
@@ -37,7 +37,10 @@ export const exportCommand: Command = {
           }),
         ],
       }));
-      const written = await renderToFile(out, format, entries, { version, options: resolveRenderOptions({}) });
+      const written = await renderToFile(out, format, entries, {
+        version,
+        options: resolveRenderOptions({}),
+      });
       console.log(
         `wrote ${out}: ${written.stats.rendered} entries as ${format} (version ${version}, ${written.bytes} bytes)`,
       );

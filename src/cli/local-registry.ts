@@ -11,7 +11,10 @@ export function openLocalRegistry(data: string | undefined): Registry {
 }
 
 /** Runs `fn` with the local registry and always closes it. */
-export async function withRegistry<T>(data: string | undefined, fn: (r: Registry) => T | Promise<T>): Promise<T> {
+export async function withRegistry<T>(
+  data: string | undefined,
+  fn: (r: Registry) => T | Promise<T>,
+): Promise<T> {
   const registry = openLocalRegistry(data);
   try {
     return await fn(registry);

@@ -18,7 +18,9 @@ export class Progress {
     this.lastDraw = now;
     const seconds = (now - this.started) / 1000;
     const rate = seconds > 0 ? Math.round(done / seconds) : 0;
-    this.stream.write(`\r${this.label}: ${done.toLocaleString('en')} lines, ${rate.toLocaleString('en')}/s ${detail}\x1b[K`);
+    this.stream.write(
+      `\r${this.label}: ${done.toLocaleString('en')} lines, ${rate.toLocaleString('en')}/s ${detail}\x1b[K`,
+    );
   }
 
   done(): void {

@@ -17,7 +17,8 @@ export const token: Command = {
       switch (action) {
         case 'create': {
           const role = values.role as TokenRole;
-          if (!TOKEN_ROLES.includes(role)) throw new UsageError(`--role must be one of ${TOKEN_ROLES.join(', ')}`);
+          if (!TOKEN_ROLES.includes(role))
+            throw new UsageError(`--role must be one of ${TOKEN_ROLES.join(', ')}`);
           if (!values.name) throw new UsageError('--name is required');
           const created = registry.createToken(role, values.name);
           if (!created.ok) throw new Error(created.error.message);
@@ -29,7 +30,9 @@ export const token: Command = {
           if (values.json) console.log(JSON.stringify(tokens));
           else
             for (const t of tokens)
-              console.log(`${t.id}\t${t.role}\t${t.name}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}`);
+              console.log(
+                `${t.id}\t${t.role}\t${t.name}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}`,
+              );
           return 0;
         }
         case 'revoke': {

@@ -16,7 +16,12 @@ export const verify: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { key: { type: 'string' }, feed: { type: 'string' }, applied: { type: 'string' }, now: { type: 'string' } },
+      {
+        key: { type: 'string' },
+        feed: { type: 'string' },
+        applied: { type: 'string' },
+        now: { type: 'string' },
+      },
       true,
     );
     const file = positionals[0];
@@ -29,12 +34,15 @@ export const verify: Command = {
     const now = values.now ? Date.parse(values.now) : Date.now();
     if (Number.isNaN(now)) throw new UsageError(`--now: not a date: ${values.now}`);
     const applied = values.applied === undefined ? null : Number(values.applied);
-    if (applied !== null && !Number.isSafeInteger(applied)) throw new UsageError('--applied must be a version number');
+    if (applied !== null && !Number.isSafeInteger(applied))
+      throw new UsageError('--applied must be a version number');
 
     const verified = await verifyArtifact(bytes, {
       trustedKeys: keys.value,
       feed: values.feed ?? (decoded.ok ? decoded.value.manifest.feed : ''),
-      appliedVersion: applied ?? (decoded.ok && decoded.value.manifest.kind === 'delta' ? decoded.value.manifest.from : null),
+      appliedVersion:
+        applied ??
+        (decoded.ok && decoded.value.manifest.kind === 'delta' ? decoded.value.manifest.from : null),
       now,
     });
     if (!verified.ok) {
@@ -43,7 +51,8 @@ export const verify: Command = {
     }
     const { manifest, payload } = verified.value;
     if (manifest.kind === 'snapshot') {
-      const state = manifest.feed === 'filter' ? FilterState.fromSnapshot(payload) : PlainState.fromSnapshot(payload);
+      const state =
+        manifest.feed === 'filter' ? FilterState.fromSnapshot(payload) : PlainState.fromSnapshot(payload);
       if (!state.ok) {
         console.log(`FAIL ${state.error.code}: ${state.error.message}`);
         return 1;
@@ -54,7 +63,9 @@ export const verify: Command = {
         return 1;
       }
     } else if (manifest.kind === 'delta') {
-      console.log('note: the resulting-state rules of a delta need the base state; checked by consumers on apply');
+      console.log(
+        'note: the resulting-state rules of a delta need the base state; checked by consumers on apply',
+      );
     }
     console.log('OK every rule passes');
     return 0;

@@ -23,7 +23,12 @@ export const hubConfigSchema = z.object({
   confidential: z
     .string()
     .default('csam')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(CATEGORIES))),
 });
 

@@ -1,15 +1,16 @@
-import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { feedsRoutes } from '../api/routes/feeds.ts';
-import { exportPublicKey, type SigningKey } from '../core/keys.ts';
+import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
+import { loadKeySet } from './key-rotation.ts';
 import { loadSigningKey } from './signing-key.ts';
 
 export interface Hub {
@@ -37,6 +38,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
   const registry = openRegistry(config.dbPath);
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
+    const keySet = await loadKeySet(config.keysDir);
     const firstAdminToken = ensureAdminToken(registry, config.adminToken);
     const metrics = new Metrics();
     metrics.gauge('takedown_registry_version', 'Current registry version', () => registry.currentVersion());
@@ -53,17 +55,23 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       confidentialCategories: config.confidential,
       filterFpr: config.filterFpr,
     });
-    listeners.push(() => expiry.arm(), (version) => feeds.committed(version));
+    listeners.push(
+      () => expiry.arm(),
+      (version) => feeds.committed(version),
+    );
 
     const app = createApp({
       registry,
       authenticate: (token) => registry.authenticate(token),
       metrics,
       committed,
-      publicKeys: () => [{ id: signingKey.id, publicKey: exportPublicKey(signingKey.publicKey) }],
+      publicKeys: () => publicKeys(signingKey, keySet?.keys ?? []),
+      keySet: () => keySet?.bytes ?? null,
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
-      extraRoutes: [['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })]],
+      extraRoutes: [
+        ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
+      ],
     });
     expiry.sweep();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
@@ -90,6 +98,12 @@ export async function createHub(config: HubConfig): Promise<Hub> {
     registry.close();
     throw err;
   }
+}
+
+/** The signing key first, then the other keys of the latest key set (the one being retired). */
+function publicKeys(signingKey: SigningKey, keySet: readonly PublicKey[]) {
+  const keys = [signingKey.publicKey, ...keySet.filter((k) => k.id !== signingKey.id)];
+  return keys.map((k) => ({ id: k.id, publicKey: exportPublicKey(k) }));
 }
 
 /** On a registry without any token, creates the first admin token (given or random) and returns its text. */

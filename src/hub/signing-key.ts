@@ -1,6 +1,12 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportPrivateKey, exportPublicKey, generateSigningKey, importPrivateKey, type SigningKey } from '../core/keys.ts';
+import {
+  exportPrivateKey,
+  exportPublicKey,
+  generateSigningKey,
+  importPrivateKey,
+  type SigningKey,
+} from '../core/keys.ts';
 
 export const SIGNING_KEY_FILE = 'signing.key';
 export const PUBLIC_KEY_FILE = 'signing.pub';
@@ -35,7 +41,10 @@ export async function writeKeyFiles(dir: string, key: SigningKey, privateName: s
   await write(privateName, await exportPrivateKey(key), 0o600);
 }
 
-function unwrapKey<T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }, from: string): T {
+function unwrapKey<T>(
+  result: { ok: true; value: T } | { ok: false; error: { message: string } },
+  from: string,
+): T {
   if (!result.ok) throw new Error(`signing key from ${from}: ${result.error.message}`);
   return result.value;
 }

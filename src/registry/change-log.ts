@@ -242,8 +242,7 @@ type ChangeRow = [
 
 /** Maps a raw row selected with CHANGE_SELECT, given the previous row's hash. */
 export function toChangeRecord(r: unknown, prevHash: string): ChangeRecord {
-  const [seq, version, op, expression, category, action, orderId, orderRef, actor, note, h] =
-    r as ChangeRow;
+  const [seq, version, op, expression, category, action, orderId, orderRef, actor, note, h] = r as ChangeRow;
   return {
     seq,
     version,

@@ -8,8 +8,7 @@ import { failure, type Store, success } from './store.ts';
 import type { CreatedOrder, OrderInput, RegistryResult, TargetResult } from './types.ts';
 
 function accept(s: Screened & { ok: true }): AcceptedTarget {
-  const t = s.target;
-  return { expression: t.expression, kind: t.kind, rails: s.rails };
+  return { expression: s.target.expression, rails: s.rails };
 }
 
 /** A screened target is written when it parsed and either tripped no rail or the order overrides rails. */

@@ -1,7 +1,7 @@
 /** Writes that take entries away: revoking an order or an entry, expiry sweeps; and extending an order. */
 
 import { parseTarget } from '../core/target.ts';
-import type { Action, Category, EntryKind } from '../core/types.ts';
+import type { Action, Category } from '../core/types.ts';
 import { ChangeAppender } from './change-log.ts';
 import { toIsoTime } from './order-input.ts';
 import { getEntry, getOrder } from './queries.ts';

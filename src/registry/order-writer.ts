@@ -1,7 +1,6 @@
 /** Writes an order's accepted targets: entries, links and change-log rows, in batches, inside one transaction. */
 
 import type Database from 'better-sqlite3';
-import type { EntryKind } from '../core/types.ts';
 import { ChangeAppender } from './change-log.ts';
 import type { ValidOrder } from './order-input.ts';
 import type { Store } from './store.ts';
@@ -10,9 +9,8 @@ import type { OrderOverride, Rail, TargetStatus } from './types.ts';
 /** A target that passed screening, ready to be written. */
 export interface AcceptedTarget {
   expression: string;
-  kind: EntryKind;
   /** Rails it tripped and the order overrode (empty for most). */
-  rails: Rail[];
+  rails: readonly Rail[];
 }
 
 /**
@@ -25,27 +23,38 @@ const OVERRIDE_TARGETS_KEPT = 1000;
 
 type Existing = [expression: string, id: number, active: number, linked: number];
 
-/** Multi-row statements of one shape, prepared per row count (only the full chunk size is kept). */
+/**
+ * Statements repeating one row pattern, prepared once per row count: a chunk is full but at the end of each
+ * `write()`, and callers tend to pass the same number of targets every time, so few sizes recur.
+ */
 class RowsStatement {
-  private readonly full: Database.Statement;
+  private readonly bySize = new Map<number, Database.Statement>();
 
+  /** The statement is `head` + `row` repeated, comma-separated + `tail`. */
   constructor(
     private readonly db: Database.Database,
     private readonly head: string,
     private readonly row: string,
     private readonly tail = '',
-  ) {
-    this.full = this.prepare(CHUNK);
+  ) {}
+
+  /** Runs it for `rows` rows (0 is a no-op); returns the number of rows changed. */
+  run(named: Record<string, unknown>, params: unknown[], rows: number): number {
+    return rows === 0 ? 0 : this.sized(rows).run(named, params).changes;
   }
 
-  /** Inserts `rows` rows (0 is a no-op); returns how many were inserted. */
-  run(constants: Record<string, unknown>, params: unknown[], rows: number): number {
-    if (rows === 0) return 0;
-    return (rows === CHUNK ? this.full : this.prepare(rows)).run(constants, params).changes;
+  /** Rows of a query over `rows` parameters, as arrays. */
+  all(named: Record<string, unknown>, params: unknown[], rows: number): unknown[][] {
+    return this.sized(rows).raw().all(named, params) as unknown[][];
   }
 
-  private prepare(rows: number): Database.Statement {
-    return this.db.prepare(`${this.head} VALUES ${new Array(rows).fill(this.row).join(', ')} ${this.tail}`);
+  private sized(rows: number): Database.Statement {
+    let stmt = this.bySize.get(rows);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(`${this.head} ${new Array(rows).fill(this.row).join(', ')} ${this.tail}`);
+      this.bySize.set(rows, stmt);
+    }
+    return stmt;
   }
 }
 
@@ -61,8 +70,8 @@ export class OrderWriter {
   private linked = 0;
   private readonly insertEntries: RowsStatement;
   private readonly insertLinks: RowsStatement;
-  private readonly entryConstants: Record<string, unknown>;
-  private lookupFull: Database.Statement | undefined;
+  private readonly lookupEntries: RowsStatement;
+  private readonly named: { category: string; action: string; orderId: number; version: number };
   private readonly overrideRails = new Set<Rail>();
   private readonly overrideTargets: string[] = [];
 
@@ -94,23 +103,32 @@ export class OrderWriter {
     );
     this.changes = new ChangeAppender(db, version, actor);
     this.nextEntryId = store.nextEntryId();
-    // ON CONFLICT DO NOTHING: an expression already in the registry is skipped here and sorted out by lookup().
+    this.named = { category: order.category, action: order.action, orderId: this.orderId, version };
+    // DO NOTHING: an expression already in the registry is skipped here and sorted out by lookup().
     this.insertEntries = new RowsStatement(
       db,
-      `INSERT INTO entries (expression, id, active, category, action, order_id, first_version, last_version)`,
+      'INSERT INTO entries (expression, id, active, category, action, order_id, first_version, last_version) VALUES',
       '(?, ?, 1, @category, @action, @orderId, @version, @version)',
       'ON CONFLICT DO NOTHING',
     );
     this.insertLinks = new RowsStatement(
       db,
-      'INSERT INTO order_entries (entry_id, order_id)',
+      'INSERT INTO order_entries (entry_id, order_id) VALUES',
       '(?, @orderId)',
     );
-    this.entryConstants = { category: order.category, action: order.action, orderId: this.orderId, version };
+    this.lookupEntries = new RowsStatement(
+      db,
+      `SELECT e.expression, e.id, e.active,
+         EXISTS (SELECT 1 FROM order_entries l WHERE l.entry_id = e.id AND l.order_id = @orderId)
+       FROM entries e WHERE e.expression IN (`,
+      '?',
+      ')',
+    );
   }
 
   /** Writes accepted targets; returns each one's status, in order. */
   write(targets: readonly AcceptedTarget[]): TargetStatus[] {
+    if (targets.length <= CHUNK) return this.writeChunk(targets);
     const out: TargetStatus[] = [];
     for (let i = 0; i < targets.length; i += CHUNK) {
       for (const s of this.writeChunk(targets.slice(i, i + CHUNK))) out.push(s);
@@ -120,52 +138,56 @@ export class OrderWriter {
 
   private writeChunk(targets: readonly AcceptedTarget[]): TargetStatus[] {
     const statuses: TargetStatus[] = new Array(targets.length);
-    const unique: number[] = [];
+    const unique: AcceptedTarget[] = [];
+    const uniqueAt: number[] = [];
     const seen = new Set<string>();
+    const params: unknown[] = [];
+    const firstId = this.nextEntryId;
     for (let i = 0; i < targets.length; i++) {
-      const e = (targets[i] as AcceptedTarget).expression;
-      if (seen.has(e)) statuses[i] = 'duplicate';
-      else {
-        seen.add(e);
-        unique.push(i);
+      const t = targets[i] as AcceptedTarget;
+      if (seen.has(t.expression)) {
+        statuses[i] = 'duplicate';
+        continue;
       }
+      seen.add(t.expression);
+      unique.push(t);
+      uniqueAt.push(i);
+      params.push(t.expression, this.nextEntryId++);
     }
     // Optimistically insert every expression as a new entry; when some already existed, look them all up.
-    const firstId = this.nextEntryId;
-    const params: unknown[] = [];
-    for (const i of unique) params.push((targets[i] as AcceptedTarget).expression, this.nextEntryId++);
-    const inserted = this.insertEntries.run(this.entryConstants, params, unique.length);
+    const inserted = this.insertEntries.run(this.named, params, unique.length);
     const existing = new Map<string, Existing>();
     if (inserted < unique.length) {
-      for (const row of this.lookup(unique.map((i) => (targets[i] as AcceptedTarget).expression))) {
-        existing.set(row[0], row);
+      const expressions = unique.map((t) => t.expression);
+      for (const row of this.lookupEntries.all({ orderId: this.orderId }, expressions, expressions.length)) {
+        existing.set(row[0] as string, row as Existing);
       }
     }
     const { category, action } = this.order;
     const order = { id: this.orderId, reference: this.order.reference };
     const links: number[] = [];
     for (let u = 0; u < unique.length; u++) {
-      const i = unique[u] as number;
-      const t = targets[i] as AcceptedTarget;
-      const tentativeId = firstId + u;
+      const t = unique[u] as AcceptedTarget;
+      const i = uniqueAt[u] as number;
       const found = existing.get(t.expression);
-      if (found === undefined || found[1] === tentativeId) {
-        links.push(tentativeId);
-      } else if (found[3] === 1) {
-        statuses[i] = 'duplicate';
-        continue;
-      } else if (found[2] === 1) {
+      if (found !== undefined && found[1] !== firstId + u) {
+        if (found[3] === 1) {
+          statuses[i] = 'duplicate';
+          continue;
+        }
         links.push(found[1]);
-        statuses[i] = 'already-active';
-        continue;
-      } else {
+        if (found[2] === 1) {
+          statuses[i] = 'already-active';
+          continue;
+        }
         this.store
           .stmt(
             `UPDATE entries SET active = 1, category = ?, action = ?, order_id = ?, last_version = ?
              WHERE expression = ?`,
           )
           .run(category, action, this.orderId, this.version, t.expression);
-        links.push(found[1]);
+      } else {
+        links.push(firstId + u);
       }
       this.changes.append('add', t.expression, category, action, order, this.noteFor(t));
       statuses[i] = 'added';
@@ -181,23 +203,6 @@ export class OrderWriter {
     for (const r of t.rails) this.overrideRails.add(r);
     if (this.overrideTargets.length < OVERRIDE_TARGETS_KEPT) this.overrideTargets.push(t.expression);
     return JSON.stringify({ override: t.rails, reason: this.order.override?.reason ?? '' });
-  }
-
-  /** [expression, id, active, linked to this order] of the given expressions (new ones included). */
-  private lookup(expressions: string[]): Existing[] {
-    // A chunk is full but for the last one, so the statement for CHUNK expressions is kept.
-    let stmt = expressions.length === CHUNK ? this.lookupFull : undefined;
-    if (stmt === undefined) {
-      stmt = this.store.db
-        .prepare(
-          `SELECT e.expression, e.id, e.active,
-             EXISTS (SELECT 1 FROM order_entries l WHERE l.entry_id = e.id AND l.order_id = @orderId)
-           FROM entries e WHERE e.expression IN (${new Array(expressions.length).fill('?').join(', ')})`,
-        )
-        .raw();
-      if (expressions.length === CHUNK) this.lookupFull = stmt;
-    }
-    return stmt.all({ orderId: this.orderId }, expressions) as Existing[];
   }
 
   /** Completes the order row (its size, the override audit record) and the version row. */

@@ -50,7 +50,15 @@ const answers = (url: string, status: number, init?: RequestInit) =>
     return undefined;
   }, `${url} to answer ${status}`);
 
-const status = async (runtime = edge) => (await runtime.fetch('http://any.example/.takedown/status')).json();
+const status = async () => (await edge.fetch('http://any.example/.takedown/status')).json();
+
+/** Sends requests (each starts a refresh) until the last refresh was refused for `code`. */
+const refusedFor = (code: string) =>
+  eventually(async () => {
+    await (await edge.fetch('http://any.example/')).arrayBuffer();
+    const s = await status();
+    return s.lastRefresh?.problems?.some((p: { code: string }) => p.code === code) ? s : undefined;
+  }, `a refresh refused for ${code}`);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'takedown-edge-e2e-'));
@@ -173,21 +181,13 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
       'tampered-e2e.example/',
     ]);
     await plant(tamperPayload(tampered), `delta-${version}-${version + 1}-0000000000000001.tkd`);
-    await eventually(async () => {
-      const s = await status();
-      return s.lastRefresh?.problems?.some((p: { code: string }) => p.code === 'payload_digest')
-        ? s
-        : undefined;
-    }, 'the tampered delta to be refused');
+    await refusedFor('payload_digest');
     const expired = await planted.delta(version, current, version + 1, [...current, 'expired-e2e.example/'], {
       createdAt: Date.now() - 2 * DAY,
       expiresAt: Date.now() - DAY,
     });
     await plant(expired, `delta-${version}-${version + 1}-0000000000000002.tkd`);
-    await eventually(async () => {
-      const s = await status();
-      return s.lastRefresh?.problems?.some((p: { code: string }) => p.code === 'expired') ? s : undefined;
-    }, 'the expired delta to be refused');
+    await refusedFor('expired');
     expect((await status()).version).toBe(version);
     expect((await edge.fetch('http://tampered-e2e.example/')).status).toBe(200);
     expect((await edge.fetch('http://expired-e2e.example/')).status).toBe(200);

@@ -11,10 +11,16 @@ import { jsonBody, validate } from '../validate.ts';
  */
 export function distributorsRoutes({ registry, authenticate }: AppDeps) {
   return new Hono<AuthEnv>()
-    .post('/report', requireRole(authenticate, 'distributor'), jsonBody, validate('json', reportBody), (c) => {
-      const status = unwrap(registry.recordReport(c.get('principal').id, c.req.valid('json')));
-      return c.json({ ...status, registryVersion: registry.currentVersion() });
-    })
+    .post(
+      '/report',
+      requireRole(authenticate, 'distributor'),
+      jsonBody,
+      validate('json', reportBody),
+      (c) => {
+        const status = unwrap(registry.recordReport(c.get('principal').id, c.req.valid('json')));
+        return c.json({ ...status, registryVersion: registry.currentVersion() });
+      },
+    )
     .get('/', requireRole(authenticate, 'regulator', 'auditor'), (c) => {
       const current = registry.currentVersion();
       const now = Date.now();

@@ -15,10 +15,16 @@ export function entriesRoutes({ registry, authenticate, committed }: AppDeps) {
       );
       return c.json({ entries: page.items, nextCursor: page.nextCursor });
     })
-    .post('/revoke', requireRole(authenticate, 'regulator'), jsonBody, validate('json', revokeEntryBody), (c) => {
-      const { target, reason } = c.req.valid('json');
-      const outcome = unwrap(registry.revokeEntry(target, reason, actorOf(c.get('principal'))));
-      committed(outcome.version);
-      return c.json(outcome);
-    });
+    .post(
+      '/revoke',
+      requireRole(authenticate, 'regulator'),
+      jsonBody,
+      validate('json', revokeEntryBody),
+      (c) => {
+        const { target, reason } = c.req.valid('json');
+        const outcome = unwrap(registry.revokeEntry(target, reason, actorOf(c.get('principal'))));
+        committed(outcome.version);
+        return c.json(outcome);
+      },
+    );
 }

@@ -24,7 +24,10 @@ export function lookupRoutes({ registry, authenticate }: AppDeps) {
     .get('/explain', anyToken, validate('query', explainQuery), (c) => {
       const { target } = c.req.valid('query');
       const url = canonicalizeUrl(target);
-      if (!url.ok) throw unprocessable(url.error.code, url.error.message, [{ field: 'target', reason: url.error.message }]);
+      if (!url.ok)
+        throw unprocessable(url.error.code, url.error.message, [
+          { field: 'target', reason: url.error.message },
+        ]);
       const expressions = lookupExpressions(url.value);
       const matches = registry.matchExpressions(expressions);
       return c.json({
@@ -52,7 +55,9 @@ export function lookupRoutes({ registry, authenticate }: AppDeps) {
           const m = byExpression.get(e);
           return m ? [summarize(m)] : [];
         });
-        return matches.length ? { target: t.target, blocked: true, matches } : { target: t.target, blocked: false };
+        return matches.length
+          ? { target: t.target, blocked: true, matches }
+          : { target: t.target, blocked: false };
       });
       return c.json({ version: registry.currentVersion(), results });
     });

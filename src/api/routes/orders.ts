@@ -2,7 +2,14 @@ import { Hono } from 'hono';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { unwrap } from '../registry-result.ts';
-import { createOrderBody, extendBody, idParam, orderEntriesQuery, orderQuery, reasonBody } from '../schemas.ts';
+import {
+  createOrderBody,
+  extendBody,
+  idParam,
+  orderEntriesQuery,
+  orderQuery,
+  reasonBody,
+} from '../schemas.ts';
 import { jsonBody, validate } from '../validate.ts';
 
 /** `/v1/orders`: regulators write, auditors read. */
@@ -26,7 +33,9 @@ export function ordersRoutes({ registry, authenticate, committed }: AppDeps) {
     })
     .post('/:id/revoke', write, validate('param', idParam), jsonBody, validate('json', reasonBody), (c) => {
       const { id } = c.req.valid('param');
-      const outcome = unwrap(registry.revokeOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))));
+      const outcome = unwrap(
+        registry.revokeOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))),
+      );
       committed(outcome.version);
       return c.json(outcome);
     })
