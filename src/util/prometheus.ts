@@ -11,11 +11,11 @@ interface Series {
   collect?: () => number;
 }
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labelKey = (labels: Labels) =>
   Object.keys(labels)
     .sort()
-    .map((k) => `${k}="${escape(labels[k] ?? '')}"`)
+    .map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`)
     .join(',');
 
 export class Metrics {

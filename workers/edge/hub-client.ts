@@ -83,7 +83,8 @@ export class HubClient {
     try {
       return ok(await fetch(new URL(path, this.base), { headers, signal: AbortSignal.timeout(timeoutMs) }));
     } catch (error) {
-      return fail('hub_unreachable', `hub request ${path.split('?')[0]} failed: ${(error as Error).name}`);
+      const { name, message } = error as Error;
+      return fail('hub_unreachable', `hub request ${path.split('?')[0]} failed: ${name}: ${message.slice(0, 200)}`);
     }
   }
 }
