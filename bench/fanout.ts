@@ -153,12 +153,18 @@ async function main() {
     rec.figure('half of the clients hold it, after the commit', median(rounds.map((r) => r.median)), 's');
     rec.figure('first client holds it, after the commit', median(rounds.map((r) => r.first)), 's');
     rec.figure('POST /v1/orders round trip (one domain)', median(rounds.map((r) => r.post)), 's');
-    if (idle) rec.figure('hub RSS with its feeds ready, before the clients connect', idle.rss / MiB, 'MiB');
-    rec.figure(
-      `hub RSS with ${CLIENTS} long-polls parked`,
-      median(rounds.map((r) => r.parkedRss)) / MiB,
-      'MiB',
-    );
+    const parked = median(rounds.map((r) => r.parkedRss));
+    rec.figure(`hub RSS with ${CLIENTS} long-polls parked`, parked / MiB, 'MiB');
+    if (idle) {
+      rec.figure('hub RSS with its feeds ready, before the clients connect', idle.rss / MiB, 'MiB');
+      const perPoll = (parked - idle.rss) / CLIENTS / 1024;
+      rec.figure(
+        'hub RSS growth per parked long-poll',
+        perPoll,
+        'KiB',
+        'an upper bound: uncollected garbage counts',
+      );
+    }
     if (peak) rec.figure('hub peak RSS (VmHWM), start-up included', peak.peak / MiB, 'MiB');
     rec.goal(
       `all ${CLIENTS} long-polls answered after a commit`,

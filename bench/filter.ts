@@ -29,7 +29,7 @@ const rec = new Recorder(
   'filter',
   'The filter feed: snapshot, lookups, deltas',
   `Expressions \`name/\` of the first 1M and of all 1.5M names of ${shownPath(NRD_LIST)}, false-positive ` +
-    `rate ${FPR}. Build: \`encodeFilterSnapshot\`, median of ${BUILD_ROUNDS} rounds (CPU time). Sizes against ` +
+    `rate ${FPR.toExponential(0)}. Build: \`encodeFilterSnapshot\`, median of ${BUILD_ROUNDS} rounds (CPU time). Sizes against ` +
     'log2(1/e) bits per entry for the false-block rate e that the snapshot achieves, against bloom-filters 3.0.4 ' +
     'used by its documentation (`BloomFilter.create(n, 1e-6)`, `add`, `saveAsJSON` as a JSON string; 1M only, it ' +
     'is slow) and against `gzip -9` (node:zlib level 9) of the sorted plain list. Lookups: every URL of ' +
@@ -114,7 +114,7 @@ async function sizes(names: readonly string[]) {
         `At ${label} the whole artifact is ${((100 * artifactBytes) / gzip - 100).toFixed(1)}% ` +
           `${artifactBytes < gzip ? 'smaller' : 'larger'} than gzip -9 of the plain list: the Bloom filter alone ` +
           `(${formatNumber(bloomBytes / n)} bytes/entry) is half of it, the exact keys that make a false block ` +
-          `~${falseBlock.toExponential(0)} per expression instead of ${FPR} are the other half. Sorted domain ` +
+          `~${falseBlock.toExponential(0)} per expression instead of ${FPR.toExponential(0)} are the other half. Sorted domain ` +
           'names share long prefixes, which is what gzip feeds on; hashes share nothing.',
       );
     }

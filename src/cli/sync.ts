@@ -4,7 +4,7 @@ import { SyncAgent } from '../agent/sync/sync-agent.ts';
 import { resolveSyncConfig, type SyncConfig, SyncConfigError } from '../agent/sync/sync-config.ts';
 import { jsonLines, type SyncLog } from '../agent/sync/sync-log.ts';
 import { SyncMetrics, serveMetrics } from '../agent/sync/sync-metrics.ts';
-import { type ServedZone, serveZone } from '../agent/sync/zone-feed.ts';
+import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { parsePublicKeys } from '../core/keys.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
 
@@ -36,7 +36,8 @@ export const sync: Command = {
     'sync --hub URL --token TOKEN --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output FORMAT=PATH ...\n' +
     '       [--reload CMD ...] [--once] [--metrics-port PORT] [--config FILE]\n' +
     '  --output FORMAT=PATH   repeatable; FORMAT one of rpz, unbound, dnsmasq, hosts, squid, squid-url\n' +
-    '  --reload CMD           run after an output is replaced (e.g. "unbound-control reload"). Either one\n' +
+    '  --reload CMD           run after an output is replaced (Unbound: "unbound-control auth_zone_reload\n' +
+    '                         rpz.takedown.", which re-reads only the zone). Either one\n' +
     '                         per --output, paired in order ("" = none for that output), or FORMAT=CMD for\n' +
     '                         every output of FORMAT. A failed reload keeps PATH.prev and is retried.\n' +
     '  --reload-timeout S     kill a reload command after S seconds (default 30)\n' +

@@ -3,17 +3,12 @@
 import { type ValidOrder, validateOrder } from './order-input.ts';
 import { type AcceptedTarget, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
-import { rejection, type Screened, screenTarget } from './screen.ts';
+import { kindOf } from './rows.ts';
+import { acceptTarget } from './screen.ts';
 import { failure, type Store, success } from './store.ts';
 import type { CreatedOrder, OrderInput, RegistryResult, TargetResult } from './types.ts';
 
-function accept(s: Screened & { ok: true }): AcceptedTarget {
-  return { expression: s.target.expression, rails: s.rails };
-}
-
-/** A screened target is written when it parsed and either tripped no rail or the order overrides rails. */
-const passes = (s: Screened, order: ValidOrder): s is Screened & { ok: true } =>
-  s.ok && (s.rails.length === 0 || order.override !== null);
+const isRejection = (r: AcceptedTarget | TargetResult): r is TargetResult => 'status' in r;
 
 /**
  * Creates an order atomically: if any target is rejected nothing is written and the failure
@@ -46,14 +41,15 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
       });
       continue;
     }
-    const s = screenTarget(target, store.protectedDomains);
-    if (!passes(s, order)) {
+    const a = acceptTarget(target, store.protectedDomains, order.override !== null);
+    if (isRejection(a)) {
       rejected++;
-      results.push(rejection(target, s, store.protectedDomains));
+      results.push(a);
       continue;
     }
-    const { kind, expression } = s.target;
-    const rails = s.rails.length > 0 ? { rails: s.rails } : {};
+    const { expression } = a;
+    const kind = kindOf(expression);
+    const rails = a.rails.length > 0 ? { rails: [...a.rails] } : {};
     if (seen.has(expression)) {
       results.push({ target, kind, expression, status: 'duplicate', ...rails });
       continue;
@@ -61,7 +57,7 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
     seen.add(expression);
     acceptedAt.push(results.length);
     results.push({ target, kind, expression, status: 'accepted', ...rails });
-    accepted.push(accept(s));
+    accepted.push(a);
   }
   if (rejected > 0) {
     return failure(
@@ -136,10 +132,11 @@ export class ImportSession {
     const writer = this.active();
     const result: ImportChunkResult = { added: 0, alreadyActive: 0, duplicate: 0, rejected: [] };
     const accepted: AcceptedTarget[] = [];
+    const overrides = this.order.override !== null;
     for (const target of targets) {
-      const s = screenTarget(target, this.store.protectedDomains);
-      if (passes(s, this.order)) accepted.push(accept(s));
-      else result.rejected.push(rejection(target, s, this.store.protectedDomains));
+      const a = acceptTarget(target, this.store.protectedDomains, overrides);
+      if (isRejection(a)) result.rejected.push(a);
+      else accepted.push(a);
     }
     try {
       for (const status of writer.write(accepted)) {

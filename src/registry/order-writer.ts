@@ -137,57 +137,53 @@ export class OrderWriter {
   }
 
   private writeChunk(targets: readonly AcceptedTarget[]): TargetStatus[] {
-    const statuses: TargetStatus[] = new Array(targets.length);
-    const unique: AcceptedTarget[] = [];
-    const uniqueAt: number[] = [];
-    const seen = new Set<string>();
-    const params: unknown[] = [];
+    const n = targets.length;
     const firstId = this.nextEntryId;
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i] as AcceptedTarget;
-      if (seen.has(t.expression)) {
-        statuses[i] = 'duplicate';
-        continue;
-      }
-      seen.add(t.expression);
-      unique.push(t);
-      uniqueAt.push(i);
-      params.push(t.expression, this.nextEntryId++);
+    this.nextEntryId += n;
+    const params: unknown[] = new Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      params[2 * i] = (targets[i] as AcceptedTarget).expression;
+      params[2 * i + 1] = firstId + i;
     }
-    // Optimistically insert every expression as a new entry; when some already existed, look them all up.
-    const inserted = this.insertEntries.run(this.named, params, unique.length);
-    const existing = new Map<string, Existing>();
-    if (inserted < unique.length) {
-      const expressions = unique.map((t) => t.expression);
-      for (const row of this.lookupEntries.all({ orderId: this.orderId }, expressions, expressions.length)) {
-        existing.set(row[0] as string, row as Existing);
-      }
-    }
+    // Optimistically insert every target as a new entry with id firstId + i. When all rows went in, all were
+    // new (a repeat within the chunk would have collided with its first occurrence); otherwise sort them out.
+    const statuses: TargetStatus[] = new Array(n);
+    const links: number[] = [];
+    const fresh = this.insertEntries.run(this.named, params, n) === n;
+    const existing = fresh ? null : this.lookup(targets);
+    const seen = fresh ? null : new Set<string>();
     const { category, action } = this.order;
     const order = { id: this.orderId, reference: this.order.reference };
-    const links: number[] = [];
-    for (let u = 0; u < unique.length; u++) {
-      const t = unique[u] as AcceptedTarget;
-      const i = uniqueAt[u] as number;
-      const found = existing.get(t.expression);
-      if (found !== undefined && found[1] !== firstId + u) {
-        if (found[3] === 1) {
+    for (let i = 0; i < n; i++) {
+      const t = targets[i] as AcceptedTarget;
+      if (existing !== null && seen !== null) {
+        if (seen.has(t.expression)) {
           statuses[i] = 'duplicate';
           continue;
         }
-        links.push(found[1]);
-        if (found[2] === 1) {
-          statuses[i] = 'already-active';
-          continue;
+        seen.add(t.expression);
+        const [, id, active, linked] = existing.get(t.expression) as Existing;
+        if (id !== firstId + i) {
+          if (linked === 1) {
+            statuses[i] = 'duplicate';
+            continue;
+          }
+          links.push(id);
+          if (active === 1) {
+            statuses[i] = 'already-active';
+            continue;
+          }
+          this.store
+            .stmt(
+              `UPDATE entries SET active = 1, category = ?, action = ?, order_id = ?, last_version = ?
+               WHERE expression = ?`,
+            )
+            .run(category, action, this.orderId, this.version, t.expression);
+        } else {
+          links.push(id);
         }
-        this.store
-          .stmt(
-            `UPDATE entries SET active = 1, category = ?, action = ?, order_id = ?, last_version = ?
-             WHERE expression = ?`,
-          )
-          .run(category, action, this.orderId, this.version, t.expression);
       } else {
-        links.push(firstId + u);
+        links.push(firstId + i);
       }
       this.changes.append('add', t.expression, category, action, order, this.noteFor(t));
       statuses[i] = 'added';
@@ -196,6 +192,16 @@ export class OrderWriter {
     this.linked += links.length;
     this.changes.flush();
     return statuses;
+  }
+
+  /** [expression, id, active, linked to this order] of each distinct expression among the targets. */
+  private lookup(targets: readonly AcceptedTarget[]): Map<string, Existing> {
+    const expressions = [...new Set(targets.map((t) => t.expression))];
+    const out = new Map<string, Existing>();
+    for (const row of this.lookupEntries.all({ orderId: this.orderId }, expressions, expressions.length)) {
+      out.set(row[0] as string, row as Existing);
+    }
+    return out;
   }
 
   private noteFor(t: AcceptedTarget): string {

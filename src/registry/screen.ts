@@ -1,8 +1,9 @@
 /** Parses a regulator's target and checks it against the safety rails (DESIGN section 2). */
 
-import { hostInfo } from '../core/host.ts';
+import { hostInfo, registrableDomain } from '../core/host.ts';
 import { parseTarget, type Target } from '../core/target.ts';
 import type { Failure, Result } from '../core/types.ts';
+import type { AcceptedTarget } from './order-writer.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { Rail, TargetResult } from './types.ts';
 
@@ -69,6 +70,27 @@ export function screenTarget(input: string, protectedDomains: ProtectedDomains):
   }
   if (protectedDomains.covering(t.host) !== null) rails = [...rails, 'protected_domain'];
   return { ok: true, target: t, rails };
+}
+
+/**
+ * The write path's screening: the target as it will be written, or, when it does not parse or trips a rail
+ * that `overrides` does not allow, its rejection. Same decisions as screenTarget, without building a Target
+ * for the plain host names that make up bulk lists.
+ */
+export function acceptTarget(
+  input: string,
+  protectedDomains: ProtectedDomains,
+  overrides: boolean,
+): AcceptedTarget | TargetResult {
+  if (isCanonicalHostName(input)) {
+    let rails = NO_RAILS;
+    if (registrableDomain(input) === null) rails = ['public_suffix'];
+    if (protectedDomains.covering(input) !== null) rails = [...rails, 'protected_domain'];
+    if (rails.length === 0 || overrides) return { expression: `${input}/`, rails };
+  }
+  const s = screenTarget(input, protectedDomains);
+  if (s.ok && (s.rails.length === 0 || overrides)) return { expression: s.target.expression, rails: s.rails };
+  return rejection(input, s, protectedDomains);
 }
 
 /** A clear message for the first rail a target trips. */

@@ -27,7 +27,13 @@ afterAll(async () => {
 describe('wrangler deploy --dry-run', () => {
   it('bundles the worker with the bucket binding and the vars of wrangler.toml', () => {
     expect(bundle.output).toContain('--dry-run: exiting now');
-    for (const name of ['env.FEED_BUCKET', 'env.HUB_URL', 'env.TRUSTED_KEYS', 'env.FAIL_MODE', 'env.BLOCKED_BY']) {
+    for (const name of [
+      'env.FEED_BUCKET',
+      'env.HUB_URL',
+      'env.TRUSTED_KEYS',
+      'env.FAIL_MODE',
+      'env.BLOCKED_BY',
+    ]) {
       expect(bundle.output).toContain(name);
     }
   });

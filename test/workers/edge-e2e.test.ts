@@ -3,18 +3,18 @@
  * Miniflare (workerd), and a tiny Node origin. Orders posted to the hub reach the worker through its
  * background refresh; its cron copies the feed into the bucket, which keeps it working without the hub.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeArtifact } from '../../src/core/artifact.ts';
 import { decodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { exportPublicKey, generateSigningKey } from '../../src/core/keys.ts';
 import { type FeedIndex, FeedStore } from '../../workers/edge/feed-store.ts';
 import { bundleEdge, type EdgeRuntime, startEdgeRuntime } from '../../workers/tools/runtime.ts';
-import { eventually, type HubProcess, newTokenText, startHubProcess } from '../helpers/hub.ts';
+import { eventually, type HubProcess, newTokenText, runCli, startHubProcess } from '../helpers/hub.ts';
 import { DAY, TestFilterFeed, tamperPayload } from './filter-feed.ts';
 
 const BLOCKED_BY = 'https://isp.example/legal/blocking';
@@ -207,5 +207,24 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
     expect(s).toMatchObject({ version, lastRefresh: { applied: { hub: 0 } } });
     expect(s.lastRefresh.applied.bucket).toBeGreaterThan(0);
     expect((await edge.fetch('http://evil-e2e.example/')).status).toBe(200);
+  });
+
+  it('loads a `takedown publish` directory uploaded to the bucket, without any hub', async () => {
+    const out = join(dir, 'published');
+    const published = await runCli(['publish', '--out', out, '--data', join(dir, 'hub')]);
+    expect(published.code, published.stderr).toBe(0);
+    await edge.dispose();
+    edge = await startEdgeRuntime(script, { ...vars, HUB_URL: '' });
+    const bucket = await edge.bucket();
+    for (const file of await readdir(out, { recursive: true })) {
+      const path = join(out, file);
+      if ((await stat(path)).isFile()) await bucket.put(file.split(sep).join('/'), new Uint8Array(await readFile(path)));
+    }
+    expect((await edge.fetch('http://www.fraud-e2e.example/')).status).toBe(451);
+    expect((await edge.fetch('http://evil-e2e.example/')).status).toBe(200);
+    expect(await status()).toMatchObject({
+      sources: { bucket: true, hub: false },
+      lastRefresh: { problems: [] },
+    });
   });
 });

@@ -84,7 +84,10 @@ export class HubClient {
       return ok(await fetch(new URL(path, this.base), { headers, signal: AbortSignal.timeout(timeoutMs) }));
     } catch (error) {
       const { name, message } = error as Error;
-      return fail('hub_unreachable', `hub request ${path.split('?')[0]} failed: ${name}: ${message.slice(0, 200)}`);
+      return fail(
+        'hub_unreachable',
+        `hub request ${path.split('?')[0]} failed: ${name}: ${message.slice(0, 200)}`,
+      );
     }
   }
 }

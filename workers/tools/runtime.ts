@@ -5,21 +5,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { unstable_readConfig } from 'wrangler';
 import type { ArtifactBucket } from '../edge/feed-store.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WRANGLER = join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
-
-/** Quiet, offline wrangler. */
-export const WRANGLER_ENV = {
-  WRANGLER_SEND_METRICS: 'false',
-  WRANGLER_SEND_ERROR_REPORTS: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-};
+import { REPO_ROOT, WRANGLER, WRANGLER_ENV } from './wrangler-env.ts';
 
 /**
  * Runs `wrangler deploy --dry-run --outdir OUT` on the repository's wrangler.toml (with another entry module
@@ -68,8 +57,8 @@ export interface RuntimeOptions {
 }
 
 /**
- * Starts the bundle in workerd with wrangler.toml's compatibility settings, the FEED_BUCKET binding and
- * `vars` as its environment.
+ * Starts the bundle in workerd with wrangler.toml's compatibility settings, vars and bucket binding; `vars`
+ * override its vars.
  */
 export async function startEdgeRuntime(
   script: string,
@@ -85,7 +74,8 @@ export async function startEdgeRuntime(
     compatibilityFlags: config.compatibility_flags,
     r2Buckets: config.r2_buckets.map((b: { binding: string }) => b.binding),
     r2Persist: options.persistDir ?? false,
-    bindings: vars,
+    // wrangler.toml's [vars] first, as `wrangler dev` would, then the caller's.
+    bindings: { ...(config.vars as Record<string, string>), ...vars },
     ...(options.inspector ? { inspectorPort: 0 } : {}),
   });
   await mf.ready;

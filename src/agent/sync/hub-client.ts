@@ -14,7 +14,14 @@ export type FetchOutcome =
   | { kind: 'resync'; retryAfterMs?: number }
   /** 404: no such feed, or (for key sets) a hub that publishes none. */
   | { kind: 'absent'; retryAfterMs?: number }
-  | { kind: 'failed'; reason: FetchFailureReason; message: string; retryAfterMs?: number };
+  | FetchFailure;
+
+export type FetchFailure = {
+  kind: 'failed';
+  reason: FetchFailureReason;
+  message: string;
+  retryAfterMs?: number;
+};
 
 /** Why a request failed, as the `reason` label of the agent's fetch-failure metric. */
 export type FetchFailureReason = 'network' | 'timeout' | 'http' | 'unauthorized' | 'too_large';
@@ -71,8 +78,8 @@ export class HubClient {
     return this.#artifact('/v1/feeds/keys/snapshot', 0, signal);
   }
 
-  /** Sends a compliance report; the failure says why it was not recorded. */
-  async report(body: ApplyReport, signal?: AbortSignal): Promise<FetchOutcome> {
+  /** Sends a compliance report; `failed` says why the hub did not record it. */
+  async report(body: ApplyReport, signal?: AbortSignal): Promise<{ kind: 'sent' } | FetchFailure> {
     const sent = await this.#request('/v1/distributors/report', 0, signal, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -80,9 +87,9 @@ export class HubClient {
     });
     if ('kind' in sent) return sent;
     const { response, retryAfter } = sent;
+    if (!response.ok) return httpFailure(response, await errorText(response), retryAfter);
     await response.body?.cancel();
-    if (response.ok) return { kind: 'current', retryAfterMs: retryAfter };
-    return httpFailure(response, await errorText(response), retryAfter);
+    return { kind: 'sent' };
   }
 
   async #artifact(path: string, waitMs: number, signal?: AbortSignal): Promise<FetchOutcome> {
@@ -110,7 +117,7 @@ export class HubClient {
     waitMs: number,
     signal: AbortSignal | undefined,
     init: RequestInit,
-  ): Promise<{ response: Response; retryAfter: number | undefined } | FetchOutcome> {
+  ): Promise<{ response: Response; retryAfter: number | undefined } | FetchFailure> {
     const timeout = AbortSignal.timeout(waitMs + this.#timeoutMs);
     const url = this.#base + path;
     try {
@@ -176,7 +183,7 @@ function errorCode(text: string): string | undefined {
   }
 }
 
-function httpFailure(response: Response, text: string, retryAfter: number | undefined): FetchOutcome {
+function httpFailure(response: Response, text: string, retryAfter: number | undefined): FetchFailure {
   let detail = text.trim();
   try {
     const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;

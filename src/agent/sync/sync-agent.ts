@@ -10,7 +10,7 @@ import { type AppliedMeta, StateStore } from './state-store.ts';
 import type { SyncConfig } from './sync-config.ts';
 import type { SyncLog } from './sync-log.ts';
 import { SyncMetrics } from './sync-metrics.ts';
-import { type ZoneFeed, zoneChanges } from './zone-feed.ts';
+import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
 
 /** How one poll ended. */
 export type PollOutcome =
@@ -158,6 +158,8 @@ export class SyncAgent {
     let fetched = wantSnapshot
       ? await this.#client.snapshot(this.#config.feed, signal)
       : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
+    // Stopping interrupts a long-poll: that is no failure of the hub.
+    if (signal?.aborted) return { status: 'failed', reason: 'stopped' };
     if (fetched.kind === 'resync') {
       this.#log('warn', 'resync', { version, reason: 'the hub has no delta from this version' });
       this.#needsSnapshot = true;

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SyncAgent } from '../../../src/agent/sync/sync-agent.ts';
-import { type ServedZone, serveZone } from '../../../src/agent/sync/zone-feed.ts';
+import { type ServedZone, serveZone } from '../../../src/dns/zone-feed.ts';
 import {
   authZoneSnippet,
   freePort,

@@ -1,9 +1,9 @@
-import { decodeDelta } from '../../core/plain-payload.ts';
-import { diff, PlainState } from '../../core/plain-state.ts';
-import type { Change } from '../../core/types.ts';
-import { createRpzPrimary } from '../../dns/primary.ts';
-import type { DnsLogEvent } from '../../dns/responder.ts';
-import type { RenderOptions } from '../render/options.ts';
+import { decodeDelta } from '../core/plain-payload.ts';
+import { diff, PlainState } from '../core/plain-state.ts';
+import type { Change } from '../core/types.ts';
+import { createRpzPrimary } from './primary.ts';
+import type { DnsLogEvent } from './responder.ts';
+import type { RenderOptions } from '../agent/render/options.ts';
 
 /** Where the agent publishes each applied state besides its files: the policy zone it serves over DNS. */
 export interface ZoneFeed {
