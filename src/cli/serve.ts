@@ -8,7 +8,10 @@ export const serve: Command = {
   usage:
     'serve [--host 127.0.0.1] [--port 8787] [--data ./data] [--rpz-port PORT]\n' +
     '  environment: TAKEDOWN_HOST, TAKEDOWN_PORT, TAKEDOWN_DATA, TAKEDOWN_ADMIN_TOKEN (first admin token),\n' +
-    '  TAKEDOWN_SIGNING_KEY (PKCS8 base64; default data/keys/signing.key, created on first start)',
+    '  TAKEDOWN_SIGNING_KEY (PKCS8 base64; default data/keys/signing.key, created on first start)\n' +
+    '  --rpz-port serves the dns feed as the RPZ zone rpz.takedown. over DNS (AXFR/IXFR, NOTIFY, TSIG):\n' +
+    '  TAKEDOWN_RPZ_TSIG=name:base64secret,..  TAKEDOWN_RPZ_ALLOW=CIDR,..  TAKEDOWN_RPZ_NOTIFY=IP:PORT,..\n' +
+    '  (without keys or an allow list, transfers are allowed from loopback only)',
   async run(argv) {
     const { values } = parseFlags(argv, {
       host: { type: 'string' },
@@ -36,6 +39,8 @@ export const serve: Command = {
     } else if (hub.firstAdminToken) {
       console.log(`first start: admin token (shown once, keep it safe):\n  ${hub.firstAdminToken}`);
     }
+    if (hub.rpz)
+      console.log(`rpz zone rpz.takedown. served over DNS on ${hub.rpz.host}:${hub.rpz.port} (udp+tcp)`);
     console.log(
       `takedown hub listening on ${hub.url} (data ${config.dataDir}, registry version ${hub.registry.currentVersion()})`,
     );

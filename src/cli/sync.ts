@@ -4,8 +4,8 @@ import { SyncAgent } from '../agent/sync/sync-agent.ts';
 import { resolveSyncConfig, type SyncConfig, SyncConfigError } from '../agent/sync/sync-config.ts';
 import { jsonLines, type SyncLog } from '../agent/sync/sync-log.ts';
 import { SyncMetrics, serveMetrics } from '../agent/sync/sync-metrics.ts';
-import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { parsePublicKeys } from '../core/keys.ts';
+import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
 
 const FLAGS = {

@@ -1,14 +1,18 @@
+import type { RenderOptions } from '../agent/render/options.ts';
 import { decodeDelta } from '../core/plain-payload.ts';
 import { diff, PlainState } from '../core/plain-state.ts';
 import type { Change } from '../core/types.ts';
 import { createRpzPrimary } from './primary.ts';
 import type { DnsLogEvent } from './responder.ts';
-import type { RenderOptions } from '../agent/render/options.ts';
+import type { TsigKey } from './tsig.ts';
 
 /** Where the agent publishes each applied state besides its files: the policy zone it serves over DNS. */
 export interface ZoneFeed {
-  /** The zone now holds `state` at `version`, reached from the previous one by `changes`. */
-  publish(version: number, state: PlainState, changes: readonly Change[]): void;
+  /**
+   * The zone now holds `state` at `version`, reached from the previous one by `changes` (null: not known,
+   * computed by comparing both states).
+   */
+  publish(version: number, state: PlainState, changes: readonly Change[] | null): void;
 }
 
 export interface ServedZone extends ZoneFeed {
@@ -22,13 +26,18 @@ export interface ServeZoneOptions {
   render: RenderOptions;
   /** Secondaries (resolvers) to NOTIFY on every publish. */
   notify: ReadonlyArray<{ host: string; port: number }>;
+  /** TSIG keys secondaries sign transfers with (one per ISP). */
+  tsigKeys?: readonly TsigKey[];
+  /** Addresses / CIDR blocks that may transfer unsigned; default loopback when no key is configured. */
+  allowTransfer?: readonly string[];
   log: (event: DnsLogEvent) => void;
 }
 
 /**
  * Serves the agent's state as the RPZ policy zone (AXFR/IXFR, NOTIFY) on `host:port`: a resolver
- * transfers only the difference of each version instead of reloading a whole zone file. Transfers are
- * allowed from loopback only.
+ * transfers only the difference of each version instead of reloading a whole zone file. Without TSIG
+ * keys or an allow list, transfers are allowed from loopback only. The sync agent mounts it on its
+ * verified state, the hub on its `dns` feed.
  */
 export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> {
   let current = { version: 0, state: PlainState.empty() };
@@ -39,14 +48,17 @@ export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> 
     lookup: (expression) => current.state.get(expression),
     notify: options.notify,
     log: options.log,
+    ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
+    ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
   });
   const address = await primary.listen(options.host, options.port);
   return {
     address,
     publish(version, state, changes) {
       if (version === current.version) return;
+      const previous = current.state;
       current = { version, state };
-      primary.publish(version, changes);
+      primary.publish(version, changes ?? diff(previous, state));
     },
     close: () => primary.close(),
   };

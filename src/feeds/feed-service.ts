@@ -7,10 +7,11 @@
  */
 import { containsKey } from '../core/filter-keys.ts';
 import { PlainState } from '../core/plain-state.ts';
+import type { Change } from '../core/types.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { buildDelta, type Signing, servedSnapshot, storedSnapshot } from './artifact-builders.ts';
 import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
-import { advanceMirrors, type FeedMirrors } from './feed-mirrors.ts';
+import { advanceMirrors, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
 import {
   type FeedServiceConfig,
@@ -56,7 +57,10 @@ export interface FeedSummary {
   bits?: number;
 }
 
+export type DnsListener = (version: number, state: PlainState, changes: readonly Change[] | null) => void;
+
 export class FeedService {
+  readonly #dnsListeners = new Set<DnsListener>();
   readonly #config: FeedServiceConfig;
   readonly #catalog: SnapshotCatalog;
   readonly #deltas: LruCache<string, ServedArtifact>;
@@ -272,8 +276,25 @@ export class FeedService {
       return;
     }
     this.#changesSinceScan += changes.length;
+    this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
     this.#waiters.notify(target);
     if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
+  }
+
+  /**
+   * Calls `listener` with the `dns` feed at every newly visible version: its state and its changes from
+   * the previous call (null when a scan re-seeded the state). The hub's DNS primary follows it this way.
+   */
+  onDnsVersion(listener: DnsListener): void {
+    this.#dnsListeners.add(listener);
+    const mirrors = this.#mirrors;
+    if (mirrors) listener(mirrors.version, mirrors.dns, null);
+  }
+
+  #announceDns(changes: readonly Change[] | null): void {
+    const mirrors = this.#mirrors;
+    if (!mirrors) return;
+    for (const listener of this.#dnsListeners) listener(mirrors.version, mirrors.dns, changes);
   }
 
   /** Holds the mirrors where they are until a new scan reseeds them (a gap too large, or a mismatch). */
@@ -355,6 +376,7 @@ export class FeedService {
       url: plain('url'),
       filter: FilterMirror.fromWideKeys(scan.filterWide),
     };
+    this.#announceDns(null);
     this.#waiters.notify(scan.version);
   }
 

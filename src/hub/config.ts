@@ -1,6 +1,19 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CATEGORIES } from '../core/types.ts';
+import { parseHostPort } from '../util/host-port.ts';
+
+/** A comma-separated setting as a list (empty when unset). */
+const list = (fallback = '') =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
 
 /** Everything the hub reads from flags and environment, validated once at start (DESIGN section 6 defaults). */
 export const hubConfigSchema = z.object({
@@ -8,10 +21,35 @@ export const hubConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8787),
   dataDir: z.string().min(1).default('./data'),
   /** Sets the first admin token instead of a random one (TAKEDOWN_ADMIN_TOKEN). */
-  adminToken: z.string().min(16, 'TAKEDOWN_ADMIN_TOKEN must be at least 16 characters').optional(),
+  adminToken: z
+    .string()
+    .regex(/^tdk_[A-Za-z0-9_-]{43}$/, 'TAKEDOWN_ADMIN_TOKEN must be tdk_ followed by 43 base64url characters')
+    .optional(),
   /** PKCS8 base64 Ed25519 private key (TAKEDOWN_SIGNING_KEY); else data/keys/signing.key, created on first start. */
   signingKey: z.string().optional(),
+  /** Serve the `dns` feed as the RPZ zone over DNS (AXFR/IXFR/NOTIFY) on this port of `host`. */
   rpzPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** TSIG keys of the secondaries, `name:base64secret` comma-separated (HMAC-SHA256). */
+  rpzTsig: list()
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9+/=]+$/, 'must be name:base64secret')))
+    .transform((keys) =>
+      keys.map((k) => {
+        const at = k.indexOf(':');
+        return { name: k.slice(0, at), algorithm: 'hmac-sha256' as const, secret: k.slice(at + 1) };
+      }),
+    ),
+  /** Addresses / CIDR blocks that may transfer without TSIG (resolvers that cannot sign, e.g. Unbound). */
+  rpzAllow: list(),
+  /** Secondaries to NOTIFY on each version, `IP:PORT` comma-separated. */
+  rpzNotify: list().pipe(
+    z.array(
+      z.string().transform((v, ctx) => {
+        const parsed = parseHostPort(v);
+        if (!parsed) ctx.addIssue({ code: 'custom', message: `"${v}" is not IP:PORT` });
+        return parsed ?? { host: '', port: 0 };
+      }),
+    ),
+  ),
   bodyLimit: z.coerce
     .number()
     .int()
@@ -20,16 +58,7 @@ export const hubConfigSchema = z.object({
   /** Bloom false-positive rate of the filter feed. */
   filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
   /** Categories that appear only in the hashed filter feed. */
-  confidential: z
-    .string()
-    .default('csam')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(CATEGORIES))),
+  confidential: list('csam').pipe(z.array(z.enum(CATEGORIES))),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
@@ -52,6 +81,9 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     adminToken: pick('TAKEDOWN_ADMIN_TOKEN'),
     signingKey: pick('TAKEDOWN_SIGNING_KEY'),
     rpzPort: pick('TAKEDOWN_RPZ_PORT'),
+    rpzTsig: pick('TAKEDOWN_RPZ_TSIG'),
+    rpzAllow: pick('TAKEDOWN_RPZ_ALLOW'),
+    rpzNotify: pick('TAKEDOWN_RPZ_NOTIFY'),
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
     confidential: pick('TAKEDOWN_CONFIDENTIAL_CATEGORIES'),
   } as HubConfigInput;

@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { resolveRenderOptions } from '../agent/render/options.ts';
 import { createApp } from '../api/app.ts';
 import { feedsRoutes } from '../api/routes/feeds.ts';
 import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.ts';
+import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
@@ -28,6 +30,8 @@ export interface Hub {
 export interface RunningHub extends Hub {
   url: string;
   port: number;
+  /** Where the RPZ zone is served over DNS, when `rpzPort` is configured. */
+  rpz: { host: string; port: number } | null;
 }
 
 /**
@@ -114,6 +118,29 @@ function ensureAdminToken(registry: Registry, given: string | undefined): string
   return created.value.token;
 }
 
+/**
+ * The `dns` feed served as the RPZ policy zone over DNS, for ISPs that pull straight from the regulator:
+ * the same module the sync agent mounts on its verified state, here following the hub's feed mirror.
+ */
+async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<ServedZone> {
+  const zone = await serveZone({
+    host: config.host,
+    port: config.rpzPort ?? 0,
+    render: resolveRenderOptions({}),
+    notify: config.rpzNotify,
+    tsigKeys: config.rpzTsig,
+    ...(config.rpzAllow.length > 0 && { allowTransfer: config.rpzAllow }),
+    // Transfers and NOTIFYs are routine; refusals and errors are what an operator must see.
+    log: (event) => {
+      if (event.event !== 'transfer' && event.event !== 'notify') {
+        console.error(`rpz ${event.event}: ${event.message}${event.client ? ` (${event.client})` : ''}`);
+      }
+    },
+  });
+  feeds.onDnsVersion((version, state, changes) => zone.publish(version, state, changes));
+  return zone;
+}
+
 /** Creates the hub and serves its API on `config.host:config.port` (port 0 picks a free one). */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const hub = await createHub(config);
@@ -122,12 +149,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  const zone = config.rpzPort === undefined ? null : await serveHubZone(hub.feeds, config);
   return {
     ...hub,
     port,
+    rpz: zone?.address ?? null,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await zone?.close();
       await hub.close();
     },
   };

@@ -198,9 +198,18 @@ const PRINTED_TOKEN = /admin token[^\n]*\n\s*(tdk_[A-Za-z0-9_-]{43})/;
  * Spawns `takedown serve --port 0 --data DIR` on loopback and resolves once it prints its listening line (the
  * port comes from that line). `adminToken` goes in TAKEDOWN_ADMIN_TOKEN.
  */
-export function startHubProcess(options: { dataDir: string; adminToken?: string }): Promise<HubProcess> {
-  const env: Record<string, string> = options.adminToken ? { TAKEDOWN_ADMIN_TOKEN: options.adminToken } : {};
-  const child = spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--data', options.dataDir], env);
+export function startHubProcess(options: {
+  dataDir: string;
+  adminToken?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}): Promise<HubProcess> {
+  const env: Record<string, string> = {
+    ...options.env,
+    ...(options.adminToken ? { TAKEDOWN_ADMIN_TOKEN: options.adminToken } : {}),
+  };
+  const serve = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', options.dataDir];
+  const child = spawnCli([...serve, ...(options.args ?? [])], env);
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),

@@ -218,7 +218,8 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
     const bucket = await edge.bucket();
     for (const file of await readdir(out, { recursive: true })) {
       const path = join(out, file);
-      if ((await stat(path)).isFile()) await bucket.put(file.split(sep).join('/'), new Uint8Array(await readFile(path)));
+      if ((await stat(path)).isFile())
+        await bucket.put(file.split(sep).join('/'), new Uint8Array(await readFile(path)));
     }
     expect((await edge.fetch('http://www.fraud-e2e.example/')).status).toBe(451);
     expect((await edge.fetch('http://evil-e2e.example/')).status).toBe(200);

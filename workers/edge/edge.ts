@@ -71,8 +71,12 @@ export class Edge {
     if (!replica) return null;
     const due = this.clock() - this.#lastStart >= (this.settings as EdgeConfig).refreshMs;
     if (replica.state === null) {
-      if (this.#refreshing) await this.#refreshing;
-      else if (due) await this.refresh();
+      // Kept alive by waitUntil too: requests joining this load must not lose it if this client goes away.
+      const load = this.#refreshing ?? (due ? this.refresh() : null);
+      if (load) {
+        ctx.waitUntil(load);
+        await load;
+      }
       return replica.state;
     }
     if (due && !this.#refreshing) ctx.waitUntil(this.refresh());

@@ -3,6 +3,7 @@ import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
 import type { PublicKey } from '../../core/keys.ts';
 import { PlainState } from '../../core/plain-state.ts';
 import type { Failure } from '../../core/types.ts';
+import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { HubClient } from './hub-client.ts';
 import { OutputSet } from './output-set.ts';
@@ -10,7 +11,6 @@ import { type AppliedMeta, StateStore } from './state-store.ts';
 import type { SyncConfig } from './sync-config.ts';
 import type { SyncLog } from './sync-log.ts';
 import { SyncMetrics } from './sync-metrics.ts';
-import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
 
 /** How one poll ended. */
 export type PollOutcome =

@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_BYTES } from '../../core/verify.ts';
+import { parseHostPort } from '../../util/host-port.ts';
 import type { OutputSpec } from '../render/apply-output.ts';
 import { isOutputFormat, parseOutputSpec } from '../render/index.ts';
 import { type RenderOptions, RenderOptionsError, resolveRenderOptions } from '../render/options.ts';
@@ -197,11 +197,7 @@ export function pairReloads(outputSpecs: readonly string[], reloads: readonly st
 
 /** `HOST:PORT` or `[IPV6]:PORT`, HOST an IP address. */
 export function hostPort(flag: string, value: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
-  const host = match?.[1] ?? match?.[2] ?? '';
-  const number = Number(match?.[3]);
-  if (isIP(host) === 0 || !Number.isInteger(number) || number > 65535) {
-    throw new SyncConfigError(`${flag} "${value}" is not IP:PORT`);
-  }
-  return { host, port: number };
+  const parsed = parseHostPort(value);
+  if (!parsed) throw new SyncConfigError(`${flag} "${value}" is not IP:PORT`);
+  return parsed;
 }
