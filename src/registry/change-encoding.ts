@@ -105,11 +105,6 @@ export class ChangeEncoder {
     const kind = KIND_FIELD[kindOf(expression)];
     return `${FORMAT_FIELD}${numberField(seq)}${this.afterSeq}${field(expression)}${kind}${this.afterKind}${field(prevHash)}`;
   }
-
-  /** SHA-256 (hex) of a row's encoding. */
-  hash(...fields: Parameters<ChangeEncoder['encode']>): string {
-    return hash('sha256', this.encode(...fields), 'hex');
-  }
 }
 
 /**

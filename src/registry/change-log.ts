@@ -1,75 +1,13 @@
-/**
- * The append-only change log and its SHA-256 hash chain.
- *
- * Encoding (format `takedown-change/1`), byte for byte: the row is written as a sequence of netstrings, each
- * `<n>:<value>,` where `<value>` is the UTF-8 text of a field and `<n>` its length in bytes, in decimal without
- * leading zeros. The fields, in this order:
- *
- *   "takedown-change/1", seq, version, op, expression, kind, category, action, order_id, order_ref, actor, note,
- *   prev_hash
- *
- * Integers are decimal without leading zeros; `kind` is derived from the expression (`domain` when its only
- * `/` is the last character); `order_ref` is the reference of the order `order_id` and `actor` the actor of the
- * row's version (both stored once, in orders and versions); `note` is "" when there is none; `prev_hash` is the
- * previous row's hash as 64 lowercase hex characters (64 zeros for the first row), and is not stored either.
- * The row's hash is SHA-256 over the encoding, stored as 32 bytes. Example: seq 1 of version 1 adding
- * `evil.example/` for order 1 `A/2024` by `alice`:
- * `17:takedown-change/1,1:1,1:1,3:add,13:evil.example/,6:domain,7:malware,5:block,1:1,6:A/2024,5:alice,0:,64:000...0,`.
- * Length prefixes make the encoding unambiguous whatever a free-text field (reference, actor, note) contains.
- */
+/** The append-only change log: appending hash-chained rows, reading them back, verifying the chain. */
 
 import { hash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { Action, Category, ChangeOp, EntryKind } from '../core/types.ts';
+import type { Action, Category, ChangeOp } from '../core/types.ts';
+import { ChangeEncoder, GENESIS_HASH } from './change-encoding.ts';
 import { kindOf } from './rows.ts';
 import type { ChainReport, ChangeRecord } from './types.ts';
 
-/** The format tag, the first field of every encoded row. */
-export const CHANGE_FORMAT = 'takedown-change/1';
-/** The `prev_hash` of the first row. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** The hashed content of one change-log row (everything but its own hash and prev_hash). */
-export interface ChangeContent {
-  seq: number;
-  version: number;
-  op: ChangeOp;
-  expression: string;
-  kind: EntryKind;
-  category: Category;
-  action: Action;
-  orderId: number;
-  orderRef: string;
-  actor: string;
-  note: string;
-}
-
-const field = (s: string): string => `${Buffer.byteLength(s)}:${s},`;
-const FORMAT_FIELD = field(CHANGE_FORMAT);
-
-/** The canonical encoding of a row given its predecessor's hash (hex). */
-export function encodeChange(c: ChangeContent, prevHash: string): string {
-  return (
-    FORMAT_FIELD +
-    field(String(c.seq)) +
-    field(String(c.version)) +
-    field(c.op) +
-    field(c.expression) +
-    field(c.kind) +
-    field(c.category) +
-    field(c.action) +
-    field(String(c.orderId)) +
-    field(c.orderRef) +
-    field(c.actor) +
-    field(c.note) +
-    field(prevHash)
-  );
-}
-
-/** SHA-256 (hex) of a row's encoding. */
-export function changeHash(c: ChangeContent, prevHash: string): string {
-  return hash('sha256', encodeChange(c, prevHash), 'hex');
-}
+export { CHANGE_FORMAT, changeHash, encodeChange, GENESIS_HASH } from './change-encoding.ts';
 
 /** The order a change is attributed to. */
 export interface ChangeOrder {
@@ -81,33 +19,26 @@ export interface ChangeOrder {
 const BATCH = 256;
 const ROW = '(?, ?, ?, @version, @op, @category, @action, @orderId, @note)';
 
-/** The fields shared by a run of consecutive rows, bound once per INSERT instead of once per row. */
-interface Template {
+/** The fields a run of consecutive rows shares, bound once per INSERT instead of once per row. */
+interface Shared {
+  version: number;
   op: ChangeOp;
   category: Category;
   action: Action;
   orderId: number;
   note: string;
-  /** Encoding of version and op, which follow seq. */
-  afterSeq: string;
-  /** Encoding of category .. note, which follow kind. */
-  afterKind: string;
 }
 
-const numberField = (n: number): string => {
-  const s = String(n);
-  return `${s.length}:${s},`;
-};
-const KIND_FIELD = { domain: field('domain'), url: field('url') } as const;
-
 /**
- * Appends rows to the chain inside the caller's write transaction. Rows are hashed as they come and inserted in
- * multi-row batches; `flush()` before anything reads the log back, and before commit.
+ * Appends rows to the chain inside the caller's write transaction (one version, one actor). Rows are hashed
+ * as they come and inserted in multi-row batches; `flush()` before anything reads the log back, and before
+ * commit.
  */
 export class ChangeAppender {
   private seq: number;
   private headHex: string;
-  private template: Template | null = null;
+  private shared: Shared | null = null;
+  private readonly encoder = new ChangeEncoder();
   private readonly params: unknown[] = [];
   private readonly statements = new Map<number, Database.Statement>();
   firstSeq: number | null = null;
@@ -143,80 +74,55 @@ export class ChangeAppender {
     order: ChangeOrder,
     note = '',
   ): void {
-    const t = this.templateFor(op, category, action, order, note);
+    const s = this.shared;
+    if (
+      !s ||
+      s.op !== op ||
+      s.category !== category ||
+      s.action !== action ||
+      s.orderId !== order.id ||
+      s.note !== note
+    ) {
+      this.flush();
+      this.shared = { version: this.version, op, category, action, orderId: order.id, note };
+    }
     const seq = ++this.seq;
     this.firstSeq ??= seq;
     if (op === 'add') this.adds++;
     else this.removes++;
-    // Same bytes as encodeChange(), assembled from the template's pre-encoded fields.
-    const encoded = `${FORMAT_FIELD}${numberField(seq)}${t.afterSeq}${field(expression)}${KIND_FIELD[kindOf(expression)]}${t.afterKind}64:${this.headHex},`;
+    const encoded = this.encoder.encode(
+      seq,
+      this.version,
+      op,
+      expression,
+      category,
+      action,
+      order.id,
+      order.reference,
+      this.actor,
+      note,
+      this.headHex,
+    );
     const hex = hash('sha256', encoded, 'hex');
     this.params.push(seq, expression, Buffer.from(hex, 'hex'));
     this.headHex = hex;
     if (this.params.length === BATCH * 3) this.flush();
   }
 
-  private templateFor(
-    op: ChangeOp,
-    category: Category,
-    action: Action,
-    order: ChangeOrder,
-    note: string,
-  ): Template {
-    const t = this.template;
-    if (
-      t &&
-      t.op === op &&
-      t.category === category &&
-      t.action === action &&
-      t.orderId === order.id &&
-      t.note === note
-    ) {
-      return t;
-    }
-    this.flush();
-    this.template = {
-      op,
-      category,
-      action,
-      orderId: order.id,
-      note,
-      afterSeq: numberField(this.version) + field(op),
-      afterKind:
-        field(category) +
-        field(action) +
-        numberField(order.id) +
-        field(order.reference) +
-        field(this.actor) +
-        field(note),
-    };
-    return this.template;
-  }
-
   /** Writes the rows appended so far. */
   flush(): void {
-    const t = this.template;
     const rows = this.params.length / 3;
-    if (t === null || rows === 0) return;
+    if (this.shared === null || rows === 0) return;
+    // One statement per batch size: a batch is full but where the shared fields change and at chunk ends.
     let stmt = this.statements.get(rows);
     if (stmt === undefined) {
       stmt = this.db.prepare(
         `INSERT INTO changes (seq, expression, hash, version, op, category, action, order_id, note)
          VALUES ${new Array(rows).fill(ROW).join(', ')}`,
       );
-      if (rows === BATCH || rows === 1) this.statements.set(rows, stmt);
+      this.statements.set(rows, stmt);
     }
-    stmt.run(
-      {
-        version: this.version,
-        op: t.op,
-        category: t.category,
-        action: t.action,
-        orderId: t.orderId,
-        note: t.note,
-      },
-      this.params,
-    );
+    stmt.run(this.shared, this.params);
     this.params.length = 0;
   }
 }
@@ -269,14 +175,31 @@ export const hexOf = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('h
  * its last row, which also catches rows cut from the end of the log.
  */
 export function verifyChain(db: Database.Database): ChainReport {
+  const encoder = new ChangeEncoder();
   let rows = 0;
   let prev = GENESIS_HASH;
   for (const r of db.prepare(`${CHANGE_SELECT} ORDER BY c.seq`).raw().iterate()) {
-    const c = toChangeRecord(r, prev);
-    const expected = rows + 1;
-    if (c.seq !== expected) return { ok: false, rows, brokenAt: expected, reason: 'missing_rows' };
-    if (changeHash(c, prev) !== c.hash) return { ok: false, rows, brokenAt: c.seq, reason: 'hash_mismatch' };
-    prev = c.hash;
+    const [seq, version, op, expression, category, action, orderId, orderRef, actor, note, stored] =
+      r as ChangeRow;
+    if (seq !== rows + 1) return { ok: false, rows, brokenAt: rows + 1, reason: 'missing_rows' };
+    const encoded = encoder.encode(
+      seq,
+      version,
+      op,
+      expression,
+      category,
+      action,
+      orderId,
+      orderRef ?? '',
+      actor ?? '',
+      note,
+      prev,
+    );
+    const digest = hash('sha256', encoded, 'buffer');
+    if (!Buffer.isBuffer(stored) || !digest.equals(stored)) {
+      return { ok: false, rows, brokenAt: seq, reason: 'hash_mismatch' };
+    }
+    prev = digest.toString('hex');
     rows++;
   }
   const hashAt = db.prepare('SELECT hash FROM changes WHERE seq = ?').pluck();

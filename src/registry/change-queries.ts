@@ -1,7 +1,8 @@
 /** Reading the change log: pages for auditors and net changes between two versions for deltas. */
 
 import type { Action, Category, Change, ChangeOp } from '../core/types.ts';
-import { CHANGE_SELECT, GENESIS_HASH, hexOf, toChangeRecord } from './change-log.ts';
+import { GENESIS_HASH } from './change-encoding.ts';
+import { CHANGE_SELECT, hexOf, toChangeRecord } from './change-log.ts';
 import { pageSize } from './queries.ts';
 import { kindOf } from './rows.ts';
 import { failure, type Store, success } from './store.ts';

@@ -1,6 +1,12 @@
 /** The registry's public surface: open it with `openRegistry`, then use the `Registry` methods. */
 
-export { CHANGE_FORMAT, changeHash, encodeChange, GENESIS_HASH } from './change-log.ts';
+export {
+  CHANGE_FORMAT,
+  type ChangeContent,
+  changeHash,
+  encodeChange,
+  GENESIS_HASH,
+} from './change-encoding.ts';
 export type { ChangePage, ChangeQuery } from './change-queries.ts';
 export { VersionRangeError } from './change-queries.ts';
 export type { ImportChunkResult, ImportOutcome, ImportSession } from './create-order.ts';

@@ -1,7 +1,8 @@
 /** The state every registry module shares: the connection, the clock, the protected list, version bookkeeping. */
 
 import type Database from 'better-sqlite3';
-import { type ChangeAppender, GENESIS_HASH } from './change-log.ts';
+import { GENESIS_HASH } from './change-encoding.ts';
+import type { ChangeAppender } from './change-log.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { RegistryError, RegistryErrorCode, RegistryResult, TargetResult, VersionKind } from './types.ts';
 

@@ -73,9 +73,9 @@ export class HubClient {
     return this.#artifact(`/v1/feeds/${feed}/delta?${query}`, waitSeconds * 1000, signal);
   }
 
-  /** The latest key set (feed `keys`); `absent` when the hub publishes none. */
+  /** The latest key set (`GET /v1/keys/keyset`, key rotation); `absent` before the first rotation. */
   keySet(signal?: AbortSignal): Promise<FetchOutcome> {
-    return this.#artifact('/v1/feeds/keys/snapshot', 0, signal);
+    return this.#artifact('/v1/keys/keyset', 0, signal);
   }
 
   /** Sends a compliance report; `failed` says why the hub did not record it. */

@@ -272,7 +272,7 @@ describe('key rotation', () => {
       },
       h.hub.key,
     );
-    h.hub.overrides.push({ match: (p) => p === '/v1/feeds/keys/snapshot', answer: () => artifact(keySet) });
+    h.hub.overrides.push({ match: (p) => p === '/v1/keys/keyset', answer: () => artifact(keySet) });
     h.hub.publish([domain('a.test')]);
     const signedByNext = await h.hub.snapshot(1, {}, next);
     h.hub.overrides.push({
