@@ -18,7 +18,8 @@ import { MiB, median } from './lib/timing.ts';
 
 const ENTRIES = 1_000_000;
 const FPR = 1e-6;
-const ROUNDS = 5;
+const ROUNDS = 7;
+const GHOSTERY_ROUNDS = 3;
 const LOADS = 5;
 const GOALS = { ratio: 3, memoryMiB: 32, loadMs: 300 };
 
@@ -29,10 +30,11 @@ const rec = new Recorder(
     `${shownPath(PHISHING_DOMAINS)} names, then ${shownPath(NRD_LIST)} names up to the count, signed with a fresh ` +
     'Ed25519 key. A bench worker (bench/edge-worker.ts, bundled by `wrangler deploy --dry-run` with ' +
     "wrangler.toml's flags, run by Miniflare) holds every URL of " +
-    `${shownPath(PHISHING_URLS)} and times, with the isolate's clock, ${ROUNDS} passes of: the edge's check ` +
-    '(`verdictOf`: canonicalizeUrl, lookupExpressions, Bloom filter and confirmation), `new URL()` alone, and ' +
-    "@ghostery/adblocker 2.18.2's `match` on a `main_frame` request with the same domains as `||domain^` " +
-    `filters; the median pass counts. Load+verify: \`FeedConsumer.apply\` of the artifact, median of ${LOADS}. ` +
+    `${shownPath(PHISHING_URLS)} and times, with the isolate's clock, passes over them after a warm-up pass: ` +
+    `the edge's check (\`verdictOf\`: canonicalizeUrl, lookupExpressions, Bloom filter and confirmation) and ` +
+    `\`new URL()\` alone, ${ROUNDS} rounds interleaved; @ghostery/adblocker 2.18.2's \`match\` on a ` +
+    `\`main_frame\` request with the same domains as \`||domain^\` filters, ${GHOSTERY_ROUNDS} rounds; the ` +
+    `median pass counts. Load+verify: \`FeedConsumer.apply\` of the artifact, median of ${LOADS}. ` +
     'Memory: V8 heap used plus array-buffer backing stores of the isolate (DevTools `Runtime.getHeapUsage` ' +
     'after a forced GC), with the state or engine held minus without it.',
 );
@@ -94,16 +96,30 @@ async function post(runtime: EdgeRuntime, path: string, body: string | Uint8Arra
   return value;
 }
 
-async function passes(runtime: EdgeRuntime, mode: string) {
-  const runs: { ms: number; checks: number; hits: number }[] = [];
-  for (let i = 0; i <= ROUNDS; i++) {
-    const r = (await (
-      await runtime.fetch(`http://bench/run?mode=${mode}&rounds=1`)
-    ).json()) as (typeof runs)[0];
-    if (i > 0) runs.push(r); // the first pass warms the JIT up
-  }
-  const ms = median(runs.map((r) => r.ms));
-  return { perSecond: ((runs[0]?.checks ?? 0) / ms) * 1000, hits: runs[0]?.hits ?? 0 };
+interface Pass {
+  ms: number;
+  checks: number;
+  hits: number;
+}
+
+const pass = async (runtime: EdgeRuntime, mode: string): Promise<Pass> =>
+  (await (await runtime.fetch(`http://bench/run?mode=${mode}&rounds=1`)).json()) as Pass;
+
+/**
+ * Median passes of each mode, interleaved (a, b, a, b...) so a noisy neighbour on the shared cores slows
+ * every mode alike, after one warm-up pass each (the JIT).
+ */
+async function passes(runtime: EdgeRuntime, modes: readonly string[], rounds: number) {
+  const runs = new Map<string, Pass[]>(modes.map((m) => [m, []]));
+  for (const mode of modes) await pass(runtime, mode);
+  for (let i = 0; i < rounds; i++) for (const mode of modes) runs.get(mode)?.push(await pass(runtime, mode));
+  return Object.fromEntries(
+    modes.map((mode) => {
+      const list = runs.get(mode) ?? [];
+      const ms = median(list.map((r) => r.ms));
+      return [mode, { perSecond: ((list[0]?.checks ?? 0) / ms) * 1000, hits: list[0]?.hits ?? 0 }];
+    }),
+  ) as Record<string, { perSecond: number; hits: number }>;
 }
 
 async function main(): Promise<void> {
@@ -160,8 +176,8 @@ async function main(): Promise<void> {
     const load = rec.figure('load + verify', median(loads), 'ms', `first ${loads[0]?.toFixed(0)} ms`);
     rec.figure('loaded state', stateBytes / MiB, 'MiB');
 
-    const check = await passes(runtime, 'check');
-    const parse = await passes(runtime, 'parse');
+    const { check, parse } = await passes(runtime, ['check', 'parse'], ROUNDS);
+    if (!check || !parse) throw new Error('no timing for check or parse');
     const ratio = parse.perSecond / check.perSecond;
     rec.figure(
       'check (canonicalize + expressions + filter)',
@@ -176,7 +192,8 @@ async function main(): Promise<void> {
     const beforeEngine = await inspector.memory();
     const built = await post(runtime, '/ghostery', domains.map((d) => `||${d}^`).join('\n'));
     const engineBytes = (await inspector.memory()) - beforeEngine;
-    const ghostery = await passes(runtime, 'ghostery');
+    const { ghostery } = await passes(runtime, ['ghostery'], GHOSTERY_ROUNDS);
+    if (!ghostery) throw new Error('no timing for Ghostery');
     rec.figure('Ghostery: build engine', built.ms as number, 'ms');
     rec.figure('Ghostery: match', ghostery.perSecond, 'URLs/s', `${ghostery.hits} blocked`);
     rec.figure('Ghostery: engine in memory', engineBytes / MiB, 'MiB');

@@ -76,7 +76,7 @@ CREATE TABLE order_entries (
 ) WITHOUT ROWID;
 CREATE INDEX order_entries_order ON order_entries (order_id, entry_id);
 
--- The append-only, hash-chained change log (encoding in src/registry/change-log.ts). A row's hash covers,
+-- The append-only, hash-chained change log (encoding in src/registry/change-encoding.ts). A row's hash covers,
 -- besides its columns, its order's reference, its version's actor and the previous row's hash; those are
 -- not repeated in every row (the change_log view shows them), and editing any of them breaks the chain.
 -- The row's kind is derived from its expression, as for entries.

@@ -176,30 +176,43 @@ export const hexOf = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('h
  */
 export function verifyChain(db: Database.Database): ChainReport {
   const encoder = new ChangeEncoder();
+  // Reference and actor change rarely from one row to the next: look them up on change, not by a join.
+  const referenceOf = db.prepare('SELECT reference FROM orders WHERE id = ?').pluck();
+  const actorOf = db.prepare('SELECT actor FROM versions WHERE version = ?').pluck();
+  let orderId = -1;
+  let orderRef = '';
+  let version = -1;
+  let actor = '';
   let rows = 0;
   let prev = GENESIS_HASH;
-  for (const r of db.prepare(`${CHANGE_SELECT} ORDER BY c.seq`).raw().iterate()) {
-    const [seq, version, op, expression, category, action, orderId, orderRef, actor, note, stored] =
-      r as ChangeRow;
+  const scan = db.prepare(
+    'SELECT seq, version, op, expression, category, action, order_id, note, hash FROM changes ORDER BY seq',
+  );
+  for (const r of scan.raw().iterate()) {
+    const [seq, v, op, expression, category, action, o, note, stored] = r as [
+      number,
+      number,
+      string,
+      string,
+      string,
+      string,
+      number,
+      string,
+      unknown,
+    ];
     if (seq !== rows + 1) return { ok: false, rows, brokenAt: rows + 1, reason: 'missing_rows' };
-    const encoded = encoder.encode(
-      seq,
-      version,
-      op,
-      expression,
-      category,
-      action,
-      orderId,
-      orderRef ?? '',
-      actor ?? '',
-      note,
-      prev,
-    );
-    const digest = hash('sha256', encoded, 'buffer');
-    if (!Buffer.isBuffer(stored) || !digest.equals(stored)) {
-      return { ok: false, rows, brokenAt: seq, reason: 'hash_mismatch' };
+    if (o !== orderId) {
+      orderId = o;
+      orderRef = (referenceOf.get(o) as string | undefined) ?? '';
     }
-    prev = digest.toString('hex');
+    if (v !== version) {
+      version = v;
+      actor = (actorOf.get(v) as string | undefined) ?? '';
+    }
+    const encoded = encoder.encode(seq, v, op, expression, category, action, o, orderRef, actor, note, prev);
+    const digest = hash('sha256', encoded, 'hex');
+    if (digest !== hexOf(stored)) return { ok: false, rows, brokenAt: seq, reason: 'hash_mismatch' };
+    prev = digest;
     rows++;
   }
   const hashAt = db.prepare('SELECT hash FROM changes WHERE seq = ?').pluck();

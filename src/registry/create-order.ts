@@ -5,7 +5,7 @@ import { type AcceptedTarget, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
 import { kindOf } from './rows.ts';
 import { acceptTarget } from './screen.ts';
-import { failure, type Store, success } from './store.ts';
+import { failure, isBusy, type Store, success } from './store.ts';
 import type { CreatedOrder, OrderInput, RegistryResult, TargetResult } from './types.ts';
 
 const isRejection = (r: AcceptedTarget | TargetResult): r is TargetResult => 'status' in r;
@@ -16,8 +16,6 @@ const isRejection = (r: AcceptedTarget | TargetResult): r is TargetResult => 'st
  * and change-log rows and one new version.
  */
 export function createOrder(store: Store, input: OrderInput, actor: string): RegistryResult<CreatedOrder> {
-  const blocked = store.writeBlocked();
-  if (blocked) return { ok: false, error: blocked };
   const valid = validateOrder(input, store.now());
   if (!valid.ok) return valid;
   const order = valid.value;
@@ -66,15 +64,15 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
       results,
     );
   }
-  const written = store.db
-    .transaction(() => {
-      const version = store.beginVersion('order', actor, `order ${order.reference}`);
-      const writer = new OrderWriter(store, order, version, actor);
-      const statuses = writer.write(accepted);
-      writer.finish();
-      return { version, orderId: writer.orderId, statuses, adds: writer.changes.adds };
-    })
-    .immediate();
+  const w = store.write(() => {
+    const version = store.beginVersion('order', actor, `order ${order.reference}`);
+    const writer = new OrderWriter(store, order, version, actor);
+    const statuses = writer.write(accepted);
+    writer.finish();
+    return success({ version, orderId: writer.orderId, statuses, adds: writer.changes.adds });
+  });
+  if (!w.ok) return w;
+  const written = w.value;
   written.statuses.forEach((status, i) => {
     (results[acceptedAt[i] as number] as TargetResult).status = status;
   });
@@ -208,5 +206,10 @@ export function beginImport(
     return failure('import_in_progress', 'the registry is inside another transaction');
   const valid = validateOrder(input, store.now());
   if (!valid.ok) return valid;
-  return success(new ImportSession(store, valid.value, actor));
+  try {
+    return success(new ImportSession(store, valid.value, actor));
+  } catch (e) {
+    if (isBusy(e)) return failure('busy', 'another process is writing to the registry; retry later');
+    throw e;
+  }
 }

@@ -12,8 +12,6 @@ export function recordReport(
   tokenId: number,
   report: DistributorReport,
 ): RegistryResult<DistributorStatus> {
-  const blocked = store.writeBlocked();
-  if (blocked) return { ok: false, error: blocked };
   if (typeof report.feed !== 'string' || report.feed === '' || report.feed.length > 100) {
     return failure('invalid_input', 'feed must be a name of 1 to 100 characters');
   }
@@ -31,15 +29,20 @@ export function recordReport(
   if (outputs.length > MAX_OUTPUTS_JSON) {
     return failure('invalid_input', `outputs are larger than ${MAX_OUTPUTS_JSON} bytes of JSON`);
   }
-  const token = store.stmt('SELECT role FROM tokens WHERE id = ?').pluck().get(tokenId) as string | undefined;
-  if (token === undefined) return failure('not_found', `token ${tokenId} does not exist`);
-  store
-    .stmt(
-      `INSERT INTO distributors (token_id, feed, version, applied_at, reported_at, outputs) VALUES (?, ?, ?, ?, ?, ?)
+  const written = store.write(() => {
+    if (store.stmt('SELECT 1 FROM tokens WHERE id = ?').get(tokenId) === undefined) {
+      return failure('not_found', `token ${tokenId} does not exist`);
+    }
+    store
+      .stmt(
+        `INSERT INTO distributors (token_id, feed, version, applied_at, reported_at, outputs) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (token_id, feed) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at,
          reported_at = excluded.reported_at, outputs = excluded.outputs`,
-    )
-    .run(tokenId, report.feed, report.version, appliedAt, store.nowIso(), outputs);
+      )
+      .run(tokenId, report.feed, report.version, appliedAt, store.nowIso(), outputs);
+    return success(null);
+  });
+  if (!written.ok) return written;
   return success(listDistributors(store, { tokenId, feed: report.feed })[0] as DistributorStatus);
 }
 

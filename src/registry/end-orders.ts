@@ -74,16 +74,11 @@ function inVersion(
 }
 
 function activeOrder(store: Store, id: number): RegistryResult<Order> {
-  const blocked = store.writeBlocked();
-  if (blocked) return { ok: false, error: blocked };
   const order = getOrder(store, id);
   if (order === null) return failure('not_found', `order ${id} does not exist`);
   if (order.status !== 'active') return failure('conflict', `order ${id} is ${order.status}, not active`);
   return success(order);
 }
-
-/** Runs `fn` in one immediate write transaction, so its checks and its writes see the same state. */
-const writeTx = <T>(store: Store, fn: () => T): T => store.db.transaction(fn).immediate();
 
 /** Revokes an active order: entries it alone held are removed, others move to their next oldest order. */
 export function revokeOrder(
@@ -95,7 +90,7 @@ export function revokeOrder(
   if (typeof reason !== 'string' || reason.trim() === '') {
     return failure('invalid_input', 'a revocation needs a reason');
   }
-  return writeTx(store, () => {
+  return store.write(() => {
     const found = activeOrder(store, id);
     if (!found.ok) return found;
     const order = found.value;
@@ -122,12 +117,10 @@ export function revokeEntry(
   reason: string,
   actor: string,
 ): RegistryResult<WriteOutcome & { entry: Entry }> {
-  const blocked = store.writeBlocked();
-  if (blocked) return { ok: false, error: blocked };
   if (typeof reason !== 'string' || reason.trim() === '') {
     return failure('invalid_input', 'a revocation needs a reason');
   }
-  return writeTx(store, () => {
+  return store.write(() => {
     let entry = getEntry(store, idOrTarget);
     if (entry === null && typeof idOrTarget === 'string') {
       const t = parseTarget(idOrTarget);
@@ -176,7 +169,7 @@ export function extendOrder(
   if (expiresAt !== null && iso === null) {
     return failure('invalid_input', `expiresAt '${String(expiresAt)}' is not a valid time`);
   }
-  return writeTx(store, () => {
+  return store.write(() => {
     const found = activeOrder(store, id);
     if (!found.ok) return found;
     const summary = `order ${found.value.reference} (#${id}) expires ${iso ?? 'never'}`;
@@ -204,7 +197,6 @@ export function expireDue(
   store: Store,
   now: Date = store.now(),
 ): (WriteOutcome & { orders: number[] }) | null {
-  if (store.writeBlocked()) return null;
   const nowIso = now.toISOString();
   const due = () =>
     store
@@ -214,9 +206,9 @@ export function expireDue(
       .pluck()
       .all(nowIso) as number[];
   if (due().length === 0) return null;
-  return writeTx(store, () => {
+  const swept = store.write(() => {
     const ids = due();
-    if (ids.length === 0) return null;
+    if (ids.length === 0) return success(null);
     const outcome = inVersion(
       store,
       'expire',
@@ -233,6 +225,8 @@ export function expireDue(
         );
       },
     );
-    return { ...outcome, orders: ids };
+    return success({ ...outcome, orders: ids });
   });
+  // Blocked or busy: the caller's timer tries again.
+  return swept.ok ? swept.value : null;
 }

@@ -25,6 +25,13 @@ export class MigrationError extends Error {
 
 const FILE_NAME = /^(\d+)_([a-z0-9_-]+)\.sql$/;
 
+/** The SQL without `--` comments and with whitespace collapsed: editing a comment is not a schema change. */
+const significant = (sql: string): string =>
+  sql
+    .replace(/--[^\n]*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+
 /** Reads `NNN_name.sql` files from `dir`, sorted by number. */
 export function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[] {
   const out: Migration[] = [];
@@ -33,7 +40,7 @@ export function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[
     const m = FILE_NAME.exec(file);
     if (m === null) throw new MigrationError(`migration file '${file}' is not named NNN_name.sql`);
     const sql = readFileSync(join(dir, file), 'utf8');
-    const checksum = createHash('sha256').update(sql).digest('hex');
+    const checksum = createHash('sha256').update(significant(sql)).digest('hex');
     out.push({ version: Number(m[1]), name: m[2] as string, file, sql, checksum });
   }
   out.sort((a, b) => a.version - b.version);

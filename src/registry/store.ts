@@ -14,6 +14,9 @@ export const failure = <T = never>(
 
 export const success = <T>(value: T): RegistryResult<T> => ({ ok: true, value });
 
+/** True for SQLite's "database is locked" error (another connection holds the write lock). */
+export const isBusy = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+
 export class Store {
   private readonly statements = new Map<string, Database.Statement>();
   /** True while an import session holds the connection's transaction. */
@@ -54,6 +57,22 @@ export class Store {
   }
 
   /**
+   * Runs `write` in one immediate write transaction (its checks and its writes see the same state). Returns
+   * `import_in_progress` while an import holds this registry, and `busy` when another process kept the write
+   * lock past the busy timeout. A failure returned by `write` must come before it writes anything.
+   */
+  write<T>(write: () => RegistryResult<T>): RegistryResult<T> {
+    const blocked = this.writeBlocked();
+    if (blocked) return { ok: false, error: blocked };
+    try {
+      return this.db.transaction(write).immediate();
+    } catch (e) {
+      if (isBusy(e)) return failure('busy', 'another process is writing to the registry; retry later');
+      throw e;
+    }
+  }
+
+  /**
    * Runs a best-effort write that must never wait: if another connection holds the write lock (a bulk import
    * in another process) or an import is open here, it is skipped and false is returned.
    */
@@ -65,7 +84,7 @@ export class Store {
       write();
       return true;
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
+      if (isBusy(e)) return false;
       throw e;
     } finally {
       this.db.pragma(`busy_timeout = ${timeout}`);

@@ -26,8 +26,6 @@ export function createToken(
   name: string,
   token: string = TOKEN_PREFIX + randomBytes(32).toString('base64url'),
 ): RegistryResult<{ id: number; token: string }> {
-  const blocked = store.writeBlocked();
-  if (blocked) return { ok: false, error: blocked };
   if (!(TOKEN_ROLES as readonly string[]).includes(role)) {
     return failure('invalid_input', `role '${String(role)}' is not one of ${TOKEN_ROLES.join(', ')}`);
   }
@@ -38,13 +36,15 @@ export function createToken(
     return failure('invalid_input', `a token must be '${TOKEN_PREFIX}' followed by 43 base64url characters`);
   }
   const hash = tokenHash(token);
-  if (store.stmt('SELECT 1 FROM tokens WHERE token_hash = ?').get(hash) !== undefined) {
-    return failure('conflict', `a token named '${name.trim()}' cannot reuse an existing token`);
-  }
-  const id = store
-    .stmt('INSERT INTO tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)')
-    .run(name.trim(), role, hash, store.nowIso()).lastInsertRowid;
-  return success({ id: Number(id), token });
+  return store.write(() => {
+    if (store.stmt('SELECT 1 FROM tokens WHERE token_hash = ?').get(hash) !== undefined) {
+      return failure('conflict', `a token named '${name.trim()}' cannot reuse an existing token`);
+    }
+    const id = store
+      .stmt('INSERT INTO tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)')
+      .run(name.trim(), role, hash, store.nowIso()).lastInsertRowid;
+    return success({ id: Number(id), token });
+  });
 }
 
 interface TokenRow {
@@ -75,16 +75,16 @@ export function listTokens(store: Store): TokenInfo[] {
 }
 
 export function revokeToken(store: Store, id: number): RegistryResult<TokenInfo> {
-  const blocked = store.writeBlocked();
-  if (blocked) return { ok: false, error: blocked };
-  const row = store
-    .stmt('SELECT id, name, role, created_at, revoked_at, last_used_at FROM tokens WHERE id = ?')
-    .get(id) as TokenRow | undefined;
-  if (row === undefined) return failure('not_found', `token ${id} does not exist`);
-  if (row.revoked_at !== null) return failure('conflict', `token ${id} is already revoked`);
-  const at = store.nowIso();
-  store.stmt('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(at, id);
-  return success(toTokenInfo({ ...row, revoked_at: at }));
+  return store.write(() => {
+    const row = store
+      .stmt('SELECT id, name, role, created_at, revoked_at, last_used_at FROM tokens WHERE id = ?')
+      .get(id) as TokenRow | undefined;
+    if (row === undefined) return failure('not_found', `token ${id} does not exist`);
+    if (row.revoked_at !== null) return failure('conflict', `token ${id} is already revoked`);
+    const at = store.nowIso();
+    store.stmt('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(at, id);
+    return success(toTokenInfo({ ...row, revoked_at: at }));
+  });
 }
 
 /**

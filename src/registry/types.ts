@@ -5,7 +5,8 @@ import type { Action, Category, Change, EntryKind, FeedEntry } from '../core/typ
 /**
  * Stable failure codes of the registry API. `invalid_input`, `targets_rejected` -> 422; `not_found` -> 404;
  * `conflict` (e.g. revoking an order that is no longer active) -> 409; `bad_cursor` -> 400;
- * `import_in_progress` -> 503 (retry).
+ * `import_in_progress` (an import holds this registry) and `busy` (another process holds the write lock
+ * longer than the busy timeout) -> 503, retry later.
  */
 export type RegistryErrorCode =
   | 'invalid_input'
@@ -13,7 +14,8 @@ export type RegistryErrorCode =
   | 'not_found'
   | 'conflict'
   | 'bad_cursor'
-  | 'import_in_progress';
+  | 'import_in_progress'
+  | 'busy';
 
 /** A registry failure; `details` carries the per-target results of a rejected order. */
 export interface RegistryError {

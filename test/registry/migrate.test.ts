@@ -17,7 +17,7 @@ describe('migrations', () => {
     expect(reopen(path).currentVersion()).toBe(0);
   });
 
-  it('applies new migrations in numeric order and refuses an edited one', () => {
+  it('applies new migrations in numeric order and refuses an edited one (comments aside)', () => {
     const dir = join(tempDir(), 'migrations');
     mkdirSync(dir);
     copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '001_init.sql'), join(dir, '001_init.sql'));
@@ -27,6 +27,8 @@ describe('migrations', () => {
     writeFileSync(join(dir, '002_notes.sql'), 'CREATE TABLE notes (x INTEGER);');
     const db = rawDb(path);
     expect(migrate(db, readMigrations(dir))).toEqual([2, 10]);
+    writeFileSync(join(dir, '002_notes.sql'), '-- why notes exist\nCREATE TABLE notes  (x INTEGER);\n');
+    expect(migrate(db, readMigrations(dir))).toEqual([]);
     writeFileSync(join(dir, '002_notes.sql'), 'CREATE TABLE notes (y INTEGER);');
     expect(() => migrate(db, readMigrations(dir))).toThrow(/002_notes\.sql was edited/);
     writeFileSync(join(dir, 'notes.sql'), '');

@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseTarget } from '../../src/core/target.ts';
 import { ProtectedDomains } from '../../src/registry/protected-domains.ts';
-import { isCanonicalHostName, parseTargetFast, screenTarget } from '../../src/registry/screen.ts';
+import {
+  acceptTarget,
+  isCanonicalHostName,
+  parseTargetFast,
+  screenTarget,
+} from '../../src/registry/screen.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
@@ -89,6 +94,40 @@ describe('screenTarget', () => {
     expect(rails('www.BỘ-Y-TẾ.vn')).toEqual(['protected_domain']);
     expect(rails('xn--b-y-t-s61b7g.vn')).toEqual(['protected_domain']);
     expect(rails('http://')).toEqual(expect.any(String));
+  });
+});
+
+describe('acceptTarget', () => {
+  const protectedDomains = ProtectedDomains.of(['gov', 'google.com']);
+
+  it('makes the same decisions as screenTarget', () => {
+    const inputs = [
+      ...fixture('dns/nrd-sample-400.txt'),
+      'co.uk',
+      'github.io',
+      'mail.google.com',
+      'gov',
+      '203.0.113.9',
+      'http://203.0.113.9/x',
+      'EVIL.example.',
+      'https://evil.example/a?b',
+      'bad host',
+    ];
+    for (const input of inputs) {
+      for (const overrides of [false, true]) {
+        const s = screenTarget(input, protectedDomains);
+        const a = acceptTarget(input, protectedDomains, overrides);
+        if (s.ok && (s.rails.length === 0 || overrides)) {
+          expect(a).toEqual({ expression: s.target.expression, rails: s.rails });
+        } else {
+          expect(a).toMatchObject({
+            target: input,
+            status: 'rejected',
+            code: s.ok ? s.rails[0] : s.error.code,
+          });
+        }
+      }
+    }
   });
 });
 
