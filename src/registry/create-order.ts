@@ -209,7 +209,11 @@ export function beginImport(
   try {
     return success(new ImportSession(store, valid.value, actor));
   } catch (e) {
-    if (isBusy(e)) return failure('busy', 'another process is writing to the registry; retry later');
+    if (isBusy(e))
+      return failure(
+        'import_in_progress',
+        'another process is writing to the registry (an import?); retry later',
+      );
     throw e;
   }
 }

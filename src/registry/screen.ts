@@ -1,8 +1,8 @@
 /** Parses a regulator's target and checks it against the safety rails (DESIGN section 2). */
 
-import { hostInfo, registrableDomain } from '../core/host.ts';
+import { registrableDomain } from '../core/host.ts';
 import { parseTarget, type Target } from '../core/target.ts';
-import type { Failure, Result } from '../core/types.ts';
+import type { Failure } from '../core/types.ts';
 import type { AcceptedTarget } from './order-writer.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { Rail, TargetResult } from './types.ts';
@@ -14,8 +14,8 @@ const NO_RAILS: Rail[] = [];
 /**
  * True for an input that is already a canonical host name: dot-separated labels of 1..63 characters from
  * [a-z0-9_-], at most 253 in all, the last label starting with a letter (so it cannot be an IPv4 form).
- * Canonicalization leaves such a name as it is, so bulk lists of plain names (the common import) skip the
- * URL machinery; test/registry/screen.test.ts checks that this agrees with parseTarget.
+ * Canonicalization leaves such a name as it is, so acceptTarget lets bulk lists of plain names (the common
+ * import) skip the URL machinery; test/registry/screen.test.ts checks that it agrees with parseTarget.
  */
 export function isCanonicalHostName(s: string): boolean {
   const n = s.length;
@@ -34,25 +34,6 @@ export function isCanonicalHostName(s: string): boolean {
   return n - labelStart <= 63 && labelStart < n && first >= 97 && first <= 122;
 }
 
-/** parseTarget, with a shortcut for inputs that are canonical host names already. */
-export function parseTargetFast(input: string): Result<Target> {
-  if (!isCanonicalHostName(input)) return parseTarget(input);
-  const info = hostInfo(input);
-  return {
-    ok: true,
-    value: {
-      input,
-      kind: 'domain',
-      expression: `${input}/`,
-      host: input,
-      canonicalUrl: `http://${input}/`,
-      isIp: false,
-      publicSuffix: info.publicSuffix,
-      registrableDomain: info.registrableDomain,
-    },
-  };
-}
-
 /**
  * Rails: `ip_literal` for a domain entry on an IP address (DNS cannot block an address by name, and the whole
  * host would go; a URL with a path on an IP host is fine: only HTTP consumers enforce it); `public_suffix` for
@@ -60,7 +41,7 @@ export function parseTargetFast(input: string): Result<Target> {
  * `protected_domain` for any entry, domain or URL, on a protected name or below one.
  */
 export function screenTarget(input: string, protectedDomains: ProtectedDomains): Screened {
-  const parsed = parseTargetFast(input);
+  const parsed = parseTarget(input);
   if (!parsed.ok) return parsed;
   const t = parsed.value;
   let rails = NO_RAILS;

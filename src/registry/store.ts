@@ -58,8 +58,8 @@ export class Store {
 
   /**
    * Runs `write` in one immediate write transaction (its checks and its writes see the same state). Returns
-   * `import_in_progress` while an import holds this registry, and `busy` when another process kept the write
-   * lock past the busy timeout. A failure returned by `write` must come before it writes anything.
+   * `import_in_progress` while an import holds this registry or when another process kept the write lock past
+   * the busy timeout. A failure returned by `write` must come before it writes anything.
    */
   write<T>(write: () => RegistryResult<T>): RegistryResult<T> {
     const blocked = this.writeBlocked();
@@ -67,7 +67,11 @@ export class Store {
     try {
       return this.db.transaction(write).immediate();
     } catch (e) {
-      if (isBusy(e)) return failure('busy', 'another process is writing to the registry; retry later');
+      if (isBusy(e))
+        return failure(
+          'import_in_progress',
+          'another process is writing to the registry (an import?); retry later',
+        );
       throw e;
     }
   }

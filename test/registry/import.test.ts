@@ -52,6 +52,25 @@ describe('bulk import', () => {
     expect(must(registry.beginImport(base, 'importer')).open).toBe(true);
   });
 
+  it('makes writers of another connection fail fast and typed while an import holds the lock', () => {
+    const { registry, path } = tempRegistry();
+    const { token } = must(registry.createToken('regulator', 'ministry'));
+    const other = reopen(path, { busyTimeoutMs: 50 });
+    const session = must(registry.beginImport(base, 'importer'));
+    session.add(['a.example']);
+    const r = other.createOrder({ ...base, targets: ['b.example'] }, 'alice');
+    expect(!r.ok && r.error.code).toBe('import_in_progress');
+    expect(other.expireDue()).toBeNull();
+    const second = other.beginImport(base, 'importer');
+    expect(!second.ok && second.error.code).toBe('import_in_progress');
+    // Reads and authentication go on from the last committed state.
+    expect(other.authenticate(token)?.name).toBe('ministry');
+    expect(other.currentVersion()).toBe(0);
+    session.commit();
+    expect(other.currentVersion()).toBe(1);
+    expect(must(other.createOrder({ ...base, targets: ['b.example'] }, 'alice')).version).toBe(2);
+  });
+
   it('validates the order before opening a session', () => {
     const { registry } = tempRegistry();
     const r = registry.beginImport({ ...base, category: 'nope' as never }, 'importer');
