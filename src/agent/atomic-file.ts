@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { copyFile, type FileHandle, link, open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { syncDirectory, tempPathBeside } from '../util/durable-file.ts';
 
 /** Suffix of the last confirmed file, kept beside an output until its reload succeeds. */
 export const PREVIOUS_SUFFIX = '.prev';
@@ -90,15 +90,6 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Replaces `path` with what `produce` writes, atomically: the text goes to a temporary file in the
  * same directory, which is fsynced and renamed over `path` (then the directory is fsynced). Readers
@@ -111,7 +102,7 @@ export async function writeFileAtomic<T>(
   options: AtomicWriteOptions = {},
 ): Promise<AtomicWriteResult<T>> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathBeside(path);
   const mode = await modeOf(path, options.mode ?? 0o644);
   const handle = await open(temp, 'wx', mode);
   let closed = false;

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { equalBytes } from '../core/bytes.ts';
+import { writeFileDurably } from '../util/durable-file.ts';
 import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
 
 /**
@@ -22,18 +22,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
       throw new ArtifactConflictError(`artifact ${key} already holds other bytes`);
     }
     await mkdir(dirname(path), { recursive: true });
-    const temp = join(dirname(path), `.${randomBytes(8).toString('hex')}.tmp`);
-    const file = await open(temp, 'wx');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } catch (error) {
-      await file.close();
-      await rm(temp, { force: true });
-      throw error;
-    }
-    await file.close();
-    await rename(temp, path);
+    await writeFileDurably(path, bytes, { mode: 0o644 });
   }
 
   async get(key: string): Promise<Uint8Array | null> {

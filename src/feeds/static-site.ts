@@ -1,24 +1,6 @@
-/**
- * A static copy of the feeds that any web server, CDN or object store can serve (`takedown publish --out
- * DIR`). Layout:
- *
- *   index.json                                 what is published (below); not signed, a hint only
- *   <feed>/snapshot-<to>-<tag>.tkd             the latest snapshot
- *   <feed>/delta-<from>-<to>-<tag>.tkd         one delta to the latest from each listed version
- *
- * `<tag>` comes from the artifact's entity tag, so a name always holds the same bytes: artifact files may
- * be cached forever, index.json only briefly. A consumer reads index.json, takes the delta whose `from` is
- * its version, else the snapshot, and verifies every artifact as it would from the hub. Each publish keeps
- * the files the previous index named (a consumer may be fetching them) and removes older ones.
- *
- *   {"format": "takedown-static/1", "version": 42,
- *    "feeds": {"dns": {"version": 42,
- *                      "snapshot": {"version": 40, "path": "dns/snapshot-40-....tkd", "bytes": 1234},
- *                      "deltas": [{"from": 40, "to": 42, "path": "dns/delta-40-42-....tkd", "bytes": 99}]}}}
- */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../util/durable-file.ts';
 import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
 import type { ServedArtifact } from './served-artifact.ts';
 
@@ -79,7 +61,7 @@ export async function writeStaticSite(
     };
   }
   const index: StaticIndex = { format: STATIC_FORMAT, version, feeds };
-  await writeAtomically(join(outDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+  await writeFileDurably(join(outDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
   await removeUnlisted(outDir, [index, previous]);
   return version;
 }
@@ -98,14 +80,8 @@ async function writeArtifact(outDir: string, feed: FeedName, artifact: ServedArt
   const { kind, from, to } = artifact.manifest;
   const tag = artifact.etag.replaceAll('"', '').slice(0, 16);
   const name = kind === 'snapshot' ? `snapshot-${to}-${tag}.tkd` : `delta-${from}-${to}-${tag}.tkd`;
-  await writeAtomically(join(outDir, feed, name), artifact.bytes);
+  await writeFileDurably(join(outDir, feed, name), artifact.bytes);
   return { path: `${feed}/${name}`, bytes: artifact.bytes.length };
-}
-
-async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, data);
-  await rename(temp, path);
 }
 
 /** Deletes artifact files of ours that none of `indexes` lists. */

@@ -1,8 +1,9 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeArtifact } from '../core/artifact.ts';
 import { exportPublicKey, generateSigningKey, type PublicKey } from '../core/keys.ts';
 import { decodeKeySetPayload, encodeKeySet } from '../core/keyset.ts';
+import { writeFileDurably } from '../util/durable-file.ts';
 import { loadSigningKey, PUBLIC_KEY_FILE, SIGNING_KEY_FILE, writeKeyFiles } from './signing-key.ts';
 
 export const KEYSET_FILE = 'keyset.tkd';
@@ -42,10 +43,14 @@ export async function rotateSigningKey(
     { keys: [current.publicKey, next.publicKey], version, createdAt: now, expiresAt: now + KEYSET_TTL_MS },
     current,
   );
-  const tmp = join(keysDir, `.${KEYSET_FILE}.${process.pid}.tmp`);
-  await writeFile(tmp, artifact);
-  await rename(tmp, join(keysDir, KEYSET_FILE));
-  await writeFile(join(keysDir, `retired-${current.id}.pub`), `${exportPublicKey(current.publicKey)}\n`);
+  await writeFileDurably(join(keysDir, KEYSET_FILE), artifact, { mode: 0o644 });
+  await writeFileDurably(
+    join(keysDir, `retired-${current.id}.pub`),
+    `${exportPublicKey(current.publicKey)}\n`,
+    {
+      mode: 0o644,
+    },
+  );
   await rename(join(keysDir, SIGNING_KEY_FILE), join(keysDir, `retired-${current.id}.key`));
   await writeKeyFiles(keysDir, next, SIGNING_KEY_FILE, PUBLIC_KEY_FILE);
   return { from: current.id, to: next.id, version };

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   exportPrivateKey,
@@ -7,6 +7,7 @@ import {
   importPrivateKey,
   type SigningKey,
 } from '../core/keys.ts';
+import { writeFileDurably } from '../util/durable-file.ts';
 
 export const SIGNING_KEY_FILE = 'signing.key';
 export const PUBLIC_KEY_FILE = 'signing.pub';
@@ -32,13 +33,8 @@ export async function loadSigningKey(keysDir: string, fromEnv?: string): Promise
 /** Writes a key pair's two files atomically (temp name, then rename); the private one readable by its owner only. */
 export async function writeKeyFiles(dir: string, key: SigningKey, privateName: string, publicName: string) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const write = async (name: string, text: string, mode: number) => {
-    const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-    await writeFile(tmp, `${text}\n`, { mode });
-    await rename(tmp, join(dir, name));
-  };
-  await write(publicName, exportPublicKey(key.publicKey), 0o644);
-  await write(privateName, await exportPrivateKey(key), 0o600);
+  await writeFileDurably(join(dir, publicName), `${exportPublicKey(key.publicKey)}\n`, { mode: 0o644 });
+  await writeFileDurably(join(dir, privateName), `${await exportPrivateKey(key)}\n`, { mode: 0o600 });
 }
 
 function unwrapKey<T>(

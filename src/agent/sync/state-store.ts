@@ -6,7 +6,7 @@ import { exportPublicKey, importPublicKey, type PublicKey } from '../../core/key
 import type { KeyRing } from '../../core/keyset.ts';
 import { PlainState } from '../../core/plain-state.ts';
 import { fail, ok, type Result } from '../../core/types.ts';
-import { syncDirectory, writeFileDurably } from './durable-file.ts';
+import { syncDirectory, writeFileDurably } from '../../util/durable-file.ts';
 
 /**
  * The agent's local state, one directory:

@@ -7,10 +7,14 @@ import { basename, dirname, join } from 'node:path';
  * bytes go to a temporary file beside it, are fsynced, renamed over `path`, and the directory entry is
  * fsynced too (else a power cut may forget the rename).
  */
-export async function writeFileDurably(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileDurably(
+  path: string,
+  data: Uint8Array | string,
+  options: { mode?: number } = {},
+): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o600);
+  const temp = tempPathBeside(path);
+  const handle = await open(temp, 'wx', options.mode ?? 0o600);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -27,6 +31,14 @@ export async function writeFileDurably(path: string, data: Uint8Array | string):
     throw error;
   }
   await syncDirectory(dir);
+}
+
+/**
+ * A fresh temporary name beside `path` (same directory, so the rename is atomic): `.NAME.PID.RANDOM.tmp`.
+ * Crash clean-up code recognises leftovers by this pattern.
+ */
+export function tempPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Flushes a directory's entries (renames, removals) to disk. */
