@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
@@ -144,8 +145,11 @@ async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<Serv
 /** Creates the hub and serves its API on `config.host:config.port` (port 0 picks a free one). */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const hub = await createHub(config);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: hub.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+  // Plain HTTP/1.1 (no createServer option), so the server is an http.Server.
+  const server = await new Promise<HttpServer>((resolve, reject) => {
+    const s = serve({ fetch: hub.app.fetch, hostname: config.host, port: config.port }, () =>
+      resolve(s as HttpServer),
+    );
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
@@ -156,7 +160,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     rpz: zone?.address ?? null,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop taking requests, answer the waiting long-polls, then give in-flight requests a grace period:
+      // keep-alive connections of polling agents would otherwise hold the process open indefinitely.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await hub.feeds.stop();
+      const grace = setTimeout(() => server.closeAllConnections(), 2000);
+      await closed;
+      clearTimeout(grace);
       await zone?.close();
       await hub.close();
     },
