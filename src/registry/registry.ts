@@ -9,7 +9,7 @@ import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './ch
 import { beginImport, createOrder, type ImportSession } from './create-order.ts';
 import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
-import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations, schemaVersion } from './migrate.ts';
+import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
   type ActiveEntryQuery,
@@ -85,7 +85,8 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
     if (options.readonly) {
       const latest = migrations[migrations.length - 1]?.version ?? 0;
       const have = schemaVersion(db);
-      if (have < latest) throw new Error(`registry ${path} has schema ${have}, this code needs ${latest}`);
+      if (have < latest)
+        throw new MigrationError(`registry ${path} has schema ${have}, this code needs ${latest}`);
     } else {
       if (!memory) db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');

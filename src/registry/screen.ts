@@ -7,9 +7,9 @@ import type { AcceptedTarget } from './order-writer.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { Rail, TargetResult } from './types.ts';
 
-export type Screened = { ok: true; target: Target; rails: Rail[] } | { ok: false; error: Failure };
+export type Screened = { ok: true; target: Target; rails: readonly Rail[] } | { ok: false; error: Failure };
 
-const NO_RAILS: Rail[] = [];
+const NO_RAILS: readonly Rail[] = Object.freeze([]);
 
 /**
  * True for an input that is already a canonical host name: dot-separated labels of 1..63 characters from
@@ -44,7 +44,7 @@ export function screenTarget(input: string, protectedDomains: ProtectedDomains):
   const parsed = parseTarget(input);
   if (!parsed.ok) return parsed;
   const t = parsed.value;
-  let rails = NO_RAILS;
+  let rails: readonly Rail[] = NO_RAILS;
   if (t.kind === 'domain') {
     if (t.isIp) rails = ['ip_literal'];
     else if (t.registrableDomain === null) rails = ['public_suffix'];
@@ -64,7 +64,7 @@ export function acceptTarget(
   overrides: boolean,
 ): AcceptedTarget | TargetResult {
   if (isCanonicalHostName(input)) {
-    let rails = NO_RAILS;
+    let rails: readonly Rail[] = NO_RAILS;
     if (registrableDomain(input) === null) rails = ['public_suffix'];
     if (protectedDomains.covering(input) !== null) rails = [...rails, 'protected_domain'];
     if (rails.length === 0 || overrides) return { expression: `${input}/`, rails };
@@ -101,6 +101,6 @@ export function rejection(input: string, s: Screened, protectedDomains: Protecte
     status: 'rejected',
     code: rail,
     message: railMessage(s.target, rail, protectedDomains),
-    rails: s.rails,
+    rails: [...s.rails],
   };
 }
