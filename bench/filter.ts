@@ -6,6 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import bloomFilters from 'bloom-filters';
 import { encodeArtifact, PAYLOAD_OFFSET } from '../src/core/artifact.ts';
+import { FALSE_BLOCK_TARGET, falseBlockChance, type KeyWidths } from '../src/core/confirm.ts';
 import { lookupExpressions } from '../src/core/expressions.ts';
 import { decodeFilterSnapshot, encodeFilterDelta, encodeFilterSnapshot } from '../src/core/filter-payload.ts';
 import { FilterState } from '../src/core/filter-state.ts';
@@ -23,6 +24,8 @@ const LOOKUP_ROUNDS = 5;
 /** bloom-filters' default hashing answers ~60-90k lookups/s: its comparison runs on this many URLs. */
 const BASELINE_URLS = 40_000;
 const DELTA_SIZES = [1_000, 10_000, 100_000];
+/** Header bytes of a filter snapshot payload (see filter-payload.ts). */
+const SNAPSHOT_HEADER_BYTES = 32;
 const GOALS = { buildSeconds: 3, lookupsPerSecond: 300_000, deltaBytesPerChange: 5 };
 
 const rec = new Recorder(
@@ -30,7 +33,8 @@ const rec = new Recorder(
   'The filter feed: snapshot, lookups, deltas',
   `Expressions \`name/\` of the first 1M and of all 1.5M names of ${shownPath(NRD_LIST)}, false-positive ` +
     `rate ${FPR.toExponential(0)}. Build: \`encodeFilterSnapshot\`, median of ${BUILD_ROUNDS} rounds (CPU time). Sizes against ` +
-    'log2(1/e) bits per entry for the false-block rate e that the snapshot achieves, against bloom-filters 3.0.4 ' +
+    'the information bound (per key class, log2(1/e) bits per key for the rate e at which one expression of ' +
+    'that class is falsely confirmed), against bloom-filters 3.0.4 ' +
     'used by its documentation (`BloomFilter.create(n, 1e-6)`, `add`, `saveAsJSON` as a JSON string; 1M only, it ' +
     'is slow) and against `gzip -9` (node:zlib level 9) of the sorted plain list. Lookups: every URL of ' +
     `${shownPath(PHISHING_URLS)} (seeded shuffle) through canonicalizeUrl, lookupExpressions and ` +
@@ -41,6 +45,9 @@ const rec = new Recorder(
 );
 
 const kib = (bytes: number) => `${formatNumber(bytes / 1024)} KiB`;
+
+/** Key width of one key set for all 30 expressions of a URL, as format 1 chose it. */
+const oneSetBits = (n: number) => Math.floor(Math.log2((30 * FPR * n) / FALSE_BLOCK_TARGET)) + 1;
 
 /** False-positive rate of a Bloom filter of m bits and k hashes holding n elements. */
 const bloomRate = (m: number, k: number, n: number) => (1 - Math.exp((-k * n) / m)) ** k;
@@ -65,7 +72,7 @@ async function sizes(names: readonly string[]) {
 
     const decoded = decodeFilterSnapshot(snapshot.payload);
     if (!decoded.ok) throw new Error(decoded.error.message);
-    const { bloom, bits } = decoded.value;
+    const { bloom, bits, keys } = decoded.value;
     const artifactBytes = snapshot.payload.length + PAYLOAD_OFFSET;
     const bloomBytes = bloom.bytes().length;
     rec.figure(`${label}: whole snapshot artifact`, artifactBytes / n, 'bytes/entry', kib(artifactBytes));
@@ -77,24 +84,32 @@ async function sizes(names: readonly string[]) {
     );
     rec.figure(
       `${label}: of which Rice-coded confirmation keys`,
-      (snapshot.payload.length - bloomBytes - 28) / n,
+      (snapshot.payload.length - bloomBytes - SNAPSHOT_HEADER_BYTES) / n,
       'bytes/entry',
-      `${bits}-bit keys`,
+      `${formatNumber(keys.root.length)} root keys of ${bits.root} bits, ` +
+        `${formatNumber(keys.path.length)} path keys of ${bits.path} bits`,
     );
 
-    // A URL is falsely blocked when an expression passes the Bloom filter AND its key equals a member's key.
+    // A URL is falsely blocked when one of its (at most 5 root and 25 path) expressions passes the Bloom
+    // filter AND its key equals a key of its class.
     const bloomFpr = bloomRate(bloom.size, bloom.hashCount, snapshot.entryCount);
-    const falseBlock = bloomFpr * (snapshot.entryCount / 2 ** bits);
-    const bound = Math.log2(1 / falseBlock);
+    const counts = { root: keys.root.length, path: keys.path.length };
+    const falseBlock = falseBlockChance(counts, bloomFpr, bits);
+    rec.figure(
+      `${label}: false-block chance per URL (union bound)`,
+      falseBlock,
+      'per URL',
+      `5 x Bloom ${bloomFpr.toExponential(2)} x root key match ${(counts.root / 2 ** bits.root).toExponential(2)} ` +
+        `+ 25 x Bloom x path key match ${(counts.path / 2 ** bits.path).toExponential(2)}; ` +
+        `target < ${FALSE_BLOCK_TARGET.toExponential(0)}`,
+    );
+    // Per class, n log2(1/e) bits for the false-positive rate e of one expression of that class.
+    const classBound = (count: number, width: number) =>
+      count === 0 ? 0 : count * Math.log2(1 / (bloomFpr * (count / 2 ** width)));
+    const bound = (classBound(counts.root, bits.root) + classBound(counts.path, bits.path)) / n;
     const actual = (artifactBytes * 8) / n;
     rec.figure(
-      `${label}: false-block rate`,
-      falseBlock,
-      'per expression',
-      `Bloom ${bloomFpr.toExponential(2)} x key match ${(snapshot.entryCount / 2 ** bits).toExponential(2)}`,
-    );
-    rec.figure(
-      `${label}: information bound log2(1/e)`,
+      `${label}: information bound n log2(1/e)`,
       bound / 8,
       'bytes/entry',
       `${bound.toFixed(1)} bits; the snapshot takes ${actual.toFixed(1)} bits, ${(actual / bound).toFixed(2)}x`,
@@ -110,12 +125,16 @@ async function sizes(names: readonly string[]) {
     );
     if (n === SIZES[0]) {
       snapshot1M = snapshot;
+      const keyBytes = snapshot.payload.length - bloomBytes - SNAPSHOT_HEADER_BYTES;
       rec.note(
-        `At ${label} the whole artifact is ${((100 * artifactBytes) / gzip - 100).toFixed(1)}% ` +
-          `${artifactBytes < gzip ? 'smaller' : 'larger'} than gzip -9 of the plain list: the Bloom filter alone ` +
-          `(${formatNumber(bloomBytes / n)} bytes/entry) is half of it, the exact keys that make a false block ` +
-          `~${falseBlock.toExponential(0)} per expression instead of ${FPR.toExponential(0)} are the other half. Sorted domain ` +
-          'names share long prefixes, which is what gzip feeds on; hashes share nothing.',
+        `At ${label} the whole artifact is ${Math.abs((100 * artifactBytes) / gzip - 100).toFixed(1)}% ` +
+          `${artifactBytes < gzip ? 'smaller' : 'larger'} than gzip -9 of the plain list: the Bloom filter ` +
+          `(${formatNumber(bloomBytes / n)} bytes/entry) and the exact keys (${formatNumber(keyBytes / n)} ` +
+          `bytes/entry) that take a false block from ${FPR.toExponential(0)} per expression to ` +
+          `~${falseBlock.toExponential(0)} per URL. Keys are split by class: a domain entry is a root ` +
+          'expression (`host/`), of which a URL looks up at most 5 (against 25 others), so root keys need ' +
+          `${bits.root} bits where one key set for all 30 expressions would need ${oneSetBits(n)}. Sorted domain names share ` +
+          'long prefixes, which is what gzip feeds on; hashes share nothing.',
       );
     }
     collectGarbage();
@@ -159,9 +178,11 @@ async function lookups(
     }
   };
   const few = urls.slice(0, BASELINE_URLS);
+  // Copies: keeping lookupExpressions' own arrays alive would make V8 pretenure that allocation site (allocate
+  // its arrays in the old generation), after which every URL check of this process promotes its garbage.
   const expressions = few.map((u) => {
     const c = canonicalizeUrl(u);
-    return c.ok ? lookupExpressions(c.value) : [];
+    return c.ok ? [...lookupExpressions(c.value)] : [];
   });
   const t = await interleavedMedians(
     {
@@ -198,8 +219,8 @@ async function lookups(
   rec.figure('lookup only: FilterState.isBlocked on precomputed expressions', lookupOnly, 'URLs/s');
   rec.note(
     `Of the ${(1e6 / perUrl).toFixed(2)} us a shuffled URL check costs, the filter lookup itself takes ` +
-      `${(1e6 / lookupOnly).toFixed(2)} us (one 128-bit hash and up to k = 20 bit probes per expression, a ` +
-      'binary search on a hit); the rest is canonicalization and expression building (bench/canonicalize.ts).',
+      `${(1e6 / lookupOnly).toFixed(2)} us (one 128-bit hash per expression, Bloom bits probed until the first ` +
+      'zero, about two for a non-member and k = 20 for a hit, then a binary search on a hit); the rest is canonicalization and expression building (bench/canonicalize.ts).',
   );
   rec.figure(
     'lookup only: bloom-filters default `has` on the same expressions',
@@ -209,7 +230,7 @@ async function lookups(
   );
 }
 
-async function deltas(names: readonly string[], bits: number, checksum: string, fullListGzip: number) {
+async function deltas(names: readonly string[], bits: KeyWidths, checksum: string, fullListGzip: number) {
   const key = await generateSigningKey();
   const inside = SIZES[0] as number;
   for (const changes of DELTA_SIZES) {

@@ -1,23 +1,45 @@
 /**
  * Sorted key sets of the `filter` feed: building them from expressions, searching, merging a delta in,
- * and the state checksum that snapshots and deltas announce.
+ * and the state checksum that snapshots and deltas announce. A state has one key set per key class.
  */
 import { sha256Hex } from './bytes.ts';
-import { confirmationKey, MAX_CONFIRMATION_BITS } from './confirm.ts';
+import {
+  confirmationKey,
+  isRootExpression,
+  type KeyWidths,
+  MAX_CONFIRMATION_BITS,
+  type PerClass,
+} from './confirm.ts';
 import { hashExpression } from './hash.ts';
 
 const TWO_32 = 2 ** 32;
 
-/** The sorted unique confirmation keys of `expressions` at `bits`. */
-export function keysOf(expressions: Iterable<string>, bits: number): Float64Array {
+/** The sorted unique keys of each class. */
+export type ClassKeys = PerClass<Float64Array>;
+
+/** Expressions split by key class, in input order. */
+export function byKeyClass(expressions: Iterable<string>): PerClass<string[]> {
+  const root: string[] = [];
+  const path: string[] = [];
+  for (const expression of expressions) (isRootExpression(expression) ? root : path).push(expression);
+  return { root, path };
+}
+
+/** The sorted unique confirmation keys of `expressions`, each class at its width. */
+export function keysOf(expressions: Iterable<string>, bits: KeyWidths): ClassKeys {
   const hash = new Uint32Array(4);
-  const keys: number[] = [];
+  const root: number[] = [];
+  const path: number[] = [];
   for (const expression of expressions) {
     hashExpression(expression, hash);
-    keys.push(confirmationKey(hash, bits));
+    if (isRootExpression(expression)) root.push(confirmationKey(hash, bits.root));
+    else path.push(confirmationKey(hash, bits.path));
   }
-  return sortUnique(Float64Array.from(keys));
+  return { root: sortUnique(Float64Array.from(root)), path: sortUnique(Float64Array.from(path)) };
 }
+
+/** Keys of both classes: the entry count a manifest announces. */
+export const keyCount = (keys: ClassKeys): number => keys.root.length + keys.path.length;
 
 /** `keys` sorted ascending without repeats (sorts in place; the result may be a view of `keys`). */
 export function sortUnique(keys: Float64Array): Float64Array {
@@ -118,14 +140,21 @@ export function applyKeyChanges(
   return out.slice(0, length);
 }
 
-/** Lower-case hex SHA-256 over sorted unique `keys`, each written as 8 bytes big-endian. */
-export function keySetChecksum(keys: Float64Array): Promise<string> {
-  const bytes = new Uint8Array(keys.length * 8);
+/**
+ * The state checksum: lower-case hex SHA-256 over the root key count, then the sorted root keys, then the
+ * sorted path keys, each number written as 8 bytes big-endian. The count marks where the classes meet, so two
+ * states that differ only in the class of a key never share a checksum.
+ */
+export function keySetChecksum(keys: ClassKeys): Promise<string> {
+  const { root, path } = keys;
+  const bytes = new Uint8Array((1 + root.length + path.length) * 8);
   const view = new DataView(bytes.buffer);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as number;
-    view.setUint32(i * 8, Math.floor(key / TWO_32));
-    view.setUint32(i * 8 + 4, key % TWO_32);
-  }
+  const put = (at: number, value: number) => {
+    view.setUint32(at * 8, Math.floor(value / TWO_32));
+    view.setUint32(at * 8 + 4, value % TWO_32);
+  };
+  put(0, root.length);
+  for (let i = 0; i < root.length; i++) put(1 + i, root[i] as number);
+  for (let i = 0; i < path.length; i++) put(1 + root.length + i, path[i] as number);
   return sha256Hex(bytes);
 }

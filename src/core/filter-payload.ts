@@ -1,73 +1,98 @@
 /**
  * Payloads of the hashed `filter` feed (the bytes a signed artifact carries). Integers are big-endian.
+ * Confirmation keys come in two classes, root (expressions `host/`) and path (all others), each with its
+ * own width (see confirm.ts); every key set is Rice-coded (see rice.ts) at its class's width.
  *
- * Snapshot (format 1): the whole state.
+ * Snapshot (format 2): the whole state.
  *
- *   offset  size  field
- *   0       4     magic "TDFS"
- *   4       1     format version (1)
- *   5       1     bits: confirmation key width (24..53)
- *   6       1     k: Bloom hash count
- *   7       1     reserved, 0
- *   8       4     n: distinct expressions put in the Bloom filter
- *   12      4     m: Bloom filter size in bits
- *   16      8     configured false-positive rate (float64)
- *   24      4     B = ceil(m / 8): byte length of the bit array
- *   28      B     Bloom bit array, raw: bit i is byte i >> 3, mask 1 << (i & 7)
- *   28+B    ...   the sorted confirmation keys, Rice-coded (see rice.ts), with the same bits
+ *   offset    size  field
+ *   0         4     magic "TDFS"
+ *   4         1     format version (2)
+ *   5         1     root key width (24..53)
+ *   6         1     path key width (24..53)
+ *   7         1     k: Bloom hash count
+ *   8         4     n: distinct expressions put in the Bloom filter
+ *   12        4     m: Bloom filter size in bits
+ *   16        8     configured false-positive rate (float64)
+ *   24        4     B = ceil(m / 8): byte length of the bit array
+ *   28        4     R: byte length of the root keys
+ *   32        B     Bloom bit array, raw: bit i is byte i >> 3, mask 1 << (i & 7)
+ *   32+B      R     the sorted root keys, Rice-coded
+ *   32+B+R    ...   the sorted path keys, Rice-coded
  *
- * Delta (format 1): net changes between two versions, as confirmation keys (a Bloom filter cannot remove).
+ * Delta (format 2): net changes between two versions, as confirmation keys (a Bloom filter cannot remove).
  *
  *   offset  size  field
  *   0       4     magic "TDFD"
- *   4       1     format version (1)
- *   5       1     bits: confirmation key width; must equal the state's
- *   6       2     reserved, 0
- *   8       4     A: byte length of the added keys
- *   12      A     added keys, Rice-coded
- *   12+A    ...   removed keys, Rice-coded; no key is both added and removed
+ *   4       1     format version (2)
+ *   5       1     root key width; must equal the state's
+ *   6       1     path key width; must equal the state's
+ *   7       1     reserved, 0
+ *   8       4     A: byte length of the added root keys
+ *   12      4     D: byte length of the removed root keys
+ *   16      4     P: byte length of the added path keys
+ *   20      A     added root keys, Rice-coded
+ *   20+A    D     removed root keys, Rice-coded
+ *   20+A+D  P     added path keys, Rice-coded
+ *   ...     ...   removed path keys, Rice-coded, to the end; no key of a class is both added and removed
  *
  * Expressions hash with MurmurHash3 x86_128 (hash.ts); Bloom indexes are described in bloom.ts and keys in
  * confirm.ts. Byte-identical output for the same set whatever the input order. Changing a byte of this
  * layout needs a new format version.
  */
 import { byteLength, ExpressionBloom } from './bloom.ts';
-import { confirmationBits, confirmationKey, isConfirmationBits, MAX_CONFIRMATION_BITS } from './confirm.ts';
-import { difference, intersects, keySetChecksum, keysOf, narrowKeys, sortUnique } from './filter-keys.ts';
+import {
+  confirmationKey,
+  confirmationWidths,
+  isKeyWidths,
+  isRootExpression,
+  type KeyWidths,
+  MAX_CONFIRMATION_BITS,
+} from './confirm.ts';
+import {
+  type ClassKeys,
+  difference,
+  intersects,
+  keyCount,
+  keySetChecksum,
+  keysOf,
+  narrowKeys,
+  sortUnique,
+} from './filter-keys.ts';
 import { hashExpression } from './hash.ts';
 import { riceDecode, riceEncode } from './rice.ts';
 import { fail, ok, type Result } from './types.ts';
 
-export const FILTER_FORMAT_VERSION = 1;
+export const FILTER_FORMAT_VERSION = 2;
 const SNAPSHOT_MAGIC = [0x54, 0x44, 0x46, 0x53]; // "TDFS"
 const DELTA_MAGIC = [0x54, 0x44, 0x46, 0x44]; // "TDFD"
-const SNAPSHOT_HEADER_BYTES = 28;
-const DELTA_HEADER_BYTES = 12;
+const SNAPSHOT_HEADER_BYTES = 32;
+const DELTA_HEADER_BYTES = 20;
 
 /** An encoded snapshot and what its manifest announces. */
 export interface FilterSnapshot {
   payload: Uint8Array;
-  /** Distinct confirmation keys (members; two expressions sharing a key count once). */
+  /** Distinct confirmation keys of both classes (members; two expressions sharing a key count once). */
   entryCount: number;
-  bits: number;
-  /** Hex SHA-256 over the sorted keys, 8 bytes big-endian each. */
+  bits: KeyWidths;
+  /** The state checksum of `keySetChecksum` (filter-keys.ts). */
   checksum: string;
 }
 
 /** A decoded snapshot payload. */
 export interface DecodedFilterSnapshot {
-  bits: number;
+  bits: KeyWidths;
   fpr: number;
   expressionCount: number;
   bloom: ExpressionBloom;
-  keys: Float64Array;
+  keys: ClassKeys;
 }
 
-/** A decoded delta payload: sorted, disjoint key sets. */
+/** A decoded delta payload: per class, sorted disjoint key sets. */
 export interface FilterDelta {
-  bits: number;
-  added: Float64Array;
-  removed: Float64Array;
+  bits: KeyWidths;
+  added: ClassKeys;
+  removed: ClassKeys;
 }
 
 /** How a snapshot is built. */
@@ -75,55 +100,77 @@ export interface FilterSnapshotOptions {
   /** Configured Bloom false-positive rate, in (0, 1). */
   fpr: number;
   /**
-   * Confirmation key width; default {@link confirmationBits} of the entry count and `fpr`. A feed keeps
-   * its width from snapshot to snapshot, so that deltas published in between still apply.
+   * Key widths; default {@link confirmationWidths} of the key counts and `fpr`. A feed keeps its widths from
+   * snapshot to snapshot, so that deltas published in between still apply.
    */
-  bits?: number;
+  bits?: KeyWidths;
 }
 
 /**
- * The snapshot payload of a set of expressions. Throws RangeError for an fpr outside (0, 1) or bits outside
- * 24..53, and NonAsciiExpressionError for a non-ASCII expression.
+ * The snapshot payload of a set of expressions. Throws RangeError for an fpr outside (0, 1) or a width
+ * outside 24..53, and NonAsciiExpressionError for a non-ASCII expression.
  */
 export async function encodeFilterSnapshot(
   expressions: Iterable<string>,
   opts: FilterSnapshotOptions,
 ): Promise<FilterSnapshot> {
-  if (opts.bits !== undefined && !isConfirmationBits(opts.bits)) {
-    throw new RangeError(`snapshot key bits ${opts.bits} not in 24..53`);
+  if (opts.bits !== undefined && !isKeyWidths(opts.bits)) {
+    throw new RangeError(`snapshot key widths ${opts.bits.root},${opts.bits.path} not in 24..53`);
   }
   const list = Array.isArray(expressions) ? (expressions as readonly string[]) : [...expressions];
   // Sorted distinct full-width keys count the distinct expressions (a 53-bit collision is negligible)
   // several times faster than a Set of strings would; narrowing sorted keys keeps them sorted.
   const hash = new Uint32Array(4);
-  const wide = new Float64Array(list.length);
+  const rootWide = new Float64Array(list.length);
+  const pathWide = new Float64Array(list.length);
+  let roots = 0;
+  let paths = 0;
   for (let i = 0; i < list.length; i++) {
-    hashExpression(list[i] as string, hash);
-    wide[i] = confirmationKey(hash, MAX_CONFIRMATION_BITS);
+    const expression = list[i] as string;
+    hashExpression(expression, hash);
+    const key = confirmationKey(hash, MAX_CONFIRMATION_BITS);
+    if (isRootExpression(expression)) rootWide[roots++] = key;
+    else pathWide[paths++] = key;
   }
-  const distinct = sortUnique(wide);
-  const count = distinct.length;
-  const bits = opts.bits ?? confirmationBits(count, opts.fpr);
-  const keys = narrowKeys(distinct, bits);
+  const rootDistinct = sortUnique(rootWide.subarray(0, roots));
+  const pathDistinct = sortUnique(pathWide.subarray(0, paths));
+  const count = rootDistinct.length + pathDistinct.length;
+  const bits =
+    opts.bits ?? confirmationWidths({ root: rootDistinct.length, path: pathDistinct.length }, opts.fpr);
+  const keys = { root: narrowKeys(rootDistinct, bits.root), path: narrowKeys(pathDistinct, bits.path) };
   // Duplicates set the same bits again, so the filter depends on the set only.
   const bloom = ExpressionBloom.create(count, opts.fpr);
   for (let i = 0; i < list.length; i++) bloom.add(list[i] as string);
-  const rice = riceEncode(keys, bits);
+  const rootRice = riceEncode(keys.root, bits.root);
+  const pathRice = riceEncode(keys.path, bits.path);
   const bitArray = bloom.bytes();
 
-  const payload = new Uint8Array(SNAPSHOT_HEADER_BYTES + bitArray.length + rice.length);
+  const payload = new Uint8Array(SNAPSHOT_HEADER_BYTES + bitArray.length + rootRice.length + pathRice.length);
   const view = new DataView(payload.buffer);
   payload.set(SNAPSHOT_MAGIC, 0);
   payload[4] = FILTER_FORMAT_VERSION;
-  payload[5] = bits;
-  payload[6] = bloom.hashCount;
+  payload[5] = bits.root;
+  payload[6] = bits.path;
+  payload[7] = bloom.hashCount;
   view.setUint32(8, count);
   view.setUint32(12, bloom.size);
   view.setFloat64(16, opts.fpr);
   view.setUint32(24, bitArray.length);
+  view.setUint32(28, rootRice.length);
   payload.set(bitArray, SNAPSHOT_HEADER_BYTES);
-  payload.set(rice, SNAPSHOT_HEADER_BYTES + bitArray.length);
-  return { payload, entryCount: keys.length, bits, checksum: await keySetChecksum(keys) };
+  payload.set(rootRice, SNAPSHOT_HEADER_BYTES + bitArray.length);
+  payload.set(pathRice, SNAPSHOT_HEADER_BYTES + bitArray.length + rootRice.length);
+  return { payload, entryCount: keyCount(keys), bits, checksum: await keySetChecksum(keys) };
+}
+
+/**
+ * The key widths a snapshot payload announces in its header, without decoding the rest; undefined when it is
+ * not a filter snapshot of this format.
+ */
+export function filterSnapshotWidths(payload: Uint8Array): KeyWidths | undefined {
+  if (!checkHeader(payload, SNAPSHOT_MAGIC, SNAPSHOT_HEADER_BYTES, 'snapshot').ok) return undefined;
+  const bits = { root: payload[5] as number, path: payload[6] as number };
+  return isKeyWidths(bits) ? bits : undefined;
 }
 
 /** Decode and check a snapshot payload; a failure names what is wrong. */
@@ -131,63 +178,76 @@ export function decodeFilterSnapshot(payload: Uint8Array): Result<DecodedFilterS
   const header = checkHeader(payload, SNAPSHOT_MAGIC, SNAPSHOT_HEADER_BYTES, 'snapshot');
   if (!header.ok) return header;
   const view = header.value;
-  const bits = payload[5] as number;
-  const hashCount = payload[6] as number;
+  const bits = { root: payload[5] as number, path: payload[6] as number };
+  const hashCount = payload[7] as number;
   const expressionCount = view.getUint32(8);
   const size = view.getUint32(12);
   const fpr = view.getFloat64(16);
   const bloomBytes = view.getUint32(24);
-  if (payload[7] !== 0) return fail('filter_malformed', 'snapshot reserved byte is not 0');
-  if (!isConfirmationBits(bits)) return fail('filter_malformed', `snapshot key bits ${bits} not in 24..53`);
+  const rootBytes = view.getUint32(28);
+  if (!isKeyWidths(bits)) {
+    return fail('filter_malformed', `snapshot key widths ${bits.root},${bits.path} not in 24..53`);
+  }
   if (!(fpr > 0 && fpr < 1))
     return fail('filter_malformed', `snapshot false-positive rate ${fpr} not in (0, 1)`);
   if (bloomBytes !== byteLength(size)) {
     return fail('filter_malformed', `snapshot Bloom length ${bloomBytes} does not match ${size} bits`);
   }
-  const riceStart = SNAPSHOT_HEADER_BYTES + bloomBytes;
-  if (riceStart > payload.length) return fail('filter_truncated', 'snapshot ends inside its Bloom filter');
+  const rootStart = SNAPSHOT_HEADER_BYTES + bloomBytes;
+  const pathStart = rootStart + rootBytes;
+  if (rootStart > payload.length) return fail('filter_truncated', 'snapshot ends inside its Bloom filter');
+  if (pathStart > payload.length) return fail('filter_truncated', 'snapshot ends inside its root keys');
   const bloom = ExpressionBloom.fromBytes(
     size,
     hashCount,
-    payload.subarray(SNAPSHOT_HEADER_BYTES, riceStart),
+    payload.subarray(SNAPSHOT_HEADER_BYTES, rootStart),
   );
   if (!bloom.ok) return bloom;
-  const keys = riceDecode(payload.subarray(riceStart));
+  const keys = decodeClassKeys(
+    payload.subarray(rootStart, pathStart),
+    payload.subarray(pathStart),
+    bits,
+    'snapshot',
+  );
   if (!keys.ok) return keys;
-  if (keys.value.bits !== bits) {
-    return fail('filter_malformed', `snapshot keys have ${keys.value.bits} bits, header says ${bits}`);
+  const found = keyCount(keys.value);
+  if (found > expressionCount) {
+    return fail('filter_malformed', `snapshot holds ${found} keys for ${expressionCount} expressions`);
   }
-  if (keys.value.keys.length > expressionCount) {
-    return fail(
-      'filter_malformed',
-      `snapshot holds ${keys.value.keys.length} keys for ${expressionCount} expressions`,
-    );
-  }
-  return ok({ bits, fpr, expressionCount, bloom: bloom.value, keys: keys.value.keys });
+  return ok({ bits, fpr, expressionCount, bloom: bloom.value, keys: keys.value });
 }
 
 /**
- * The delta payload for net changes `added` and `removed` (expressions) at key width `bits`. A key on both
- * sides (two expressions sharing a key) is dropped from both: the set keeps the key either way. The caller
- * passes only changes that alter the set of keys. Throws RangeError for bits outside 24..53.
+ * The delta payload for net changes `added` and `removed` (expressions) at key widths `bits`. A key on both
+ * sides (two expressions of a class sharing a key) is dropped from both: the set keeps the key either way.
+ * The caller passes only changes that alter the key sets. Throws RangeError for a width outside 24..53.
  */
 export function encodeFilterDelta(
   added: Iterable<string>,
   removed: Iterable<string>,
-  bits: number,
+  bits: KeyWidths,
 ): Uint8Array {
-  if (!isConfirmationBits(bits)) throw new RangeError(`delta key bits ${bits} not in 24..53`);
-  const addedKeys = keysOf(added, bits);
-  const removedKeys = keysOf(removed, bits);
-  const addedRice = riceEncode(difference(addedKeys, removedKeys), bits);
-  const removedRice = riceEncode(difference(removedKeys, addedKeys), bits);
-  const payload = new Uint8Array(DELTA_HEADER_BYTES + addedRice.length + removedRice.length);
+  if (!isKeyWidths(bits)) throw new RangeError(`delta key widths ${bits.root},${bits.path} not in 24..53`);
+  const plus = keysOf(added, bits);
+  const minus = keysOf(removed, bits);
+  const parts = [
+    riceEncode(difference(plus.root, minus.root), bits.root),
+    riceEncode(difference(minus.root, plus.root), bits.root),
+    riceEncode(difference(plus.path, minus.path), bits.path),
+    riceEncode(difference(minus.path, plus.path), bits.path),
+  ];
+  const payload = new Uint8Array(DELTA_HEADER_BYTES + parts.reduce((sum, part) => sum + part.length, 0));
+  const view = new DataView(payload.buffer);
   payload.set(DELTA_MAGIC, 0);
   payload[4] = FILTER_FORMAT_VERSION;
-  payload[5] = bits;
-  new DataView(payload.buffer).setUint32(8, addedRice.length);
-  payload.set(addedRice, DELTA_HEADER_BYTES);
-  payload.set(removedRice, DELTA_HEADER_BYTES + addedRice.length);
+  payload[5] = bits.root;
+  payload[6] = bits.path;
+  let at = DELTA_HEADER_BYTES;
+  parts.forEach((part, i) => {
+    if (i < 3) view.setUint32(8 + 4 * i, part.length);
+    payload.set(part, at);
+    at += part.length;
+  });
   return payload;
 }
 
@@ -195,22 +255,58 @@ export function encodeFilterDelta(
 export function decodeFilterDelta(payload: Uint8Array): Result<FilterDelta> {
   const header = checkHeader(payload, DELTA_MAGIC, DELTA_HEADER_BYTES, 'delta');
   if (!header.ok) return header;
-  const bits = payload[5] as number;
-  if (payload[6] !== 0 || payload[7] !== 0) return fail('filter_malformed', 'delta reserved bytes are not 0');
-  if (!isConfirmationBits(bits)) return fail('filter_malformed', `delta key bits ${bits} not in 24..53`);
-  const addedEnd = DELTA_HEADER_BYTES + header.value.getUint32(8);
-  if (addedEnd > payload.length) return fail('filter_truncated', 'delta ends inside its added keys');
-  const added = riceDecode(payload.subarray(DELTA_HEADER_BYTES, addedEnd));
-  if (!added.ok) return added;
-  const removed = riceDecode(payload.subarray(addedEnd));
-  if (!removed.ok) return removed;
-  if (added.value.bits !== bits || removed.value.bits !== bits) {
-    return fail('filter_malformed', `delta key sets do not have the header's ${bits} bits`);
+  const view = header.value;
+  const bits = { root: payload[5] as number, path: payload[6] as number };
+  if (payload[7] !== 0) return fail('filter_malformed', 'delta reserved byte is not 0');
+  if (!isKeyWidths(bits)) {
+    return fail('filter_malformed', `delta key widths ${bits.root},${bits.path} not in 24..53`);
   }
-  if (intersects(added.value.keys, removed.value.keys)) {
+  const ends: number[] = [];
+  let end = DELTA_HEADER_BYTES;
+  for (let i = 0; i < 3; i++) {
+    end += view.getUint32(8 + 4 * i);
+    if (end > payload.length) return fail('filter_truncated', 'delta ends inside its key sets');
+    ends.push(end);
+  }
+  const [addedRootEnd, removedRootEnd, addedPathEnd] = ends as [number, number, number];
+  const added = decodeClassKeys(
+    payload.subarray(DELTA_HEADER_BYTES, addedRootEnd),
+    payload.subarray(removedRootEnd, addedPathEnd),
+    bits,
+    'delta',
+  );
+  if (!added.ok) return added;
+  const removed = decodeClassKeys(
+    payload.subarray(addedRootEnd, removedRootEnd),
+    payload.subarray(addedPathEnd),
+    bits,
+    'delta',
+  );
+  if (!removed.ok) return removed;
+  if (intersects(added.value.root, removed.value.root) || intersects(added.value.path, removed.value.path)) {
     return fail('filter_malformed', 'delta adds and removes the same key');
   }
-  return ok({ bits, added: added.value.keys, removed: removed.value.keys });
+  return ok({ bits, added: added.value, removed: removed.value });
+}
+
+/** A root and a path key set, each Rice-coded at its width in `bits`. */
+function decodeClassKeys(
+  rootBytes: Uint8Array,
+  pathBytes: Uint8Array,
+  bits: KeyWidths,
+  what: string,
+): Result<ClassKeys> {
+  const root = riceDecode(rootBytes);
+  if (!root.ok) return root;
+  const path = riceDecode(pathBytes);
+  if (!path.ok) return path;
+  if (root.value.bits !== bits.root || path.value.bits !== bits.path) {
+    return fail(
+      'filter_malformed',
+      `${what} key sets have widths ${root.value.bits},${path.value.bits}, the header says ${bits.root},${bits.path}`,
+    );
+  }
+  return ok({ root: root.value.keys, path: path.value.keys });
 }
 
 function checkHeader(

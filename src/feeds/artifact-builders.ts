@@ -1,5 +1,6 @@
 /** The signed artifacts the hub publishes: snapshots (stored, then re-dated when served) and deltas. */
 import { encodeArtifact, type ManifestInput, PAYLOAD_OFFSET } from '../core/artifact.ts';
+import type { KeyWidths } from '../core/confirm.ts';
 import { encodeFilterDelta } from '../core/filter-payload.ts';
 import type { SigningKey } from '../core/keys.ts';
 import { encodeDelta } from '../core/plain-payload.ts';
@@ -59,8 +60,8 @@ export interface DeltaInput {
   mirrors: FeedMirrors;
   /** The registry's net changes from `since` to `mirrors.version`. */
   changes: readonly Change[];
-  /** `filter` only: the consumer's key width. */
-  bits: number | undefined;
+  /** `filter` only: the consumer's key widths. */
+  bits: KeyWidths | undefined;
   confidential: readonly Category[];
   createdAt: number;
 }
@@ -71,7 +72,7 @@ export async function buildDelta(input: DeltaInput, signing: Signing): Promise<S
   let payload: Uint8Array;
   let state: { entryCount: number; checksum: string };
   if (feed === 'filter') {
-    if (bits === undefined) throw new Error(`no key width for a filter delta from ${since}`);
+    if (bits === undefined) throw new Error(`no key widths for a filter delta from ${since}`);
     const { added, removed } = filterChanges(changes);
     const keyChanges = mirrors.filter.keyChanges(added, removed, bits);
     payload = encodeFilterDelta(keyChanges.added, keyChanges.removed, bits);

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { sha256Hex } from '../core/bytes.ts';
-import { confirmationBits } from '../core/confirm.ts';
+import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
 import { encodeSnapshot } from '../core/plain-payload.ts';
 import type { Category, FeedEntry } from '../core/types.ts';
@@ -18,8 +18,8 @@ export interface ScannedSnapshot {
   payload: Uint8Array;
   entryCount: number;
   checksum: string;
-  /** `filter` only: the confirmation key width. */
-  bits?: number;
+  /** `filter` only: the key widths of the root and path classes. */
+  bits?: KeyWidths;
 }
 
 export interface FeedScan {
@@ -27,16 +27,16 @@ export interface FeedScan {
   /** Commit time of `version` (ms since the epoch; 0 for version 0). */
   committedAt: number;
   snapshots: Record<FeedName, ScannedSnapshot>;
-  /** Sorted 53-bit keys of every active expression, repeats kept: the seed of the hub's filter mirror. */
-  filterWide: Float64Array;
+  /** Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed. */
+  filterWide: PerClass<Float64Array>;
 }
 
 export interface ScanOptions {
   confidential: readonly Category[];
   /** Bloom false-positive rate of the filter snapshot. */
   fpr: number;
-  /** The width of the previous filter snapshot: kept unless the entry count needs more. */
-  minBits?: number;
+  /** The widths of the previous filter snapshot: kept unless the entry count needs more. */
+  minBits?: KeyWidths;
 }
 
 export interface ScanRequest extends ScanOptions {
@@ -61,7 +61,8 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
     return { version, committedAt: info ? Date.parse(info.createdAt) : 0, dns, url, expressions };
   });
   const filterWide = wideKeysOf(read.expressions);
-  const bits = Math.max(options.minBits ?? 0, confirmationBits(distinctCount(filterWide), options.fpr));
+  const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
+  const bits = confirmationWidths(counts, options.fpr, options.minBits);
   const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
   return {
     version: read.version,
@@ -106,7 +107,10 @@ export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promis
 
 /** The buffers of a scan, moved rather than copied across threads. */
 export function transferables(scan: FeedScan): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>([scan.filterWide.buffer as ArrayBuffer]);
+  const buffers = new Set<ArrayBuffer>([
+    scan.filterWide.root.buffer as ArrayBuffer,
+    scan.filterWide.path.buffer as ArrayBuffer,
+  ]);
   for (const snapshot of Object.values(scan.snapshots)) buffers.add(snapshot.payload.buffer as ArrayBuffer);
   return [...buffers];
 }

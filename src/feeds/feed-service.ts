@@ -5,6 +5,7 @@
  * from the oldest retained snapshot on gets ONE delta to the latest, built on request from the change log
  * and cached. Snapshots are rebuilt in a worker thread after enough changes or time.
  */
+import { type KeyWidths, keyWidthsText, type PerClass } from '../core/confirm.ts';
 import { containsKey } from '../core/filter-keys.ts';
 import { PlainState } from '../core/plain-state.ts';
 import type { Change } from '../core/types.ts';
@@ -53,8 +54,8 @@ export interface FeedSummary {
   oldestDeltaBase: number | null;
   /** Active entries the feed carries (for `filter`: expressions, two sharing a key counted twice). */
   entryCount: number | null;
-  /** `filter` only: key width of the latest snapshot. */
-  bits?: number;
+  /** `filter` only: key widths of the latest snapshot. */
+  bits?: KeyWidths;
 }
 
 export type DnsListener = (version: number, state: PlainState, changes: readonly Change[] | null) => void;
@@ -168,10 +169,10 @@ export class FeedService {
   }
 
   /**
-   * The delta from `since` to the latest version. For `filter`, `bits` overrides the key width, which is
-   * otherwise the width of the snapshot that covers `since` (the one such a consumer started from).
+   * The delta from `since` to the latest version. For `filter`, `bits` overrides the key widths, which are
+   * otherwise those of the snapshot that covers `since` (the one such a consumer started from).
    */
-  async delta(feed: FeedName, since: number, bits?: number): Promise<DeltaAnswer> {
+  async delta(feed: FeedName, since: number, bits?: KeyWidths): Promise<DeltaAnswer> {
     if (since > (this.#mirrors?.version ?? Number.POSITIVE_INFINITY)) this.#advance();
     const mirrors = this.#mirrors;
     const retained = this.#catalog.retained(feed);
@@ -183,8 +184,8 @@ export class FeedService {
       const reason = since > mirrors.version ? 'ahead' : 'too_old';
       return { kind: 'resync', reason, version: mirrors.version, horizon, snapshotVersion };
     }
-    const width = feed === 'filter' ? (bits ?? this.#catalog.covering(feed, since)?.bits) : undefined;
-    return { kind: 'artifact', artifact: await this.#delta(mirrors, feed, since, width) };
+    const widths = feed === 'filter' ? (bits ?? this.#catalog.covering(feed, since)?.bits) : undefined;
+    return { kind: 'artifact', artifact: await this.#delta(mirrors, feed, since, widths) };
   }
 
   /**
@@ -198,14 +199,22 @@ export class FeedService {
   }
 
   /**
-   * The hash search of memory-short filter consumers: which of these `bits`-wide confirmation keys are
-   * blocked at the latest version. Null before the first scan.
+   * The hash search of memory-short filter consumers: which of these confirmation keys, per class at its
+   * width in `bits`, are blocked at the latest version. Null before the first scan.
    */
-  confirm(bits: number, keys: readonly number[]): { version: number; blocked: number[] } | null {
+  confirm(
+    bits: KeyWidths,
+    keys: PerClass<readonly number[]>,
+  ): { version: number; blocked: PerClass<number[]> } | null {
     const mirrors = this.#mirrors;
     if (!mirrors) return null;
-    const set = mirrors.filter.keys(bits);
-    return { version: mirrors.version, blocked: [...new Set(keys)].filter((key) => containsKey(set, key)) };
+    const sets = mirrors.filter.keys(bits);
+    const blocked = (found: readonly number[], set: Float64Array) =>
+      [...new Set(found)].filter((key) => containsKey(set, key));
+    return {
+      version: mirrors.version,
+      blocked: { root: blocked(keys.root, sets.root), path: blocked(keys.path, sets.path) },
+    };
   }
 
   /**
@@ -225,8 +234,8 @@ export class FeedService {
         .sort((a, b) => a - b);
       const deltas: ServedArtifact[] = [];
       for (const from of froms) {
-        const width = feed === 'filter' ? this.#catalog.covering(feed, from)?.bits : undefined;
-        deltas.push(await this.#delta(mirrors, feed, from, width));
+        const widths = feed === 'filter' ? this.#catalog.covering(feed, from)?.bits : undefined;
+        deltas.push(await this.#delta(mirrors, feed, from, widths));
       }
       return { snapshot, deltas };
     });
@@ -386,7 +395,7 @@ export class FeedService {
     const agree =
       (await mirrors.dns.checksum()) === dns.checksum &&
       (await mirrors.url.checksum()) === url.checksum &&
-      (await mirrors.filter.summary(filter.bits as number)).checksum === filter.checksum;
+      (await mirrors.filter.summary(filter.bits as KeyWidths)).checksum === filter.checksum;
     if (agree || this.#mirrors !== mirrors) return;
     this.#config.onError(
       new MirrorDivergedError(`feed mirrors at version ${scan.version} differ from the registry`),
@@ -399,11 +408,12 @@ export class FeedService {
     mirrors: FeedMirrors,
     feed: FeedName,
     since: number,
-    bits: number | undefined,
+    bits: KeyWidths | undefined,
   ): Promise<ServedArtifact> {
     const { signingKey, deltaTtlMs } = this.#config;
     const createdAt = issuedAt(mirrors.committedAt, this.#config.now(), deltaTtlMs);
-    const key = `${feed}/${since}/${mirrors.version}/${bits ?? ''}/${createdAt}/${signingKey.id}`;
+    const widths = bits ? keyWidthsText(bits) : '';
+    const key = `${feed}/${since}/${mirrors.version}/${widths}/${createdAt}/${signingKey.id}`;
     const cached = this.#deltas.get(key) ?? this.#building.get(key);
     if (cached) return cached;
     const building = this.#buildDelta(mirrors, feed, since, bits, createdAt);
@@ -421,7 +431,7 @@ export class FeedService {
     mirrors: FeedMirrors,
     feed: FeedName,
     since: number,
-    bits: number | undefined,
+    bits: KeyWidths | undefined,
     createdAt: number,
   ): Promise<ServedArtifact> {
     const reader = this.#reader;

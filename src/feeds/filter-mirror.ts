@@ -1,15 +1,23 @@
 /**
  * The hub's mirror of the `filter` feed: the full-width (53-bit) confirmation key of every active
- * expression, sorted, repeats kept (two expressions may share a key). A key of any narrower width is a
- * prefix of the wide one, so from this one array the hub derives the key set, checksum and deltas for
- * whatever width a consumer's snapshot used, and knows when removing an expression really removes its key.
+ * expression, sorted per key class, repeats kept (two expressions may share a key). A key of any narrower
+ * width is a prefix of the wide one, so from these arrays the hub derives the key sets, checksum and deltas
+ * for whatever widths a consumer's snapshot used, and knows when removing an expression really removes its key.
  */
 
-import { confirmationKey, MAX_CONFIRMATION_BITS } from '../core/confirm.ts';
-import { keySetChecksum, narrowKeys } from '../core/filter-keys.ts';
+import {
+  confirmationKey,
+  isRootExpression,
+  type KeyClass,
+  type KeyWidths,
+  keyWidthsText,
+  MAX_CONFIRMATION_BITS,
+  type PerClass,
+} from '../core/confirm.ts';
+import { byKeyClass, type ClassKeys, keyCount, keySetChecksum, narrowKeys } from '../core/filter-keys.ts';
 import { hashExpression } from '../core/hash.ts';
 
-/** What a manifest announces about a key set. */
+/** What a manifest announces about a state's key sets. */
 export interface KeySetSummary {
   entryCount: number;
   checksum: string;
@@ -28,28 +36,30 @@ export function wideKey(expression: string): number {
   return confirmationKey(hash, MAX_CONFIRMATION_BITS);
 }
 
-/** The sorted wide keys of `expressions`, repeats kept. */
-export function wideKeysOf(expressions: Iterable<string>): Float64Array {
-  const keys: number[] = [];
-  for (const expression of expressions) keys.push(wideKey(expression));
-  return Float64Array.from(keys).sort();
+/** The sorted wide keys of `expressions` per key class, repeats kept. */
+export function wideKeysOf(expressions: Iterable<string>): PerClass<Float64Array> {
+  const root: number[] = [];
+  const path: number[] = [];
+  for (const expression of expressions)
+    (isRootExpression(expression) ? root : path).push(wideKey(expression));
+  return { root: Float64Array.from(root).sort(), path: Float64Array.from(path).sort() };
 }
 
-/** The wide key set of one registry version; immutable, derived sets are computed once. */
+/** The wide key sets of one registry version; immutable, derived sets are computed once. */
 export class FilterMirror {
-  readonly #narrow = new Map<number, Float64Array>();
-  readonly #summaries = new Map<number, Promise<KeySetSummary>>();
+  readonly #narrow = { root: new Map<number, Float64Array>(), path: new Map<number, Float64Array>() };
+  readonly #summaries = new Map<string, Promise<KeySetSummary>>();
 
-  private constructor(readonly wide: Float64Array) {}
+  private constructor(readonly wide: PerClass<Float64Array>) {}
 
   /** A mirror of sorted wide keys (as {@link wideKeysOf} returns them); not copied. */
-  static fromWideKeys(sorted: Float64Array): FilterMirror {
+  static fromWideKeys(sorted: PerClass<Float64Array>): FilterMirror {
     return new FilterMirror(sorted);
   }
 
   /** Active expressions, counting two that share a key twice. */
   get expressionCount(): number {
-    return this.wide.length;
+    return this.wide.root.length + this.wide.path.length;
   }
 
   /**
@@ -59,79 +69,102 @@ export class FilterMirror {
   apply(added: readonly string[], removed: readonly string[]): FilterMirror {
     const plus = wideKeysOf(added);
     const minus = wideKeysOf(removed);
-    const wide = this.wide;
-    if (minus.length > wide.length)
-      throw new MirrorDivergedError('filter mirror holds fewer keys than changes remove');
-    const out = new Float64Array(wide.length + plus.length - minus.length);
-    // Runs of unchanged keys are block copies: the cost is one memory copy plus a search per change.
-    let from = 0;
-    let length = 0;
-    let i = 0;
-    let j = 0;
-    while (i < plus.length || j < minus.length) {
-      const add = i < plus.length && (j >= minus.length || (plus[i] as number) <= (minus[j] as number));
-      const key = (add ? plus[i++] : minus[j++]) as number;
-      const at = lowerBound(wide, key, from);
-      out.set(wide.subarray(from, at), length);
-      length += at - from;
-      from = at;
-      if (add) out[length++] = key;
-      else if (wide[from] === key) from++;
-      else throw new MirrorDivergedError(`filter mirror lacks a key that a change removes (${key})`);
-    }
-    out.set(wide.subarray(from), length);
-    return new FilterMirror(out);
+    return new FilterMirror({
+      root: applyWide(this.wide.root, plus.root, minus.root),
+      path: applyWide(this.wide.path, plus.path, minus.path),
+    });
   }
 
-  /** The sorted distinct keys at `bits`: the key set of a consumer state of that width. */
-  keys(bits: number): Float64Array {
-    let keys = this.#narrow.get(bits);
-    if (!keys) {
-      keys = narrowKeys(this.wide.slice(), bits);
-      this.#narrow.set(bits, keys);
-    }
-    return keys;
+  /** The sorted distinct keys at `bits`: the key sets of a consumer state of those widths. */
+  keys(bits: KeyWidths): ClassKeys {
+    return { root: this.#narrowed('root', bits.root), path: this.#narrowed('path', bits.path) };
   }
 
-  /** Entry count and checksum of the key set at `bits`, as a manifest announces them. */
-  summary(bits: number): Promise<KeySetSummary> {
-    let summary = this.#summaries.get(bits);
+  /** Entry count and checksum of the key sets at `bits`, as a manifest announces them. */
+  summary(bits: KeyWidths): Promise<KeySetSummary> {
+    const id = keyWidthsText(bits);
+    let summary = this.#summaries.get(id);
     if (!summary) {
       const keys = this.keys(bits);
-      summary = keySetChecksum(keys).then((checksum) => ({ entryCount: keys.length, checksum }));
-      this.#summaries.set(bits, summary);
+      summary = keySetChecksum(keys).then((checksum) => ({ entryCount: keyCount(keys), checksum }));
+      this.#summaries.set(id, summary);
     }
     return summary;
   }
 
   /**
-   * Of the net expression changes from some earlier version to this one, those that change the key set at
-   * `bits`: an added expression whose key another expression already held, or a removed one whose key
-   * another expression still holds, leaves the set as it was (a delta must not carry it).
+   * Of the net expression changes from some earlier version to this one, those that change the key sets at
+   * `bits`: an added expression whose key another expression of its class already held, or a removed one
+   * whose key another one still holds, leaves the sets as they were (a delta must not carry it).
    */
   keyChanges(
     added: readonly string[],
     removed: readonly string[],
-    bits: number,
+    bits: KeyWidths,
   ): { added: string[]; removed: string[] } {
-    const scale = 2 ** (bits - MAX_CONFIRMATION_BITS);
-    const narrow = (expression: string) => Math.floor(wideKey(expression) * scale);
-    const addedPerKey = tally(added.map(narrow));
-    const removedPerKey = tally(removed.map(narrow));
-    const heldNow = (key: number) => this.#count(key, bits);
-    const heldBefore = (key: number) =>
-      heldNow(key) - (addedPerKey.get(key) ?? 0) + (removedPerKey.get(key) ?? 0);
-    return {
-      added: added.filter((expression) => heldBefore(narrow(expression)) === 0),
-      removed: removed.filter((expression) => heldNow(narrow(expression)) === 0),
-    };
+    const plus = byKeyClass(added);
+    const minus = byKeyClass(removed);
+    const root = classKeyChanges(this.wide.root, plus.root, minus.root, bits.root);
+    const path = classKeyChanges(this.wide.path, plus.path, minus.path, bits.path);
+    return { added: [...root.added, ...path.added], removed: [...root.removed, ...path.removed] };
   }
 
-  /** How many expressions hold the `bits`-wide key `key`: the wide keys in its range. */
-  #count(key: number, bits: number): number {
-    const span = 2 ** (MAX_CONFIRMATION_BITS - bits);
-    return lowerBound(this.wide, (key + 1) * span) - lowerBound(this.wide, key * span);
+  #narrowed(cls: KeyClass, bits: number): Float64Array {
+    let keys = this.#narrow[cls].get(bits);
+    if (!keys) {
+      keys = narrowKeys(this.wide[cls].slice(), bits);
+      this.#narrow[cls].set(bits, keys);
+    }
+    return keys;
   }
+}
+
+/** Sorted wide keys `wide` plus `plus` minus `minus` (both sorted); throws when a removed key is absent. */
+function applyWide(wide: Float64Array, plus: Float64Array, minus: Float64Array): Float64Array {
+  if (minus.length > wide.length)
+    throw new MirrorDivergedError('filter mirror holds fewer keys than changes remove');
+  if (plus.length + minus.length === 0) return wide;
+  const out = new Float64Array(wide.length + plus.length - minus.length);
+  // Runs of unchanged keys are block copies: the cost is one memory copy plus a search per change.
+  let from = 0;
+  let length = 0;
+  let i = 0;
+  let j = 0;
+  while (i < plus.length || j < minus.length) {
+    const add = i < plus.length && (j >= minus.length || (plus[i] as number) <= (minus[j] as number));
+    const key = (add ? plus[i++] : minus[j++]) as number;
+    const at = lowerBound(wide, key, from);
+    out.set(wide.subarray(from, at), length);
+    length += at - from;
+    from = at;
+    if (add) out[length++] = key;
+    else if (wide[from] === key) from++;
+    else throw new MirrorDivergedError(`filter mirror lacks a key that a change removes (${key})`);
+  }
+  out.set(wide.subarray(from), length);
+  return out;
+}
+
+/** {@link FilterMirror.keyChanges} for one class: `wide` holds that class's keys after the changes. */
+function classKeyChanges(
+  wide: Float64Array,
+  added: readonly string[],
+  removed: readonly string[],
+  bits: number,
+): { added: string[]; removed: string[] } {
+  const scale = 2 ** (bits - MAX_CONFIRMATION_BITS);
+  const narrow = (expression: string) => Math.floor(wideKey(expression) * scale);
+  const addedPerKey = tally(added.map(narrow));
+  const removedPerKey = tally(removed.map(narrow));
+  // How many expressions hold the narrow key: the wide keys in its range.
+  const span = 2 ** (MAX_CONFIRMATION_BITS - bits);
+  const heldNow = (key: number) => lowerBound(wide, (key + 1) * span) - lowerBound(wide, key * span);
+  const heldBefore = (key: number) =>
+    heldNow(key) - (addedPerKey.get(key) ?? 0) + (removedPerKey.get(key) ?? 0);
+  return {
+    added: added.filter((expression) => heldBefore(narrow(expression)) === 0),
+    removed: removed.filter((expression) => heldNow(narrow(expression)) === 0),
+  };
 }
 
 function tally(keys: readonly number[]): Map<number, number> {

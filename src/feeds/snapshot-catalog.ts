@@ -4,14 +4,16 @@
  * consumer at or after its version gets one delta to the latest, an older one resyncs.
  */
 import { decodeArtifact, type Manifest, PAYLOAD_OFFSET } from '../core/artifact.ts';
+import type { KeyWidths } from '../core/confirm.ts';
+import { filterSnapshotWidths } from '../core/filter-payload.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import type { FeedName } from './feed-definitions.ts';
 
 /** One retained snapshot; the newest one of a feed also keeps its bytes (as stored: dated at its commit). */
 export interface SnapshotRecord {
   version: number;
-  /** `filter` only: the confirmation key width of its key set. */
-  bits?: number;
+  /** `filter` only: the key widths of its key sets. */
+  bits?: KeyWidths;
 }
 
 export interface StoredSnapshot extends SnapshotRecord {
@@ -24,8 +26,9 @@ const KEY = /^snapshots\/([a-z0-9-]+)\/(\d{16})\.tkd$/;
 export const snapshotKey = (feed: FeedName, version: number): string =>
   `snapshots/${feed}/${String(version).padStart(16, '0')}.tkd`;
 
-/** The key width of a filter snapshot payload (byte 5 of its header, see filter-payload.ts). */
-const filterBits = (bytes: Uint8Array): number | undefined => bytes[PAYLOAD_OFFSET + 5];
+/** The key widths of a filter snapshot artifact, from its payload's header. */
+const filterBits = (bytes: Uint8Array): KeyWidths | undefined =>
+  filterSnapshotWidths(bytes.subarray(PAYLOAD_OFFSET));
 
 export class SnapshotCatalog {
   readonly #records = new Map<FeedName, SnapshotRecord[]>();
@@ -43,7 +46,8 @@ export class SnapshotCatalog {
 
   /**
    * Reads what the store holds for `feeds`. Snapshots above `currentVersion` (a store left over from
-   * another registry) or that do not decode are deleted: serving them would mislead every consumer.
+   * another registry), that do not decode, or filter snapshots of another payload format (no key widths
+   * to read) are deleted: serving them would mislead every consumer.
    */
   async load(feeds: readonly FeedName[], currentVersion: number): Promise<void> {
     for (const feed of feeds) {
@@ -63,7 +67,8 @@ export class SnapshotCatalog {
           !bytes ||
           !decoded?.ok ||
           decoded.value.manifest.to !== version ||
-          decoded.value.manifest.feed !== feed
+          decoded.value.manifest.feed !== feed ||
+          (feed === 'filter' && filterBits(bytes) === undefined)
         ) {
           await this.store.delete(key);
           continue;

@@ -4,8 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { handleError } from '../../src/api/errors.ts';
 import { acceptsGzip, feedsRoutes } from '../../src/api/routes/feeds.ts';
+import { PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
 import { createFeedConsumer } from '../../src/core/consumer.ts';
-import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
+import { decodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import { FeedService } from '../../src/feeds/feed-service.ts';
 import { MemoryArtifactStore } from '../../src/feeds/memory-artifact-store.ts';
@@ -94,7 +95,7 @@ describe('GET /v1/feeds (happy)', () => {
           snapshotVersion: 0,
           oldestDeltaBase: 0,
           entryCount: 1,
-          bits: expect.any(Number),
+          bits: { root: expect.any(Number), path: expect.any(Number) },
         },
       ],
     });
@@ -215,14 +216,33 @@ describe('GET /v1/feeds (happy)', () => {
 
   it('confirms which confirmation keys are blocked (hash search)', async () => {
     const t = await feedsApp();
-    await t.hub.order('csam', ['hidden.example']);
-    const snapshot = await encodeFilterSnapshot(['hidden.example/'], { fpr: 1e-6, bits: 40 });
+    await t.hub.order('csam', ['hidden.example', 'http://other.example/hidden/page']);
+    const bits = { root: 40, path: 42 };
+    const expressions = ['hidden.example/', 'other.example/hidden/page'];
+    const snapshot = await encodeFilterSnapshot(expressions, { fpr: 1e-6, bits });
     const state = FilterState.fromSnapshot(snapshot.payload);
     if (!state.ok) throw new Error(state.error.message);
-    const [key] = state.value.matchingKeys(['hidden.example/']);
-    const response = await t.post('/v1/feeds/filter/confirm', { bits: 40, keys: [key, 7] });
+    const keys = state.value.matchingKeys(expressions);
+    const response = await t.post('/v1/feeds/filter/confirm', {
+      bits,
+      keys: { root: [...keys.root, 7], path: [...keys.path, 8] },
+    });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ version: 1, bits: 40, blocked: [key] });
+    expect(await response.json()).toEqual({ version: 1, bits, blocked: keys });
+    const onlyRoot = await t.post('/v1/feeds/filter/confirm', { bits, keys: { root: keys.root } });
+    expect(await onlyRoot.json()).toEqual({ version: 1, bits, blocked: { root: keys.root, path: [] } });
+  });
+
+  it('serves a filter delta at the key widths a consumer names', async () => {
+    const t = await feedsApp();
+    await t.hub.order('malware', ['named.example']);
+    const response = await t.get('/v1/feeds/filter/delta?since=0&bits=40,44');
+    expect(response.status).toBe(200);
+    const payload = new Uint8Array(await response.arrayBuffer()).subarray(PAYLOAD_OFFSET);
+    const delta = decodeFilterDelta(payload);
+    if (!delta.ok) throw new Error(delta.error.message);
+    expect(delta.value.bits).toEqual({ root: 40, path: 44 });
+    expect(delta.value.added.root).toHaveLength(1);
   });
 });
 
@@ -268,37 +288,45 @@ describe('/v1/feeds (errors)', () => {
     for (const query of ['wait=61', 'wait=x', 'wait=-1', 'wait=1.5']) {
       await expectError(await t.get(`/v1/feeds/dns/delta?since=0&${query}`), 400, 'invalid_request', 'wait');
     }
-    await expectError(await t.get('/v1/feeds/filter/delta?since=0&bits=23'), 400, 'invalid_request', 'bits');
-    await expectError(await t.get('/v1/feeds/dns/delta?since=0&bits=40'), 400, 'invalid_request', 'bits');
+    for (const bits of ['23', '40', '23,40', '40,54', '40,', ',40', '40,41,42', '40;41', 'x,y']) {
+      await expectError(
+        await t.get(`/v1/feeds/filter/delta?since=0&bits=${bits}`),
+        400,
+        'invalid_request',
+        'bits',
+      );
+    }
+    await expectError(await t.get('/v1/feeds/dns/delta?since=0&bits=40,40'), 400, 'invalid_request', 'bits');
   });
 
-  it('400 for a hash search that is not keys of the given width', async () => {
+  it('400 for a hash search that is not keys of the given widths', async () => {
     const t = await feedsApp();
-    await expectError(
-      await t.post('/v1/feeds/filter/confirm', { bits: 24, keys: [2 ** 24] }),
-      400,
-      'invalid_request',
-      'keys.0',
-    );
-    await expectError(
-      await t.post('/v1/feeds/filter/confirm', { bits: 54, keys: [1] }),
-      400,
-      'invalid_request',
-      'bits',
-    );
-    await expectError(
-      await t.post('/v1/feeds/filter/confirm', { bits: 30, keys: [] }),
-      400,
-      'invalid_request',
-      'keys',
-    );
-    const tooMany = Array.from({ length: 1001 }, (_, i) => i);
-    await expectError(
-      await t.post('/v1/feeds/filter/confirm', { bits: 30, keys: tooMany }),
-      400,
-      'invalid_request',
-      'keys',
-    );
+    const bits = { root: 24, path: 30 };
+    const bad: [unknown, string][] = [
+      [{ bits, keys: { root: [2 ** 24] } }, 'keys.root.0'],
+      [{ bits, keys: { root: [1], path: [2 ** 24, 2 ** 30] } }, 'keys.path.1'],
+      [{ bits: { root: 54, path: 30 }, keys: { root: [1] } }, 'bits.root'],
+      [{ bits: { root: 30 }, keys: { root: [1] } }, 'bits.path'],
+      [{ bits: 30, keys: { root: [1] } }, 'bits'],
+      [{ bits, keys: { root: [], path: [] } }, 'keys'],
+      [{ bits, keys: {} }, 'keys'],
+      [{ bits, keys: [1] }, 'keys'],
+      [{ bits, keys: { root: [1], other: [2] } }, 'keys'],
+      [
+        {
+          bits,
+          keys: {
+            root: Array.from({ length: 600 }, (_, i) => i),
+            path: Array.from({ length: 401 }, (_, i) => i),
+          },
+        },
+        'keys',
+      ],
+      [{ bits, keys: { root: Array.from({ length: 1001 }, (_, i) => i) } }, 'keys.root'],
+    ];
+    for (const [body, field] of bad) {
+      await expectError(await t.post('/v1/feeds/filter/confirm', body), 400, 'invalid_request', field);
+    }
     const text = await t.app.request('/v1/feeds/filter/confirm', {
       method: 'POST',
       headers: { authorization: `Bearer ${t.tokens.distributor}`, 'content-type': 'text/plain' },
@@ -344,7 +372,11 @@ describe('/v1/feeds (security)', () => {
       );
     }
     await expectError(
-      await t.post('/v1/feeds/filter/confirm', { bits: 30, keys: [1] }, 'auditor'),
+      await t.post(
+        '/v1/feeds/filter/confirm',
+        { bits: { root: 30, path: 30 }, keys: { root: [1] } },
+        'auditor',
+      ),
       403,
       'forbidden',
     );

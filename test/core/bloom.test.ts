@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ExpressionBloom } from '../../src/core/bloom.ts';
 import { hashExpression } from '../../src/core/hash.ts';
@@ -27,12 +28,57 @@ describe('ExpressionBloom', () => {
     expect(bloom.bytes()).toHaveLength(Math.ceil(bloom.size / 8));
   });
 
+  it("answers exactly as bloom-filters' own has, for members and non-members at any size and rate", () => {
+    const expression = fc.oneof(
+      fc.constantFrom(...members),
+      fc.stringMatching(/^[a-z0-9.-]{1,30}\/[a-z0-9/?=&%._-]{0,40}$/),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(expression, { maxLength: 200 }),
+        fc.array(expression, { minLength: 1, maxLength: 200 }),
+        fc.double({ min: 1e-9, max: 0.6, noNaN: true }),
+        (added, probes, fpr) => {
+          const bloom = ExpressionBloom.create(added.length, fpr);
+          for (const e of added) bloom.add(e);
+          const hash = new Uint32Array(4);
+          for (const e of [...added, ...probes]) {
+            const expected = bloom.libraryHas(e);
+            expect(bloom.has(e)).toBe(expected);
+            hashExpression(e, hash);
+            expect(bloom.hasHash(hash)).toBe(expected);
+          }
+          for (const e of added) expect(bloom.has(e)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('matches the library on a real-size filter read back from its bytes, hits and misses alike', () => {
+    const bloom = filled(0.05);
+    const copy = ExpressionBloom.fromBytes(bloom.size, bloom.hashCount, bloom.bytes().slice());
+    if (!copy.ok) throw new Error(copy.error.message);
+    let hits = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const probe = i % 2 ? `probe-${i}.example/` : `${members[i % members.length]}p/${i}`;
+      const expected = bloom.libraryHas(probe);
+      if (expected) hits++;
+      expect(copy.value.has(probe)).toBe(expected);
+    }
+    // A loose rate, so both answers are well represented.
+    expect(hits).toBeGreaterThan(500);
+  });
+
   it('leaves the hash of the last expression for the caller', () => {
     const bloom = filled(1e-3);
     const expected = new Uint32Array(4);
-    for (const expression of ['example.com/', members[7] as string]) {
+    for (const expression of ['example.com/', members[7] as string, 'other.example/']) {
       bloom.has(expression);
       hashExpression(expression, expected);
+      expect(bloom.hash).toEqual(expected);
+      bloom.libraryHas(members[9] as string);
+      hashExpression(members[9] as string, expected);
       expect(bloom.hash).toEqual(expected);
     }
   });

@@ -1,42 +1,171 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  confirmationBits,
   confirmationKey,
+  confirmationWidths,
+  FALSE_BLOCK_TARGET,
+  falseBlockChance,
   isConfirmationBits,
+  isKeyWidths,
+  isRootExpression,
+  type KeyWidths,
+  keyWidthsText,
   MAX_CONFIRMATION_BITS,
   MIN_CONFIRMATION_BITS,
+  PATH_EXPRESSIONS_PER_URL,
+  ROOT_EXPRESSIONS_PER_URL,
+  sameKeyWidths,
 } from '../../src/core/confirm.ts';
+import { lookupExpressions } from '../../src/core/expressions.ts';
+import { canonicalizeUrl } from '../../src/core/url.ts';
 
-describe('confirmationBits', () => {
-  it.each([
-    [1_000_000, 1e-6, 45],
-    [1_500_000, 1e-6, 46],
-    [10_000_000, 1e-6, 49],
-    [100_000, 1e-4, 49],
-    [0, 1e-6, 25],
-    [1, 1e-9, MIN_CONFIRMATION_BITS],
-    [1e12, 0.5, MAX_CONFIRMATION_BITS],
-  ])('gives %d entries at fpr %d %d bits', (count, fpr, bits) => {
-    expect(confirmationBits(count, fpr)).toBe(bits);
+describe('key classes', () => {
+  it('calls an expression root when its first slash ends it', () => {
+    expect(['example.com/', 'a.b.example.com/', '1.2.3.4/', '[::1]/'].map(isRootExpression)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(
+      ['example.com/a', 'example.com/a/', 'example.com/?x=1', 'example.com/a?b/', 'example.com', ''].map(
+        isRootExpression,
+      ),
+    ).toEqual([false, false, false, false, false, false]);
   });
 
-  it('takes the fewest bits that keep the false-block chance below the target', () => {
+  it('gives a URL at most 5 root and 25 other lookup expressions, one root per host suffix', () => {
+    const url = canonicalizeUrl('http://a.b.c.d.e.f.example.com/1/2/3/4/5.html?q=1');
+    if (!url.ok) throw new Error(url.error.message);
+    const expressions = lookupExpressions(url.value);
+    expect(expressions).toHaveLength(30);
+    expect(expressions.filter(isRootExpression)).toHaveLength(ROOT_EXPRESSIONS_PER_URL);
+    expect(expressions.filter((e) => !isRootExpression(e))).toHaveLength(PATH_EXPRESSIONS_PER_URL);
+    fc.assert(
+      fc.property(
+        fc.webUrl({ withQueryParameters: true, withFragments: true }),
+        fc.array(fc.stringMatching(/^[a-z0-9-]{1,8}$/), { maxLength: 8 }),
+        (web, labels) => {
+          const withLabels = web.replace('://', `://${labels.map((l) => `${l}.`).join('')}`);
+          const canonical = canonicalizeUrl(withLabels);
+          if (!canonical.ok) return;
+          const found = lookupExpressions(canonical.value);
+          const roots = found.filter(isRootExpression);
+          expect(roots.length).toBeLessThanOrEqual(ROOT_EXPRESSIONS_PER_URL);
+          expect(found.length - roots.length).toBeLessThanOrEqual(PATH_EXPRESSIONS_PER_URL);
+          // One root per host suffix: `suffix/`, each once.
+          expect(new Set(roots).size).toBe(roots.length);
+        },
+      ),
+    );
+  });
+});
+
+describe('confirmationWidths', () => {
+  it.each([
+    [1_000_000, 0, 1e-6, { root: 43, path: 45 }],
+    [1_500_000, 0, 1e-6, { root: 43, path: 46 }],
+    [10_000_000, 0, 1e-6, { root: 46, path: 48 }],
+    [100_000, 0, 1e-4, { root: 46, path: 48 }],
+    [0, 1_000_000, 1e-6, { root: 43, path: 45 }],
+    [0, 0, 1e-6, { root: MIN_CONFIRMATION_BITS, path: 25 }],
+    [1, 0, 1e-9, { root: MIN_CONFIRMATION_BITS, path: MIN_CONFIRMATION_BITS }],
+    [1e12, 0, 0.5, { root: MAX_CONFIRMATION_BITS, path: MAX_CONFIRMATION_BITS }],
+  ])('gives %d root and %d path keys at fpr %d the widths %o', (root, path, fpr, widths) => {
+    expect(confirmationWidths({ root, path }, fpr)).toEqual(widths);
+  });
+
+  it('spends the rounding slack of one class on the other', () => {
+    // 1M domains and 100k URLs: both ceilings are 43 and 45; the root term leaves room for 44-bit path keys.
+    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6)).toEqual({ root: 43, path: 44 });
+    expect(confirmationWidths({ root: 100_000, path: 1_000_000 }, 1e-6)).toEqual({ root: 42, path: 45 });
+  });
+
+  it('keeps widths it is given as a minimum', () => {
+    expect(confirmationWidths({ root: 1_000_000, path: 0 }, 1e-6, { root: 45, path: 30 })).toEqual({
+      root: 45,
+      path: 45,
+    });
+    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6, { root: 43, path: 45 })).toEqual({
+      root: 43,
+      path: 45,
+    });
+  });
+
+  /** The fewest bits above log2(perUrl fpr n / T), clamped: each class's width at its proportional share. */
+  const proportional = (perUrl: number, fpr: number, n: number) => {
+    let bits = MIN_CONFIRMATION_BITS;
+    while (bits < MAX_CONFIRMATION_BITS && (perUrl * fpr * Math.max(n, 1)) / 2 ** bits >= FALSE_BLOCK_TARGET)
+      bits++;
+    return bits;
+  };
+
+  it('keeps the false-block chance below the target with the fewest key bits near the proportional split', () => {
+    const count = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 50_000_000 }));
+    const width = fc.integer({ min: MIN_CONFIRMATION_BITS, max: MAX_CONFIRMATION_BITS });
+    fc.assert(
+      fc.property(
+        count,
+        count,
+        fc.double({ min: 1e-9, max: 0.1, noNaN: true }),
+        fc.option(fc.record({ root: width, path: width }), { nil: undefined }),
+        (root, path, fpr, minimum) => {
+          const counts = { root, path };
+          const widths = confirmationWidths(counts, fpr, minimum);
+          expect(isKeyWidths(widths)).toBe(true);
+          const n = root + path;
+          const top = {
+            root: Math.max(proportional(ROOT_EXPRESSIONS_PER_URL, fpr, n), minimum?.root ?? 0),
+            path: Math.max(proportional(PATH_EXPRESSIONS_PER_URL, fpr, n), minimum?.path ?? 0),
+          };
+          const fits = (w: KeyWidths) => falseBlockChance(counts, fpr, w) < FALSE_BLOCK_TARGET;
+          if (top.root < MAX_CONFIRMATION_BITS && top.path < MAX_CONFIRMATION_BITS)
+            expect(fits(widths)).toBe(true);
+          // Brute force over every pair within a bit of the proportional widths, never below the minimum.
+          const cost = (w: KeyWidths) => root * w.root + path * w.path;
+          for (const r of [top.root - 1, top.root]) {
+            for (const p of [top.path - 1, top.path]) {
+              const pair = { root: r, path: p };
+              const allowed =
+                r >= Math.max(MIN_CONFIRMATION_BITS, minimum?.root ?? 0) &&
+                p >= Math.max(MIN_CONFIRMATION_BITS, minimum?.path ?? 0);
+              if (allowed && fits(pair)) expect(cost(widths)).toBeLessThanOrEqual(cost(pair));
+            }
+          }
+          expect(widths.root).toBeGreaterThanOrEqual(top.root - 1);
+          expect(widths.root).toBeLessThanOrEqual(top.root);
+          expect(widths.path).toBeGreaterThanOrEqual(top.path - 1);
+          expect(widths.path).toBeLessThanOrEqual(top.path);
+        },
+      ),
+    );
+  });
+
+  it('takes the fewest bits that keep the chance below the target when all keys are of one class', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 50_000_000 }),
         fc.double({ min: 1e-9, max: 0.1, noNaN: true }),
-        fc.integer({ min: 1, max: 100 }),
-        fc.double({ min: 1e-15, max: 1e-6, noNaN: true }),
-        (count, fpr, perUrl, target) => {
-          const bits = confirmationBits(count, fpr, perUrl, target);
-          const chance = (b: number) => (perUrl * fpr * count) / 2 ** b;
-          expect(isConfirmationBits(bits)).toBe(true);
-          if (bits < MAX_CONFIRMATION_BITS) expect(chance(bits)).toBeLessThan(target);
-          if (bits > MIN_CONFIRMATION_BITS) expect(chance(bits - 1)).toBeGreaterThanOrEqual(target);
+        fc.boolean(),
+        (count, fpr, rootOnly) => {
+          const counts = rootOnly ? { root: count, path: 0 } : { root: 0, path: count };
+          const widths = confirmationWidths(counts, fpr);
+          const cls = rootOnly ? 'root' : 'path';
+          const narrower = { ...widths, [cls]: widths[cls] - 1 };
+          if (widths[cls] < MAX_CONFIRMATION_BITS)
+            expect(falseBlockChance(counts, fpr, widths)).toBeLessThan(FALSE_BLOCK_TARGET);
+          if (widths[cls] > MIN_CONFIRMATION_BITS)
+            expect(falseBlockChance(counts, fpr, narrower)).toBeGreaterThanOrEqual(FALSE_BLOCK_TARGET);
         },
       ),
     );
+  });
+});
+
+describe('falseBlockChance', () => {
+  it('is the union bound over 5 root and 25 path expressions', () => {
+    const chance = falseBlockChance({ root: 1_000_000, path: 1000 }, 1e-6, { root: 43, path: 40 });
+    expect(chance).toBeCloseTo((5 * 1e-6 * 1e6) / 2 ** 43 + (25 * 1e-6 * 1000) / 2 ** 40, 25);
   });
 });
 
@@ -72,7 +201,7 @@ describe('confirmationKey', () => {
   });
 });
 
-describe('isConfirmationBits', () => {
+describe('width checks', () => {
   it('accepts whole widths from 24 to 53 only', () => {
     expect([23, 24, 45, 53, 54, 30.5, Number.NaN].map(isConfirmationBits)).toEqual([
       false,
@@ -83,5 +212,14 @@ describe('isConfirmationBits', () => {
       false,
       false,
     ]);
+    expect(isKeyWidths({ root: 43, path: 45 })).toBe(true);
+    expect(isKeyWidths({ root: 43, path: 54 })).toBe(false);
+    expect(isKeyWidths({ root: 23, path: 45 })).toBe(false);
+  });
+
+  it('compares and writes width pairs', () => {
+    expect(sameKeyWidths({ root: 43, path: 45 }, { root: 43, path: 45 })).toBe(true);
+    expect(sameKeyWidths({ root: 43, path: 45 }, { root: 45, path: 43 })).toBe(false);
+    expect(keyWidthsText({ root: 43, path: 45 })).toBe('43,45');
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeArtifact, type ManifestInput, PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
 import { concatBytes, toHex } from '../../src/core/bytes.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
-import { keySetChecksum, keysOf } from '../../src/core/filter-keys.ts';
+import { keyCount, keySetChecksum, keysOf } from '../../src/core/filter-keys.ts';
 import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { generateSigningKey } from '../../src/core/keys.ts';
 import { encodeKeySet } from '../../src/core/keyset.ts';
@@ -216,13 +216,13 @@ describe('FeedConsumer of the filter feed', () => {
         key,
       ),
       delta: await encodeArtifact(
-        manifest('delta', 1, 3, after.length, await keySetChecksum(after)),
+        manifest('delta', 1, 3, keyCount(after), await keySetChecksum(after)),
         encodeFilterDelta(added, removed, snapshot.bits),
         key,
       ),
       otherWidth: await encodeArtifact(
-        manifest('delta', 1, 3, after.length, await keySetChecksum(after)),
-        encodeFilterDelta(added, removed, snapshot.bits + 1),
+        manifest('delta', 1, 3, keyCount(after), await keySetChecksum(after)),
+        encodeFilterDelta(added, removed, { ...snapshot.bits, path: snapshot.bits.path + 1 }),
         key,
       ),
     };

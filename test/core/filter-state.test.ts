@@ -1,31 +1,52 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { confirmationKey } from '../../src/core/confirm.ts';
+import { confirmationKey, isRootExpression, type KeyWidths } from '../../src/core/confirm.ts';
 import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState, LeanFilterStateError } from '../../src/core/filter-state.ts';
 import { hashExpression } from '../../src/core/hash.ts';
+import { riceEncode } from '../../src/core/rice.ts';
 import type { Result } from '../../src/core/types.ts';
 
 const members = readFileSync(new URL('../fixtures/filter/malware-domains.txt', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((name) => `${name}/`);
-const initial = members.slice(0, 1000);
-const outsiders = members.slice(1000, 1100);
+/** Domains (root expressions) and URLs on other domains (path expressions). */
+const initial = [...members.slice(0, 800), ...members.slice(800, 1000).map((e) => `${e}phish/login.php`)];
+const outsiders = [...members.slice(1000, 1080), ...members.slice(1080, 1100).map((e) => `${e}x?y=1`)];
+/** Changes that touch both classes. */
+const gone = [...initial.slice(0, 5), ...initial.slice(800, 805)];
+const come = [...outsiders.slice(0, 5), ...outsiders.slice(80, 85)];
 
 function value<T>(result: Result<T>): T {
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
   return result.value;
 }
 
-function keyOf(expression: string, bits: number): number {
+function keyOf(expression: string, bits: KeyWidths): number {
   const hash = new Uint32Array(4);
   hashExpression(expression, hash);
-  return confirmationKey(hash, bits);
+  return confirmationKey(hash, isRootExpression(expression) ? bits.root : bits.path);
+}
+
+/** A delta payload (format 2) from raw key sets, so a test can put any key in any class. */
+function rawDelta(bits: KeyWidths, addedRoot: number[], addedPath: number[]): Uint8Array {
+  const parts = [
+    riceEncode(Float64Array.from(addedRoot), bits.root),
+    riceEncode(new Float64Array(0), bits.root),
+    riceEncode(Float64Array.from(addedPath), bits.path),
+    riceEncode(new Float64Array(0), bits.path),
+  ];
+  const header = Uint8Array.of(0x54, 0x44, 0x46, 0x44, 2, bits.root, bits.path, 0, ...new Uint8Array(12));
+  const view = new DataView(header.buffer);
+  parts.slice(0, 3).forEach((part, i) => {
+    view.setUint32(8 + 4 * i, part.length);
+  });
+  return Uint8Array.of(...header, ...parts.flatMap((part) => [...part]));
 }
 
 const snapshot = await encodeFilterSnapshot(initial, { fpr: 1e-6 });
-const delta = encodeFilterDelta(outsiders.slice(0, 10), initial.slice(0, 10), snapshot.bits);
+const delta = encodeFilterDelta(come, gone, snapshot.bits);
 
 describe('FilterState from a snapshot', () => {
   const state = value(FilterState.fromSnapshot(snapshot.payload));
@@ -35,23 +56,26 @@ describe('FilterState from a snapshot', () => {
     expect(outsiders.filter((e) => state.isBlocked([e]))).toEqual([]);
     expect(state.isBlocked([])).toBe(false);
     expect(state.isBlocked(['nothing.example/', 'evil.example/a', initial[42] as string])).toBe(true);
+    expect(state.isBlocked(['nothing.example/', initial[900] as string])).toBe(true);
   });
 
   it('announces what the snapshot announced', async () => {
     expect(state.entryCount).toBe(snapshot.entryCount);
-    expect(state.bits).toBe(snapshot.bits);
+    expect(state.bits).toEqual(snapshot.bits);
     expect(state.lean).toBe(false);
     expect(await state.checksum()).toBe(snapshot.checksum);
   });
 
-  it('lists the distinct keys that match, and looks keys up', () => {
+  it('lists the distinct keys that match per class, and looks keys up', () => {
     const [a, b] = initial as [string, string];
-    expect(state.matchingKeys([a, 'nothing.example/', b, a])).toEqual([
-      keyOf(a, state.bits),
-      keyOf(b, state.bits),
-    ]);
-    expect(state.hasKey(keyOf(a, state.bits))).toBe(true);
-    expect(state.hasKey(keyOf('nothing.example/', state.bits))).toBe(false);
+    const u = initial[850] as string;
+    expect(state.matchingKeys([a, 'nothing.example/', b, u, a, u])).toEqual({
+      root: [keyOf(a, state.bits), keyOf(b, state.bits)],
+      path: [keyOf(u, state.bits)],
+    });
+    expect(state.hasKey('root', keyOf(a, state.bits))).toBe(true);
+    expect(state.hasKey('path', keyOf(u, state.bits))).toBe(true);
+    expect(state.hasKey('root', keyOf('nothing.example/', state.bits))).toBe(false);
   });
 
   it('fails on a payload that is not a snapshot', () => {
@@ -65,14 +89,14 @@ describe('FilterState.applyDelta', () => {
   const next = value(state.applyDelta(delta));
 
   it('blocks added expressions and stops blocking removed ones though the Bloom filter still has them', () => {
-    expect(outsiders.slice(0, 10).every((e) => next.isBlocked([e]))).toBe(true);
-    expect(initial.slice(0, 10).some((e) => next.isBlocked([e]))).toBe(false);
-    expect(initial.slice(10).every((e) => next.isBlocked([e]))).toBe(true);
-    expect(outsiders.slice(10).some((e) => next.isBlocked([e]))).toBe(false);
+    expect(come.every((e) => next.isBlocked([e]))).toBe(true);
+    expect(gone.some((e) => next.isBlocked([e]))).toBe(false);
+    expect(initial.filter((e) => !gone.includes(e)).every((e) => next.isBlocked([e]))).toBe(true);
+    expect(outsiders.filter((e) => !come.includes(e)).some((e) => next.isBlocked([e]))).toBe(false);
   });
 
   it('reaches the checksum of a snapshot of the new set', async () => {
-    const expected = await encodeFilterSnapshot([...initial.slice(10), ...outsiders.slice(0, 10)], {
+    const expected = await encodeFilterSnapshot([...initial.filter((e) => !gone.includes(e)), ...come], {
       fpr: 1e-6,
       bits: snapshot.bits,
     });
@@ -88,9 +112,7 @@ describe('FilterState.applyDelta', () => {
   });
 
   it('applies deltas in sequence, including a removal undone later', async () => {
-    const back = value(
-      next.applyDelta(encodeFilterDelta(initial.slice(0, 10), outsiders.slice(0, 10), state.bits)),
-    );
+    const back = value(next.applyDelta(encodeFilterDelta(gone, come, state.bits)));
     expect(initial.every((e) => back.isBlocked([e]))).toBe(true);
     expect(outsiders.some((e) => back.isBlocked([e]))).toBe(false);
     expect(await back.checksum()).toBe(snapshot.checksum);
@@ -101,9 +123,33 @@ describe('FilterState.applyDelta', () => {
     expect(await twice.checksum()).toBe(await next.checksum());
   });
 
-  it('asks for a resync when the key width differs', () => {
-    const result = state.applyDelta(encodeFilterDelta(['x.example/'], [], state.bits + 1));
-    expect(result.ok || result.error.code).toBe('resync_required');
+  it('confirms a key only in the class of the expression', () => {
+    const root = 'x.example/';
+    const path = 'x.example/a';
+    // Each key put in the other class: neither expression may match.
+    const crossed = value(
+      state.applyDelta(
+        rawDelta(
+          state.bits,
+          [keyOf(path, { ...state.bits, root: state.bits.path })],
+          [keyOf(root, { ...state.bits, path: state.bits.root })],
+        ),
+      ),
+    );
+    expect(crossed.isBlocked([root, path])).toBe(false);
+    const straight = value(state.applyDelta(rawDelta(state.bits, [keyOf(root, state.bits)], [])));
+    expect(straight.isBlocked([root])).toBe(true);
+    expect(straight.isBlocked([path])).toBe(false);
+  });
+
+  it('asks for a resync when a key width differs', () => {
+    for (const bits of [
+      { ...state.bits, root: state.bits.root + 1 },
+      { ...state.bits, path: state.bits.path - 1 },
+    ]) {
+      const result = state.applyDelta(encodeFilterDelta(['x.example/'], [], bits));
+      expect(result.ok || result.error.code).toBe('resync_required');
+    }
   });
 
   it('passes a malformed delta on as a failure', () => {
@@ -120,27 +166,36 @@ describe('a lean FilterState', () => {
   it('answers like the full state, with hits as candidates', () => {
     expect(lean.lean).toBe(true);
     expect(initial.every((e) => lean.isBlocked([e]))).toBe(true);
-    expect(outsiders.slice(0, 10).every((e) => next.isBlocked([e]))).toBe(true);
-    expect(initial.slice(0, 10).some((e) => next.isBlocked([e]))).toBe(false);
-    expect(initial.slice(10).every((e) => next.isBlocked([e]))).toBe(true);
+    expect(come.every((e) => next.isBlocked([e]))).toBe(true);
+    expect(gone.some((e) => next.isBlocked([e]))).toBe(false);
+    expect(initial.filter((e) => !gone.includes(e)).every((e) => next.isBlocked([e]))).toBe(true);
   });
 
   it('undoes a removal when the key comes back', () => {
-    const back = value(next.applyDelta(encodeFilterDelta(initial.slice(0, 1), [], lean.bits)));
-    expect(back.isBlocked([initial[0] as string])).toBe(true);
-    const gone = value(back.applyDelta(encodeFilterDelta([], outsiders.slice(0, 1), lean.bits)));
-    expect(gone.isBlocked([outsiders[0] as string])).toBe(false);
+    const [root, path] = [gone[0] as string, gone[5] as string];
+    const back = value(next.applyDelta(encodeFilterDelta([root, path], [], lean.bits)));
+    expect(back.isBlocked([root])).toBe(true);
+    expect(back.isBlocked([path])).toBe(true);
+    const away = value(
+      back.applyDelta(encodeFilterDelta([], [come[0] as string, come[5] as string], lean.bits)),
+    );
+    expect(away.isBlocked([come[0] as string])).toBe(false);
+    expect(away.isBlocked([come[5] as string])).toBe(false);
   });
 
   it('counts entries from the deltas and lists candidate keys for the hub', () => {
     expect(lean.entryCount).toBe(snapshot.entryCount);
     expect(next.entryCount).toBe(snapshot.entryCount);
-    const candidate = outsiders[0] as string;
-    expect(next.matchingKeys([candidate, initial[0] as string])).toEqual([keyOf(candidate, lean.bits)]);
+    const [root, path] = [come[0] as string, come[5] as string];
+    // initial[0] was removed: no longer a candidate although the Bloom filter still has it.
+    expect(next.matchingKeys([root, path, initial[0] as string])).toEqual({
+      root: [keyOf(root, lean.bits)],
+      path: [keyOf(path, lean.bits)],
+    });
   });
 
   it('refuses what needs the key set with a named error', async () => {
     await expect(lean.checksum()).rejects.toThrow(LeanFilterStateError);
-    expect(() => lean.hasKey(1)).toThrow(LeanFilterStateError);
+    expect(() => lean.hasKey('root', 1)).toThrow(LeanFilterStateError);
   });
 });

@@ -2,9 +2,10 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeArtifact, PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
+import { decodeArtifact, encodeArtifact, PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
+import type { KeyWidths } from '../../src/core/confirm.ts';
 import { createFeedConsumer, type FeedConsumer, type FeedState } from '../../src/core/consumer.ts';
-import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
+import { encodeFilterSnapshot, filterSnapshotWidths } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import { PlainState } from '../../src/core/plain-state.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
@@ -33,7 +34,7 @@ type AnyState = PlainState | FilterState;
 type AnyConsumer = FeedConsumer<PlainState> | FeedConsumer<FilterState>;
 
 /** What a consumer of `feed` holds at a version whose active entries were `entries`. */
-async function stateOf(feed: FeedName, entries: FeedEntry[], bits?: number): Promise<AnyState> {
+async function stateOf(feed: FeedName, entries: FeedEntry[], bits?: KeyWidths): Promise<AnyState> {
   if (feed !== 'filter') return PlainState.fromEntries(entries.filter((e) => inPlainFeed(feed, e, ['csam'])));
   const snapshot = await encodeFilterSnapshot(
     entries.map((e) => e.expression),
@@ -66,12 +67,29 @@ function artifactOf(answer: DeltaAnswer): ServedArtifact {
   return answer.artifact;
 }
 
-/** The key width of the retained filter snapshot at or before `version`, read from the store. */
-async function coveringBits(h: TestHub, version: number): Promise<number> {
+/** The key widths of a filter snapshot artifact, from its payload's header. */
+function snapshotBits(artifact: Uint8Array): KeyWidths {
+  const bits = filterSnapshotWidths(artifact.subarray(PAYLOAD_OFFSET));
+  if (!bits) throw new Error('not a filter snapshot artifact');
+  return bits;
+}
+
+/** The key widths of a filter delta artifact (bytes 5 and 6 of its payload, see filter-payload.ts). */
+const deltaBits = (artifact: Uint8Array): KeyWidths => ({
+  root: artifact[PAYLOAD_OFFSET + 5] as number,
+  path: artifact[PAYLOAD_OFFSET + 6] as number,
+});
+
+/** The key widths of the retained filter snapshot at or before `version`, read from the store. */
+async function coveringBits(h: TestHub, version: number): Promise<KeyWidths> {
   const keys = await h.store.list('snapshots/filter/');
   const key = keys.filter((k) => Number(k.slice(-20, -4)) <= version).at(-1) as string;
-  return (await h.store.get(key))?.[PAYLOAD_OFFSET + 5] as number;
+  return snapshotBits((await h.store.get(key)) as Uint8Array);
 }
+
+/** Whether `a` is wider than `b`: no class narrower, one class wider. */
+const wider = (a: KeyWidths, b: KeyWidths) =>
+  a.root >= b.root && a.path >= b.path && (a.root > b.root || a.path > b.path);
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const hex = (bytes: Uint8Array | undefined) => Buffer.from(bytes as Uint8Array).toString('hex');
@@ -91,7 +109,7 @@ describe('FeedService', () => {
     const step = async (version: number) => {
       history.set(version, h.entries());
       // A consumer that polls after every commit follows along one delta at a time; a filter consumer names
-      // its key width, which the snapshots rebuilt meanwhile may have changed.
+      // its key widths, which the snapshots rebuilt meanwhile may have changed.
       for (const [feed, follower] of followers) {
         const bits = feed === 'filter' ? (follower.state as FilterState).bits : undefined;
         const delta = artifactOf(await h.service.delta(feed, follower.version as number, bits));
@@ -108,7 +126,14 @@ describe('FeedService', () => {
     await step(await h.revoke(a.id));
     await h.service.rebuildSnapshots();
     await step((await h.order('gambling', ['casino.example'], 'redirect')).version);
-    const latest = (await h.order('malware', ['http://x.example/a/', 'bank.example'])).version;
+    const latest = (
+      await h.order('malware', [
+        'http://x.example/a/',
+        'bank.example',
+        'http://y.example/b',
+        'http://z.example/c',
+      ])
+    ).version;
     await step(latest);
     expect(latest).toBe(6);
     expect(h.service.feeds().map((f) => f.oldestDeltaBase)).toEqual([0, 0, 0]);
@@ -136,11 +161,11 @@ describe('FeedService', () => {
       const snapshot = (await h.service.snapshot(feed))?.manifest;
       expect(snapshot).toMatchObject({ kind: 'snapshot', to: latest, checksum: expected.get(feed) });
     }
-    // The filter snapshot of the latest version has wider keys (the feed grew): a consumer naming that
-    // width still gets one delta from any retained version and lands on the snapshot's checksum.
+    // The filter snapshot of the latest version has wider keys (the feed grew): a consumer naming those
+    // widths still gets one delta from any retained version and lands on the snapshot's checksum.
     const filterSnapshot = (await h.service.snapshot('filter'))?.bytes as Uint8Array;
-    const bits = filterSnapshot[PAYLOAD_OFFSET + 5] as number;
-    expect(bits).toBeGreaterThan(await coveringBits(h, latest - 1));
+    const bits = snapshotBits(filterSnapshot);
+    expect(wider(bits, await coveringBits(h, latest - 1))).toBe(true);
     for (const version of [2, 3, 4, 5]) {
       const c = consumer(h, 'filter', {
         version,
@@ -289,13 +314,14 @@ describe('FeedService', () => {
     });
   });
 
-  it('keeps the filter key width from snapshot to snapshot unless the entries outgrow it', async () => {
+  it('keeps the filter key widths from snapshot to snapshot unless the entries outgrow them', async () => {
     const h = await hub();
     const widths = async () => {
       await h.service.rebuildSnapshots();
-      return h.service.feeds()[2]?.bits;
+      return h.service.feeds()[2]?.bits as KeyWidths;
     };
-    const empty = h.service.feeds()[2]?.bits as number;
+    const empty = h.service.feeds()[2]?.bits as KeyWidths;
+    expect(empty).toEqual(snapshotBits((await h.service.snapshot('filter'))?.bytes as Uint8Array));
     const { id } = await h.order('malware', [
       'a.example',
       'b.example',
@@ -303,18 +329,40 @@ describe('FeedService', () => {
       'd.example',
       'e.example',
     ]);
-    const grown = (await widths()) as number;
-    expect(grown).toBeGreaterThan(empty);
+    const grown = await widths();
+    expect(grown.root).toBeGreaterThan(empty.root);
+    expect(grown.path).toBeGreaterThan(empty.path);
     await h.revoke(id);
     await h.order('malware', ['f.example']);
-    expect(await widths()).toBe(grown);
-    // A consumer still on the empty snapshot gets a delta of its own width, and lands on its checksum.
+    expect(await widths()).toEqual(grown);
+    // A consumer still on the empty snapshot gets a delta of its own widths, and lands on its checksum.
     const old = consumer(h, 'filter', { version: 0, state: await stateOf('filter', [], empty) });
     const delta = artifactOf(await h.service.delta('filter', 0));
-    expect(delta.bytes[PAYLOAD_OFFSET + 5]).toBe(empty);
+    expect(deltaBits(delta.bytes)).toEqual(empty);
     expect(await apply(old, delta.bytes)).toMatchObject({ ok: true, value: { to: 3, entryCount: 1 } });
-    expect(artifactOf(await h.service.delta('filter', 1)).bytes[PAYLOAD_OFFSET + 5]).toBe(grown);
-    expect(artifactOf(await h.service.delta('filter', 0, 40)).bytes[PAYLOAD_OFFSET + 5]).toBe(40);
+    expect(deltaBits(artifactOf(await h.service.delta('filter', 1)).bytes)).toEqual(grown);
+    const named = { root: 40, path: 41 };
+    expect(deltaBits(artifactOf(await h.service.delta('filter', 0, named)).bytes)).toEqual(named);
+  });
+
+  it('drops stored filter snapshots of another payload format when it starts', async () => {
+    const store = new MemoryArtifactStore();
+    const first = await hub({ store });
+    await first.order('malware', ['kept.example']);
+    await first.service.rebuildSnapshots();
+    await first.service.stop();
+    // The latest snapshot as an older hub would have written it: a validly signed artifact whose payload
+    // is of another filter format.
+    const [stored] = (await store.list('snapshots/filter/')).slice(-1) as [string];
+    const { manifest, payload } = unwrap(decodeArtifact((await store.get(stored)) as Uint8Array));
+    const older = payload.slice();
+    older[4] = 1;
+    await store.delete(stored);
+    await store.put(stored, await encodeArtifact(manifest, older, first.key));
+    const again = await hub({ dir: first.dir, store, key: first.key });
+    const served = (await again.service.snapshot('filter'))?.bytes as Uint8Array;
+    expect(unwrap(decodeArtifact(served)).manifest.to).toBe(1);
+    expect(filterSnapshotWidths(served.subarray(PAYLOAD_OFFSET))).toBeDefined();
   });
 
   it('re-signs before expiry: dated at the commit, moved forward in half-TTL steps', async () => {
@@ -387,11 +435,20 @@ describe('FeedService', () => {
   it('answers the hash search with the keys blocked at the latest version', async () => {
     const h = await hub();
     await h.order('csam', ['blocked.example']);
-    const state = (await stateOf('filter', h.entries(), 30)) as FilterState;
-    const [blocked] = state.matchingKeys(['blocked.example/']);
-    expect(h.service.confirm(30, [blocked as number, 12345, blocked as number])).toEqual({
-      version: 1,
-      blocked: [blocked],
+    await h.order('csam', ['http://blocked.example/secret/page']);
+    const bits = { root: 30, path: 34 };
+    const state = (await stateOf('filter', h.entries(), bits)) as FilterState;
+    const found = state.matchingKeys(['blocked.example/', 'blocked.example/secret/page']);
+    const [root] = found.root as [number];
+    const [path] = found.path as [number];
+    expect(h.service.confirm(bits, { root: [root, 12345, root], path: [path, 7] })).toEqual({
+      version: 2,
+      blocked: { root: [root], path: [path] },
+    });
+    // A key is confirmed in its own class only.
+    expect(h.service.confirm({ root: 34, path: 34 }, { root: [path], path: [] })).toEqual({
+      version: 2,
+      blocked: { root: [], path: [] },
     });
   });
 });

@@ -1,29 +1,37 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { KeyWidths } from '../../src/core/confirm.ts';
 import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import { FilterMirror, MirrorDivergedError, wideKey, wideKeysOf } from '../../src/feeds/filter-mirror.ts';
 
-const BITS = 24;
-const narrow = (expression: string) => Math.floor(wideKey(expression) / 2 ** (53 - BITS));
+const BITS = { root: 24, path: 24 };
+const narrow = (expression: string) => Math.floor(wideKey(expression) / 2 ** (53 - 24));
 
-/** Expressions that share a 24-bit key pairwise (found by the birthday bound), plus plain ones. */
-function universe(): string[] {
+/** Expressions of one class that share a 24-bit key pairwise (found by the birthday bound). */
+function colliding(make: (i: number) => string): string[] {
   const seen = new Map<number, string>();
-  const colliding: string[] = [];
-  for (let i = 0; colliding.length < 8; i++) {
-    const expression = `host-${i}.example/`;
+  const found: string[] = [];
+  for (let i = 0; found.length < 6; i++) {
+    const expression = make(i);
     const other = seen.get(narrow(expression));
-    if (other) colliding.push(other, expression);
+    if (other) found.push(other, expression);
     else seen.set(narrow(expression), expression);
   }
-  const plain = Array.from({ length: 24 }, (_, i) => `plain-${i}.example/path-${i}`);
-  return [...colliding, ...plain];
+  return found;
+}
+
+/** Root and path expressions sharing narrow keys within their class, plus plain ones of both classes. */
+function universe(): string[] {
+  const plain = Array.from({ length: 20 }, (_, i) =>
+    i % 2 ? `plain-${i}.example/path-${i}` : `plain-${i}.example/`,
+  );
+  return [...colliding((i) => `host-${i}.example/`), ...colliding((i) => `site.example/page-${i}`), ...plain];
 }
 
 const UNIVERSE = universe();
 
-async function stateOf(expressions: string[], bits: number): Promise<FilterState> {
+async function stateOf(expressions: string[], bits: KeyWidths): Promise<FilterState> {
   const snapshot = await encodeFilterSnapshot(expressions, { fpr: 0.01, bits });
   const state = FilterState.fromSnapshot(snapshot.payload);
   if (!state.ok) throw new Error(state.error.message);
@@ -32,8 +40,20 @@ async function stateOf(expressions: string[], bits: number): Promise<FilterState
 
 describe('FilterMirror', () => {
   it('the test universe really holds expressions that share a narrow key but not a wide one', () => {
-    expect(narrow(UNIVERSE[0] as string)).toBe(narrow(UNIVERSE[1] as string));
-    expect(wideKey(UNIVERSE[0] as string)).not.toBe(wideKey(UNIVERSE[1] as string));
+    for (const i of [0, 6]) {
+      expect(narrow(UNIVERSE[i] as string)).toBe(narrow(UNIVERSE[i + 1] as string));
+      expect(wideKey(UNIVERSE[i] as string)).not.toBe(wideKey(UNIVERSE[i + 1] as string));
+    }
+    expect(UNIVERSE[6]).toMatch(/\/page-/);
+  });
+
+  it('keeps the wide keys of each class apart', () => {
+    const mirror = FilterMirror.fromWideKeys(wideKeysOf(['a.example/', 'a.example/x', 'b.example/']));
+    expect([...mirror.wide.root]).toEqual(
+      [wideKey('a.example/'), wideKey('b.example/')].sort((x, y) => x - y),
+    );
+    expect([...mirror.wide.path]).toEqual([wideKey('a.example/x')]);
+    expect(mirror.expressionCount).toBe(3);
   });
 
   it('advancing with net changes gives the mirror of the new set', () => {
@@ -42,7 +62,8 @@ describe('FilterMirror', () => {
         const added = b.filter((e) => !a.includes(e));
         const removed = a.filter((e) => !b.includes(e));
         const advanced = FilterMirror.fromWideKeys(wideKeysOf(a)).apply(added, removed);
-        expect([...advanced.wide]).toEqual([...wideKeysOf(b)]);
+        expect([...advanced.wide.root]).toEqual([...wideKeysOf(b).root]);
+        expect([...advanced.wide.path]).toEqual([...wideKeysOf(b).path]);
       }),
     );
   });
@@ -52,7 +73,7 @@ describe('FilterMirror', () => {
       fc.asyncProperty(
         fc.subarray(UNIVERSE),
         fc.subarray(UNIVERSE),
-        fc.constantFrom(24, 30, 53),
+        fc.constantFrom<KeyWidths>({ root: 24, path: 24 }, { root: 30, path: 24 }, { root: 24, path: 53 }),
         async (a, b, bits) => {
           const added = b.filter((e) => !a.includes(e));
           const removed = a.filter((e) => !b.includes(e));
@@ -74,21 +95,30 @@ describe('FilterMirror', () => {
   });
 
   it('drops a removal whose key another expression still holds, and an addition of a key already held', () => {
+    for (const i of [0, 6]) {
+      const [x, y] = UNIVERSE.slice(i, i + 2) as [string, string];
+      const both = FilterMirror.fromWideKeys(wideKeysOf([x, y]));
+      expect(both.keyChanges([y], [], BITS)).toEqual({ added: [], removed: [] });
+      const onlyY = FilterMirror.fromWideKeys(wideKeysOf([y]));
+      expect(onlyY.keyChanges([], [x], BITS)).toEqual({ added: [], removed: [] });
+      expect(onlyY.keyChanges([], [x], { root: 53, path: 53 })).toEqual({ added: [], removed: [x] });
+      expect(FilterMirror.fromWideKeys(wideKeysOf([])).keyChanges([], [x, y], BITS)).toEqual({
+        added: [],
+        removed: [x, y],
+      });
+    }
+    // Its class's width decides: a root pair at 53-bit root keys no longer shares a key.
     const [x, y] = UNIVERSE as [string, string];
-    const both = FilterMirror.fromWideKeys(wideKeysOf([x, y]));
-    expect(both.keyChanges([y], [], BITS)).toEqual({ added: [], removed: [] });
     const onlyY = FilterMirror.fromWideKeys(wideKeysOf([y]));
-    expect(onlyY.keyChanges([], [x], BITS)).toEqual({ added: [], removed: [] });
-    expect(onlyY.keyChanges([], [x], 53)).toEqual({ added: [], removed: [x] });
-    expect(FilterMirror.fromWideKeys(wideKeysOf([])).keyChanges([], [x, y], BITS)).toEqual({
-      added: [],
-      removed: [x, y],
-    });
+    expect(onlyY.keyChanges([], [x], { root: 53, path: 24 })).toEqual({ added: [], removed: [x] });
+    expect(onlyY.keyChanges([], [x], { root: 24, path: 53 })).toEqual({ added: [], removed: [] });
   });
 
   it('refuses to remove what it does not hold', () => {
-    const mirror = FilterMirror.fromWideKeys(wideKeysOf(['a.example/']));
+    const mirror = FilterMirror.fromWideKeys(wideKeysOf(['a.example/', 'a.example/x']));
     expect(() => mirror.apply([], ['b.example/'])).toThrow(MirrorDivergedError);
     expect(() => mirror.apply([], ['a.example/', 'a.example/'])).toThrow(MirrorDivergedError);
+    expect(() => mirror.apply([], ['a.example/y'])).toThrow(MirrorDivergedError);
+    expect(() => mirror.apply([], ['a.example/x', 'a.example/x'])).toThrow(MirrorDivergedError);
   });
 });

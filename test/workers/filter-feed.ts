@@ -3,14 +3,15 @@
  * same helper serves the workerd tests and the Node end-to-end test).
  */
 import { encodeArtifact, type ManifestInput } from '../../src/core/artifact.ts';
-import { keySetChecksum, keysOf } from '../../src/core/filter-keys.ts';
+import type { KeyWidths } from '../../src/core/confirm.ts';
+import { keyCount, keySetChecksum, keysOf } from '../../src/core/filter-keys.ts';
 import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import type { SigningKey } from '../../src/core/keys.ts';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
-/** Key width of the test feeds unless given: deltas apply only to a state of the same width. */
-const BITS = 40;
+/** Key widths of the test feeds unless given: deltas apply only to a state of the same widths. */
+const BITS: KeyWidths = { root: 40, path: 40 };
 
 export interface Dates {
   createdAt?: number;
@@ -23,7 +24,7 @@ export class TestFilterFeed {
     private readonly key: SigningKey,
     /** The clock the artifacts are dated by, unless a call gives dates. */
     private readonly now: () => number = Date.now,
-    /** The key width, which must be the one of the snapshot the deltas apply to. */
+    /** The key widths, which must be those of the snapshot the deltas apply to. */
     private readonly bits = BITS,
   ) {}
 
@@ -47,7 +48,7 @@ export class TestFilterFeed {
     const added = after.filter((e) => !before.includes(e));
     const removed = before.filter((e) => !after.includes(e));
     const payload = encodeFilterDelta(added, removed, this.bits);
-    const manifest = this.manifest('delta', from, to, keys.length, await keySetChecksum(keys), dates);
+    const manifest = this.manifest('delta', from, to, keyCount(keys), await keySetChecksum(keys), dates);
     return encodeArtifact(manifest, payload, this.key);
   }
 

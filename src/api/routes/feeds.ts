@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { MAX_CONFIRMATION_BITS, MIN_CONFIRMATION_BITS } from '../../core/confirm.ts';
+import { isKeyWidths, MAX_CONFIRMATION_BITS, MIN_CONFIRMATION_BITS } from '../../core/confirm.ts';
 import { type FeedName, isFeedName } from '../../feeds/feed-definitions.ts';
 import type { DeltaAnswer, FeedService } from '../../feeds/feed-service.ts';
 import type { ServedArtifact } from '../../feeds/served-artifact.ts';
@@ -22,6 +22,8 @@ const MAX_CONFIRM_KEYS = 1000;
 const SNAPSHOT_CACHE = 'public, max-age=60';
 const DELTA_CACHE = 'public, no-cache';
 
+const WIDTHS = `${MIN_CONFIRMATION_BITS} to ${MAX_CONFIRMATION_BITS}`;
+
 const version = z
   .string()
   .regex(/^\d{1,15}$/, 'must be a registry version: a non-negative integer')
@@ -37,31 +39,42 @@ const deltaQuery = z.object({
     .optional(),
   bits: z
     .string()
-    .regex(/^\d{2}$/, `must be a key width, ${MIN_CONFIRMATION_BITS} to ${MAX_CONFIRMATION_BITS}`)
-    .transform(Number)
-    .refine(
-      (b) => b >= MIN_CONFIRMATION_BITS && b <= MAX_CONFIRMATION_BITS,
-      `must be a key width, ${MIN_CONFIRMATION_BITS} to ${MAX_CONFIRMATION_BITS}`,
-    )
+    .regex(/^\d{2},\d{2}$/, `must be key widths root,path, each ${WIDTHS}`)
+    .transform((text) => {
+      const [root, path] = text.split(',').map(Number) as [number, number];
+      return { root, path };
+    })
+    .refine(isKeyWidths, `must be key widths root,path, each ${WIDTHS}`)
     .optional(),
 });
 
+const width = z.number().int().min(MIN_CONFIRMATION_BITS).max(MAX_CONFIRMATION_BITS);
+const keyList = z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).max(MAX_CONFIRM_KEYS);
+
 /**
- * The hash search asks with confirmation keys of the consumer's own width (what `FilterState.matchingKeys`
- * gives a lean consumer for a Bloom hit), not full hashes: the hub answers from its full-width key set at
- * any width, and a key discloses only `bits` bits of the hash of an expression that already hit the filter.
+ * The hash search asks with confirmation keys of the consumer's own widths, per key class (what
+ * `FilterState.matchingKeys` gives a lean consumer for Bloom hits), not full hashes: the hub answers from its
+ * full-width key sets at any width, and a key discloses only `bits` bits of the hash of an expression that
+ * already hit the filter.
  */
 const confirmBody = z
   .strictObject({
-    bits: z.number().int().min(MIN_CONFIRMATION_BITS).max(MAX_CONFIRMATION_BITS),
-    keys: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_CONFIRM_KEYS),
+    bits: z.strictObject({ root: width, path: width }),
+    keys: z.strictObject({ root: keyList.default([]), path: keyList.default([]) }),
   })
   .superRefine((body, ctx) => {
-    body.keys.forEach((key, i) => {
-      if (key >= 2 ** body.bits) {
-        ctx.addIssue({ code: 'custom', path: ['keys', i], message: `is not a ${body.bits}-bit key` });
-      }
-    });
+    const total = body.keys.root.length + body.keys.path.length;
+    if (total < 1 || total > MAX_CONFIRM_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: `must hold 1 to ${MAX_CONFIRM_KEYS} keys` });
+    }
+    for (const cls of ['root', 'path'] as const) {
+      body.keys[cls].forEach((key, i) => {
+        if (key >= 2 ** body.bits[cls]) {
+          const message = `is not a ${body.bits[cls]}-bit key`;
+          ctx.addIssue({ code: 'custom', path: ['keys', cls, i], message });
+        }
+      });
+    }
   });
 
 export interface FeedsRoutesDeps {
@@ -90,7 +103,7 @@ export function feedsRoutes({ feeds, authenticate }: FeedsRoutesDeps): Hono {
     const feed = feedOf(c);
     const { since, wait, bits } = c.req.valid('query');
     if (bits !== undefined && feed !== 'filter') {
-      const reason = 'only the filter feed has a key width';
+      const reason = 'only the filter feed has key widths';
       throw new ApiError(400, 'invalid_request', `bits: ${reason}`, [{ field: 'bits', reason }]);
     }
     let answer = await feeds.delta(feed, since, bits);
