@@ -58,8 +58,8 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** One new array holding `parts` back to back. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/** One new array holding `parts` back to back (an array, not spread arguments: there may be very many). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.length;
   const out = new Uint8Array(length);

@@ -113,7 +113,7 @@ export function encodeSnapshot(entries: Iterable<FeedEntry>): Uint8Array {
     }
   }
   chunks.push(encoder.encode(text));
-  return concatBytes(...chunks);
+  return concatBytes(chunks);
 }
 
 /** The delta payload of `changes` (any order; at most a remove and an add per expression). */

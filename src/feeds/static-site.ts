@@ -1,10 +1,18 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type FeedIndex,
+  type IndexedArtifact,
+  STATIC_ARTIFACT_NAME,
+  STATIC_FORMAT,
+  STATIC_INDEX_NAME,
+  type StaticIndex,
+  staticArtifactName,
+  staticIndexText,
+} from '../core/static-layout.ts';
 import { writeFileDurably } from '../util/durable-file.ts';
 import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
 import type { ServedArtifact } from './served-artifact.ts';
-
-export const STATIC_FORMAT = 'takedown-static/1';
 
 /** What one feed publishes. */
 export interface StaticFeed {
@@ -12,22 +20,8 @@ export interface StaticFeed {
   deltas: readonly ServedArtifact[];
 }
 
-interface IndexFile {
-  path: string;
-  bytes: number;
-}
-interface FeedIndex {
-  version: number;
-  snapshot: IndexFile & { version: number };
-  deltas: (IndexFile & { from: number; to: number })[];
-}
-export interface StaticIndex {
-  format: typeof STATIC_FORMAT;
-  version: number;
-  feeds: Record<FeedName, FeedIndex>;
-}
-
-const ARTIFACT_FILE = /^(snapshot|delta)-[0-9-]+-[0-9a-f]+\.tkd$/;
+/** The index this hub writes: it lists every feed. */
+export type PublishedIndex = StaticIndex<Record<FeedName, FeedIndex>>;
 
 /**
  * Publishes version `version` to `outDir`: `build` returns each feed's artifacts, given the versions the
@@ -60,32 +54,34 @@ export async function writeStaticSite(
       deltas: deltaFiles,
     };
   }
-  const index: StaticIndex = { format: STATIC_FORMAT, version, feeds };
-  await writeFileDurably(join(outDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+  const index: PublishedIndex = { format: STATIC_FORMAT, version, feeds };
+  await writeFileDurably(join(outDir, STATIC_INDEX_NAME), staticIndexText(index));
   await removeUnlisted(outDir, [index, previous]);
   return version;
 }
 
 /** The index.json of an earlier publish, or null when there is none (or it is not ours). */
-export async function readIndex(outDir: string): Promise<StaticIndex | null> {
+export async function readIndex(outDir: string): Promise<PublishedIndex | null> {
   try {
-    const index = JSON.parse(await readFile(join(outDir, 'index.json'), 'utf8')) as StaticIndex;
+    const index = JSON.parse(await readFile(join(outDir, STATIC_INDEX_NAME), 'utf8')) as PublishedIndex;
     return index.format === STATIC_FORMAT ? index : null;
   } catch {
     return null;
   }
 }
 
-async function writeArtifact(outDir: string, feed: FeedName, artifact: ServedArtifact): Promise<IndexFile> {
-  const { kind, from, to } = artifact.manifest;
-  const tag = artifact.etag.replaceAll('"', '').slice(0, 16);
-  const name = kind === 'snapshot' ? `snapshot-${to}-${tag}.tkd` : `delta-${from}-${to}-${tag}.tkd`;
+async function writeArtifact(
+  outDir: string,
+  feed: FeedName,
+  artifact: ServedArtifact,
+): Promise<IndexedArtifact> {
+  const name = await staticArtifactName(artifact.bytes, artifact.manifest);
   await writeFileDurably(join(outDir, feed, name), artifact.bytes);
   return { path: `${feed}/${name}`, bytes: artifact.bytes.length };
 }
 
 /** Deletes artifact files of ours that none of `indexes` lists. */
-async function removeUnlisted(outDir: string, indexes: readonly (StaticIndex | null)[]): Promise<void> {
+async function removeUnlisted(outDir: string, indexes: readonly (PublishedIndex | null)[]): Promise<void> {
   const listed = new Set<string>();
   for (const index of indexes) {
     for (const feed of Object.values(index?.feeds ?? {})) {
@@ -95,7 +91,7 @@ async function removeUnlisted(outDir: string, indexes: readonly (StaticIndex | n
   }
   for (const feed of FEED_NAMES) {
     for (const name of await readdir(join(outDir, feed))) {
-      if (ARTIFACT_FILE.test(name) && !listed.has(`${feed}/${name}`))
+      if (STATIC_ARTIFACT_NAME.test(name) && !listed.has(`${feed}/${name}`))
         await rm(join(outDir, feed, name), { force: true });
     }
   }

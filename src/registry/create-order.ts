@@ -5,7 +5,7 @@ import { type AcceptedTarget, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
 import { kindOf } from './rows.ts';
 import { acceptTarget } from './screen.ts';
-import { failure, isBusy, type Store, success } from './store.ts';
+import { busyAsFailure, failure, type Store, success } from './store.ts';
 import type { CreatedOrder, OrderInput, RegistryResult, TargetResult } from './types.ts';
 
 const isRejection = (r: AcceptedTarget | TargetResult): r is TargetResult => 'status' in r;
@@ -206,14 +206,5 @@ export function beginImport(
     return failure('import_in_progress', 'the registry is inside another transaction');
   const valid = validateOrder(input, store.now());
   if (!valid.ok) return valid;
-  try {
-    return success(new ImportSession(store, valid.value, actor));
-  } catch (e) {
-    if (isBusy(e))
-      return failure(
-        'import_in_progress',
-        'another process is writing to the registry (an import?); retry later',
-      );
-    throw e;
-  }
+  return busyAsFailure(() => success(new ImportSession(store, valid.value, actor)));
 }

@@ -1,20 +1,14 @@
 /** Validation of a regulator's order fields (the targets are screened one by one elsewhere). */
 
-import { ACTIONS, type Action, CATEGORIES, type Category } from '../core/types.ts';
+import { ACTIONS, CATEGORIES } from '../core/types.ts';
 import { failure, success } from './store.ts';
-import type { OrderInput, RegistryResult } from './types.ts';
+import type { Order, OrderInput, RegistryResult } from './types.ts';
 
-/** An order's fields once validated; times are ISO-8601 UTC. */
-export interface ValidOrder {
-  reference: string;
-  authority: string;
-  category: Category;
-  action: Action;
-  reason: string | null;
-  issuedAt: string;
-  expiresAt: string | null;
-  override: { reason: string } | null;
-}
+/** An order's fields once validated (the stored order's own); times are ISO-8601 UTC. */
+export type ValidOrder = Pick<
+  Order,
+  'reference' | 'authority' | 'category' | 'action' | 'reason' | 'issuedAt' | 'expiresAt'
+> & { override: { reason: string } | null };
 
 const MAX_NAME = 200;
 const MAX_TEXT = 4000;

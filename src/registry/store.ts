@@ -15,7 +15,24 @@ export const failure = <T = never>(
 export const success = <T>(value: T): RegistryResult<T> => ({ ok: true, value });
 
 /** True for SQLite's "database is locked" error (another connection holds the write lock). */
-export const isBusy = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+const isBusy = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+
+/**
+ * Runs `run`, answering `import_in_progress` when another process kept the write lock past the busy timeout
+ * (in practice a bulk import).
+ */
+export function busyAsFailure<T>(run: () => RegistryResult<T>): RegistryResult<T> {
+  try {
+    return run();
+  } catch (e) {
+    if (isBusy(e))
+      return failure(
+        'import_in_progress',
+        'another process is writing to the registry (an import?); retry later',
+      );
+    throw e;
+  }
+}
 
 export class Store {
   private readonly statements = new Map<string, Database.Statement>();
@@ -64,16 +81,7 @@ export class Store {
   write<T>(write: () => RegistryResult<T>): RegistryResult<T> {
     const blocked = this.writeBlocked();
     if (blocked) return { ok: false, error: blocked };
-    try {
-      return this.db.transaction(write).immediate();
-    } catch (e) {
-      if (isBusy(e))
-        return failure(
-          'import_in_progress',
-          'another process is writing to the registry (an import?); retry later',
-        );
-      throw e;
-    }
+    return busyAsFailure(() => this.db.transaction(write).immediate());
   }
 
   /**

@@ -101,9 +101,9 @@ describe('FeedConsumer', () => {
     for (const length of [PAYLOAD_OFFSET, delta.length - 1]) {
       await expectRefused(consumer, delta.subarray(0, length), 'payload_length');
     }
-    await expectRefused(consumer, concatBytes(delta, Uint8Array.of(0)), 'payload_length');
+    await expectRefused(consumer, concatBytes([delta, Uint8Array.of(0)]), 'payload_length');
     const other = await deltaArtifact(1, 2, key);
-    const swapped = concatBytes(delta.subarray(0, PAYLOAD_OFFSET), other.subarray(PAYLOAD_OFFSET));
+    const swapped = concatBytes([delta.subarray(0, PAYLOAD_OFFSET), other.subarray(PAYLOAD_OFFSET)]);
     await expectRefused(consumer, swapped, /^payload_(length|digest)$/);
   });
 

@@ -9,10 +9,19 @@ import {
   PlainPayloadError,
 } from '../../src/core/plain-payload.ts';
 import { diff, PlainState, plainChecksum } from '../../src/core/plain-state.ts';
-import { ACTIONS, CATEGORIES, type FeedEntry } from '../../src/core/types.ts';
+import { ACTIONS, CATEGORIES, type FeedEntry, type Result } from '../../src/core/types.ts';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** A payload refused as `bad_payload` with a message naming the line and what is wrong there. */
+function expectBadPayload(result: Result<unknown>, line: number, words: string): void {
+  expect(result.ok).toBe(false);
+  if (result.ok) return;
+  expect(result.error.code).toBe('bad_payload');
+  expect(result.error.message).toContain(`line ${line}:`);
+  expect(result.error.message).toContain(words);
+}
 const domain = (expression: string, category: FeedEntry['category'] = 'phishing'): FeedEntry => ({
   expression,
   kind: 'domain',
@@ -90,12 +99,7 @@ describe('plain payloads', () => {
     ['a.example/\tdomain\tphishing\tblock\na.example/\turl\tphishing\tblock\n', 2, 'duplicated'],
     ['a.example/\tdomain\tphishing\tblock\n\n', 2, 'empty'],
   ])('rejects the snapshot %j at line %i', (payload, line, words) => {
-    const result = indexSnapshot(utf8(payload));
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.error.code).toBe('bad_payload');
-    expect(result.error.message).toContain(`line ${line}:`);
-    expect(result.error.message).toContain(words);
+    expectBadPayload(indexSnapshot(utf8(payload)), line, words);
   });
 
   it.each([
@@ -109,12 +113,7 @@ describe('plain payloads', () => {
     ['+\ta.example/\tdomain\tfraud\tblock\n-\ta.example/\n', 2, 'sorted'],
     ['-\t\n', 1, 'empty'],
   ])('rejects the delta %j at line %i', (payload, line, words) => {
-    const result = decodeDelta(utf8(payload));
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.error.code).toBe('bad_payload');
-    expect(result.error.message).toContain(`line ${line}:`);
-    expect(result.error.message).toContain(words);
+    expectBadPayload(decodeDelta(utf8(payload)), line, words);
   });
 });
 

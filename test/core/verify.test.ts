@@ -63,12 +63,12 @@ describe('verifyArtifact', () => {
     for (const length of [PAYLOAD_OFFSET, PAYLOAD_OFFSET + 1, delta13.length - 1]) {
       expect(await codeOf(delta13.subarray(0, length)), `length ${length}`).toBe('payload_length');
     }
-    expect(await codeOf(concatBytes(delta13, Uint8Array.of(0x0a)))).toBe('payload_length');
+    expect(await codeOf(concatBytes([delta13, Uint8Array.of(0x0a)]))).toBe('payload_length');
   });
 
   it('refuses the payload of another artifact behind a valid manifest', async () => {
     const other = await deltaArtifact(2, 3, key);
-    const swapped = concatBytes(delta13.subarray(0, PAYLOAD_OFFSET), other.subarray(PAYLOAD_OFFSET));
+    const swapped = concatBytes([delta13.subarray(0, PAYLOAD_OFFSET), other.subarray(PAYLOAD_OFFSET)]);
     expect(await codeOf(swapped)).toMatch(/^payload_(length|digest)$/);
     const sameLength = delta13.slice();
     sameLength.set(new TextEncoder().encode('+\tevil.example/'), PAYLOAD_OFFSET + 22);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { resolveTsigKeys, signRequest } from '../../src/dns/tsig.ts';
-import { freePort } from '../helpers/unbound.ts';
+import { freePort, udpExchange } from '../helpers/unbound.ts';
 import { sampleEntries } from './dns-tools.ts';
 
 // Seeded fuzzing: random bytes and mutated valid requests (flipped bytes, truncation, wrong
@@ -122,24 +122,13 @@ function fuzzMessage(): Buffer {
   }
 }
 
-function soaOverUdp(port: number): Promise<dnsPacket.DecodedPacket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error('no SOA answer'));
-    }, 3_000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(dnsPacket.decode(reply));
-    });
-    socket.send(
-      dnsPacket.encode({ id: 7, type: 'query', questions: [{ name: 'rpz.takedown', type: 'SOA' }] }),
-      port,
-      '127.0.0.1',
-    );
+async function soaOverUdp(port: number): Promise<dnsPacket.DecodedPacket> {
+  const query = dnsPacket.encode({
+    id: 7,
+    type: 'query',
+    questions: [{ name: 'rpz.takedown', type: 'SOA' }],
   });
+  return dnsPacket.decode(await udpExchange(port, query, { what: 'SOA answer' }));
 }
 
 /** Sends `frames` on one connection and resolves with what came back when the server closes (or after a while). */

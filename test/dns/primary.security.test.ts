@@ -1,12 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { resolveTsigKeys, signRequest, TSIG_ERROR } from '../../src/dns/tsig.ts';
 import { locateTsig, tsigVariables } from '../../src/dns/tsig-record.ts';
-import { freePort, missingTools } from '../helpers/unbound.ts';
+import { freePort, missingTools, udpExchange } from '../helpers/unbound.ts';
 import { dig, domainEntry, recordSet } from './dns-tools.ts';
 
 const KEY = {
@@ -26,22 +25,6 @@ async function startPrimary(options: { tsigKeys?: (typeof KEY)[]; allowTransfer?
   });
   const { port } = await primary.listen('127.0.0.1', await freePort());
   return { primary, port, events };
-}
-
-function udpExchange(port: number, message: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error('no answer'));
-    }, 3_000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(reply);
-    });
-    socket.send(message, port, '127.0.0.1');
-  });
 }
 
 function ixfrQuery(serial: number): Buffer {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFeedConsumer } from '../../src/core/consumer.ts';
 import { FEED_NAMES } from '../../src/feeds/feed-definitions.ts';
-import { readIndex, type StaticIndex } from '../../src/feeds/static-site.ts';
+import { type PublishedIndex, readIndex } from '../../src/feeds/static-site.ts';
 import { openTestHub, type TestHub } from './feed-hub.ts';
 
 let h: TestHub | undefined;
@@ -16,7 +16,7 @@ afterEach(async () => {
 
 const file = async (path: string) => new Uint8Array(await readFile(join(out as string, path)));
 
-async function published(): Promise<StaticIndex> {
+async function published(): Promise<PublishedIndex> {
   const index = await readIndex(out as string);
   if (!index) throw new Error('no index.json');
   return index;
@@ -88,7 +88,7 @@ describe('FeedService.publishStatic', () => {
     await h.order('malware', ['three.example']);
     await h.service.publishStatic(out);
     const third = await published();
-    const listed = (index: StaticIndex) => [
+    const listed = (index: PublishedIndex) => [
       index.feeds.url.snapshot.path,
       ...index.feeds.url.deltas.map((d) => d.path),
     ];

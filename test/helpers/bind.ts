@@ -1,14 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { checkConfig, spawnDaemon } from './daemon.ts';
 import { type DnsResponse, findTool, freePort, type QueryType, queryDns } from './unbound.ts';
 
 // A real BIND `named` on 127.0.0.1 for tests: foreground (-g, its log on stderr), one worker thread,
 // a random port, everything in a temporary directory that `stop` removes.
-
-const run = promisify(execFile);
 
 export interface NamedConfig {
   /** Port to listen on (a primary may need to know it in advance, to NOTIFY it). Default: a free one. */
@@ -68,44 +65,31 @@ export async function startNamed(named: NamedConfig = {}): Promise<RunningNamed>
   for (const [name, content] of Object.entries(named.files ?? {})) await writeFile(join(dir, name), content);
   const text = config(dir, port, named);
   await writeFile(configPath, text);
-  try {
-    await run(findTool('named-checkconf') ?? 'named-checkconf', [configPath]);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(
-      `named-checkconf rejected the configuration: ${(error as { stdout?: string }).stdout ?? error}\n${text}`,
-    );
-  }
+  await checkConfig(findTool('named-checkconf') ?? 'named-checkconf', configPath, text, dir, 'stdout');
 
-  const child: ChildProcess = spawn(
+  const watchers = new Set<() => void>();
+  const daemon = spawnDaemon(
     findTool('named') ?? 'named',
     ['-g', '-n', '1', '-d', String(named.debugLevel ?? 0), '-c', configPath],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    () => {
+      for (const watcher of watchers) watcher();
     },
   );
-  let output = '';
-  const watchers = new Set<() => void>();
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const watcher of watchers) watcher();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const { child, output } = daemon;
 
   const waitForLog = (pattern: RegExp, timeoutMs = 10_000) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
-        const line = matchLine(output, pattern);
+        const line = matchLine(output(), pattern);
         if (line !== undefined) done(() => resolve(line));
         else if (child.exitCode !== null)
-          done(() => reject(new Error(`named exited with ${child.exitCode}:\n${output}`)));
+          done(() => reject(new Error(`named exited with ${child.exitCode}:\n${output()}`)));
       };
       const timer = setTimeout(
         () =>
-          done(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${output}`))),
+          done(() =>
+            reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${output()}`)),
+          ),
         timeoutMs,
       );
       const done = (settle: () => void) => {
@@ -120,14 +104,7 @@ export async function startNamed(named: NamedConfig = {}): Promise<RunningNamed>
     });
 
   const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await daemon.stop();
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -141,7 +118,7 @@ export async function startNamed(named: NamedConfig = {}): Promise<RunningNamed>
     port,
     dir,
     configPath,
-    log: () => output,
+    log: output,
     waitForLog,
     query: (name, type = 'A') => queryDns(port, name, type),
     stop,

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { checkConfig, spawnDaemon, waitUntilReady } from './daemon.ts';
 
 // A real Unbound on 127.0.0.1 for tests, and a minimal DNS client to ask it (or any server) questions.
 
@@ -158,6 +159,35 @@ function parseResponse(message: Buffer): DnsResponse {
   return { status: RCODES[rcode] ?? String(rcode), answers };
 }
 
+/**
+ * Sends `message` in one UDP datagram to 127.0.0.1:`port` and resolves with the first reply that `accept`
+ * takes; rejects with `what` in the message after `timeoutMs`.
+ */
+export function udpExchange(
+  port: number,
+  message: Buffer,
+  {
+    timeoutMs = 3_000,
+    accept = () => true,
+    what = 'answer',
+  }: { timeoutMs?: number; accept?: (reply: Buffer) => boolean; what?: string } = {},
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no ${what} from 127.0.0.1:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('message', (reply) => {
+      if (!accept(reply)) return;
+      clearTimeout(timer);
+      socket.close();
+      resolve(reply);
+    });
+    socket.send(message, port, '127.0.0.1');
+  });
+}
+
 /** One recursive query over UDP to 127.0.0.1:`port`, like `dig @127.0.0.1 -p PORT name type`. */
 export function queryDns(
   port: number,
@@ -171,24 +201,11 @@ export function queryDns(
   header.writeUInt16BE(0x0100, 2); // RD
   header.writeUInt16BE(1, 4);
   const question = Buffer.concat([header, encodeName(name), Buffer.from([0, TYPE_CODES[type], 0, 1])]);
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error(`no DNS answer from 127.0.0.1:${port} for ${name} ${type} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('message', (message) => {
-      if (message.readUInt16BE(0) !== id) return;
-      clearTimeout(timer);
-      socket.close();
-      try {
-        resolve(parseResponse(message));
-      } catch (error) {
-        reject(error);
-      }
-    });
-    socket.send(question, port, '127.0.0.1');
-  });
+  return udpExchange(port, question, {
+    timeoutMs,
+    accept: (message) => message.readUInt16BE(0) === id,
+    what: `DNS answer for ${name} ${type}`,
+  }).then(parseResponse);
 }
 
 /**
@@ -257,25 +274,6 @@ function controlConfig(port: number): string {
 `;
 }
 
-async function waitForAnswer(
-  port: number,
-  child: ChildProcess,
-  log: () => string,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`unbound exited with ${child.exitCode}:\n${log()}`);
-    // `localhost.` is one of Unbound's built-in local zones: it answers as soon as Unbound serves.
-    const answered = await queryDns(port, 'localhost.', 'A', 200).then(
-      () => true,
-      () => false,
-    );
-    if (answered) return;
-  }
-  throw new Error(`unbound did not answer within ${timeoutMs} ms:\n${log()}`);
-}
-
 /**
  * Starts Unbound in the foreground on 127.0.0.1:random port with a minimal `server:` section,
  * followed by `configSnippets` (whole clauses: more `server:` settings, `rpz:`, `auth-zone:`, ...),
@@ -304,43 +302,22 @@ async function startOnce(snippets: string[], options: UnboundOptions): Promise<R
     '\n',
   );
   await writeFile(configPath, config);
-  try {
-    await run(findTool('unbound-checkconf') ?? 'unbound-checkconf', [configPath]);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(
-      `unbound-checkconf rejected the configuration: ${(error as { stderr?: string }).stderr ?? error}\n${config}`,
-    );
-  }
+  await checkConfig(findTool('unbound-checkconf') ?? 'unbound-checkconf', configPath, config, dir, 'stderr');
 
-  const child = spawn(findTool('unbound') ?? 'unbound', ['-d', '-c', configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const log = () => output;
-
+  const daemon = spawnDaemon(findTool('unbound') ?? 'unbound', ['-d', '-c', configPath]);
   const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await daemon.stop();
     await rm(dir, { recursive: true, force: true });
   };
 
   try {
-    await waitForAnswer(port, child, log, options.startTimeoutMs ?? 20_000);
+    // `localhost.` is one of Unbound's built-in local zones: it answers as soon as Unbound serves.
+    const answers = () =>
+      queryDns(port, 'localhost.', 'A', 200).then(
+        () => true,
+        () => false,
+      );
+    await waitUntilReady(daemon, answers, options.startTimeoutMs ?? 20_000);
   } catch (error) {
     await stop();
     throw error;
@@ -357,7 +334,7 @@ async function startOnce(snippets: string[], options: UnboundOptions): Promise<R
     configPath,
     query: (name, type = 'A') => queryDns(port, name, type),
     control: async (...args) => (await run(controlTool, ['-c', configPath, ...args])).stdout,
-    log,
+    log: daemon.output,
     stop,
   };
 }

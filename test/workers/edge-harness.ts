@@ -5,10 +5,11 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { decodeArtifact } from '../../src/core/artifact.ts';
+import { type FeedIndex, STATIC_FORMAT } from '../../src/core/static-layout.ts';
 import { createEdgeApp } from '../../workers/edge/app.ts';
 import type { EdgeEnv } from '../../workers/edge/config.ts';
 import { Edge } from '../../workers/edge/edge.ts';
-import { type FeedIndex, FeedStore, STATIC_FORMAT } from '../../workers/edge/feed-store.ts';
+import { FeedStore } from '../../workers/edge/feed-store.ts';
 
 export const bucket = env.FEED_BUCKET;
 export const store = new FeedStore(bucket);

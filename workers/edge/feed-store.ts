@@ -1,16 +1,19 @@
 /**
  * The artifact bucket (R2 in production, Miniflare's local bucket in dev and tests), laid out as the hub's
- * static feed copy (`takedown-static/1`, what `takedown publish --out DIR` writes), so the bucket can be
- * filled by the worker's cron or by uploading a publish directory:
- *
- *   index.json                           what is published; not signed, a hint only
- *   <feed>/snapshot-<to>-<tag>.tkd       the latest snapshot
- *   <feed>/delta-<from>-<to>-<tag>.tkd   one delta to the latest from each listed version
- *
- * Nothing read from here is trusted: every artifact is verified by the consumer before use.
+ * static feed copy (`takedown-static/1`, see static-layout.ts), so the bucket can be filled by the worker's
+ * cron or by uploading a publish directory. Nothing read from here is trusted: every artifact is verified by
+ * the consumer before use.
  */
-import { SIGNED_BYTES } from '../../src/core/artifact.ts';
-import { sha256, toHex } from '../../src/core/bytes.ts';
+import {
+  type FeedIndex,
+  type IndexedArtifact,
+  STATIC_ARTIFACT_NAME,
+  STATIC_FORMAT,
+  STATIC_INDEX_NAME,
+  type StaticIndex,
+  staticArtifactName,
+  staticIndexText,
+} from '../../src/core/static-layout.ts';
 
 /** The part of the Workers `R2Bucket` API the edge uses (a narrow port: tests and types stay small). */
 export interface ArtifactBucket {
@@ -29,36 +32,13 @@ export interface ArtifactBucket {
   delete(keys: string | string[]): Promise<void>;
 }
 
-export const STATIC_FORMAT = 'takedown-static/1';
-export const INDEX_KEY = 'index.json';
-
-export interface IndexedArtifact {
-  path: string;
-  bytes: number;
-}
-
-/** One feed in index.json. */
-export interface FeedIndex {
-  version: number;
-  snapshot: IndexedArtifact & { version: number };
-  deltas: (IndexedArtifact & { from: number; to: number })[];
-}
-
-export interface StaticIndex {
-  format: typeof STATIC_FORMAT;
-  version: number;
-  feeds: Partial<Record<string, FeedIndex>>;
-}
-
-const ARTIFACT_NAME = /^(snapshot|delta)-[0-9-]+-[0-9a-f]+\.tkd$/;
-
 /** The static feed copy in a bucket. */
 export class FeedStore {
   constructor(private readonly bucket: ArtifactBucket) {}
 
   /** index.json, or null when there is none or it is not a `takedown-static/1` index. */
   async index(): Promise<StaticIndex | null> {
-    const object = await this.bucket.get(INDEX_KEY);
+    const object = await this.bucket.get(STATIC_INDEX_NAME);
     if (!object) return null;
     try {
       const index = JSON.parse(await object.text()) as StaticIndex;
@@ -100,9 +80,7 @@ export class FeedStore {
     manifest: { kind: string; from: number; to: number },
     metadata: Record<string, string> = {},
   ): Promise<IndexedArtifact> {
-    const tag = toHex(await sha256(bytes.subarray(0, SIGNED_BYTES))).slice(0, 16);
-    const versions = manifest.kind === 'snapshot' ? `${manifest.to}` : `${manifest.from}-${manifest.to}`;
-    const path = `${feed}/${manifest.kind}-${versions}-${tag}.tkd`;
+    const path = `${feed}/${await staticArtifactName(bytes, manifest)}`;
     await this.bucket.put(path, bytes, {
       customMetadata: metadata,
       httpMetadata: { contentType: 'application/octet-stream' },
@@ -111,7 +89,7 @@ export class FeedStore {
   }
 
   putIndex(index: StaticIndex): Promise<unknown> {
-    return this.bucket.put(INDEX_KEY, `${JSON.stringify(index, null, 2)}\n`, {
+    return this.bucket.put(STATIC_INDEX_NAME, staticIndexText(index), {
       httpMetadata: { contentType: 'application/json' },
     });
   }
@@ -130,7 +108,7 @@ export class FeedStore {
     do {
       const page = await this.bucket.list({ prefix: `${feed}/`, cursor });
       for (const { key } of page.objects) {
-        if (ARTIFACT_NAME.test(key.slice(feed.length + 1)) && !listed.has(key)) stale.push(key);
+        if (STATIC_ARTIFACT_NAME.test(key.slice(feed.length + 1)) && !listed.has(key)) stale.push(key);
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);

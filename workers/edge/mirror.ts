@@ -1,5 +1,5 @@
 /**
- * The cron side: copies the hub's `filter` feed into the bucket in the static layout (feed-store.ts), so
+ * The cron side: copies the hub's `filter` feed into the bucket in the static layout (static-layout.ts), so
  * isolates keep loading and refreshing from the bucket while the hub is unreachable. Like `takedown
  * publish`, each run lists the latest snapshot and one delta to the latest from every version the previous
  * index named, so an isolate at any of them needs one object to catch up. Every artifact is checked against
@@ -8,9 +8,10 @@
  */
 import type { Manifest } from '../../src/core/artifact.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
+import { type FeedIndex, STATIC_FORMAT, type StaticIndex } from '../../src/core/static-layout.ts';
 import type { Failure } from '../../src/core/types.ts';
 import { verifyArtifact } from '../../src/core/verify.ts';
-import { type FeedIndex, FeedStore, STATIC_FORMAT, type StaticIndex } from './feed-store.ts';
+import { FeedStore } from './feed-store.ts';
 import type { HubClient } from './hub-client.ts';
 import { FEED, MAX_ARTIFACT_BYTES } from './replica.ts';
 

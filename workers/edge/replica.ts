@@ -7,8 +7,9 @@
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
+import type { FeedIndex } from '../../src/core/static-layout.ts';
 import type { Failure, Result } from '../../src/core/types.ts';
-import { type FeedIndex, FeedStore } from './feed-store.ts';
+import { FeedStore } from './feed-store.ts';
 import type { HubClient } from './hub-client.ts';
 
 export const FEED = 'filter';

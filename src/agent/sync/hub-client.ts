@@ -1,3 +1,4 @@
+import { concatBytes } from '../../core/bytes.ts';
 import { retryAfterMs } from './backoff.ts';
 
 /**
@@ -160,13 +161,7 @@ async function readLimited(response: Response, maxBytes: number): Promise<Uint8A
     }
     chunks.push(chunk);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
 
 async function errorText(response: Response): Promise<string> {

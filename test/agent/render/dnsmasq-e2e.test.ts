@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOutput } from '../../../src/agent/render/apply-output.ts';
 import { renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../../helpers/daemon.ts';
 import {
   authZoneSnippet,
   findTool,
@@ -28,10 +28,9 @@ const missing = missingTools(['dnsmasq'], { requiredInCi: false }) ?? missingToo
 describe.skipIf(missing)('the dnsmasq output with a real dnsmasq', () => {
   let dir: string;
   let upstream: RunningUnbound;
-  let dnsmasq: ChildProcess;
+  let dnsmasq: Daemon;
   let port: number;
   let path: string;
-  let log = '';
 
   const answer = async (name: string) => {
     const response = await queryDns(port, name, 'A');
@@ -51,42 +50,30 @@ describe.skipIf(missing)('the dnsmasq output with a real dnsmasq', () => {
       options,
     });
     port = await freePort();
-    dnsmasq = spawn(
-      findTool('dnsmasq') ?? 'dnsmasq',
-      [
-        '--keep-in-foreground',
-        '--conf-file=/dev/null',
-        `--port=${port}`,
-        '--listen-address=127.0.0.1',
-        '--bind-interfaces',
-        '--no-resolv',
-        '--no-hosts',
-        `--server=127.0.0.1#${upstream.port}`,
-        `--servers-file=${path}`,
-        `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-        `--user=${userInfo().username}`,
-        '--log-facility=-',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    dnsmasq.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-    });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${log}`);
-      if (await answer('ok.test').catch(() => undefined)) break;
-      if (Date.now() > deadline) throw new Error(`dnsmasq did not answer: ${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    dnsmasq = spawnDaemon(findTool('dnsmasq') ?? 'dnsmasq', [
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      `--port=${port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      '--no-hosts',
+      `--server=127.0.0.1#${upstream.port}`,
+      `--servers-file=${path}`,
+      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+      `--user=${userInfo().username}`,
+      '--log-facility=-',
+    ]);
+    const answers = () =>
+      answer('ok.test').then(
+        () => true,
+        () => false,
+      );
+    await waitUntilReady(dnsmasq, answers, 10_000, 50);
   });
 
   afterAll(async () => {
-    if (dnsmasq && dnsmasq.exitCode === null) {
-      const exited = new Promise((resolve) => dnsmasq.once('exit', resolve));
-      dnsmasq.kill('SIGTERM');
-      await exited;
-    }
+    await dnsmasq?.stop();
     await upstream?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -99,7 +86,7 @@ describe.skipIf(missing)('the dnsmasq output with a real dnsmasq', () => {
   });
 
   it('re-reads a re-rendered servers-file on SIGHUP', async () => {
-    const spec = { format: 'dnsmasq' as const, path, reload: `kill -HUP ${dnsmasq.pid}` };
+    const spec = { format: 'dnsmasq' as const, path, reload: `kill -HUP ${dnsmasq.child.pid}` };
     const result = await applyOutput(spec, [domain('new.test')], { version: 2, options });
     expect(result.ok).toBe(true);
     const deadline = Date.now() + 10_000;

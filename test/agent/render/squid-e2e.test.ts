@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOutput } from '../../../src/agent/render/apply-output.ts';
 import { renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../../helpers/daemon.ts';
 import { findTool, freePort, missingTools } from '../../helpers/unbound.ts';
 import { domain, url } from './fixtures.ts';
 
@@ -23,9 +23,8 @@ describe.skipIf(missingTools(['squid'], { requiredInCi: false }))(
     let origin: Server;
     let originPort: number;
     let proxyPort: number;
-    let squid: ChildProcess;
+    let squid: Daemon;
     let domains: string;
-    let log = '';
 
     /** The status Squid answers for `target` (an http:// URL on the origin's port). */
     const status = (target: string) =>
@@ -80,36 +79,20 @@ pid_filename none
 shutdown_lifetime 0 seconds
 `,
       );
-      squid = spawn(findTool('squid') ?? 'squid', ['-N', '-f', join(dir, 'squid.conf')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      squid.stderr?.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-      });
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        if (squid.exitCode !== null) throw new Error(`squid exited: ${log}`);
-        const listening = await new Promise<boolean>((resolve) => {
+      squid = spawnDaemon(findTool('squid') ?? 'squid', ['-N', '-f', join(dir, 'squid.conf')]);
+      const listening = () =>
+        new Promise<boolean>((resolve) => {
           const socket = connect(proxyPort, '127.0.0.1', () => {
             socket.destroy();
             resolve(true);
           });
           socket.on('error', () => resolve(false));
         });
-        if (listening) break;
-        if (Date.now() > deadline) throw new Error(`squid did not listen: ${log}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitUntilReady(squid, listening, 20_000, 100);
     });
 
     afterAll(async () => {
-      if (squid && squid.exitCode === null) {
-        const exited = new Promise((resolve) => squid.once('exit', resolve));
-        squid.kill('SIGTERM');
-        const timer = setTimeout(() => squid.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await squid?.stop();
       await new Promise((resolve) => origin?.close(resolve));
       await rm(dir, { recursive: true, force: true });
     });
@@ -131,7 +114,7 @@ shutdown_lifetime 0 seconds
 
     it('applies a re-rendered dstdomain file on reconfigure (SIGHUP)', async () => {
       const result = await applyOutput(
-        { format: 'squid', path: domains, reload: `kill -HUP ${squid.pid}` },
+        { format: 'squid', path: domains, reload: `kill -HUP ${squid.child.pid}` },
         [domain('new.test')],
         { version: 2, options },
       );
