@@ -51,6 +51,12 @@ export class TransferJournal {
     return this.#steps.length;
   }
 
+  /** Forgets every step: the zone is now at `version` by a change nobody can replay (a fresh load). */
+  restart(version: number): void {
+    this.#steps.length = 0;
+    this.#head = version;
+  }
+
   append(step: ZoneDiff): void {
     if (step.fromVersion !== this.#head) this.#steps.length = 0;
     this.#head = step.toVersion;

@@ -42,9 +42,10 @@ export interface RpzPrimary {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /**
    * Records that the source now serves `version`, reached from the previously published (or
-   * initial) version by `changes`, then NOTIFYs the secondaries. Call it after the source moved.
+   * initial) version by `changes` (null: a fresh state, journal restarted), then NOTIFYs the
+   * secondaries. Call it after the source moved.
    */
-  publish(version: number, changes: Iterable<Change>): void;
+  publish(version: number, changes: Iterable<Change> | null): void;
   close(): Promise<void>;
   readonly address: { host: string; port: number } | undefined;
   /** The zone origin, absolute (`rpz.takedown.`). */
@@ -180,7 +181,9 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
           `publish: version ${version} does not follow version ${from} (RFC 1982 serials)`,
         );
       }
-      journal.append({ fromVersion: from, toVersion: version, ...changeRecords(changes, options) });
+      // No changes: a fresh state (a first load); secondaries before it get the whole zone.
+      if (changes === null) journal.restart(version);
+      else journal.append({ fromVersion: from, toVersion: version, ...changeRecords(changes, options) });
       notifier.notify(apexAnswers(version, options).soa);
     },
     close,

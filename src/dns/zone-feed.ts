@@ -56,9 +56,12 @@ export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> 
     address,
     publish(version, state, changes) {
       if (version === current.version) return;
-      const previous = current.state;
+      const previous = current;
       current = { version, state };
-      primary.publish(version, changes ?? diff(previous, state));
+      // The first state has no predecessor any resolver could hold: journal nothing (a 1M-name zone
+      // would otherwise sit in the journal as one million adds).
+      if (previous.version === 0 && previous.state.entryCount === 0) primary.publish(version, null);
+      else primary.publish(version, changes ?? diff(previous.state, state));
     },
     close: () => primary.close(),
   };

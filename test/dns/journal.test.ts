@@ -90,4 +90,20 @@ describe('the IXFR journal', () => {
     expect([journal.length, journal.headVersion, journal.diffSince(3)]).toEqual([1, 8, undefined]);
     expect(() => new TransferJournal(-1, 0)).toThrow(/journalVersions/);
   });
+
+  it('restarts at a fresh state: nothing before it can be replayed, later steps can', () => {
+    const journal = new TransferJournal(10, 0);
+    const step = (from: number, to: number, name: string) => ({
+      fromVersion: from,
+      toVersion: to,
+      ...changeRecords([{ ...domainEntry(name), op: 'add' }], options),
+    });
+    journal.append(step(0, 1, 'a.test'));
+    journal.restart(5);
+    expect(journal.headVersion).toBe(5);
+    expect(journal.length).toBe(0);
+    expect(journal.diffSince(0)).toBeUndefined();
+    journal.append(step(5, 6, 'b.test'));
+    expect(journal.diffSince(5)?.added.map(recordKey)).toEqual(['b.test CNAME .', '*.b.test CNAME .']);
+  });
 });
