@@ -3,7 +3,17 @@
 import { type BenchResult, formatNumber, type Goal } from './result.ts';
 
 /** Section order: the hub and feed figures first, then any other script's, by name. */
-export const BENCH_ORDER = ['import', 'canonicalize', 'check', 'filter', 'fanout', 'edge', 'agent-latency'];
+export const BENCH_ORDER = [
+  'import',
+  'canonicalize',
+  'check',
+  'filter',
+  'fanout',
+  'edge',
+  'agent-latency',
+  'render',
+  'rpz',
+];
 
 const rank = (name: string) => {
   const i = BENCH_ORDER.indexOf(name);
