@@ -1,7 +1,7 @@
 import { type DecodedArtifact, decodeArtifact } from '../../core/artifact.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
 import type { PublicKey } from '../../core/keys.ts';
-import { PlainState } from '../../core/plain-state.ts';
+import type { PlainState } from '../../core/plain-state.ts';
 import type { Failure } from '../../core/types.ts';
 import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
 import { Backoff, sleep } from './backoff.ts';
@@ -143,7 +143,8 @@ export class SyncAgent {
         expiresAt: new Date(this.#consumer.expiresAt ?? 0).toISOString(),
       });
     }
-    this.#zone?.publish(version, state, zoneChanges(PlainState.empty(), state));
+    // The zone's first state: nothing to replay, the zone computes what it needs.
+    this.#zone?.publish(version, state, null);
     this.#reportPending = true;
     const behind = await this.#outputs.behind(version);
     if (behind.length === 0) return true;
@@ -263,7 +264,7 @@ export class SyncAgent {
     await this.#store.saveApplied(state, this.#meta);
     if (this.#zone) {
       const delta = manifest.kind === 'delta' ? payload : undefined;
-      this.#zone.publish(manifest.to, state, zoneChanges(previous ?? PlainState.empty(), state, delta));
+      this.#zone.publish(manifest.to, state, previous ? zoneChanges(previous, state, delta) : null);
     }
     this.#reportPending = true;
     this.metrics.applied({ kind: manifest.kind });
