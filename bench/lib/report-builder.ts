@@ -110,7 +110,7 @@ export function buildReport(results: ReadonlyMap<string, unknown>): string {
     '',
     '**Re-running.** `npm run bench` runs every script in turn, each in its own `node --expose-gc --import tsx`',
     'process, then rebuilds this page; `npm run bench -- filter check` runs only those; `npx tsx bench/report.ts`',
-    'only rebuilds this page from the results files. A full run took about 8 minutes here.',
+    'only rebuilds this page from the results files. A full run took about 12 minutes here (the RPZ transfer benchmark alone about 3).',
     '',
   ];
   if (typed.length > 0) {
