@@ -285,7 +285,9 @@ export class FeedService {
       return;
     }
     this.#changesSinceScan += changes.length;
-    this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
+    if (this.#dnsListeners.size > 0) {
+      this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
+    }
     this.#waiters.notify(target);
     if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
   }
