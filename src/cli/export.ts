@@ -2,7 +2,7 @@ import { isOutputFormat, OUTPUT_FORMATS, renderToFile } from '../agent/render/in
 import { resolveRenderOptions } from '../agent/render/options.ts';
 import type { EntryKind } from '../core/types.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
-import { dataFlag, withRegistry } from './local-registry.ts';
+import { dataFlag, openLocalRegistry, withRegistry } from './local-registry.ts';
 
 const FEEDS: Record<string, EntryKind[]> = { dns: ['domain'], url: ['domain', 'url'] };
 
@@ -26,25 +26,30 @@ export const exportCommand: Command = {
     const kinds = FEEDS[values.feed ?? 'url'];
     if (!kinds) throw new UsageError('--feed must be dns or url');
     const out = values.out;
-    return withRegistry(values.data, async (registry) => {
-      // One read transaction: the file is exactly one registry version.
-      const { version, entries } = registry.inReadTransaction(() => ({
-        version: registry.currentVersion(),
-        entries: [
-          ...registry.activeEntries({
-            kinds,
-            excludeCategories: values['include-confidential'] ? [] : ['csam'],
-          }),
-        ],
-      }));
-      const written = await renderToFile(out, format, entries, {
-        version,
-        options: resolveRenderOptions({}),
+    // Created and migrated by a writable open, then read through a read-only connection: the entries stream
+    // into the renderer (no array of 10M objects) and nothing can write between the rows.
+    await withRegistry(values.data, () => undefined);
+    const registry = openLocalRegistry(values.data, { readonly: true });
+    try {
+      const entries = registry.activeEntries({
+        kinds,
+        excludeCategories: values['include-confidential'] ? [] : ['csam'],
       });
+      // While a statement is stepping, every read of the connection sees its snapshot: read the version
+      // after the first row, so the file is exactly that version.
+      const first = entries.next();
+      const version = registry.currentVersion();
+      function* all() {
+        if (!first.done) yield first.value;
+        yield* entries;
+      }
+      const written = await renderToFile(out, format, all(), { version, options: resolveRenderOptions({}) });
       console.log(
         `wrote ${out}: ${written.stats.rendered} entries as ${format} (version ${version}, ${written.bytes} bytes)`,
       );
       return 0;
-    });
+    } finally {
+      registry.close();
+    }
   },
 };
