@@ -8,6 +8,8 @@ import { entriesRoutes } from './routes/entries.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { tokensRoutes } from './routes/tokens.ts';
+import { keySetQuery } from './schemas.ts';
+import { validate } from './validate.ts';
 
 /** The hub's HTTP API (DESIGN section 5). Pure composition: every dependency comes in through `deps`. */
 export function createApp(deps: AppDeps) {
@@ -40,10 +42,18 @@ export function createApp(deps: AppDeps) {
   });
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/v1/keys', (c) => c.json({ keys: deps.publicKeys() }));
-  app.get('/v1/keys/keyset', (c) => {
-    const keySet = deps.keySet();
-    if (!keySet)
-      throw new ApiError(404, 'no_keyset', 'no key rotation has happened: trust the keys of GET /v1/keys');
+  app.get('/v1/keys/keyset', validate('query', keySetQuery), async (c) => {
+    const { version } = c.req.valid('query');
+    const keySet = await deps.keySet(version);
+    if (!keySet) {
+      throw new ApiError(
+        404,
+        'no_keyset',
+        version === undefined
+          ? 'no key rotation has happened: trust the keys of GET /v1/keys'
+          : `key set ${version} does not exist`,
+      );
+    }
     return c.body(keySet as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
   });
 

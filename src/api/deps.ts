@@ -12,8 +12,8 @@ export interface AppDeps {
   committed(version: number): void;
   /** Public signing keys as `GET /v1/keys` lists them. */
   publicKeys(): Array<{ id: string; publicKey: string }>;
-  /** The latest key-set artifact (key rotation), or null before the first rotation. */
-  keySet(): Uint8Array | null;
+  /** The latest key-set artifact (key rotation), or the one of `version`; null when there is none. */
+  keySet(version?: number): Promise<Uint8Array | null>;
   /** False until the hub has what consumers need (keys, first snapshots). */
   ready(): boolean;
   /** Largest request body in bytes. */

@@ -73,3 +73,5 @@ export const reportBody = z.strictObject({
     .array(z.strictObject({ format: z.string().max(40), path: z.string().max(1024), ok: z.boolean() }))
     .max(50),
 });
+
+export const keySetQuery = z.strictObject({ version: z.coerce.number().int().min(1).optional() });

@@ -71,7 +71,10 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       metrics,
       committed,
       publicKeys: () => publicKeys(signingKey, keySet?.keys ?? []),
-      keySet: () => keySet?.bytes ?? null,
+      keySet: async (version) =>
+        version === undefined
+          ? (keySet?.bytes ?? null)
+          : ((await loadKeySet(config.keysDir, version))?.bytes ?? null),
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
       extraRoutes: [

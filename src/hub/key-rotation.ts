@@ -7,22 +7,26 @@ import { writeFileDurably } from '../util/durable-file.ts';
 import { loadSigningKey, PUBLIC_KEY_FILE, SIGNING_KEY_FILE, writeKeyFiles } from './signing-key.ts';
 
 export const KEYSET_FILE = 'keyset.tkd';
+/** Every key set stays available by version, so a consumer that missed a rotation can walk the chain. */
+export const keySetFile = (version: number) => `keyset-${version}.tkd`;
 /** A key set stays valid long enough for an agent that was offline for weeks to follow it. */
 const KEYSET_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 
-/** The latest key-set artifact of a keys directory and the keys it names; null before the first rotation. */
+/** A key-set artifact of a keys directory (the latest, or one version) and its keys; null when there is none. */
 export async function loadKeySet(
   keysDir: string,
+  version?: number,
 ): Promise<{ bytes: Uint8Array; version: number; keys: PublicKey[] } | null> {
-  const bytes = await readFile(join(keysDir, KEYSET_FILE)).catch((err: NodeJS.ErrnoException) => {
+  const name = version === undefined ? KEYSET_FILE : keySetFile(version);
+  const bytes = await readFile(join(keysDir, name)).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;
   });
   if (bytes === null) return null;
   const decoded = decodeArtifact(new Uint8Array(bytes));
-  if (!decoded.ok) throw new Error(`${KEYSET_FILE}: ${decoded.error.message}`);
+  if (!decoded.ok) throw new Error(`${name}: ${decoded.error.message}`);
   const keys = await decodeKeySetPayload(decoded.value.payload);
-  if (!keys.ok) throw new Error(`${KEYSET_FILE}: ${keys.error.message}`);
+  if (!keys.ok) throw new Error(`${name}: ${keys.error.message}`);
   return { bytes: new Uint8Array(bytes), version: decoded.value.manifest.to, keys: keys.value };
 }
 
@@ -43,6 +47,7 @@ export async function rotateSigningKey(
     { keys: [current.publicKey, next.publicKey], version, createdAt: now, expiresAt: now + KEYSET_TTL_MS },
     current,
   );
+  await writeFileDurably(join(keysDir, keySetFile(version)), artifact, { mode: 0o644 });
   await writeFileDurably(join(keysDir, KEYSET_FILE), artifact, { mode: 0o644 });
   await writeFileDurably(
     join(keysDir, `retired-${current.id}.pub`),

@@ -39,7 +39,7 @@ async function feedsApp(options: TestHubOptions = {}): Promise<FeedsApp> {
     metrics: new Metrics(),
     committed: (version) => hub.service.committed(version),
     publicKeys: () => [],
-    keySet: () => null,
+    keySet: async () => null,
     ready: () => hub.service.ready(),
     bodyLimit: 1 << 20,
     extraRoutes: [['/v1/feeds', feedsRoutes({ feeds: hub.service, authenticate })]],

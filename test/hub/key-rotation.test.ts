@@ -67,6 +67,32 @@ describe('signing key rotation', () => {
     expect(followed.ok).toBe(true);
   });
 
+  it('keeps every key set, so a consumer that missed a rotation walks the chain', async () => {
+    const dataDir = await tempDir();
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const admin = newTokenText();
+    const keysDir = join(dataDir, 'keys');
+    await (await startHub(dataDir, admin)).close();
+    const first = await publicKeyFile(join(keysDir, 'signing.pub'));
+    await rotateSigningKey(keysDir);
+    const second = await rotateSigningKey(keysDir);
+    expect(second.version).toBe(2);
+    const hub = await startHub(dataDir, admin);
+    const fetchSet = async (query: string) =>
+      new Uint8Array(await (await hub.app.request(`/v1/keys/keyset${query}`)).arrayBuffer());
+
+    // The latest set is signed by the second key, which a consumer pinning the first does not trust yet.
+    const pinned = pinnedKeys([first]);
+    const direct = await followKeySet(pinned, await fetchSet(''), Date.now());
+    expect(direct.ok ? 'ok' : direct.error.code).toBe('untrusted_key');
+    const one = await followKeySet(pinned, await fetchSet('?version=1'), Date.now());
+    if (!one.ok) throw new Error(one.error.message);
+    const two = await followKeySet(one.value, await fetchSet('?version=2'), Date.now());
+    expect(two.ok && two.value.keys.map((k) => k.id)).toContain(second.to);
+    expect((await hub.app.request('/v1/keys/keyset?version=3')).status).toBe(404);
+    expect((await hub.app.request('/v1/keys/keyset?version=x')).status).toBe(400);
+  });
+
   it('takedown keygen --rotate refuses a directory without a key, and verify checks the key set', async () => {
     const dir = await tempDir();
     cleanup.push(() => rm(dir, { recursive: true, force: true }));

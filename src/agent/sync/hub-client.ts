@@ -74,9 +74,12 @@ export class HubClient {
     return this.#artifact(`/v1/feeds/${feed}/delta?${query}`, waitSeconds * 1000, signal);
   }
 
-  /** The latest key set (`GET /v1/keys/keyset`, key rotation); `absent` before the first rotation. */
-  keySet(signal?: AbortSignal): Promise<FetchOutcome> {
-    return this.#artifact('/v1/keys/keyset', 0, signal);
+  /**
+   * The latest key set (`GET /v1/keys/keyset`, key rotation), or the one of `version`; `absent` before the
+   * first rotation.
+   */
+  keySet(signal?: AbortSignal, version?: number): Promise<FetchOutcome> {
+    return this.#artifact(`/v1/keys/keyset${version === undefined ? '' : `?version=${version}`}`, 0, signal);
   }
 
   /** Sends a compliance report; `failed` says why the hub did not record it. */

@@ -353,11 +353,29 @@ export class SyncAgent {
     await this.#followKeySet(signal);
   }
 
-  /** Follows the hub's latest key set when a trusted key signed it; true when the trusted keys changed. */
+  /**
+   * Follows the hub's latest key set when a trusted key signed it; true when the trusted keys changed. A
+   * latest set signed by a key not trusted yet means rotations were missed: the sets in between are
+   * followed one by one first, each signed by a key the previous one introduced.
+   */
   async #followKeySet(signal?: AbortSignal): Promise<boolean> {
     const fetched = await this.#client.keySet(signal);
     if (fetched.kind !== 'artifact') return false;
-    const followed = await this.#consumer.followKeySet(fetched.bytes, this.#now());
+    let followed = await this.#consumer.followKeySet(fetched.bytes, this.#now());
+    const latest = decodeArtifact(fetched.bytes);
+    if (!followed.ok && followed.error.code === 'untrusted_key' && latest.ok) {
+      for (let v = this.#consumer.trust.version + 1; v < latest.value.manifest.to; v++) {
+        const missed = await this.#client.keySet(signal, v);
+        if (missed.kind !== 'artifact') break;
+        const step = await this.#consumer.followKeySet(missed.bytes, this.#now());
+        if (!step.ok) break;
+        this.#log('info', 'keys_followed', {
+          version: step.value.version,
+          keys: step.value.keys.map((k) => k.id),
+        });
+      }
+      followed = await this.#consumer.followKeySet(fetched.bytes, this.#now());
+    }
     if (!followed.ok) {
       // The set already followed comes back on every check: that is not an attack.
       if (followed.error.code !== 'rollback') this.#reject(followed.error, fetched.bytes);

@@ -261,6 +261,30 @@ describe('the daemon', () => {
 });
 
 describe('key rotation', () => {
+  it('walks the key sets it missed when the latest one is signed by a key it does not trust yet', async () => {
+    const second = await generateSigningKey();
+    const third = await generateSigningKey();
+    const set = (version: number, keys: (typeof second.publicKey)[], by: typeof second) =>
+      encodeKeySet({ keys, version, createdAt: Date.now(), expiresAt: Date.now() + DAY }, by);
+    const first = await set(1, [h.hub.key.publicKey, second.publicKey], h.hub.key);
+    const latest = await set(2, [second.publicKey, third.publicKey], second);
+    h.hub.overrides.push(
+      { match: (p) => p === '/v1/keys/keyset?version=1', answer: () => artifact(first) },
+      { match: (p) => p === '/v1/keys/keyset', answer: () => artifact(latest) },
+    );
+    h.hub.publish([domain('a.test')]);
+    const signedByThird = await h.hub.snapshot(1, {}, third);
+    h.hub.overrides.push({
+      match: (p) => p.endsWith('/snapshot'),
+      answer: () => artifact(signedByThird),
+      once: true,
+    });
+
+    expect(await (await h.open()).syncOnce()).toBe(true);
+    expect(h.events('keys_followed').map((e) => e.version)).toEqual([1, 2]);
+    expect(h.hub.requests).toContain('/v1/keys/keyset?version=1');
+  });
+
   it('follows a key set signed by the pinned key, then trusts the new key across restarts', async () => {
     const next = await generateSigningKey();
     const keySet = await encodeKeySet(
