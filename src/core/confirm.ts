@@ -5,8 +5,10 @@
  *
  * Two classes of keys, each with its own width. A root expression (`host/`: path `/`, no query) is what a
  * `domain` entry is; a `url` entry never is one (a URL whose canonical form is the bare host is a domain
- * entry). `lookupExpressions` gives a URL at most 5 root expressions (one per host suffix) and at most 25
- * others (5 host suffixes x 5 path variants besides `/`), and a hit is confirmed only in its own class.
+ * entry). `lookupExpressions` gives a URL one root expression per host suffix (5 for every host of at most five
+ * labels below its registrable domain, which is nearly every real host) and at most 25 others (5 host suffixes x
+ * 5 path variants besides `/`), and a hit is confirmed only in its own class. The bound below counts 5 root
+ * expressions; a deeper host has one more per label, so its bound grows by that factor (x25 at 127 labels).
  *
  * Widths. A URL is falsely blocked when one of its expressions passes the Bloom filter (rate p) and its key
  * equals a key of its class: with n_r root keys of b_r bits and n_p path keys of b_p bits, the union bound
@@ -30,7 +32,7 @@
 export const MIN_CONFIRMATION_BITS = 24;
 /** Most key bits: keys stay exact integers in a double. */
 export const MAX_CONFIRMATION_BITS = 53;
-/** Most root expressions `lookupExpressions` gives one URL: one per host suffix. */
+/** Root expressions the bound counts per URL: one per host suffix of a host within Safe Browsing's window. */
 export const ROOT_EXPRESSIONS_PER_URL = 5;
 /** Most other expressions it gives one URL: 5 host suffixes x 5 path variants besides `/`. */
 export const PATH_EXPRESSIONS_PER_URL = 25;

@@ -1,12 +1,28 @@
-/** Safe Browsing lookup expressions: the whole matching model of DESIGN section 2. */
+/**
+ * Lookup expressions: the whole matching model (docs/ARCHITECTURE.md, "Matching").
+ *
+ * Two rules, one per entry class:
+ * - `domain` entries (root expressions `host/`) match the name and every sub-domain at any depth: a URL's
+ *   host suffixes go from the exact host down to its registrable domain, never to a bare public suffix. DNS
+ *   consumers write the same thing as `name` plus `*.name`, so every enforcement point gives one verdict.
+ * - `url` entries (expressions with a path or query) keep Safe Browsing's limits: the exact host and the
+ *   suffixes within the last five labels, crossed with the path variants below. Only HTTP consumers enforce
+ *   these, and the bound on false blocks counts at most 25 such expressions per URL (src/core/confirm.ts).
+ */
 
 import { registrableDomain } from './host.ts';
 import type { CanonicalUrl } from './url.ts';
 
-/** Safe Browsing looks at the last five labels at most (and never the last one alone). */
-const MAX_SUFFIX_LABELS = 5;
+/** Safe Browsing looks at the last five labels at most for path expressions. */
+const PATH_SUFFIX_LABELS = 5;
 /** `/` plus three more leading directories, as Chromium's V4 protocol code generates them. */
 const MAX_PATH_PREFIXES = 4;
+
+/** A host's suffixes, exact host first, and from which index on a suffix lies in Safe Browsing's window. */
+interface Suffixes {
+  readonly hosts: readonly string[];
+  readonly windowStart: number;
+}
 
 function countLabels(host: string): number {
   let n = 1;
@@ -14,21 +30,24 @@ function countLabels(host: string): number {
   return n;
 }
 
-function computeSuffixes(host: string): readonly string[] {
+const single = (host: string): Suffixes => ({ hosts: [host], windowStart: 1 });
+
+function computeSuffixes(host: string): Suffixes {
   const labels = countLabels(host);
-  if (labels <= 2) return [host];
+  if (labels <= 2) return single(host);
   const domain = registrableDomain(host);
-  if (domain === null) return [host];
+  if (domain === null) return single(host);
   const minLabels = Math.max(countLabels(domain), 2);
-  const out = [host];
-  // Walk label starts left to right; a suffix of k labels starts after the (labels - k)th dot.
+  const hosts = [host];
+  // One pass over the dots, left to right: the suffix after the j-th dot has (labels - j) labels.
   let k = labels;
   for (let i = 0; i < host.length && k > minLabels; i++) {
     if (host.charCodeAt(i) !== 0x2e) continue;
     k--;
-    if (k <= MAX_SUFFIX_LABELS) out.push(host.slice(i + 1));
+    hosts.push(host.slice(i + 1));
   }
-  return out;
+  // Suffix i (i >= 1) has labels - i labels: within the window when that is at most PATH_SUFFIX_LABELS.
+  return { hosts, windowStart: Math.max(1, labels - PATH_SUFFIX_LABELS) };
 }
 
 /**
@@ -37,16 +56,23 @@ function computeSuffixes(host: string): readonly string[] {
  * entries outlive the young generation.
  */
 let lastHost = '';
-let lastSuffixes: readonly string[] = [''];
+let lastSuffixes: Suffixes = single('');
 
-/** Host suffixes, exact host first; suffixes stop at the registrable domain, so never a bare public suffix. */
-export function hostSuffixes(host: string, isIp: boolean): readonly string[] {
-  if (isIp) return [host];
+function suffixesOf(host: string, isIp: boolean): Suffixes {
+  if (isIp) return single(host);
   if (host !== lastHost) {
     lastSuffixes = computeSuffixes(host);
     lastHost = host;
   }
   return lastSuffixes;
+}
+
+/**
+ * Host suffixes a `domain` entry can match, exact host first, down to the registrable domain at any depth
+ * (never a bare public suffix); an IP host only itself.
+ */
+export function hostSuffixes(host: string, isIp: boolean): readonly string[] {
+  return suffixesOf(host, isIp).hosts;
 }
 
 /** Path variants: path with query, path, then `/` and up to three more leading directories. */
@@ -63,20 +89,23 @@ export function pathVariants(path: string, query: string | null): string[] {
 }
 
 /**
- * Safe Browsing lookup expressions of a canonical URL: host suffixes (the exact host, then up to 4 more from the
- * last 5 labels, never shorter than the registrable domain, so never a bare public suffix; an IP host only itself)
- * crossed with path variants (path with query, path, then `/` and leading directories, four prefixes at most as in
- * Chromium). Each expression once, the exact host (and then the full path) first. An entry matches a URL when it
- * is one of these: `example.com/` matches the whole site and its sub-domains.
+ * Lookup expressions of a canonical URL, each once, the exact host (and then the full path) first: every host
+ * suffix (see {@link hostSuffixes}) with `/`, and the suffixes in Safe Browsing's window (the exact host and
+ * those of at most five labels) crossed with the other path variants. An entry matches a URL when it is one of
+ * these: `example.com/` matches the whole site and its sub-domains at any depth.
  */
 export function lookupExpressions(url: CanonicalUrl): string[] {
   try {
-    const hosts = hostSuffixes(url.host, url.isIp);
+    const { hosts, windowStart } = suffixesOf(url.host, url.isIp);
     const paths = pathVariants(url.path, url.query);
     const out: string[] = [];
     for (let i = 0; i < hosts.length; i++) {
       const h = hosts[i] as string;
-      for (let j = 0; j < paths.length; j++) out.push(h + paths[j]);
+      if (i === 0 || i >= windowStart) {
+        for (let j = 0; j < paths.length; j++) out.push(h + paths[j]);
+      } else {
+        out.push(`${h}/`);
+      }
     }
     return out;
   } catch {

@@ -16,7 +16,7 @@ import {
   ROOT_EXPRESSIONS_PER_URL,
   sameKeyWidths,
 } from '../../src/core/confirm.ts';
-import { lookupExpressions } from '../../src/core/expressions.ts';
+import { hostSuffixes, lookupExpressions } from '../../src/core/expressions.ts';
 import { canonicalizeUrl } from '../../src/core/url.ts';
 
 describe('key classes', () => {
@@ -34,12 +34,13 @@ describe('key classes', () => {
     ).toEqual([false, false, false, false, false, false]);
   });
 
-  it('gives a URL at most 5 root and 25 other lookup expressions, one root per host suffix', () => {
+  it('gives a URL one root expression per host suffix (5 within the window) and at most 25 others', () => {
     const url = canonicalizeUrl('http://a.b.c.d.e.f.example.com/1/2/3/4/5.html?q=1');
     if (!url.ok) throw new Error(url.error.message);
     const expressions = lookupExpressions(url.value);
-    expect(expressions).toHaveLength(30);
-    expect(expressions.filter(isRootExpression)).toHaveLength(ROOT_EXPRESSIONS_PER_URL);
+    // 7 host suffixes down to example.com: each a root expression; the 5 in Safe Browsing's window also with paths.
+    expect(expressions).toHaveLength(32);
+    expect(expressions.filter(isRootExpression)).toHaveLength(ROOT_EXPRESSIONS_PER_URL + 2);
     expect(expressions.filter((e) => !isRootExpression(e))).toHaveLength(PATH_EXPRESSIONS_PER_URL);
     fc.assert(
       fc.property(
@@ -51,7 +52,9 @@ describe('key classes', () => {
           if (!canonical.ok) return;
           const found = lookupExpressions(canonical.value);
           const roots = found.filter(isRootExpression);
-          expect(roots.length).toBeLessThanOrEqual(ROOT_EXPRESSIONS_PER_URL);
+          const suffixes = hostSuffixes(canonical.value.host, canonical.value.isIp);
+          expect(roots.length).toBe(suffixes.length);
+          if (suffixes.length <= 5) expect(roots.length).toBeLessThanOrEqual(ROOT_EXPRESSIONS_PER_URL);
           expect(found.length - roots.length).toBeLessThanOrEqual(PATH_EXPRESSIONS_PER_URL);
           // One root per host suffix: `suffix/`, each once.
           expect(new Set(roots).size).toBe(roots.length);

@@ -55,6 +55,9 @@ function listLines(prefix: string): { url: string; expected: string[] }[] {
 
 const hostOf = (expression: string) => expression.slice(0, expression.indexOf('/'));
 const labelCount = (host: string) => host.split('.').length;
+/** Root expressions of suffixes beyond Safe Browsing's five-label window: ours, for domain entries at any depth. */
+const isDeepRoot = (e: string, exactHost: string) =>
+  e.endsWith('/') && e.indexOf('/') === e.length - 1 && hostOf(e) !== exactHost && labelCount(hostOf(e)) > 5;
 
 describe('lookupExpressions on the Safe Browsing doc examples (section A)', () => {
   const cases = examples().filter((e) => e.section === 'A');
@@ -62,15 +65,18 @@ describe('lookupExpressions on the Safe Browsing doc examples (section A)', () =
   for (const { url, expected } of cases) {
     it(url, () => {
       const got = lookupExpressions(canonical(url));
-      expect([...got].sort()).toEqual([...expected].sort());
-      expect(got[0]?.startsWith(`${canonical(url).host}/`)).toBe(true);
+      const host = canonical(url).host;
+      // Safe Browsing's own set, plus `suffix/` for the suffixes beyond its window (domain entries at any depth).
+      expect(got.filter((e) => !isDeepRoot(e, host)).sort()).toEqual([...expected].sort());
+      expect(got[0]?.startsWith(`${host}/`)).toBe(true);
     });
   }
 });
 
 describe('lookupExpressions against the Go client patterns (section B)', () => {
-  // The Go client emits up to 7 host components; the doc rule (and ours) stops at the last five labels,
-  // and ours also stops at the registrable domain. So: ours is a subset, and only >5-label suffixes are missing.
+  // The Go client emits up to 7 host components; the doc rule stops at the last five labels, and ours also
+  // stops at the registrable domain. Ours adds `suffix/` for every deeper suffix (domain entries match at any
+  // depth); the rest is a subset, and only >5-label suffixes are missing from it.
   for (const { url, expected, mustFail } of examples().filter((e) => e.section === 'B')) {
     it(url, () => {
       const r = canonicalizeUrl(url);
@@ -78,9 +84,9 @@ describe('lookupExpressions against the Go client patterns (section B)', () => {
         expect(r.ok).toBe(false);
         return;
       }
-      const got = lookupExpressions(canonical(url));
-      for (const e of got) expect(expected).toContain(e);
       const exact = canonical(url).host;
+      const got = lookupExpressions(canonical(url)).filter((e) => !isDeepRoot(e, exact));
+      for (const e of got) expect(expected).toContain(e);
       const missing = expected.filter((e) => !got.includes(e));
       for (const e of missing) {
         expect(hostOf(e)).not.toBe(exact);
@@ -102,17 +108,25 @@ describe('host suffixes (sections C and E)', () => {
     // so a lookup never reaches them and a bare public suffix can never block a whole tree of sites.
     const line = listLines('HOSTS').find((l) => l.url.includes('kita.tokyo.jp'));
     const got = hostSuffixes(canonical(line?.url as string).host, false);
-    expect(got).toEqual(['a.b.c.d.e.f.kita.tokyo.jp', 'e.f.kita.tokyo.jp', 'f.kita.tokyo.jp']);
-    for (const h of got) expect(line?.expected).toContain(h);
+    expect(got).toEqual([
+      'a.b.c.d.e.f.kita.tokyo.jp',
+      'b.c.d.e.f.kita.tokyo.jp',
+      'c.d.e.f.kita.tokyo.jp',
+      'd.e.f.kita.tokyo.jp',
+      'e.f.kita.tokyo.jp',
+      'f.kita.tokyo.jp',
+    ]);
+    for (const h of got.filter((h) => h === got[0] || labelCount(h) <= 5)) expect(line?.expected).toContain(h);
   });
 
-  it('matches every HOSTS line of the fixture but the deviations above and below', () => {
+  it('matches every HOSTS line of the fixture within the five-label window, but the deviations above and below', () => {
     for (const { url, expected } of listLines('HOSTS')) {
       if (url.includes('kita.tokyo.jp')) continue;
       const c = canonical(url);
       // [::192.9.5.5] is written [::c009:505] by the WHATWG IPv6 serializer that hub and consumers share.
       const want = url.includes('[::192.9.5.5]') ? ['[::c009:505]'] : expected;
-      expect(hostSuffixes(c.host, c.isIp)).toEqual(want);
+      const got = hostSuffixes(c.host, c.isIp);
+      expect(got.filter((h, i) => i === 0 || labelCount(h) <= 5)).toEqual(want);
     }
   });
 
@@ -168,10 +182,21 @@ describe('the matching model', () => {
     expect(blocks('example.com/login.php', 'http://example.com/login.php?x=2')).toBe(true);
   });
 
-  it('emits each expression once, exact host first', () => {
+  it('emits each expression once, exact host first, at most 25 path expressions', () => {
     const got = lookupExpressions(canonical('http://a.b.c.d.e.f.g/1/2/3/4/5.html?q'));
     expect(new Set(got).size).toBe(got.length);
     expect(got[0]).toBe('a.b.c.d.e.f.g/1/2/3/4/5.html?q');
-    expect(got.length).toBeLessThanOrEqual(30);
+    expect(got.filter((e) => !e.endsWith('/') || e.indexOf('/') !== e.length - 1).length).toBeLessThanOrEqual(25);
+  });
+
+  it('a domain entry matches sub-domains at any depth, a url entry keeps the five-label window', () => {
+    expect(blocks('c.d.e.f.example.com/', 'https://x.c.d.e.f.example.com/')).toBe(true);
+    expect(blocks('c.d.e.f.example.com/', 'https://a.b.c.d.e.f.example.com/p?q=1')).toBe(true);
+    const deep = `${'l.'.repeat(120)}example.com`;
+    expect(blocks('l.l.example.com/', `http://${deep}/`)).toBe(true);
+    expect(lookupExpressions(canonical(`http://${deep}/`))).toHaveLength(121);
+    expect(blocks('b.c.d.e.f.example.com/', 'https://x.c.d.e.f.example.com/')).toBe(false);
+    expect(blocks('d.e.f.example.com/phish/', 'http://x.d.e.f.example.com/phish/a')).toBe(true);
+    expect(blocks('c.d.e.f.example.com/phish/', 'http://x.c.d.e.f.example.com/phish/a')).toBe(false);
   });
 });

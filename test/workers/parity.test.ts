@@ -9,7 +9,7 @@ describe('cross-runtime parity table, in Node', () => {
   it('gives the committed answers (UPDATE_PARITY=1 rewrites them after a deliberate change)', async () => {
     const actual = await computeParity();
     if (process.env.UPDATE_PARITY === '1' || !existsSync(EXPECTED)) {
-      writeFileSync(EXPECTED, `${JSON.stringify(actual, null, 1)}\n`);
+      writeFileSync(EXPECTED, `${JSON.stringify(actual, null, 2)}\n`);
     }
     const expected = JSON.parse(readFileSync(EXPECTED, 'utf8')) as ParityAnswers;
     expect(parityDiff(actual, expected)).toEqual([]);

@@ -39,6 +39,8 @@ const RESYNC_CODES = new Set([
   'checksum_mismatch',
   'bad_payload',
 ]);
+/** Most artifacts one `--once` run applies before it gives up on reaching the latest version. */
+const MAX_ONCE_ROUNDS = 64;
 /** Key sets are looked for at start and this often, so a rotation is followed before it is needed. */
 const KEY_SET_INTERVAL_MS = 3_600_000;
 
@@ -68,6 +70,8 @@ export class SyncAgent {
   #keySetCheckAt = 0;
   /** Whether the last poll reached the hub. */
   #hubReachable = false;
+  /** `--once` renders and reports once, after the last version is applied, not after each artifact. */
+  #deferOutputs = false;
 
   private constructor(options: SyncAgentOptions, store: StateStore, consumer: FeedConsumer<PlainState>) {
     const { config } = options;
@@ -188,13 +192,51 @@ export class SyncAgent {
     }
   }
 
-  /** `--once`: restore, one poll without waiting; true when the outputs enforce the hub's latest version. */
+  /**
+   * `--once`: restore, then snapshot and deltas without waiting until the hub says the agent is current;
+   * render and report once, at that version. True when the outputs enforce the hub's latest version; false
+   * (outputs untouched by this run) when it could not be reached, with the reason logged.
+   */
   async syncOnce(signal?: AbortSignal): Promise<boolean> {
     await this.restore();
-    const outcome = await this.poll(0, signal);
-    if (outcome.status !== 'applied' && outcome.status !== 'current') return false;
+    this.#deferOutputs = true;
+    let outcome: PollOutcome;
+    try {
+      outcome = await this.#pollUntilCurrent(signal);
+    } finally {
+      this.#deferOutputs = false;
+    }
+    if (outcome.status !== 'current') {
+      this.#log('error', 'once_incomplete', {
+        version: this.#consumer.version,
+        ...('code' in outcome && { code: outcome.code }),
+        ...('reason' in outcome && { reason: outcome.reason }),
+      });
+      return false;
+    }
+    const state = this.#consumer.state;
     const version = this.#consumer.version;
-    return version !== null && (await this.#outputs.behind(version)).length === 0;
+    if (state === null || version === null) return false;
+    const behind = await this.#outputs.behind(version);
+    const rendered = behind.length === 0 || (await this.#applyOutputs(behind, state, version));
+    await this.#sendReport();
+    return rendered;
+  }
+
+  /** Polls without waiting until the hub answers "current"; a rejected delta may fall back to one snapshot. */
+  async #pollUntilCurrent(signal?: AbortSignal): Promise<PollOutcome> {
+    let snapshotRetried = false;
+    // Each applied artifact moves the version forward; the bound only stops a hub that never settles.
+    for (let round = 0; round < MAX_ONCE_ROUNDS; round++) {
+      const outcome = await this.poll(0, signal);
+      if (outcome.status === 'applied') continue;
+      if (outcome.status === 'rejected' && this.#needsSnapshot && !snapshotRetried) {
+        snapshotRetried = true;
+        continue;
+      }
+      return outcome;
+    }
+    return { status: 'failed', reason: `the hub did not settle after ${MAX_ONCE_ROUNDS} artifacts` };
   }
 
   /**
@@ -275,7 +317,7 @@ export class SyncAgent {
       entries: manifest.entryCount,
     });
     this.#updateStatus();
-    await this.#applyOutputs(this.#config.outputs, state, manifest.to);
+    if (!this.#deferOutputs) await this.#applyOutputs(this.#config.outputs, state, manifest.to);
     const seconds = (performance.now() - started) / 1000;
     this.metrics.status.lastApplySeconds = seconds;
     this.metrics.applySeconds({}, seconds);
@@ -332,7 +374,7 @@ export class SyncAgent {
 
   async #sendReport(): Promise<void> {
     const version = this.#consumer.version;
-    if (!this.#reportPending || version === null) return;
+    if (!this.#reportPending || version === null || this.#deferOutputs) return;
     const appliedAt =
       this.#outputs.appliedAt(version) ?? this.#meta?.appliedAt ?? new Date(this.#now()).toISOString();
     const outputs = this.#outputs.report(version);
