@@ -116,7 +116,8 @@ describe('host suffixes (sections C and E)', () => {
       'e.f.kita.tokyo.jp',
       'f.kita.tokyo.jp',
     ]);
-    for (const h of got.filter((h) => h === got[0] || labelCount(h) <= 5)) expect(line?.expected).toContain(h);
+    for (const h of got.filter((h) => h === got[0] || labelCount(h) <= 5))
+      expect(line?.expected).toContain(h);
   });
 
   it('matches every HOSTS line of the fixture within the five-label window, but the deviations above and below', () => {
@@ -186,7 +187,9 @@ describe('the matching model', () => {
     const got = lookupExpressions(canonical('http://a.b.c.d.e.f.g/1/2/3/4/5.html?q'));
     expect(new Set(got).size).toBe(got.length);
     expect(got[0]).toBe('a.b.c.d.e.f.g/1/2/3/4/5.html?q');
-    expect(got.filter((e) => !e.endsWith('/') || e.indexOf('/') !== e.length - 1).length).toBeLessThanOrEqual(25);
+    expect(got.filter((e) => !e.endsWith('/') || e.indexOf('/') !== e.length - 1).length).toBeLessThanOrEqual(
+      25,
+    );
   });
 
   it('a domain entry matches sub-domains at any depth, a url entry keeps the five-label window', () => {
