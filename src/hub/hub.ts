@@ -77,6 +77,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
           : ((await loadKeySet(config.keysDir, version))?.bytes ?? null),
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
+      confidential: config.confidential,
       extraRoutes: [
         ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
       ],

@@ -87,6 +87,48 @@ describe('GET /v1/explain', () => {
     expect(r.body.error.details).toEqual([expect.objectContaining({ field: 'target' })]);
   });
 
+  it('says which enforcement points block a target and why the others cannot', async () => {
+    const points = async (target: string) =>
+      Object.fromEntries(
+        (
+          (await explain(target)).body.enforcement as Array<{
+            point: string;
+            blocked: boolean;
+            reason: string;
+          }>
+        ).map((p) => [p.point, p]),
+      );
+    const exact = await points('http://evil.example/');
+    expect([exact.edge.blocked, exact.proxy.blocked, exact.dns.blocked, exact.hosts.blocked]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    const sub = await points('http://a.b.c.d.e.f.evil.example/x');
+    expect([sub.edge.blocked, sub.proxy.blocked, sub.dns.blocked, sub.hosts.blocked]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(sub.hosts.reason).toContain('exact names only');
+    const page = await points('http://host.example/phish/login.php');
+    expect([page.edge.blocked, page.proxy.blocked, page.dns.blocked]).toEqual([true, true, false]);
+    expect(page.dns.reason).toContain(
+      'url entry host.example/phish/login.php: enforced by proxies and edge workers, not by DNS',
+    );
+    const ip = await points('http://192.0.2.1/phish/x');
+    expect(ip.dns).toMatchObject({
+      blocked: false,
+      reason: 'an IP literal: DNS answers names, not addresses',
+    });
+    const clean = await points('http://clean.example/');
+    expect(Object.values(clean).every((p) => !p.blocked && p.reason === 'no active entry matches')).toBe(
+      true,
+    );
+  });
+
   it('answers 400 without a target', async () => {
     expectError(await t.call('GET', '/v1/explain', { as: 'auditor' }), 400, 'invalid_request');
     expectError(await t.call('GET', '/v1/explain?target=', { as: 'auditor' }), 400, 'invalid_request');

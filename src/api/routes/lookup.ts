@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { lookupExpressions } from '../../core/expressions.ts';
 import { canonicalizeUrl } from '../../core/url.ts';
+import { enforcementPoints } from '../../feeds/enforcement.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../../feeds/feed-definitions.ts';
 import type { Match } from '../../registry/types.ts';
 import { type AuthEnv, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
@@ -17,7 +19,11 @@ const summarize = (m: Match) => ({
 });
 
 /** `/v1/explain` and `/v1/check`: what the registry says about URLs, with the reasoning behind it. */
-export function lookupRoutes({ registry, authenticate }: AppDeps) {
+export function lookupRoutes({
+  registry,
+  authenticate,
+  confidential = DEFAULT_CONFIDENTIAL_CATEGORIES,
+}: AppDeps) {
   const anyToken = requireRole(authenticate);
 
   return new Hono<AuthEnv>()
@@ -37,6 +43,11 @@ export function lookupRoutes({ registry, authenticate }: AppDeps) {
         blocked: matches.length > 0,
         version: registry.currentVersion(),
         matches: matches.map((m) => ({ ...m.entry, orders: m.orders })),
+        enforcement: enforcementPoints(
+          url.value,
+          matches.map((m) => m.entry),
+          confidential,
+        ),
       });
     })
     .post('/check', anyToken, jsonBody, validate('json', checkBody), (c) => {

@@ -1,0 +1,74 @@
+/**
+ * Which enforcement points block a target, and why the others cannot: the answer `GET /v1/explain` gives
+ * beside the matching entries. It restates the feed selection (feed-definitions.ts) and what each output
+ * format can express (docs/ARCHITECTURE.md, "Matching"), so an operator sees why a resolver lets a URL through.
+ */
+import type { Category, FeedEntry } from '../core/types.ts';
+import { type FeedName, inPlainFeed } from './feed-definitions.ts';
+
+export interface EnforcementPoint {
+  /** Who enforces: edge workers, HTTP proxies, DNS resolvers, hosts files. */
+  point: 'edge' | 'proxy' | 'dns' | 'hosts';
+  /** The feed that point reads. */
+  feed: FeedName;
+  /** The agent's output formats of that point (none for the edge worker, which reads the feed itself). */
+  formats: readonly string[];
+  blocked: boolean;
+  reason: string;
+}
+
+type Matched = Pick<FeedEntry, 'expression' | 'kind' | 'category'>;
+
+const list = (entries: readonly Matched[]) => entries.map((e) => e.expression).join(', ');
+
+export function enforcementPoints(
+  target: { host: string; isIp: boolean },
+  matches: readonly Matched[],
+  confidential: readonly Category[],
+): EnforcementPoint[] {
+  if (matches.length === 0) {
+    const reason = 'no active entry matches';
+    return [
+      { point: 'edge', feed: 'filter', formats: [], blocked: false, reason },
+      { point: 'proxy', feed: 'url', formats: ['squid-url', 'squid'], blocked: false, reason },
+      { point: 'dns', feed: 'dns', formats: ['rpz', 'unbound', 'dnsmasq'], blocked: false, reason },
+      { point: 'hosts', feed: 'dns', formats: ['hosts'], blocked: false, reason },
+    ];
+  }
+  const secret = matches.filter((m) => confidential.includes(m.category));
+  const plain = matches.filter((m) => inPlainFeed('url', m, confidential));
+  const domains = matches.filter((m) => inPlainFeed('dns', m, confidential));
+  const exact = domains.filter((m) => m.expression === `${target.host}/`);
+  const onlySecret = `${list(secret)}: a confidential category, published only in the hashed filter feed`;
+
+  const dnsReason = (): string => {
+    if (domains.length > 0) return `domain entry ${list(domains)} (the name and every sub-domain)`;
+    if (plain.length === 0) return onlySecret;
+    if (target.isIp) return 'an IP literal: DNS answers names, not addresses';
+    return `url entry ${list(plain)}: enforced by proxies and edge workers, not by DNS (DNS never blocks a whole host for one URL)`;
+  };
+  const hostsReason = (): string => {
+    if (exact.length > 0) return `domain entry ${list(exact)} names this exact host`;
+    if (domains.length > 0)
+      return `hosts files list exact names only: ${target.host} is blocked as a sub-domain of ${list(domains)}, which a hosts file cannot express`;
+    return dnsReason();
+  };
+  return [
+    { point: 'edge', feed: 'filter', formats: [], blocked: true, reason: `entry ${list(matches)}` },
+    {
+      point: 'proxy',
+      feed: 'url',
+      formats: ['squid-url', 'squid'],
+      blocked: plain.length > 0,
+      reason: plain.length > 0 ? `entry ${list(plain)}` : onlySecret,
+    },
+    {
+      point: 'dns',
+      feed: 'dns',
+      formats: ['rpz', 'unbound', 'dnsmasq'],
+      blocked: domains.length > 0,
+      reason: dnsReason(),
+    },
+    { point: 'hosts', feed: 'dns', formats: ['hosts'], blocked: exact.length > 0, reason: hostsReason() },
+  ];
+}
