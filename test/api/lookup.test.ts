@@ -88,16 +88,11 @@ describe('GET /v1/explain', () => {
   });
 
   it('says which enforcement points block a target and why the others cannot', async () => {
+    type Point = { point: string; blocked: boolean; reason: string };
     const points = async (target: string) =>
       Object.fromEntries(
-        (
-          (await explain(target)).body.enforcement as Array<{
-            point: string;
-            blocked: boolean;
-            reason: string;
-          }>
-        ).map((p) => [p.point, p]),
-      );
+        ((await explain(target)).body.enforcement as Point[]).map((p) => [p.point, p]),
+      ) as Record<'edge' | 'proxy' | 'dns' | 'hosts', Point>;
     const exact = await points('http://evil.example/');
     expect([exact.edge.blocked, exact.proxy.blocked, exact.dns.blocked, exact.hosts.blocked]).toEqual([
       true,
