@@ -267,7 +267,7 @@ describe('enforcement parity: one verdict per probe everywhere', () => {
           ],
           { control: false },
         );
-        if (!missingTools(['dnsmasq'], { requiredInCi: false })) {
+        if (!missingTools(['dnsmasq'])) {
           const servers = join(dir, 'takedown.servers');
           await renderToFile(servers, 'dnsmasq', points.dnsFeed.entries(), {
             version: points.version,
