@@ -10,7 +10,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderToFile, resolveRenderOptions } from '../src/agent/render/index.ts';
+import { renderToFile } from '../src/agent/render-to-file.ts';
+import { resolveRenderOptions } from '../src/render/index.ts';
 import {
   authZoneSnippet,
   freePort,

@@ -14,13 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { renderToFile, resolveRenderOptions, rpzRecords } from '../src/agent/render/index.ts';
+import { renderToFile } from '../src/agent/render-to-file.ts';
 import { encodeDelta } from '../src/core/plain-payload.ts';
 import { PlainState } from '../src/core/plain-state.ts';
 import { parseTarget } from '../src/core/target.ts';
 import type { FeedEntry } from '../src/core/types.ts';
 import type { DnsLogEvent } from '../src/dns/responder.ts';
 import { serveZone, zoneChanges } from '../src/dns/zone-feed.ts';
+import { resolveRenderOptions, rpzRecords } from '../src/render/index.ts';
 import { type RunningNamed, startNamed } from '../test/helpers/bind.ts';
 import {
   authZoneSnippet,

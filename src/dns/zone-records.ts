@@ -1,6 +1,6 @@
 import type { Answer, SoaAnswer } from 'dns-packet';
-import type { RenderOptions } from '../agent/render/options.ts';
-import { type RpzRecord, rpzApexRecords } from '../agent/render/rpz-records.ts';
+import type { RenderOptions } from '../render/options.ts';
+import { type RpzRecord, rpzApexRecords } from '../render/rpz-records.ts';
 
 // The policy zone's records (the same ones the zone-file renderer writes) as dns-packet answers.
 

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { restorePrevious } from '../../src/agent/atomic-file.ts';
+import { applyOutput } from '../../src/agent/apply-output.ts';
 import { runReload } from '../../src/agent/reload.ts';
-import { applyOutput } from '../../src/agent/render/apply-output.ts';
-import { resolveRenderOptions } from '../../src/agent/render/index.ts';
-import { domain } from './render/fixtures.ts';
+import { resolveRenderOptions } from '../../src/render/index.ts';
+import { restorePrevious } from '../../src/util/atomic-file.ts';
+import { domain } from '../render/fixtures.ts';
 
 let dir: string;
 beforeEach(async () => {

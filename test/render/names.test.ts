@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { domainName, isDnsName, traceComment, urlTarget } from '../../../src/agent/render/names.ts';
+import { domainName, isDnsName, traceComment, urlTarget } from '../../src/render/names.ts';
 import { domain, domainEntries } from './fixtures.ts';
 
 describe('isDnsName', () => {

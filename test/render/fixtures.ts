@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { RefLookup } from '../../../src/agent/render/index.ts';
-import { CATEGORIES, type FeedEntry } from '../../../src/core/types.ts';
+import { CATEGORIES, type FeedEntry } from '../../src/core/types.ts';
+import type { RefLookup } from '../../src/render/index.ts';
 
 // Entries built from small real blocklist samples (see test/fixtures/README.md).
 

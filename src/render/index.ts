@@ -1,5 +1,4 @@
-import { fail, ok, type Result } from '../../core/types.ts';
-import { type AtomicWriteOptions, writeFileAtomic } from '../atomic-file.ts';
+import { fail, ok, type Result } from '../core/types.ts';
 import { renderDnsmasq } from './dnsmasq.ts';
 import { renderHosts } from './hosts.ts';
 import type { EntrySource, RenderContext, RenderFunction, RenderStats } from './options.ts';
@@ -67,42 +66,29 @@ export function parseOutputSpec(spec: string): Result<OutputTarget> {
   return ok({ format, path });
 }
 
-export interface RenderedFile {
-  stats: RenderStats;
-  bytes: number;
-}
-
 /**
- * Renders `entries` in `format` to `path` atomically (temporary file, fsync, rename): a failure
- * half-way, including one thrown by the entry source, leaves the previous file as it was.
+ * Streams `entries` rendered as `format` into `write`, awaiting it whenever it returns a promise
+ * (back-pressure). If writing fails, the entry source is closed so it can release what it holds.
  */
-export async function renderToFile(
-  path: string,
+export async function renderInto(
+  write: (text: string) => Promise<void> | undefined,
   format: OutputFormat,
   entries: EntrySource,
   context: RenderContext,
-  writeOptions?: AtomicWriteOptions,
-): Promise<RenderedFile> {
-  const { value, bytes } = await writeFileAtomic(
-    path,
-    async (sink) => {
-      const pieces = renderers[format].render(entries, context);
-      let step = await pieces.next();
-      try {
-        while (!step.done) {
-          const flushed = sink.write(step.value);
-          if (flushed) await flushed;
-          step = await pieces.next();
-        }
-        return step.value;
-      } finally {
-        // Lets the entry source release what it holds (a cursor, a file) when writing failed.
-        if (!step.done) await pieces.return({ rendered: 0, ignored: 0, skipped: 0 });
-      }
-    },
-    writeOptions,
-  );
-  return { stats: value, bytes };
+): Promise<RenderStats> {
+  const pieces = renderers[format].render(entries, context);
+  let step = await pieces.next();
+  try {
+    while (!step.done) {
+      const flushed = write(step.value);
+      if (flushed) await flushed;
+      step = await pieces.next();
+    }
+    return step.value;
+  } finally {
+    // Lets the entry source release what it holds (a cursor, a file) when writing failed.
+    if (!step.done) await pieces.return({ rendered: 0, ignored: 0, skipped: 0 });
+  }
 }
 
 export {
@@ -115,4 +101,4 @@ export {
   type RenderStats,
   resolveRenderOptions,
 } from './options.ts';
-export { type RpzRecord, rpzApexRecords, rpzRecords, rpzSerial } from './rpz-records.ts';
+export { type RpzRecord, rpzApexRecords, rpzRecords } from './rpz-records.ts';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_FORMATS, renderers, resolveRenderOptions } from '../../../src/agent/render/index.ts';
-import { domainName } from '../../../src/agent/render/names.ts';
-import { ACTIONS, CATEGORIES, type FeedEntry } from '../../../src/core/types.ts';
+import { ACTIONS, CATEGORIES, type FeedEntry } from '../../src/core/types.ts';
+import { OUTPUT_FORMATS, renderers, resolveRenderOptions } from '../../src/render/index.ts';
+import { domainName } from '../../src/render/names.ts';
 import { renderText } from './fixtures.ts';
 import {
   parseDnsmasq,

@@ -2,10 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyOutput } from '../../../src/agent/render/apply-output.ts';
-import { type RenderContext, renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
-import type { FeedEntry } from '../../../src/core/types.ts';
-import { authZoneSnippet, missingTools, type RunningUnbound, startUnbound } from '../../helpers/unbound.ts';
+import { applyOutput } from '../../src/agent/apply-output.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
+import type { FeedEntry } from '../../src/core/types.ts';
+import { type RenderContext, resolveRenderOptions } from '../../src/render/index.ts';
+import { authZoneSnippet, missingTools, type RunningUnbound, startUnbound } from '../helpers/unbound.ts';
 import { domain, domainEntries } from './fixtures.ts';
 
 // A real Unbound loads the rendered files; `test.` (answered by an auth-zone as if from upstream)

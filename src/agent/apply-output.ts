@@ -1,7 +1,8 @@
-import { dropPrevious } from '../atomic-file.ts';
-import { type ReloadFailure, type ReloadOptions, type ReloadReport, runReload } from '../reload.ts';
-import { type OutputFormat, type RenderedFile, renderToFile } from './index.ts';
-import type { EntrySource, RenderContext } from './options.ts';
+import type { OutputFormat } from '../render/index.ts';
+import type { EntrySource, RenderContext } from '../render/options.ts';
+import { dropPrevious } from '../util/atomic-file.ts';
+import { type ReloadFailure, type ReloadOptions, type ReloadReport, runReload } from './reload.ts';
+import { type RenderedFile, renderToFile } from './render-to-file.ts';
 
 /** One configured output: `--output FORMAT=PATH`, with the command that makes its reader reload it. */
 export interface OutputSpec {

@@ -2,11 +2,12 @@ import { chmod, link, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dropPrevious, restorePrevious, writeFileAtomic } from '../../../src/agent/atomic-file.ts';
-import { parseOutputSpec, renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
-import type { FeedEntry } from '../../../src/core/types.ts';
-import { domain } from './fixtures.ts';
-import { parseRpz } from './strict-parsers.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
+import type { FeedEntry } from '../../src/core/types.ts';
+import { parseOutputSpec, resolveRenderOptions } from '../../src/render/index.ts';
+import { dropPrevious, restorePrevious, writeFileAtomic } from '../../src/util/atomic-file.ts';
+import { domain } from '../render/fixtures.ts';
+import { parseRpz } from '../render/strict-parsers.ts';
 
 const options = resolveRenderOptions();
 let dir: string;

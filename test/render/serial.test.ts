@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareSerial, serialNewer } from '../../src/dns/serial.ts';
+import { compareSerial, serialNewer } from '../../src/render/serial.ts';
 
 describe('RFC 1982 serial arithmetic', () => {
   it('orders nearby serials and wraps around 2^32', () => {

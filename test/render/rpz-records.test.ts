@@ -4,8 +4,8 @@ import {
   resolveRenderOptions,
   rpzApexRecords,
   rpzRecords,
-  rpzSerial,
-} from '../../../src/agent/render/index.ts';
+} from '../../src/render/index.ts';
+import { rpzSerial } from '../../src/render/serial.ts';
 import { domain, url } from './fixtures.ts';
 
 const defaults = resolveRenderOptions();

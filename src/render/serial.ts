@@ -4,6 +4,19 @@
 
 const HALF = 2 ** 31;
 const SPACE = 2 ** 32;
+const SERIAL_MODULUS = BigInt(SPACE);
+
+/**
+ * The SOA serial of registry version `version`: the version modulo 2^32, as RFC 1982 serial
+ * arithmetic wraps it. A resolver sees each new version as newer as long as fewer than 2^31
+ * versions pass between two transfers.
+ */
+export function rpzSerial(version: number | bigint): number {
+  if (typeof version === 'number' ? !Number.isSafeInteger(version) || version < 0 : version < 0n) {
+    throw new RangeError(`registry version ${version} is not a non-negative integer`);
+  }
+  return Number(BigInt(version) % SERIAL_MODULUS);
+}
 
 function checkSerial(serial: number): void {
   if (!Number.isInteger(serial) || serial < 0 || serial >= SPACE) {

@@ -1,4 +1,4 @@
-import type { EntryKind, FeedEntry } from '../../core/types.ts';
+import type { EntryKind, FeedEntry } from '../core/types.ts';
 import type { EntrySource, RenderStats } from './options.ts';
 
 /** Pieces of about this many characters keep the per-piece overhead low and memory flat. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { FeedEntry } from '../../core/types.ts';
+import type { FeedEntry } from '../core/types.ts';
 import { isDnsName } from './names.ts';
 
 /** Knobs shared by every renderer; `resolveRenderOptions` fills the defaults. */

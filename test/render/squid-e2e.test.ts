@@ -4,10 +4,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyOutput } from '../../../src/agent/render/apply-output.ts';
-import { renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../../helpers/daemon.ts';
-import { findTool, freePort, missingTools } from '../../helpers/unbound.ts';
+import { applyOutput } from '../../src/agent/apply-output.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
+import { resolveRenderOptions } from '../../src/render/index.ts';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../helpers/daemon.ts';
+import { findTool, freePort, missingTools } from '../helpers/unbound.ts';
 import { domain, url } from './fixtures.ts';
 
 // A real Squid on 127.0.0.1 with both rendered ACL files, in front of a loopback origin that answers

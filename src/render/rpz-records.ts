@@ -1,6 +1,7 @@
-import type { FeedEntry } from '../../core/types.ts';
+import type { FeedEntry } from '../core/types.ts';
 import { addressRecordType, domainName, traceComment } from './names.ts';
 import type { RefLookup, RenderOptions } from './options.ts';
+import { rpzSerial } from './serial.ts';
 
 // The one definition of the policy zone's content. The zone-file writer formats these records and
 // the DNS primary serves them over AXFR/IXFR, so a resolver gets the same policy either way.
@@ -18,20 +19,6 @@ export interface RpzRecord {
 
 /** SOA timers besides the serial: refresh and retry 60 s (NOTIFY may be lost), expire one week. */
 export const RPZ_SOA_TIMERS = { refresh: 60, retry: 60, expire: 604_800 } as const;
-
-const SERIAL_MODULUS = 2n ** 32n;
-
-/**
- * The SOA serial of registry version `version`: the version modulo 2^32, as RFC 1982 serial
- * arithmetic wraps it. A resolver sees each new version as newer as long as fewer than 2^31
- * versions pass between two transfers.
- */
-export function rpzSerial(version: number | bigint): number {
-  if (typeof version === 'number' ? !Number.isSafeInteger(version) || version < 0 : version < 0n) {
-    throw new RangeError(`registry version ${version} is not a non-negative integer`);
-  }
-  return Number(BigInt(version) % SERIAL_MODULUS);
-}
 
 /** The zone apex: SOA (serial from the registry version, minimum = the zone TTL) and NS. */
 export function rpzApexRecords(version: number | bigint, options: RenderOptions): RpzRecord[] {

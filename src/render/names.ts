@@ -1,4 +1,4 @@
-import type { FeedEntry } from '../../core/types.ts';
+import type { FeedEntry } from '../core/types.ts';
 import type { RefLookup } from './options.ts';
 
 // Every byte a renderer copies from a feed into a resolver's configuration passes these checks, so a

@@ -1,6 +1,6 @@
 import { copyFile, type FileHandle, link, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { syncDirectory, tempPathBeside } from '../util/durable-file.ts';
+import { syncDirectory, tempPathBeside } from './durable-file.ts';
 
 /** Suffix of the last confirmed file, kept beside an output until its reload succeeds. */
 export const PREVIOUS_SUFFIX = '.prev';

@@ -2,9 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyOutput } from '../../../src/agent/render/apply-output.ts';
-import { renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../../helpers/daemon.ts';
+import { applyOutput } from '../../src/agent/apply-output.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
+import { resolveRenderOptions } from '../../src/render/index.ts';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../helpers/daemon.ts';
 import {
   authZoneSnippet,
   findTool,
@@ -13,7 +14,7 @@ import {
   queryDns,
   type RunningUnbound,
   startUnbound,
-} from '../../helpers/unbound.ts';
+} from '../helpers/unbound.ts';
 import { domain } from './fixtures.ts';
 
 // dnsmasq forwards to a real Unbound (the "internet": every name under test. is 192.0.2.99) and
