@@ -11,7 +11,7 @@ import { tokensRoutes } from './routes/tokens.ts';
 import { keySetQuery } from './schemas.ts';
 import { validate } from './validate.ts';
 
-/** The hub's HTTP API (DESIGN section 5). Pure composition: every dependency comes in through `deps`. */
+/** The hub's HTTP API (docs/ARCHITECTURE.md: interfaces). Pure composition: every dependency comes in through `deps`. */
 export function createApp(deps: AppDeps) {
   const { registry, metrics } = deps;
   const requests = metrics.counter('takedown_http_requests_total', 'HTTP requests by method and status');

@@ -1,4 +1,4 @@
-/** Host names (DESIGN section 2): one canonical form for the hub and every consumer. */
+/** Host names (docs/ARCHITECTURE.md: entries and matching): one canonical form for the hub and every consumer. */
 
 import { getDomain, parse } from 'tldts';
 import { escapeBytes, fromByteString, toByteString } from './canon-bytes.ts';

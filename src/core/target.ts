@@ -1,4 +1,4 @@
-/** A regulator's target (a host name or a URL) as one registry entry (DESIGN section 2). */
+/** A regulator's target (a host name or a URL) as one registry entry (docs/ARCHITECTURE.md: entries and matching). */
 
 import { checkHostName, hostInfo } from './host.ts';
 import type { EntryKind, Result } from './types.ts';

@@ -1,4 +1,4 @@
-/** The vocabulary shared by the hub, the sync agent and the edge worker (DESIGN sections 2 and 3). */
+/** The vocabulary shared by the hub, the sync agent and the edge worker (docs/ARCHITECTURE.md: entries and matching; versions, feeds and artifacts). */
 
 export const CATEGORIES = [
   'malware',

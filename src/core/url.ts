@@ -1,4 +1,4 @@
-/** Google Safe Browsing v4 URL canonicalization (DESIGN section 2). */
+/** Google Safe Browsing v4 URL canonicalization (docs/ARCHITECTURE.md: entries and matching). */
 
 import { escapeBytes, needsEscape, toByteString, unescapeRepeatedly } from './canon-bytes.ts';
 import { fastCanonicalUrl } from './canon-fast-url.ts';

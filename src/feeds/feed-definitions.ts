@@ -1,5 +1,5 @@
 /**
- * The feeds the hub publishes and which registry entries each one carries (DESIGN section 3):
+ * The feeds the hub publishes and which registry entries each one carries (docs/ARCHITECTURE.md: versions, feeds and artifacts):
  *
  *   dns     active `domain` entries, plain text, for resolvers
  *   url     active `domain` and `url` entries, plain text, for proxies

@@ -14,7 +14,7 @@ import type { TokenRole } from '../../src/registry/types.ts';
 import { Metrics } from '../../src/util/prometheus.ts';
 import { openTestHub, type TestHub, type TestHubOptions } from '../feeds/feed-hub.ts';
 
-// /v1/feeds (DESIGN section 5): role distributor; artifacts verified by a real consumer.
+// /v1/feeds (docs/ARCHITECTURE.md: interfaces): role distributor; artifacts verified by a real consumer.
 
 interface FeedsApp {
   hub: TestHub;

@@ -5,7 +5,7 @@ import type { RefLookup } from '../../src/render/index.ts';
 // Entries built from small real blocklist samples (see test/fixtures/README.md).
 
 function fixtureLines(name: string): string[] {
-  const text = readFileSync(new URL(`../../fixtures/render/${name}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(`../fixtures/render/${name}`, import.meta.url), 'utf8');
   return text.split('\n').filter((line) => line.length > 0);
 }
 
