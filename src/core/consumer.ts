@@ -45,7 +45,10 @@ export interface AppliedArtifact {
   to: number;
   entryCount: number;
   checksum: string;
+  createdAt: number;
   expiresAt: number;
+  /** The verified payload that made the state (a delta's changes, for consumers that replay them). */
+  payload: Uint8Array;
 }
 
 /** One feed's verified state. */
@@ -128,8 +131,8 @@ export class FeedConsumer<S extends FeedState<S>> {
     );
     if (!matches.ok) return matches;
     this.#current = { version: manifest.to, state, expiresAt: manifest.expiresAt };
-    const { kind, from, to, entryCount, checksum, expiresAt } = manifest;
-    return ok({ kind, from, to, entryCount, checksum, expiresAt });
+    const { kind, from, to, entryCount, checksum, createdAt, expiresAt } = manifest;
+    return ok({ kind, from, to, entryCount, checksum, createdAt, expiresAt, payload });
   }
 
   #serially<T>(task: () => Promise<T>): Promise<T> {

@@ -3,8 +3,9 @@
  * to the operator that implements the block, and a body naming the order and how to appeal, as HTML for
  * browsers and as JSON (the project's error envelope) for API clients.
  */
-import type { OrderSummary } from './hub-client.ts';
+
 import { prefersHtml } from './negotiate.ts';
+import type { OrderSummary } from './order-lookup.ts';
 
 export interface BlockNotice {
   /** The URL as requested. */

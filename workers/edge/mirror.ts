@@ -7,12 +7,13 @@
  * checksum is checked by every isolate that applies it.
  */
 import type { Manifest } from '../../src/core/artifact.ts';
+import type { HubClient } from '../../src/core/hub-client.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
 import { type FeedIndex, STATIC_FORMAT, type StaticIndex } from '../../src/core/static-layout.ts';
 import type { Failure } from '../../src/core/types.ts';
 import { verifyArtifact } from '../../src/core/verify.ts';
 import { FeedStore } from './feed-store.ts';
-import type { HubClient } from './hub-client.ts';
+import { hubProblem } from './hub-problem.ts';
 import { FEED, MAX_ARTIFACT_BYTES } from './replica.ts';
 
 /** Versions a run keeps deltas from (the newest ones): each costs one hub request per run. */
@@ -52,14 +53,14 @@ export async function mirrorFeed(
       .slice(0, MAX_DELTA_BASES);
     for (const from of froms) {
       const answer = await hub.delta(FEED, from);
-      if (!answer.ok) {
+      if (answer.kind === 'failed') {
         // A half-copied index would send isolates to the hub for nothing: keep the previous one.
-        report.problems.push(answer.error);
+        report.problems.push(hubProblem(answer));
         return report;
       }
-      if (answer.value.kind === 'current') latest = Math.max(latest, from);
-      if (answer.value.kind !== 'artifact') continue;
-      const checked = await verifyArtifact(answer.value.bytes, options(trust, from, now));
+      if (answer.kind === 'current') latest = Math.max(latest, from);
+      if (answer.kind !== 'artifact') continue;
+      const checked = await verifyArtifact(answer.bytes, options(trust, from, now));
       if (!checked.ok) {
         report.problems.push(checked.error);
         continue;
@@ -68,7 +69,7 @@ export async function mirrorFeed(
       deltas.push({
         from,
         to: manifest.to,
-        ...(await store.putArtifact(FEED, answer.value.bytes, manifest)),
+        ...(await store.putArtifact(FEED, answer.bytes, manifest)),
       });
       report.stored.push(summary(manifest));
       latest = Math.max(latest, manifest.to);
@@ -98,13 +99,20 @@ async function pullSnapshot(
   report: MirrorReport,
 ): Promise<FeedIndex['snapshot'] | null> {
   const etag = before ? (await store.metadata(before.snapshot.path))?.etag : undefined;
-  const answer = await hub.snapshot(FEED, etag);
-  if (!answer.ok) {
-    report.problems.push(answer.error);
+  const answer = await hub.snapshot(FEED, etag ? { etag } : {});
+  if (answer.kind === 'failed') {
+    report.problems.push(hubProblem(answer));
     return null;
   }
-  if (answer.value.kind === 'unchanged') return before?.snapshot ?? null;
-  const bytes = answer.value.bytes;
+  if (answer.kind === 'current' && etag) return before?.snapshot ?? null;
+  if (answer.kind !== 'artifact') {
+    report.problems.push({
+      code: 'hub_error',
+      message: `the hub answered "${answer.kind}" to a snapshot request`,
+    });
+    return null;
+  }
+  const bytes = answer.bytes;
   const checked = await verifyArtifact(bytes, options(trust, null, now));
   if (!checked.ok) {
     report.problems.push(checked.error);
@@ -118,12 +126,7 @@ async function pullSnapshot(
     });
     return null;
   }
-  const stored = await store.putArtifact(
-    FEED,
-    bytes,
-    manifest,
-    answer.value.etag ? { etag: answer.value.etag } : {},
-  );
+  const stored = await store.putArtifact(FEED, bytes, manifest, answer.etag ? { etag: answer.etag } : {});
   report.stored.push(summary(manifest));
   return { version: manifest.to, ...stored };
 }
