@@ -117,6 +117,14 @@ describe('imports between rooms', () => {
     expect(violations(imports)).toEqual([]);
   });
 
+  it('keep bench/ out of test/ (shared launchers live in bench/lib/resolvers)', () => {
+    const benchImports = tsFiles('bench').flatMap((file) =>
+      importsOf(file, readFileSync(join(ROOT, file), 'utf8')),
+    );
+    const intoTest = benchImports.filter((i) => i.target?.startsWith('test/'));
+    expect(intoTest.map((i) => `${i.file}: import "${i.specifier}"`)).toEqual([]);
+  });
+
   it('leave no cycle between the rooms of src/', () => {
     expect(roomCycles(imports)).toEqual([]);
   });

@@ -12,7 +12,7 @@ import { resolveTsigKeys, verifyRequest } from '../../src/dns/tsig.ts';
 import { locateTsig } from '../../src/dns/tsig-record.ts';
 import { renderers } from '../../src/render/index.ts';
 import { resolveRenderOptions } from '../../src/render/options.ts';
-import { freePort, missingTools } from '../helpers/unbound.ts';
+import { freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import {
   compileZone,
   dig,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import { resolveSyncConfig, type SyncConfig } from '../../src/agent/sync/sync-config.ts';
 import type { OutputFormat } from '../../src/render/index.ts';
-import { findTool, missingTools } from '../helpers/unbound.ts';
+import { findTool, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { mixedEntries } from '../render/fixtures.ts';
 
 // Every configuration snippet of docs/OPERATIONS.md, checked by the program that will read it: the agent's

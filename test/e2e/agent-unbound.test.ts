@@ -11,7 +11,7 @@ import {
   startRpzUnbound,
 } from '../agent/sync/live-setup.ts';
 import { eventually, tempDir } from '../helpers/hub.ts';
-import { missingTools, type RunningUnbound } from '../helpers/unbound.ts';
+import { missingTools, type RunningUnbound } from '../../bench/lib/resolvers/unbound.ts';
 
 // The whole path on loopback: a regulator's order at the real hub, the real agent pulling and verifying
 // the signed delta and rewriting its RPZ file, a real Unbound enforcing it; then the revocation.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOutput } from '../../src/agent/apply-output.ts';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import { resolveRenderOptions } from '../../src/render/index.ts';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../helpers/daemon.ts';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
 import {
   authZoneSnippet,
   findTool,
@@ -14,7 +14,7 @@ import {
   queryDns,
   type RunningUnbound,
   startUnbound,
-} from '../helpers/unbound.ts';
+} from '../../bench/lib/resolvers/unbound.ts';
 import { domain } from './fixtures.ts';
 
 // dnsmasq forwards to a real Unbound (the "internet": every name under test. is 192.0.2.99) and

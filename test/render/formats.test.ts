@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
 import { type OutputFormat, type RenderOptions, resolveRenderOptions } from '../../src/render/index.ts';
-import { findTool, missingTools } from '../helpers/unbound.ts';
+import { findTool, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { domain, mixedEntries, sampleRefs, url } from './fixtures.ts';
 import {
   parseDnsmasq,

@@ -6,7 +6,7 @@ import { applyOutput } from '../../src/agent/apply-output.ts';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
 import { type RenderContext, resolveRenderOptions } from '../../src/render/index.ts';
-import { authZoneSnippet, missingTools, type RunningUnbound, startUnbound } from '../helpers/unbound.ts';
+import { authZoneSnippet, missingTools, type RunningUnbound, startUnbound } from '../../bench/lib/resolvers/unbound.ts';
 import { domain, domainEntries } from './fixtures.ts';
 
 // A real Unbound loads the rendered files; `test.` (answered by an auth-zone as if from upstream)

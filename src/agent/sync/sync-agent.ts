@@ -8,6 +8,7 @@ import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
 import { ApplyReporter } from './apply-reporter.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { KeySetFollower } from './key-set-follower.ts';
+import { OutputRetries } from './output-retries.ts';
 import { OutputSet } from './output-set.ts';
 import { type AppliedMeta, StateStore } from './state-store.ts';
 import type { SyncConfig } from './sync-config.ts';
@@ -50,12 +51,11 @@ export class SyncAgent {
   readonly #zone: ZoneFeed | undefined;
   readonly #now: () => number;
   readonly #backoff: Backoff;
-  readonly #outputBackoff: Backoff;
+  readonly #outputRetries: OutputRetries;
   readonly #keys: KeySetFollower;
   readonly #reporter: ApplyReporter;
   #meta: AppliedMeta | undefined;
   #needsSnapshot = false;
-  #outputsRetryAt = 0;
   /** Whether the last poll reached the hub. */
   #hubReachable = false;
 
@@ -100,7 +100,7 @@ export class SyncAgent {
     });
     const backoff = { maxMs: config.maxBackoffSeconds * 1000, random: options.random };
     this.#backoff = new Backoff(backoff);
-    this.#outputBackoff = new Backoff(backoff);
+    this.#outputRetries = new OutputRetries(backoff, this.#now);
   }
 
   /**
@@ -235,15 +235,14 @@ export class SyncAgent {
         this.#log('error', 'poll_error', { message: (error as Error).message });
         delay = this.#backoff.fail();
       }
-      if (this.#outputsRetryAt > 0) delay = Math.min(delay, Math.max(0, this.#outputsRetryAt - this.#now()));
+      delay = this.#outputRetries.clampDelay(delay);
       await sleep(delay, signal);
     }
   }
 
   #waitSeconds(): number {
     const wait = this.#config.waitSeconds;
-    if (this.#outputsRetryAt === 0) return wait;
-    return Math.min(wait, Math.max(0, Math.ceil((this.#outputsRetryAt - this.#now()) / 1000)));
+    return this.#outputRetries.clampWaitSeconds(wait);
   }
 
   async #applyArtifact(bytes: Uint8Array, mayFollowKeys: boolean): Promise<PollOutcome> {
@@ -305,14 +304,10 @@ export class SyncAgent {
   async #applyOutputs(specs: SyncConfig['outputs'], state: PlainState, version: number): Promise<boolean> {
     const allOk = await this.#outputs.apply(specs, state, version, this.#now);
     await this.#store.saveOutputs(this.#outputs.records);
-    if (allOk) {
-      this.#outputBackoff.reset();
-      this.#outputsRetryAt = 0;
-      const appliedAt = this.#outputs.appliedAt(version);
-      if (appliedAt && this.#meta)
-        this.metrics.status.lagSeconds = (Date.parse(appliedAt) - this.#meta.createdAt) / 1000;
-    } else {
-      this.#outputsRetryAt = this.#now() + this.#outputBackoff.fail();
+    this.#outputRetries.settle(allOk);
+    const appliedAt = allOk ? this.#outputs.appliedAt(version) : undefined;
+    if (appliedAt && this.#meta) {
+      this.metrics.status.lagSeconds = (Date.parse(appliedAt) - this.#meta.createdAt) / 1000;
     }
     this.#reporter.markPending();
     return allOk;
@@ -321,7 +316,7 @@ export class SyncAgent {
   async #retryOutputs(): Promise<void> {
     const state = this.#consumer.state;
     const version = this.#consumer.version;
-    if (state === null || version === null || this.#now() < this.#outputsRetryAt) return;
+    if (state === null || version === null || !this.#outputRetries.due) return;
     const behind = await this.#outputs.behind(version);
     if (behind.length === 0) return;
     await this.#applyOutputs(behind, state, version);

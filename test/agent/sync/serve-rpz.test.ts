@@ -9,7 +9,7 @@ import {
   missingTools,
   type RunningUnbound,
   startUnbound,
-} from '../../helpers/unbound.ts';
+} from '../../../bench/lib/resolvers/unbound.ts';
 import { type Harness, harness } from './agent-harness.ts';
 import { domain } from './fake-hub.ts';
 import { answersWithin, INTERNET_ADDRESS } from './live-setup.ts';
