@@ -34,7 +34,10 @@ export interface Change extends FeedEntry {
   op: ChangeOp;
 }
 
-/** Errors below the HTTP edge are values, never exceptions: `code` is stable, `message` names the input. */
+/**
+ * A failure the caller is expected to handle, as a value: `code` is stable snake_case, `message` names the
+ * input. Configuration that cannot work and broken invariants throw instead (docs/ARCHITECTURE.md: errors).
+ */
 export interface Failure {
   code: string;
   message: string;
@@ -46,3 +49,8 @@ export const fail = <T = never>(code: string, message: string): Result<T> => ({
   ok: false,
   error: { code, message },
 });
+
+/** The one error body of every HTTP answer, the hub's and the edge worker's: `{"error":{"code","message","details"?}}`. */
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
-import { feedsRoutes } from '../api/routes/feeds.ts';
 import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.ts';
 import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
@@ -77,9 +76,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
           : ((await loadKeySet(config.keysDir, version))?.bytes ?? null),
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
-      extraRoutes: [
-        ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
-      ],
+      feeds,
     });
     expiry.sweep();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.

@@ -42,7 +42,7 @@ async function feedsApp(options: TestHubOptions = {}): Promise<FeedsApp> {
     keySet: async () => null,
     ready: () => hub.service.ready(),
     bodyLimit: 1 << 20,
-    extraRoutes: [['/v1/feeds', feedsRoutes({ feeds: hub.service, authenticate })]],
+    feeds: hub.service,
   });
   const tokens = {} as Record<TokenRole, string>;
   for (const role of ['admin', 'regulator', 'auditor', 'distributor'] as const) {

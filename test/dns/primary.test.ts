@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
@@ -12,7 +13,6 @@ import { resolveTsigKeys, verifyRequest } from '../../src/dns/tsig.ts';
 import { locateTsig } from '../../src/dns/tsig-record.ts';
 import { renderers } from '../../src/render/index.ts';
 import { resolveRenderOptions } from '../../src/render/options.ts';
-import { freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import {
   compileZone,
   dig,

@@ -3,10 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Change, FeedEntry } from '../../src/core/types.ts';
-import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
-import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
-import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { type RunningNamed, startNamed } from '../../bench/lib/resolvers/bind.ts';
 import {
   authZoneSnippet,
@@ -15,6 +11,10 @@ import {
   type RunningUnbound,
   startUnbound,
 } from '../../bench/lib/resolvers/unbound.ts';
+import type { Change, FeedEntry } from '../../src/core/types.ts';
+import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
+import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
+import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
 
 // The primary feeding real resolvers: BIND as a TSIG-signed secondary that applies the zone as its

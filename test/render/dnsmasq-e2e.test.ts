@@ -2,9 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyOutput } from '../../src/agent/apply-output.ts';
-import { renderToFile } from '../../src/agent/render-to-file.ts';
-import { resolveRenderOptions } from '../../src/render/index.ts';
 import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
 import {
   authZoneSnippet,
@@ -15,6 +12,9 @@ import {
   type RunningUnbound,
   startUnbound,
 } from '../../bench/lib/resolvers/unbound.ts';
+import { applyOutput } from '../../src/agent/apply-output.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
+import { resolveRenderOptions } from '../../src/render/index.ts';
 import { domain } from './fixtures.ts';
 
 // dnsmasq forwards to a real Unbound (the "internet": every name under test. is 192.0.2.99) and

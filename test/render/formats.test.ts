@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTool, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
 import { type OutputFormat, type RenderOptions, resolveRenderOptions } from '../../src/render/index.ts';
-import { findTool, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { domain, mixedEntries, sampleRefs, url } from './fixtures.ts';
 import {
   parseDnsmasq,

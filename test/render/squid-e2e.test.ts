@@ -4,11 +4,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
+import { findTool, freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { applyOutput } from '../../src/agent/apply-output.ts';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import { resolveRenderOptions } from '../../src/render/index.ts';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
-import { findTool, freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { domain, url } from './fixtures.ts';
 
 // A real Squid on 127.0.0.1 with both rendered ACL files, in front of a loopback origin that answers

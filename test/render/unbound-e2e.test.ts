@@ -2,11 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authZoneSnippet,
+  missingTools,
+  type RunningUnbound,
+  startUnbound,
+} from '../../bench/lib/resolvers/unbound.ts';
 import { applyOutput } from '../../src/agent/apply-output.ts';
 import { renderToFile } from '../../src/agent/render-to-file.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
 import { type RenderContext, resolveRenderOptions } from '../../src/render/index.ts';
-import { authZoneSnippet, missingTools, type RunningUnbound, startUnbound } from '../../bench/lib/resolvers/unbound.ts';
 import { domain, domainEntries } from './fixtures.ts';
 
 // A real Unbound loads the rendered files; `test.` (answered by an auth-zone as if from upstream)
