@@ -19,7 +19,7 @@ export interface OutputReport extends RenderedFile {
 }
 
 export interface RenderFailure {
-  code: 'render-failed';
+  code: 'render_failed';
   message: string;
 }
 
@@ -50,7 +50,7 @@ export async function applyOutput(
     return {
       ok: false,
       error: {
-        code: 'render-failed',
+        code: 'render_failed',
         message: `cannot render ${spec.format} to ${spec.path}: ${reason}`,
         path: spec.path,
       },

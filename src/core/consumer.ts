@@ -8,7 +8,7 @@ import { FilterState } from './filter-state.ts';
 import type { PublicKey } from './keys.ts';
 import { followKeySet, type KeyRing, pinnedKeys } from './keyset.ts';
 import { PlainState } from './plain-state.ts';
-import { fail, ok, type Result } from './types.ts';
+import { type FeedName, fail, ok, type Result } from './types.ts';
 import { verifyArtifact, verifyResultingState } from './verify.ts';
 
 /** What a feed state offers the consumer; `PlainState` and `FilterState` both are one. */
@@ -141,9 +141,6 @@ export class FeedConsumer<S extends FeedState<S>> {
     return run;
   }
 }
-
-/** The feeds a consumer can follow. */
-export type FeedName = 'dns' | 'url' | 'filter';
 
 export interface CreateOptions<S> {
   resume?: SavedState<S>;

@@ -27,6 +27,9 @@ export interface FeedEntry {
   action: Action;
 }
 
+/** The feeds the hub publishes and a consumer can follow (docs/ARCHITECTURE.md: versions, feeds and artifacts). */
+export type FeedName = 'dns' | 'url' | 'filter';
+
 export type ChangeOp = 'add' | 'remove';
 
 /** One net change of a version, as the change log records it and deltas carry it. */

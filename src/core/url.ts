@@ -19,7 +19,7 @@ export interface CanonicalUrl {
 }
 
 /** Browsers refuse far shorter URLs; the bound keeps a hostile input from costing much. */
-export const MAX_URL_LENGTH = 65536;
+const MAX_URL_LENGTH = 65536;
 
 function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 100)}...` : s;

@@ -5,7 +5,7 @@ import { type RpzRecord, rpzApexRecords } from '../render/rpz-records.ts';
 // The policy zone's records (the same ones the zone-file renderer writes) as dns-packet answers.
 
 /** The absolute owner name of a record (`@` is the origin), without the trailing dot dns-packet omits. */
-export function ownerName(record: RpzRecord, options: RenderOptions): string {
+function ownerName(record: RpzRecord, options: RenderOptions): string {
   const zone = options.zone.slice(0, -1);
   return record.name === '@' ? zone : `${record.name}.${zone}`;
 }

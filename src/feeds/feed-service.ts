@@ -7,8 +7,9 @@
  */
 import { type KeyWidths, keyWidthsText, type PerClass } from '../core/confirm.ts';
 import { containsKey } from '../core/filter-keys.ts';
+import type { FeedName } from '../core/types.ts';
 import { buildDelta, servedSnapshot } from './artifact-builders.ts';
-import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
+import { FEED_NAMES } from './feed-definitions.ts';
 import { type DnsListener, FeedFollower, snapshotSigning } from './feed-follower.ts';
 import type { FeedMirrors } from './feed-mirrors.ts';
 import {

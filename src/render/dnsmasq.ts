@@ -1,6 +1,5 @@
-import { domainName, traceComment } from './names.ts';
 import type { RenderFunction } from './options.ts';
-import { endLine, renderLines } from './render-lines.ts';
+import { domainLine, endLine, renderLines } from './render-lines.ts';
 
 /**
  * A dnsmasq `servers-file` (`servers-file=PATH`), the form dnsmasq re-reads on SIGHUP (`address=`
@@ -15,9 +14,6 @@ export const renderDnsmasq: RenderFunction = (entries, { version, refs }) =>
       `# takedown blocklist for dnsmasq at registry version ${version}. Generated: edits are lost.\n` +
       '# Load with servers-file=; apply with SIGHUP. server=/name/ = NXDOMAIN for the name and its sub-domains.\n' +
       '# Redirect entries are blocked (no walled garden in a servers-file). Comments: category order-reference(s).\n',
-    line(entry) {
-      const name = domainName(entry.expression);
-      return name === undefined ? undefined : `server=/${name}/ # ${traceComment(entry, refs)}\n`;
-    },
+    line: domainLine(refs, (name, comment) => `server=/${name}/ # ${comment}\n`),
     footer: (stats) => endLine('#', stats, version),
   });

@@ -59,7 +59,7 @@ export function parseOutputSpec(spec: string): Result<OutputTarget> {
   const path = eq === -1 ? '' : spec.slice(eq + 1);
   if (!isOutputFormat(format) || path === '') {
     return fail(
-      'bad-output',
+      'bad_output',
       `--output "${spec}" is not FORMAT=PATH with FORMAT one of ${OUTPUT_FORMATS.join(', ')}`,
     );
   }

@@ -1,5 +1,6 @@
 import type { EntryKind, FeedEntry } from '../core/types.ts';
-import type { EntrySource, RenderStats } from './options.ts';
+import { domainName, traceComment } from './names.ts';
+import type { EntrySource, RefLookup, RenderStats } from './options.ts';
 
 /** Pieces of about this many characters keep the per-piece overhead low and memory flat. */
 export const PIECE_SIZE = 16 * 1024;
@@ -38,6 +39,20 @@ export async function* renderLines(
   }
   yield piece + format.footer(stats);
   return stats;
+}
+
+/**
+ * The `line` of a format of DNS names: `write` gets the entry's name and its trace comment; an entry
+ * whose expression is no DNS name the format could hold is skipped.
+ */
+export function domainLine(
+  refs: RefLookup | undefined,
+  write: (name: string, comment: string, entry: FeedEntry) => string,
+): (entry: FeedEntry) => string | undefined {
+  return (entry) => {
+    const name = domainName(entry.expression);
+    return name === undefined ? undefined : write(name, traceComment(entry, refs), entry);
+  };
 }
 
 /** The closing comment line: lets an operator (or a check) see that a file was written to the end. */

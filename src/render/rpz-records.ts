@@ -18,7 +18,7 @@ export interface RpzRecord {
 }
 
 /** SOA timers besides the serial: refresh and retry 60 s (NOTIFY may be lost), expire one week. */
-export const RPZ_SOA_TIMERS = { refresh: 60, retry: 60, expire: 604_800 } as const;
+const RPZ_SOA_TIMERS = { refresh: 60, retry: 60, expire: 604_800 } as const;
 
 /** The zone apex: SOA (serial from the registry version, minimum = the zone TTL) and NS. */
 export function rpzApexRecords(version: number | bigint, options: RenderOptions): RpzRecord[] {

@@ -15,7 +15,7 @@ function escapeRegex(text: string): string {
  * do) + `(:port)?` + the path. A path ending in `/` is a prefix; a path with a query matches
  * exactly; a path without one matches that page with any query or none.
  */
-export function urlPattern(host: string, path: string): string {
+function urlPattern(host: string, path: string): string {
   const hostPattern = isDnsName(host) ? `([^/?#@:]+\\.)?${escapeRegex(host)}` : escapeRegex(host);
   const base = `^https?://${hostPattern}(:[0-9]+)?${escapeRegex(path)}`;
   if (path.includes('?')) return `${base}$`;

@@ -1,6 +1,6 @@
-import { addressRecordType, domainName, traceComment } from './names.ts';
+import { addressRecordType } from './names.ts';
 import type { RenderFunction } from './options.ts';
-import { endLine, renderLines } from './render-lines.ts';
+import { domainLine, endLine, renderLines } from './render-lines.ts';
 
 /**
  * An Unbound include file (`include: "PATH"` in unbound.conf; it opens its own `server:` clause):
@@ -16,10 +16,7 @@ export const renderUnbound: RenderFunction = (entries, { version, options, refs 
       `# takedown blocklist for Unbound at registry version ${version}. Generated: edits are lost.\n` +
       '# Load with include: in unbound.conf; apply with unbound-control reload. Comments: category order-reference(s).\n' +
       'server:\n',
-    line(entry) {
-      const name = domainName(entry.expression);
-      if (name === undefined) return undefined;
-      const comment = traceComment(entry, refs);
+    line: domainLine(refs, (name, comment, entry) => {
       if (entry.action !== 'redirect' || addresses.length === 0) {
         return `local-zone: "${name}." always_nxdomain # ${comment}\n`;
       }
@@ -28,7 +25,7 @@ export const renderUnbound: RenderFunction = (entries, { version, options, refs 
         text += `local-data: "${name}. ${options.ttl} IN ${addressRecordType(address)} ${address}"\n`;
       }
       return text;
-    },
+    }),
     footer: (stats) => endLine('#', stats, version),
   });
 };

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { syncDirectory, tempPathBeside } from './durable-file.ts';
 
 /** Suffix of the last confirmed file, kept beside an output until its reload succeeds. */
-export const PREVIOUS_SUFFIX = '.prev';
+const PREVIOUS_SUFFIX = '.prev';
 
 /**
  * Buffered text output: `write` returns a promise only when the buffer was flushed to disk, so a

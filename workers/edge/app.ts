@@ -12,7 +12,7 @@ import { blockedResponse, ORDERS_UNAVAILABLE } from './block-page.ts';
 import type { Edge, WaitUntil } from './edge.ts';
 import { verdictOf } from './verdict.ts';
 
-export const RESERVED_PREFIX = '/.takedown';
+const RESERVED_PREFIX = '/.takedown';
 /** Set on responses passed while no valid feed has loaded and FAIL_MODE is open. */
 export const WARNING_HEADER = 'x-takedown-warning';
 

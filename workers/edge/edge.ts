@@ -6,9 +6,9 @@
 import type { FilterState } from '../../src/core/filter-state.ts';
 import { HubClient } from '../../src/core/hub-client.ts';
 import type { Failure } from '../../src/core/types.ts';
+import { type PullReport, pullIntoBucket } from './bucket-pull.ts';
 import { type EdgeConfig, type EdgeEnv, type FailMode, fallbackOf, parseEdgeEnv } from './config.ts';
 import { FeedStore } from './feed-store.ts';
-import { type MirrorReport, mirrorFeed } from './mirror.ts';
 import { OrderLookup } from './order-lookup.ts';
 import { FEED, FeedReplica, MAX_ARTIFACT_BYTES, type UpdateReport } from './replica.ts';
 
@@ -26,7 +26,7 @@ export class Edge {
   readonly origin: URL | null;
   readonly orders: OrderLookup;
   lastRefresh: UpdateReport | null = null;
-  lastPull: MirrorReport | null = null;
+  lastPull: PullReport | null = null;
   readonly #hub: HubClient | null;
   readonly #store: FeedStore | null;
   readonly #replica: FeedReplica | null;
@@ -112,10 +112,10 @@ export class Edge {
   }
 
   /** The cron's work: pull new artifacts from the hub into the bucket. */
-  async pull(): Promise<MirrorReport | null> {
+  async pull(): Promise<PullReport | null> {
     const c = this.settings;
     if (!c || !this.#store || !this.#hub) return null;
-    const report = await mirrorFeed(this.#store, this.#hub, c.trustedKeys, this.clock());
+    const report = await pullIntoBucket(this.#store, this.#hub, c.trustedKeys, this.clock());
     this.lastPull = report;
     console.log(JSON.stringify({ event: 'feed_pull', ...report }));
     return report;

@@ -73,8 +73,6 @@ const inputSchema = z.strictObject({
     })
     .optional(),
 });
-export type SyncConfigInput = z.input<typeof inputSchema>;
-
 export interface ConfigSources {
   /** Parsed `--config` file, and the directory its relative paths are relative to. */
   file?: { values: unknown; dir: string };

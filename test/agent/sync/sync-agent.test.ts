@@ -192,7 +192,7 @@ describe('outputs and reloads', () => {
     try {
       await until(() => h.events('output_failed').length > 0, 'the failed reload');
       expect(h.events('output_failed')[0]).toMatchObject({
-        code: 'reload-failed',
+        code: 'reload_failed',
         version: 2,
         format: 'rpz',
       });
@@ -211,7 +211,7 @@ describe('outputs and reloads', () => {
       expect(await readFile(`${h.rpzPath}.prev`, 'utf8').catch(() => 'gone')).toBe('gone');
       expect(blocks(await readFile(h.rpzPath, 'utf8'), 'new.test')).toBe(true);
       expect(agent.metrics.render()).toMatch(
-        /takedown_sync_output_failures_total\{code="reload-failed",format="rpz"\} [1-9]/,
+        /takedown_sync_output_failures_total\{code="reload_failed",format="rpz"\} [1-9]/,
       );
     } finally {
       stop.abort();

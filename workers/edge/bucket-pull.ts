@@ -17,10 +17,10 @@ import { hubProblem } from './hub-problem.ts';
 import { FEED, MAX_ARTIFACT_BYTES } from './replica.ts';
 
 /** Versions a run keeps deltas from (the newest ones): each costs one hub request per run. */
-export const MAX_DELTA_BASES = 32;
+const MAX_DELTA_BASES = 32;
 
 /** What one cron run did. */
-export interface MirrorReport {
+export interface PullReport {
   /** The version index.json named before the run (null: none). */
   from: number | null;
   /** The version it names after the run. */
@@ -31,13 +31,13 @@ export interface MirrorReport {
 }
 
 /** Copies what the hub has beyond the bucket's index into the bucket; never throws. */
-export async function mirrorFeed(
+export async function pullIntoBucket(
   store: FeedStore,
   hub: HubClient,
   trust: readonly PublicKey[],
   now: number,
-): Promise<MirrorReport> {
-  const report: MirrorReport = { from: null, to: null, stored: [], removed: 0, problems: [] };
+): Promise<PullReport> {
+  const report: PullReport = { from: null, to: null, stored: [], removed: 0, problems: [] };
   try {
     const previous = await store.index();
     const before = FeedStore.feedOf(previous, FEED);
@@ -96,7 +96,7 @@ async function pullSnapshot(
   trust: readonly PublicKey[],
   now: number,
   before: FeedIndex | null,
-  report: MirrorReport,
+  report: PullReport,
 ): Promise<FeedIndex['snapshot'] | null> {
   const etag = before ? (await store.metadata(before.snapshot.path))?.etag : undefined;
   const answer = await hub.snapshot(FEED, etag ? { etag } : {});
