@@ -10,7 +10,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderToFile, resolveRenderOptions } from '../src/agent/render/index.ts';
+import { renderToFile } from '../src/agent/render-to-file.ts';
+import { resolveRenderOptions } from '../src/render/index.ts';
+import { CLI_MAIN, runNodeMeasured, startHubProcess } from './lib/child.ts';
+import { REPO_ROOT } from './lib/data.ts';
 import {
   authZoneSnippet,
   freePort,
@@ -18,9 +21,7 @@ import {
   queryDns,
   type RunningUnbound,
   startUnbound,
-} from '../test/helpers/unbound.ts';
-import { CLI_MAIN, runNodeMeasured, startHubProcess } from './lib/child.ts';
-import { REPO_ROOT } from './lib/data.ts';
+} from './lib/resolvers/unbound.ts';
 import { Recorder } from './lib/result.ts';
 
 const NAMES = 100_000;

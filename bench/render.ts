@@ -9,15 +9,11 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  OUTPUT_FORMATS,
-  type OutputFormat,
-  renderToFile,
-  resolveRenderOptions,
-} from '../src/agent/render/index.ts';
+import { renderToFile } from '../src/agent/render-to-file.ts';
 import { PlainState } from '../src/core/plain-state.ts';
 import { parseTarget } from '../src/core/target.ts';
 import type { FeedEntry } from '../src/core/types.ts';
+import { OUTPUT_FORMATS, type OutputFormat, resolveRenderOptions } from '../src/render/index.ts';
 import { runNodeMeasured } from './lib/child.ts';
 import { missingData, NRD_LIST, PHISHING_URLS, readLines, shownPath } from './lib/data.ts';
 import { formatNumber, Recorder } from './lib/result.ts';

@@ -17,7 +17,7 @@ export interface ReloadReport {
   stderr: string;
 }
 
-export type ReloadFailureCode = 'reload-failed' | 'reload-timeout' | 'reload-spawn-failed';
+export type ReloadFailureCode = 'reload_failed' | 'reload_timeout' | 'reload_spawn_failed';
 
 /** Why a reload command did not succeed: `stderr` is what the resolver's control tool said. */
 export interface ReloadFailure {
@@ -96,7 +96,7 @@ export function runReload(command: string, options: ReloadOptions = {}): Promise
     child.on('error', (error) => {
       finish(
         failure(
-          'reload-spawn-failed',
+          'reload_spawn_failed',
           `cannot run reload command "${command}": ${error.message}`,
           null,
           null,
@@ -110,7 +110,7 @@ export function runReload(command: string, options: ReloadOptions = {}): Promise
         if (killTimer) clearTimeout(killTimer);
         finish(
           failure(
-            'reload-timeout',
+            'reload_timeout',
             `reload command "${command}" timed out after ${timeoutMs} ms`,
             exitCode,
             signal,
@@ -123,7 +123,7 @@ export function runReload(command: string, options: ReloadOptions = {}): Promise
         });
       } else {
         const how = signal ? `was killed by ${signal}` : `exited with status ${exitCode}`;
-        finish(failure('reload-failed', `reload command "${command}" ${how}`, exitCode, signal));
+        finish(failure('reload_failed', `reload command "${command}" ${how}`, exitCode, signal));
       }
     };
     child.on('exit', (exitCode, signal) => {

@@ -5,13 +5,14 @@ import { ApiError, handleError, handleNotFound } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
+import { feedsRoutes } from './routes/feeds.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { keySetQuery } from './schemas.ts';
 import { validate } from './validate.ts';
 
-/** The hub's HTTP API (DESIGN section 5). Pure composition: every dependency comes in through `deps`. */
+/** The hub's HTTP API (docs/ARCHITECTURE.md: interfaces). Pure composition: every dependency comes in through `deps`. */
 export function createApp(deps: AppDeps) {
   const { registry, metrics } = deps;
   const requests = metrics.counter('takedown_http_requests_total', 'HTTP requests by method and status');
@@ -63,6 +64,6 @@ export function createApp(deps: AppDeps) {
   app.route('/v1', lookupRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));
-  for (const [path, routes] of deps.extraRoutes ?? []) app.route(path, routes);
+  app.route('/v1/feeds', feedsRoutes(deps));
   return app;
 }

@@ -1,5 +1,5 @@
-import type { Hono } from 'hono';
 import type { Category } from '../core/types.ts';
+import type { FeedService } from '../feeds/feed-service.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
@@ -21,6 +21,6 @@ export interface AppDeps {
   confidential?: readonly Category[];
   /** Largest request body in bytes. */
   bodyLimit: number;
-  /** Sub-apps mounted beside the registry's (the feeds). */
-  extraRoutes?: Array<[string, Hono]>;
+  /** The signed feeds served under `/v1/feeds`. */
+  feeds: FeedService;
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { errorBody } from '../core/types.ts';
 
 /** One problem with one field of a request: `field` is a dotted path (`targets.3`), `reason` says why. */
 export interface FieldProblem {
@@ -25,17 +26,8 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: unknown) =>
-  new ApiError(400, code, message, details);
-export const notFound = (what: string, id: string | number) =>
-  new ApiError(404, 'not_found', `${what} ${id} does not exist`);
-export const conflict = (code: string, message: string) => new ApiError(409, code, message);
 export const unprocessable = (code: string, message: string, details?: unknown) =>
   new ApiError(422, code, message, details);
-
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
-}
 
 /** Maps anything thrown below a route to the envelope; unknown errors become a 500 without internals. */
 export function handleError(err: Error, c: Context): Response {

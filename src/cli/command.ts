@@ -35,10 +35,3 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
 export function flagOrEnv(value: string | undefined, env: string, fallback: string): string {
   return value ?? process.env[env] ?? fallback;
 }
-
-export function parsePort(value: string, flag: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`${flag}: not a port: ${value}`);
-  return port;
-}

@@ -1,6 +1,7 @@
-import { isOutputFormat, OUTPUT_FORMATS, renderToFile } from '../agent/render/index.ts';
-import { resolveRenderOptions } from '../agent/render/options.ts';
+import { renderToFile } from '../agent/render-to-file.ts';
 import type { EntryKind } from '../core/types.ts';
+import { isOutputFormat, OUTPUT_FORMATS } from '../render/index.ts';
+import { resolveRenderOptions } from '../render/options.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
 import { dataFlag, openLocalRegistry, withRegistry } from './local-registry.ts';
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { HubClient } from '../agent/sync/hub-client.ts';
 import { decodeArtifact, type Manifest } from '../core/artifact.ts';
+import { HubClient, USER_AGENT } from '../core/hub-client.ts';
 import { parsePublicKeys } from '../core/keys.ts';
 import { decodeDelta } from '../core/plain-payload.ts';
 import { PlainState } from '../core/plain-state.ts';
@@ -43,7 +43,7 @@ export const feed: Command = {
     const wait = Number(values.wait ?? 0);
     if (!(wait >= 0 && wait <= 60)) throw new UsageError(`--wait: not 0 to 60 seconds: ${values.wait}`);
 
-    const client = new HubClient({ hub, token, maxBytes: DEFAULT_MAX_BYTES });
+    const client = new HubClient({ hub, token, maxBytes: DEFAULT_MAX_BYTES, userAgent: USER_AGENT });
     const fetched =
       since === undefined ? await client.snapshot(values.feed) : await client.delta(values.feed, since, wait);
     switch (fetched.kind) {

@@ -17,7 +17,7 @@ type BloomFilterInstance = InstanceType<typeof BloomFilter>;
 type HashableInput = Parameters<InstanceType<typeof Hashing>['getIndexes']>[0];
 
 /** Largest filter in bits: indexes are derived from 32-bit hash words and written as a u32. */
-export const MAX_BLOOM_BITS = 0xffffffff;
+const MAX_BLOOM_BITS = 0xffffffff;
 
 /**
  * Hashes each element once with {@link hashExpression} and keeps the result in `hash`, so the caller can

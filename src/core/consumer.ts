@@ -8,7 +8,7 @@ import { FilterState } from './filter-state.ts';
 import type { PublicKey } from './keys.ts';
 import { followKeySet, type KeyRing, pinnedKeys } from './keyset.ts';
 import { PlainState } from './plain-state.ts';
-import { fail, ok, type Result } from './types.ts';
+import { type FeedName, fail, ok, type Result } from './types.ts';
 import { verifyArtifact, verifyResultingState } from './verify.ts';
 
 /** What a feed state offers the consumer; `PlainState` and `FilterState` both are one. */
@@ -45,7 +45,10 @@ export interface AppliedArtifact {
   to: number;
   entryCount: number;
   checksum: string;
+  createdAt: number;
   expiresAt: number;
+  /** The verified payload that made the state (a delta's changes, for consumers that replay them). */
+  payload: Uint8Array;
 }
 
 /** One feed's verified state. */
@@ -128,8 +131,8 @@ export class FeedConsumer<S extends FeedState<S>> {
     );
     if (!matches.ok) return matches;
     this.#current = { version: manifest.to, state, expiresAt: manifest.expiresAt };
-    const { kind, from, to, entryCount, checksum, expiresAt } = manifest;
-    return ok({ kind, from, to, entryCount, checksum, expiresAt });
+    const { kind, from, to, entryCount, checksum, createdAt, expiresAt } = manifest;
+    return ok({ kind, from, to, entryCount, checksum, createdAt, expiresAt, payload });
   }
 
   #serially<T>(task: () => Promise<T>): Promise<T> {
@@ -138,9 +141,6 @@ export class FeedConsumer<S extends FeedState<S>> {
     return run;
   }
 }
-
-/** The feeds a consumer can follow. */
-export type FeedName = 'dns' | 'url' | 'filter';
 
 export interface CreateOptions<S> {
   resume?: SavedState<S>;

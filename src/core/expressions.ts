@@ -1,5 +1,5 @@
 /**
- * Lookup expressions: the whole matching model (docs/ARCHITECTURE.md, "Matching").
+ * Lookup expressions: the whole matching model (docs/ARCHITECTURE.md, "Entries and matching").
  *
  * Two rules, one per entry class:
  * - `domain` entries (root expressions `host/`) match the name and every sub-domain at any depth: a URL's

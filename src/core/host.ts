@@ -1,4 +1,4 @@
-/** Host names (DESIGN section 2): one canonical form for the hub and every consumer. */
+/** Host names (docs/ARCHITECTURE.md: entries and matching): one canonical form for the hub and every consumer. */
 
 import { getDomain, parse } from 'tldts';
 import { escapeBytes, fromByteString, toByteString } from './canon-bytes.ts';
@@ -207,7 +207,7 @@ export function canonicalHost(input: string): Result<string> {
 }
 
 /** True for a canonical host that is an IP literal (canonical names never end in a number). */
-export function isIpHost(canonicalHost: string): boolean {
+function isIpHost(canonicalHost: string): boolean {
   const c = canonicalHost.charCodeAt(canonicalHost.length - 1);
   return canonicalHost.charCodeAt(0) === 0x5b || (c >= 48 && c <= 57 && endsInNumber(canonicalHost));
 }

@@ -9,7 +9,7 @@ import { fail, ok, type Result } from './types.ts';
 const ALGORITHM = 'Ed25519';
 /** Bytes of a key id: the leading bytes of SHA-256 over the raw public key. */
 export const KEY_ID_BYTES = 8;
-export const PUBLIC_KEY_BYTES = 32;
+const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 
 /** A public key ready to verify, with its raw bytes and id. */

@@ -11,7 +11,7 @@ import { fail, ok, type Result } from './types.ts';
 import { verifyArtifact, verifyResultingState } from './verify.ts';
 
 /** At most this many keys in one set: a key set names keys, it is not a directory. */
-export const MAX_KEYS = 16;
+const MAX_KEYS = 16;
 
 /** The keys a consumer trusts and the key-set version they came from (0: pinned in configuration). */
 export interface KeyRing {

@@ -62,7 +62,7 @@ for (const kind of KINDS) {
 }
 
 /** Whether `expression` can be written in a payload: non-empty printable ASCII without spaces. */
-export function isValidExpression(expression: string): boolean {
+function isValidExpression(expression: string): boolean {
   if (expression.length === 0) return false;
   for (let i = 0; i < expression.length; i++) {
     const c = expression.charCodeAt(i);

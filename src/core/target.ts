@@ -1,4 +1,4 @@
-/** A regulator's target (a host name or a URL) as one registry entry (DESIGN section 2). */
+/** A regulator's target (a host name or a URL) as one registry entry (docs/ARCHITECTURE.md: entries and matching). */
 
 import { checkHostName, hostInfo } from './host.ts';
 import type { EntryKind, Result } from './types.ts';
@@ -17,7 +17,7 @@ export interface Target {
 }
 
 /** Regulators' URLs are links, and links longer than this are not worth an entry. */
-export const MAX_TARGET_LENGTH = 2048;
+const MAX_TARGET_LENGTH = 2048;
 
 function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 100)}...` : s;

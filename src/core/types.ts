@@ -1,4 +1,4 @@
-/** The vocabulary shared by the hub, the sync agent and the edge worker (DESIGN sections 2 and 3). */
+/** The vocabulary shared by the hub, the sync agent and the edge worker (docs/ARCHITECTURE.md: entries and matching; versions, feeds and artifacts). */
 
 export const CATEGORIES = [
   'malware',
@@ -27,6 +27,9 @@ export interface FeedEntry {
   action: Action;
 }
 
+/** The feeds the hub publishes and a consumer can follow (docs/ARCHITECTURE.md: versions, feeds and artifacts). */
+export type FeedName = 'dns' | 'url' | 'filter';
+
 export type ChangeOp = 'add' | 'remove';
 
 /** One net change of a version, as the change log records it and deltas carry it. */
@@ -34,7 +37,10 @@ export interface Change extends FeedEntry {
   op: ChangeOp;
 }
 
-/** Errors below the HTTP edge are values, never exceptions: `code` is stable, `message` names the input. */
+/**
+ * A failure the caller is expected to handle, as a value: `code` is stable snake_case, `message` names the
+ * input. Configuration that cannot work and broken invariants throw instead (docs/ARCHITECTURE.md: errors).
+ */
 export interface Failure {
   code: string;
   message: string;
@@ -46,3 +52,8 @@ export const fail = <T = never>(code: string, message: string): Result<T> => ({
   ok: false,
   error: { code, message },
 });
+
+/** The one error body of every HTTP answer, the hub's and the edge worker's: `{"error":{"code","message","details"?}}`. */
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}

@@ -1,4 +1,4 @@
-/** Google Safe Browsing v4 URL canonicalization (DESIGN section 2). */
+/** Google Safe Browsing v4 URL canonicalization (docs/ARCHITECTURE.md: entries and matching). */
 
 import { escapeBytes, needsEscape, toByteString, unescapeRepeatedly } from './canon-bytes.ts';
 import { fastCanonicalUrl } from './canon-fast-url.ts';
@@ -19,7 +19,7 @@ export interface CanonicalUrl {
 }
 
 /** Browsers refuse far shorter URLs; the bound keeps a hostile input from costing much. */
-export const MAX_URL_LENGTH = 65536;
+const MAX_URL_LENGTH = 65536;
 
 function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 100)}...` : s;

@@ -1,5 +1,5 @@
 /**
- * What a consumer checks before it trusts an artifact (DESIGN section 4, in the spirit of TUF): every
+ * What a consumer checks before it trusts an artifact (docs/ARCHITECTURE.md: what a consumer verifies; in the spirit of TUF): every
  * rule fails with its own code, so an operator sees why an update was refused. The state itself is
  * checked after applying, by {@link verifyResultingState}.
  */

@@ -1,6 +1,7 @@
-import type { RenderOptions } from '../agent/render/options.ts';
-import { type RpzRecord, rpzRecords, rpzSerial } from '../agent/render/rpz-records.ts';
 import type { Change } from '../core/types.ts';
+import type { RenderOptions } from '../render/options.ts';
+import { type RpzRecord, rpzRecords } from '../render/rpz-records.ts';
+import { rpzSerial } from '../render/serial.ts';
 import { recordKey } from './zone-records.ts';
 
 // The IXFR journal (RFC 1995): the records each published version deleted and added, for a bounded

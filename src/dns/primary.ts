@@ -1,8 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
-import { type RenderOptions, resolveRenderOptions } from '../agent/render/options.ts';
-import { rpzSerial } from '../agent/render/rpz-records.ts';
 import type { Change } from '../core/types.ts';
+import { type RenderOptions, resolveRenderOptions } from '../render/options.ts';
+import { rpzSerial, serialNewer } from '../render/serial.ts';
 import { changeRecords, TransferJournal } from './journal.ts';
 import { DEFAULT_NOTIFY_RETRY, Notifier, type NotifyRetry, type NotifyTarget } from './notify.ts';
 import {
@@ -12,7 +12,6 @@ import {
   respond,
   type ZoneSource,
 } from './responder.ts';
-import { serialNewer } from './serial.ts';
 import { serveTcpConnection } from './tcp-connection.ts';
 import { createTransferAcl } from './transfer-acl.ts';
 import { resolveTsigKeys, type TsigKey } from './tsig.ts';

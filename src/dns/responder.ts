@@ -1,11 +1,10 @@
 import type { Answer, DecodedPacket, Question } from 'dns-packet';
 import * as dnsPacket from 'dns-packet';
-import type { EntrySource, RenderOptions } from '../agent/render/options.ts';
-import { rpzSerial } from '../agent/render/rpz-records.ts';
+import type { EntrySource, RenderOptions } from '../render/options.ts';
+import { compareSerial, rpzSerial } from '../render/serial.ts';
 import { FLAG_AA, FLAG_QR, FLAG_RD, OPCODE, opcodeBits, opcodeOf, RCODE } from './dns-codes.ts';
 import type { TransferJournal } from './journal.ts';
 import type { ResponseHead } from './message-packer.ts';
-import { compareSerial } from './serial.ts';
 import type { TransferAcl } from './transfer-acl.ts';
 import { type ResolvedTsigKey, TSIG_ERROR, TsigSigner, unsignedTsigError, verifyRequest } from './tsig.ts';
 import { type LocatedTsig, locateTsig } from './tsig-record.ts';

@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 
 // Who may pull the policy zone. A TSIG-verified request always may; otherwise the client address
 // must be on the configured list, or, with neither keys nor a list configured, be loopback
-// (DESIGN section 5). Unbound 1.17 cannot sign transfers, so the list is how it gets in.
+// (docs/ARCHITECTURE.md: interfaces). Unbound 1.17 cannot sign transfers, so the list is how it gets in.
 
 /** An allow-list entry that is neither an IP address nor a CIDR block; the message names it. */
 export class TransferAclError extends Error {

@@ -7,7 +7,7 @@ import { canonicalWireName, readName, WireFormatError } from './wire-name.ts';
 //   RDATA: algorithm name | time signed (u48) | fudge (u16) | MAC size (u16) | MAC
 //          | original ID (u16) | error (u16) | other len (u16) | other data
 
-export const TSIG_TYPE = 250;
+const TSIG_TYPE = 250;
 const CLASS_ANY = 255;
 
 /** The fields of one TSIG record; names are lower case without the trailing dot. */

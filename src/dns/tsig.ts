@@ -30,7 +30,7 @@ export interface ResolvedTsigKey {
 export const TSIG_ERROR = { BADSIG: 16, BADKEY: 17, BADTIME: 18 } as const;
 
 /** Seconds of clock skew allowed between signer and verifier (the RFC's recommended 300). */
-export const TSIG_FUDGE = 300;
+const TSIG_FUDGE = 300;
 
 const ALGORITHM = 'hmac-sha256';
 const MAC_LENGTH = 32;
@@ -99,7 +99,7 @@ function unsignedBytes(message: Uint8Array, tsig: LocatedTsig): Uint8Array {
   return bytes;
 }
 
-export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** Result of checking a request's TSIG: the key and MAC to answer with, or the TSIG error to report. */
 export type TsigCheck =

@@ -1,7 +1,7 @@
-import type { RenderOptions } from '../agent/render/options.ts';
 import { decodeDelta } from '../core/plain-payload.ts';
 import { diff, PlainState } from '../core/plain-state.ts';
 import type { Change } from '../core/types.ts';
+import type { RenderOptions } from '../render/options.ts';
 import { createRpzPrimary } from './primary.ts';
 import type { DnsLogEvent } from './responder.ts';
 import type { TsigKey } from './tsig.ts';

@@ -1,7 +1,7 @@
 import type { Answer } from 'dns-packet';
-import type { EntrySource, RenderOptions } from '../agent/render/options.ts';
-import { rpzRecords } from '../agent/render/rpz-records.ts';
 import type { FeedEntry } from '../core/types.ts';
+import type { EntrySource, RenderOptions } from '../render/options.ts';
+import { rpzRecords } from '../render/rpz-records.ts';
 import { RCODE } from './dns-codes.ts';
 import { apexAnswers, toAnswer } from './zone-records.ts';
 

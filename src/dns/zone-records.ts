@@ -1,11 +1,11 @@
 import type { Answer, SoaAnswer } from 'dns-packet';
-import type { RenderOptions } from '../agent/render/options.ts';
-import { type RpzRecord, rpzApexRecords } from '../agent/render/rpz-records.ts';
+import type { RenderOptions } from '../render/options.ts';
+import { type RpzRecord, rpzApexRecords } from '../render/rpz-records.ts';
 
 // The policy zone's records (the same ones the zone-file renderer writes) as dns-packet answers.
 
 /** The absolute owner name of a record (`@` is the origin), without the trailing dot dns-packet omits. */
-export function ownerName(record: RpzRecord, options: RenderOptions): string {
+function ownerName(record: RpzRecord, options: RenderOptions): string {
   const zone = options.zone.slice(0, -1);
   return record.name === '@' ? zone : `${record.name}.${zone}`;
 }

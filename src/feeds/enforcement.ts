@@ -1,10 +1,10 @@
 /**
  * Which enforcement points block a target, and why the others cannot: the answer `GET /v1/explain` gives
  * beside the matching entries. It restates the feed selection (feed-definitions.ts) and what each output
- * format can express (docs/ARCHITECTURE.md, "Matching"), so an operator sees why a resolver lets a URL through.
+ * format can express (docs/ARCHITECTURE.md, "Entries and matching"), so an operator sees why a resolver lets a URL through.
  */
-import type { Category, FeedEntry } from '../core/types.ts';
-import { type FeedName, inPlainFeed } from './feed-definitions.ts';
+import type { Category, FeedEntry, FeedName } from '../core/types.ts';
+import { inPlainFeed } from './feed-definitions.ts';
 
 export interface EnforcementPoint {
   /** Who enforces: edge workers, HTTP proxies, DNS resolvers, hosts files. */

@@ -1,5 +1,5 @@
 /**
- * The feeds the hub publishes and which registry entries each one carries (DESIGN section 3):
+ * The feeds the hub publishes and which registry entries each one carries (docs/ARCHITECTURE.md: versions, feeds and artifacts):
  *
  *   dns     active `domain` entries, plain text, for resolvers
  *   url     active `domain` and `url` entries, plain text, for proxies
@@ -8,10 +8,7 @@
  * Entries of a confidential category (csam by default) are published ONLY in `filter`: a plain list of
  * them would itself be the material the order exists to suppress.
  */
-import type { FeedName } from '../core/consumer.ts';
-import type { Category, FeedEntry } from '../core/types.ts';
-
-export type { FeedName } from '../core/consumer.ts';
+import type { Category, FeedEntry, FeedName } from '../core/types.ts';
 
 /** Every feed, in the order listings show them. */
 export const FEED_NAMES: readonly FeedName[] = ['dns', 'url', 'filter'];

@@ -8,9 +8,8 @@ import { sha256Hex } from '../core/bytes.ts';
 import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
 import { encodeSnapshot } from '../core/plain-payload.ts';
-import type { Category, FeedEntry } from '../core/types.ts';
+import type { Category, FeedEntry, FeedName } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { FeedName } from './feed-definitions.ts';
 import { wideKeysOf } from './filter-mirror.ts';
 
 /** One feed's snapshot payload and what its manifest announces. */
@@ -44,7 +43,7 @@ export interface ScanRequest extends ScanOptions {
 }
 
 /** A scan in a worker failed; the message is the worker's. */
-export class FeedScanError extends Error {
+class FeedScanError extends Error {
   override name = 'FeedScanError';
 }
 

@@ -6,8 +6,8 @@
 import { decodeArtifact, type Manifest, PAYLOAD_OFFSET } from '../core/artifact.ts';
 import type { KeyWidths } from '../core/confirm.ts';
 import { filterSnapshotWidths } from '../core/filter-payload.ts';
+import type { FeedName } from '../core/types.ts';
 import type { ArtifactStore } from './artifact-store.ts';
-import type { FeedName } from './feed-definitions.ts';
 
 /** One retained snapshot; the newest one of a feed also keeps its bytes (as stored: dated at its commit). */
 export interface SnapshotRecord {

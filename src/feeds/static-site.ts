@@ -10,8 +10,9 @@ import {
   staticArtifactName,
   staticIndexText,
 } from '../core/static-layout.ts';
+import type { FeedName } from '../core/types.ts';
 import { writeFileDurably } from '../util/durable-file.ts';
-import { FEED_NAMES, type FeedName } from './feed-definitions.ts';
+import { FEED_NAMES } from './feed-definitions.ts';
 import type { ServedArtifact } from './served-artifact.ts';
 
 /** What one feed publishes. */

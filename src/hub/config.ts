@@ -15,8 +15,8 @@ const list = (fallback = '') =>
         .filter(Boolean),
     );
 
-/** Everything the hub reads from flags and environment, validated once at start (DESIGN section 6 defaults). */
-export const hubConfigSchema = z.object({
+/** Everything the hub reads from flags and environment, validated once at start (defaults: docs/ARCHITECTURE.md, configuration and defaults). */
+const hubConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8787),
   dataDir: z.string().min(1).default('./data'),

@@ -2,14 +2,13 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { resolveRenderOptions } from '../agent/render/options.ts';
 import { createApp } from '../api/app.ts';
-import { feedsRoutes } from '../api/routes/feeds.ts';
 import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.ts';
 import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
+import { resolveRenderOptions } from '../render/options.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
@@ -78,9 +77,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
       confidential: config.confidential,
-      extraRoutes: [
-        ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
-      ],
+      feeds,
     });
     expiry.sweep();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.

@@ -8,7 +8,7 @@ import { loadSigningKey, PUBLIC_KEY_FILE, SIGNING_KEY_FILE, writeKeyFiles } from
 
 export const KEYSET_FILE = 'keyset.tkd';
 /** Every key set stays available by version, so a consumer that missed a rotation can walk the chain. */
-export const keySetFile = (version: number) => `keyset-${version}.tkd`;
+const keySetFile = (version: number) => `keyset-${version}.tkd`;
 /** A key set stays valid long enough for an agent that was offline for weeks to follow it. */
 const KEYSET_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 

@@ -15,7 +15,7 @@ export const PUBLIC_KEY_FILE = 'signing.pub';
 /**
  * The hub's Ed25519 signing key: from the environment when given, else `keysDir/signing.key`, created
  * (mode 0600, beside its public key) on first start. The public key file holds the base64 text that
- * consumers pin (DESIGN section 5).
+ * consumers pin (docs/ARCHITECTURE.md: interfaces).
  */
 export async function loadSigningKey(keysDir: string, fromEnv?: string): Promise<SigningKey> {
   if (fromEnv) return unwrapKey(await importPrivateKey(fromEnv), 'TAKEDOWN_SIGNING_KEY');

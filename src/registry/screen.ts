@@ -1,4 +1,4 @@
-/** Parses a regulator's target and checks it against the safety rails (DESIGN section 2). */
+/** Parses a regulator's target and checks it against the safety rails (docs/ARCHITECTURE.md: entries and matching). */
 
 import { registrableDomain } from '../core/host.ts';
 import { parseTarget, type Target } from '../core/target.ts';

@@ -26,7 +26,7 @@ export interface RegistryError {
 /** Like core's Result, with the registry's error codes (assignable to `Result<T>`). */
 export type RegistryResult<T> = { ok: true; value: T } | { ok: false; error: RegistryError };
 
-/** The safety rails of DESIGN section 2; each is also the rejection code of a target that trips it. */
+/** The safety rails of docs/ARCHITECTURE.md (entries and matching); each is also the rejection code of a target that trips it. */
 export type Rail = 'public_suffix' | 'protected_domain' | 'ip_literal';
 
 export const ORDER_STATUSES = ['active', 'revoked', 'expired'] as const;

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { restorePrevious } from '../../src/agent/atomic-file.ts';
+import { applyOutput } from '../../src/agent/apply-output.ts';
 import { runReload } from '../../src/agent/reload.ts';
-import { applyOutput } from '../../src/agent/render/apply-output.ts';
-import { resolveRenderOptions } from '../../src/agent/render/index.ts';
-import { domain } from './render/fixtures.ts';
+import { resolveRenderOptions } from '../../src/render/index.ts';
+import { restorePrevious } from '../../src/util/atomic-file.ts';
+import { domain } from '../render/fixtures.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -45,7 +45,7 @@ describe('runReload', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error).toMatchObject({
-      code: 'reload-failed',
+      code: 'reload_failed',
       exitCode: 3,
       signal: null,
       stderr: 'error: cannot connect to 127.0.0.1@8953',
@@ -55,13 +55,13 @@ describe('runReload', () => {
 
   it('reports a missing program as a failure, not an exception', async () => {
     const result = await runReload('takedown-no-such-program reload');
-    expect(result).toMatchObject({ ok: false, error: { code: 'reload-failed', exitCode: 127 } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'reload_failed', exitCode: 127 } });
   });
 
   it('kills the command and everything it started on timeout', async () => {
     const pidFile = join(dir, 'child.pid');
     const result = await runReload(`sleep 30 & echo $! > ${pidFile}; wait`, { timeoutMs: 300 });
-    expect(result).toMatchObject({ ok: false, error: { code: 'reload-timeout' } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'reload_timeout' } });
     const child = Number(await readFile(pidFile, 'utf8'));
     expect(await until(() => !alive(child))).toBe(true);
   });
@@ -71,7 +71,7 @@ describe('runReload', () => {
       timeoutMs: 200,
       killGraceMs: 200,
     });
-    expect(result).toMatchObject({ ok: false, error: { code: 'reload-timeout' } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'reload_timeout' } });
   });
 
   it('does not wait for a daemon the command left holding stderr', async () => {
@@ -105,7 +105,7 @@ describe('applyOutput', () => {
     const second = await applyOutput(failing, entries('v2.example'), context);
     expect(second).toMatchObject({
       ok: false,
-      error: { code: 'reload-failed', path, stderr: 'unbound is down' },
+      error: { code: 'reload_failed', path, stderr: 'unbound is down' },
     });
     expect(await readFile(path, 'utf8')).toMatch(/v2\.example/);
     expect(await readFile(`${path}.prev`, 'utf8')).toMatch(/v1\.example/);
@@ -127,14 +127,14 @@ describe('applyOutput', () => {
   it('reports a render failure with the path and leaves the old file', async () => {
     const path = join(dir, 'missing-dir', 'hosts');
     const result = await applyOutput({ format: 'hosts', path }, entries('a.example'), context);
-    expect(result).toMatchObject({ ok: false, error: { code: 'render-failed', path } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'render_failed', path } });
     const existing = join(dir, 'hosts');
     await writeFile(existing, 'old\n');
     const broken = await applyOutput({ format: 'rpz', path: existing }, entries('a.example'), {
       ...context,
       version: -1,
     });
-    expect(broken).toMatchObject({ ok: false, error: { code: 'render-failed' } });
+    expect(broken).toMatchObject({ ok: false, error: { code: 'render_failed' } });
     expect(await readFile(existing, 'utf8')).toBe('old\n');
   });
 });

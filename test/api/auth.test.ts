@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenRole } from '../../src/registry/types.ts';
 import { type CallOptions, expectError, newTokenText, type TestHub, testApp } from '../helpers/hub.ts';
 
-// Bearer tokens and roles on every route of the API (DESIGN section 5).
+// Bearer tokens and roles on every route of the API (docs/ARCHITECTURE.md: interfaces).
 
 interface Route {
   method: string;

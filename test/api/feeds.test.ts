@@ -14,7 +14,7 @@ import type { TokenRole } from '../../src/registry/types.ts';
 import { Metrics } from '../../src/util/prometheus.ts';
 import { openTestHub, type TestHub, type TestHubOptions } from '../feeds/feed-hub.ts';
 
-// /v1/feeds (DESIGN section 5): role distributor; artifacts verified by a real consumer.
+// /v1/feeds (docs/ARCHITECTURE.md: interfaces): role distributor; artifacts verified by a real consumer.
 
 interface FeedsApp {
   hub: TestHub;
@@ -42,7 +42,7 @@ async function feedsApp(options: TestHubOptions = {}): Promise<FeedsApp> {
     keySet: async () => null,
     ready: () => hub.service.ready(),
     bodyLimit: 1 << 20,
-    extraRoutes: [['/v1/feeds', feedsRoutes({ feeds: hub.service, authenticate })]],
+    feeds: hub.service,
   });
   const tokens = {} as Record<TokenRole, string>;
   for (const role of ['admin', 'regulator', 'auditor', 'distributor'] as const) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_ORDER_TARGETS } from '../../src/api/schemas.ts';
 import { expectError, expectRefused, type TestHub, testApp } from '../helpers/hub.ts';
 
-// POST /v1/orders: one order, one version, all targets or none (DESIGN sections 2, 3 and 5).
+// POST /v1/orders: one order, one version, all targets or none (docs/ARCHITECTURE.md: entries and matching; versions, feeds and artifacts; interfaces).
 
 const order = (targets: unknown[], extra: Record<string, unknown> = {}) => ({
   reference: '5167/BTTTT-CATTT',

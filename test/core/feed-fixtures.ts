@@ -22,7 +22,7 @@ export async function goldenKey(): Promise<SigningKey> {
 const entry = (expression: string, category: FeedEntry['category'], action: FeedEntry['action'] = 'block') =>
   ({
     expression,
-    // `host/` is a whole domain; anything with a path is a URL entry (DESIGN section 2).
+    // `host/` is a whole domain; anything with a path is a URL entry (docs/ARCHITECTURE.md: entries and matching).
     kind: expression.indexOf('/') === expression.length - 1 ? 'domain' : 'url',
     category,
     action,

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { findTool } from '../../bench/lib/resolvers/unbound.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
-import { findTool } from '../helpers/unbound.ts';
 
 // Small helpers for the DNS primary's tests: `dig` and `named-compilezone` runs, record-set
 // normalisation, and sample entries from real newly registered domains.

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolveRenderOptions } from '../../src/agent/render/options.ts';
-import { type RpzRecord, rpzRecords } from '../../src/agent/render/rpz-records.ts';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { changeRecords, TransferJournal } from '../../src/dns/journal.ts';
 import { recordKey } from '../../src/dns/zone-records.ts';
+import { resolveRenderOptions } from '../../src/render/options.ts';
+import { type RpzRecord, rpzRecords } from '../../src/render/rpz-records.ts';
 import { domainEntry } from './dns-tools.ts';
 
 const options = resolveRenderOptions({ walledGardenAddresses: ['192.0.2.1'] });

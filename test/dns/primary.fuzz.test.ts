@@ -3,10 +3,10 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, udpExchange } from '../../bench/lib/resolvers/unbound.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { resolveTsigKeys, signRequest } from '../../src/dns/tsig.ts';
-import { freePort, udpExchange } from '../helpers/unbound.ts';
 import { sampleEntries } from './dns-tools.ts';
 
 // Seeded fuzzing: random bytes and mutated valid requests (flipped bytes, truncation, wrong

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, missingTools, udpExchange } from '../../bench/lib/resolvers/unbound.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { resolveTsigKeys, signRequest, TSIG_ERROR } from '../../src/dns/tsig.ts';
 import { locateTsig, tsigVariables } from '../../src/dns/tsig-record.ts';
-import { freePort, missingTools, udpExchange } from '../helpers/unbound.ts';
 import { dig, domainEntry, recordSet } from './dns-tools.ts';
 
 const KEY = {

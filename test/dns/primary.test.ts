@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { renderers, renderToFile } from '../../src/agent/render/index.ts';
-import { resolveRenderOptions } from '../../src/agent/render/options.ts';
+import { freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { resolveTsigKeys, verifyRequest } from '../../src/dns/tsig.ts';
 import { locateTsig } from '../../src/dns/tsig-record.ts';
-import { freePort, missingTools } from '../helpers/unbound.ts';
+import { renderers } from '../../src/render/index.ts';
+import { resolveRenderOptions } from '../../src/render/options.ts';
 import {
   compileZone,
   dig,

@@ -3,18 +3,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Change, FeedEntry } from '../../src/core/types.ts';
-import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
-import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
-import type { DnsLogEvent } from '../../src/dns/responder.ts';
-import { type RunningNamed, startNamed } from '../helpers/bind.ts';
+import { type RunningNamed, startNamed } from '../../bench/lib/resolvers/bind.ts';
 import {
   authZoneSnippet,
   freePort,
   missingTools,
   type RunningUnbound,
   startUnbound,
-} from '../helpers/unbound.ts';
+} from '../../bench/lib/resolvers/unbound.ts';
+import type { Change, FeedEntry } from '../../src/core/types.ts';
+import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
+import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
+import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
 
 // The primary feeding real resolvers: BIND as a TSIG-signed secondary that applies the zone as its

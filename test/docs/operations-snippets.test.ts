@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OutputFormat, renderToFile } from '../../src/agent/render/index.ts';
+import { findTool, missingTools } from '../../bench/lib/resolvers/unbound.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
 import { resolveSyncConfig, type SyncConfig } from '../../src/agent/sync/sync-config.ts';
-import { mixedEntries } from '../agent/render/fixtures.ts';
-import { findTool, missingTools } from '../helpers/unbound.ts';
+import type { OutputFormat } from '../../src/render/index.ts';
+import { mixedEntries } from '../render/fixtures.ts';
 
 // Every configuration snippet of docs/OPERATIONS.md, checked by the program that will read it: the agent's
 // own config parser for the JSON blocks, named-checkconf (zones loaded), unbound-checkconf, dnsmasq --test,

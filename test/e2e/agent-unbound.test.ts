@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingTools, type RunningUnbound } from '../../bench/lib/resolvers/unbound.ts';
 import {
   type AgentProcess,
   answersWithin,
@@ -11,7 +12,6 @@ import {
   startRpzUnbound,
 } from '../agent/sync/live-setup.ts';
 import { eventually, tempDir } from '../helpers/hub.ts';
-import { missingTools, type RunningUnbound } from '../helpers/unbound.ts';
 
 // The whole path on loopback: a regulator's order at the real hub, the real agent pulling and verifying
 // the signed delta and rewriting its RPZ file, a real Unbound enforcing it; then the revocation.

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, missingTools } from '../../bench/lib/resolvers/unbound.ts';
 import { dig, recordSet } from '../dns/dns-tools.ts';
 import { type HubProcess, newTokenText, startHubProcess, tempDir } from '../helpers/hub.ts';
-import { freePort, missingTools } from '../helpers/unbound.ts';
 
 // `takedown serve --rpz-port`: the hub itself serves its dns feed as the RPZ zone, IXFR on each version,
 // TSIG-signed transfers for ISPs that pull straight from the regulator.

@@ -8,8 +8,8 @@ import { createFeedConsumer, type FeedConsumer, type FeedState } from '../../src
 import { encodeFilterSnapshot, filterSnapshotWidths } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import { PlainState } from '../../src/core/plain-state.ts';
-import type { FeedEntry } from '../../src/core/types.ts';
-import { FEED_NAMES, type FeedName, inPlainFeed } from '../../src/feeds/feed-definitions.ts';
+import type { FeedEntry, FeedName } from '../../src/core/types.ts';
+import { FEED_NAMES, inPlainFeed } from '../../src/feeds/feed-definitions.ts';
 import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
 import { MemoryArtifactStore } from '../../src/feeds/memory-artifact-store.ts';
 import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';

@@ -2,17 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderToFile, resolveRenderOptions } from '../../src/agent/render/index.ts';
-import { decodeArtifact } from '../../src/core/artifact.ts';
-import { createFeedConsumer } from '../../src/core/consumer.ts';
-import { lookupExpressions } from '../../src/core/expressions.ts';
-import type { FilterState } from '../../src/core/filter-state.ts';
-import type { PlainState } from '../../src/core/plain-state.ts';
-import { canonicalizeUrl } from '../../src/core/url.ts';
-import { verdictOf } from '../../workers/edge/verdict.ts';
-import { parseHosts } from '../agent/render/strict-parsers.ts';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../helpers/daemon.ts';
-import { eventually, type TestHub, testApp } from '../helpers/hub.ts';
+import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
 import {
   authZoneSnippet,
   findTool,
@@ -21,7 +11,18 @@ import {
   queryDns,
   type RunningUnbound,
   startUnbound,
-} from '../helpers/unbound.ts';
+} from '../../bench/lib/resolvers/unbound.ts';
+import { renderToFile } from '../../src/agent/render-to-file.ts';
+import { decodeArtifact } from '../../src/core/artifact.ts';
+import { createFeedConsumer } from '../../src/core/consumer.ts';
+import { lookupExpressions } from '../../src/core/expressions.ts';
+import type { FilterState } from '../../src/core/filter-state.ts';
+import type { PlainState } from '../../src/core/plain-state.ts';
+import { canonicalizeUrl } from '../../src/core/url.ts';
+import { resolveRenderOptions } from '../../src/render/index.ts';
+import { verdictOf } from '../../workers/edge/verdict.ts';
+import { eventually, type TestHub, testApp } from '../helpers/hub.ts';
+import { parseHosts } from '../render/strict-parsers.ts';
 import { type ParityProbe, parityCorpus } from './corpus.ts';
 
 // One verdict per probe at every enforcement point: the hub's check, the edge's filter state (from a snapshot
@@ -132,28 +133,32 @@ async function hubConsumers(hub: TestHub): Promise<Consumers> {
       json: { targets: batch.map((p) => p.url) },
     });
     expect(r.status).toBe(200);
-    batch.forEach((p, j) => hubCheck.set(p, r.body.results[j].blocked === true));
+    for (const [j, p] of batch.entries()) hubCheck.set(p, r.body.results[j].blocked === true);
   }
   return { hubCheck, edgeSnapshot: edge.state as FilterState, edgeDelta, urlFeed, dnsFeed, version: v2 };
 }
 
+let hub: TestHub | undefined;
+let dir: string | undefined;
+let points: Consumers;
+
+// One hub for both groups below: the resolvers load what the agent's states hold.
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'takedown-parity-'));
+  hub = await testApp();
+  await hub.hub.feedsStarted;
+  points = await hubConsumers(hub);
+}, 120_000);
+
+afterAll(async () => {
+  await hub?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const workDir = () => dir as string;
+const nameProbes = () => corpus.probes.filter((p) => !canonicalHost(p.url).isIp);
+
 describe('enforcement parity: one verdict per probe everywhere', () => {
-  let hub: TestHub;
-  let dir: string;
-  let points: Consumers;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'takedown-parity-'));
-    hub = await testApp();
-    await hub.hub.feedsStarted;
-    points = await hubConsumers(hub);
-  }, 120_000);
-
-  afterAll(async () => {
-    await hub?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   it('the corpus covers every class the issue names', () => {
     const whys = corpus.probes.map((p) => p.why).join('\n');
     for (let labels = 2; labels <= 10; labels++) expect(whys).toContain(`${labels}-label domain`);
@@ -207,8 +212,6 @@ describe('enforcement parity: one verdict per probe everywhere', () => {
     ).toEqual([]);
   });
 
-  const nameProbes = () => corpus.probes.filter((p) => !canonicalHost(p.url).isIp);
-
   it('DNS outputs cannot express url entries nor IP literals: those probes are allowed by every resolver', () => {
     const urlOnly = corpus.probes.filter((p) => p.http && !p.dns);
     const ipProbes = corpus.probes.filter((p) => canonicalHost(p.url).isIp);
@@ -219,7 +222,7 @@ describe('enforcement parity: one verdict per probe everywhere', () => {
   });
 
   it('hosts output: exact names only; sub-domain probes cannot be expressed and are not blocked there', async () => {
-    const path = join(dir, 'takedown.hosts');
+    const path = join(workDir(), 'takedown.hosts');
     await renderToFile(path, 'hosts', points.dnsFeed.entries(), {
       version: points.version,
       options: resolveRenderOptions(),
@@ -239,113 +242,113 @@ describe('enforcement parity: one verdict per probe everywhere', () => {
     // The limit is real, and stated: no sub-domain probe is in the file.
     expect(cannot.filter((p) => names.has(canonicalHost(p.url).host))).toEqual([]);
   });
-
-  describe.skipIf(missingTools(['unbound', 'unbound-checkconf']))(
-    'real resolvers on the rendered files',
-    () => {
-      let internet: RunningUnbound;
-      let rpz: RunningUnbound;
-      let dnsmasq: Daemon | undefined;
-      let dnsmasqPort = 0;
-
-      beforeAll(async () => {
-        const options = resolveRenderOptions();
-        const root = join(dir, 'root.zone');
-        await writeFile(
-          root,
-          `$TTL 60\n@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60\n@ NS localhost.\n* A ${INTERNET_ADDRESS}\n`,
-        );
-        const rootServer = ['server:\n  local-zone: "." nodefault\n', authZoneSnippet('.', root)];
-        const rpzPath = join(dir, 'takedown.rpz');
-        await renderToFile(rpzPath, 'rpz', points.dnsFeed.entries(), { version: points.version, options });
-        internet = await startUnbound(rootServer, { control: false });
-        rpz = await startUnbound(
-          [
-            'server:\n  module-config: "respip iterator"\n  local-zone: "." nodefault\n',
-            authZoneSnippet('.', root),
-            `rpz:\n  name: "${ZONE}"\n  zonefile: "${rpzPath}"\n`,
-          ],
-          { control: false },
-        );
-        if (!missingTools(['dnsmasq'])) {
-          const servers = join(dir, 'takedown.servers');
-          await renderToFile(servers, 'dnsmasq', points.dnsFeed.entries(), {
-            version: points.version,
-            options,
-          });
-          dnsmasqPort = await freePort();
-          dnsmasq = spawnDaemon(findTool('dnsmasq') ?? 'dnsmasq', [
-            '--keep-in-foreground',
-            '--conf-file=/dev/null',
-            `--port=${dnsmasqPort}`,
-            '--listen-address=127.0.0.1',
-            '--bind-interfaces',
-            '--no-resolv',
-            '--no-hosts',
-            `--server=127.0.0.1#${internet.port}`,
-            `--servers-file=${servers}`,
-            `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-            `--user=${userInfo().username}`,
-            '--log-facility=-',
-          ]);
-          const answers = () =>
-            queryDns(dnsmasqPort, 'ready.example', 'A').then(
-              () => true,
-              () => false,
-            );
-          await waitUntilReady(dnsmasq, answers, 10_000, 50);
-        }
-      }, 120_000);
-
-      afterAll(async () => {
-        await dnsmasq?.stop();
-        await rpz?.stop();
-        await internet?.stop();
-      });
-
-      /** NXDOMAIN is a block; the root wildcard's address is an answer; anything else is a failure to report. */
-      const blockedAt = async (port: number, p: ParityProbe) => {
-        const response = await queryDns(port, canonicalHost(p.url).host, 'A');
-        if (response.status === 'NXDOMAIN') return true;
-        if (response.status === 'NOERROR' && response.answers.some((a) => a.data === INTERNET_ADDRESS))
-          return false;
-        throw new Error(`${p.url}: unexpected answer ${response.status} ${JSON.stringify(response.answers)}`);
-      };
-      const verdicts = async (port: number) => {
-        const out = new Map<ParityProbe, boolean>();
-        for (const p of nameProbes()) out.set(p, await blockedAt(port, p));
-        return out;
-      };
-
-      it('the resolver without a policy answers every probe: the baseline is not blocking anything', async () => {
-        const answers = await verdicts(internet.port);
-        expect([...answers.values()].filter(Boolean)).toEqual([]);
-      });
-
-      it('Unbound loading the RPZ zone blocks exactly the names under domain entries', async () => {
-        const answers = await verdicts(rpz.port);
-        expect(
-          disagreements(
-            'Unbound + RPZ',
-            (p) => p.dns,
-            (p) => answers.get(p) === true,
-            nameProbes(),
-          ),
-        ).toEqual([]);
-      });
-
-      it('dnsmasq with the servers-file blocks exactly the names under domain entries', async (context) => {
-        if (!dnsmasq) context.skip();
-        const answers = await verdicts(dnsmasqPort);
-        expect(
-          disagreements(
-            'dnsmasq',
-            (p) => p.dns,
-            (p) => answers.get(p) === true,
-            nameProbes(),
-          ),
-        ).toEqual([]);
-      });
-    },
-  );
 });
+
+describe.skipIf(missingTools(['unbound', 'unbound-checkconf']))(
+  'real resolvers on the rendered files',
+  () => {
+    let internet: RunningUnbound;
+    let rpz: RunningUnbound;
+    let dnsmasq: Daemon | undefined;
+    let dnsmasqPort = 0;
+
+    beforeAll(async () => {
+      const options = resolveRenderOptions();
+      const root = join(workDir(), 'root.zone');
+      await writeFile(
+        root,
+        `$TTL 60\n@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60\n@ NS localhost.\n* A ${INTERNET_ADDRESS}\n`,
+      );
+      const rootServer = ['server:\n  local-zone: "." nodefault\n', authZoneSnippet('.', root)];
+      const rpzPath = join(workDir(), 'takedown.rpz');
+      await renderToFile(rpzPath, 'rpz', points.dnsFeed.entries(), { version: points.version, options });
+      internet = await startUnbound(rootServer, { control: false });
+      rpz = await startUnbound(
+        [
+          'server:\n  module-config: "respip iterator"\n  local-zone: "." nodefault\n',
+          authZoneSnippet('.', root),
+          `rpz:\n  name: "${ZONE}"\n  zonefile: "${rpzPath}"\n`,
+        ],
+        { control: false },
+      );
+      if (!missingTools(['dnsmasq'])) {
+        const servers = join(workDir(), 'takedown.servers');
+        await renderToFile(servers, 'dnsmasq', points.dnsFeed.entries(), {
+          version: points.version,
+          options,
+        });
+        dnsmasqPort = await freePort();
+        dnsmasq = spawnDaemon(findTool('dnsmasq') ?? 'dnsmasq', [
+          '--keep-in-foreground',
+          '--conf-file=/dev/null',
+          `--port=${dnsmasqPort}`,
+          '--listen-address=127.0.0.1',
+          '--bind-interfaces',
+          '--no-resolv',
+          '--no-hosts',
+          `--server=127.0.0.1#${internet.port}`,
+          `--servers-file=${servers}`,
+          `--pid-file=${join(workDir(), 'dnsmasq.pid')}`,
+          `--user=${userInfo().username}`,
+          '--log-facility=-',
+        ]);
+        const answers = () =>
+          queryDns(dnsmasqPort, 'ready.example', 'A').then(
+            () => true,
+            () => false,
+          );
+        await waitUntilReady(dnsmasq, answers, 10_000, 50);
+      }
+    }, 120_000);
+
+    afterAll(async () => {
+      await dnsmasq?.stop();
+      await rpz?.stop();
+      await internet?.stop();
+    });
+
+    /** NXDOMAIN is a block; the root wildcard's address is an answer; anything else is a failure to report. */
+    const blockedAt = async (port: number, p: ParityProbe) => {
+      const response = await queryDns(port, canonicalHost(p.url).host, 'A');
+      if (response.status === 'NXDOMAIN') return true;
+      if (response.status === 'NOERROR' && response.answers.some((a) => a.data === INTERNET_ADDRESS))
+        return false;
+      throw new Error(`${p.url}: unexpected answer ${response.status} ${JSON.stringify(response.answers)}`);
+    };
+    const verdicts = async (port: number) => {
+      const out = new Map<ParityProbe, boolean>();
+      for (const p of nameProbes()) out.set(p, await blockedAt(port, p));
+      return out;
+    };
+
+    it('the resolver without a policy answers every probe: the baseline is not blocking anything', async () => {
+      const answers = await verdicts(internet.port);
+      expect([...answers.values()].filter(Boolean)).toEqual([]);
+    });
+
+    it('Unbound loading the RPZ zone blocks exactly the names under domain entries', async () => {
+      const answers = await verdicts(rpz.port);
+      expect(
+        disagreements(
+          'Unbound + RPZ',
+          (p) => p.dns,
+          (p) => answers.get(p) === true,
+          nameProbes(),
+        ),
+      ).toEqual([]);
+    });
+
+    it('dnsmasq with the servers-file blocks exactly the names under domain entries', async (context) => {
+      if (!dnsmasq) context.skip();
+      const answers = await verdicts(dnsmasqPort);
+      expect(
+        disagreements(
+          'dnsmasq',
+          (p) => p.dns,
+          (p) => answers.get(p) === true,
+          nameProbes(),
+        ),
+      ).toEqual([]);
+    });
+  },
+);

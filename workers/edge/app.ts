@@ -7,17 +7,16 @@
  *   *   anything else              451 when its URL is blocked, else passed to the origin unchanged
  */
 import { Hono } from 'hono';
+import { errorBody } from '../../src/core/types.ts';
 import { blockedResponse, ORDERS_UNAVAILABLE } from './block-page.ts';
 import type { Edge, WaitUntil } from './edge.ts';
 import { verdictOf } from './verdict.ts';
 
-export const RESERVED_PREFIX = '/.takedown';
+const RESERVED_PREFIX = '/.takedown';
 /** Set on responses passed while no valid feed has loaded and FAIL_MODE is open. */
 export const WARNING_HEADER = 'x-takedown-warning';
 
 const UNFILTERED = 'unfiltered: no valid takedown feed has loaded';
-
-const errorBody = (code: string, message: string) => ({ error: { code, message, details: null } });
 
 /** The Hono app serving `edge`; `c.executionCtx` carries the background refreshes. */
 export function createEdgeApp(edge: Edge) {

@@ -3,8 +3,10 @@
  * to the operator that implements the block, and a body naming the order and how to appeal, as HTML for
  * browsers and as JSON (the project's error envelope) for API clients.
  */
-import type { OrderSummary } from './hub-client.ts';
+
+import { errorBody } from '../../src/core/types.ts';
 import { prefersHtml } from './negotiate.ts';
+import type { OrderSummary } from './order-lookup.ts';
 
 export interface BlockNotice {
   /** The URL as requested. */
@@ -35,21 +37,15 @@ export function blockedResponse(notice: BlockNotice, request: Request): Response
 
 /** The JSON body, in the `{"error": {"code", "message", "details"}}` envelope the hub's API uses. */
 export function jsonBody(notice: BlockNotice) {
-  return {
-    error: {
-      code: 'unavailable_for_legal_reasons',
-      message: `${notice.url} is blocked by legal order`,
-      details: {
-        url: notice.url,
-        blockedBy: notice.blockedBy,
-        orders: notice.orders ?? [],
-        ...(notice.orders ? {} : { ordersNote: ORDERS_UNAVAILABLE }),
-        appeal: appealText(notice),
-        appealUrl: notice.appealUrl,
-        feedVersion: notice.feedVersion,
-      },
-    },
-  };
+  return errorBody('unavailable_for_legal_reasons', `${notice.url} is blocked by legal order`, {
+    url: notice.url,
+    blockedBy: notice.blockedBy,
+    orders: notice.orders ?? [],
+    ...(notice.orders ? {} : { ordersNote: ORDERS_UNAVAILABLE }),
+    appeal: appealText(notice),
+    appealUrl: notice.appealUrl,
+    feedVersion: notice.feedVersion,
+  });
 }
 
 function appealText(notice: BlockNotice): string {

@@ -38,7 +38,7 @@ export interface EdgeConfig {
   bucket: ArtifactBucket | null;
 }
 
-export const DEFAULT_REFRESH_SECONDS = 30;
+const DEFAULT_REFRESH_SECONDS = 30;
 
 /**
  * What a worker whose environment was refused still honours: it behaves as one that never loaded a feed,

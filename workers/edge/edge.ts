@@ -4,18 +4,21 @@
  * background (at most one per refresh interval), so no request after the first waits for one.
  */
 import type { FilterState } from '../../src/core/filter-state.ts';
+import { HubClient } from '../../src/core/hub-client.ts';
 import type { Failure } from '../../src/core/types.ts';
+import { type PullReport, pullIntoBucket } from './bucket-pull.ts';
 import { type EdgeConfig, type EdgeEnv, type FailMode, fallbackOf, parseEdgeEnv } from './config.ts';
 import { FeedStore } from './feed-store.ts';
-import { HubClient } from './hub-client.ts';
-import { type MirrorReport, mirrorFeed } from './mirror.ts';
 import { OrderLookup } from './order-lookup.ts';
-import { FEED, FeedReplica, type UpdateReport } from './replica.ts';
+import { FEED, FeedReplica, MAX_ARTIFACT_BYTES, type UpdateReport } from './replica.ts';
 
 /** Keeps background work alive after the response (the Workers `ExecutionContext`). */
 export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
 }
+
+/** The longest a request to the hub may take; a lookup for the block page has its own, shorter one. */
+const ARTIFACT_TIMEOUT_MS = 20_000;
 
 export class Edge {
   readonly failMode: FailMode;
@@ -23,7 +26,7 @@ export class Edge {
   readonly origin: URL | null;
   readonly orders: OrderLookup;
   lastRefresh: UpdateReport | null = null;
-  lastPull: MirrorReport | null = null;
+  lastPull: PullReport | null = null;
   readonly #hub: HubClient | null;
   readonly #store: FeedStore | null;
   readonly #replica: FeedReplica | null;
@@ -39,7 +42,14 @@ export class Edge {
     this.failMode = fallback.failMode;
     this.origin = fallback.origin;
     const c = 'failMode' in config ? config : null;
-    this.#hub = c?.hubUrl ? new HubClient(c.hubUrl, c.hubToken) : null;
+    this.#hub = c?.hubUrl
+      ? new HubClient({
+          hub: c.hubUrl,
+          token: c.hubToken,
+          maxBytes: MAX_ARTIFACT_BYTES,
+          timeoutMs: ARTIFACT_TIMEOUT_MS,
+        })
+      : null;
     this.#store = c?.bucket ? new FeedStore(c.bucket) : null;
     this.#replica = c ? new FeedReplica(c.trustedKeys, { store: this.#store, hub: this.#hub }) : null;
     this.orders = new OrderLookup(this.#hub);
@@ -102,10 +112,10 @@ export class Edge {
   }
 
   /** The cron's work: pull new artifacts from the hub into the bucket. */
-  async pull(): Promise<MirrorReport | null> {
+  async pull(): Promise<PullReport | null> {
     const c = this.settings;
     if (!c || !this.#store || !this.#hub) return null;
-    const report = await mirrorFeed(this.#store, this.#hub, c.trustedKeys, this.clock());
+    const report = await pullIntoBucket(this.#store, this.#hub, c.trustedKeys, this.clock());
     this.lastPull = report;
     console.log(JSON.stringify({ event: 'feed_pull', ...report }));
     return report;

@@ -6,11 +6,12 @@
  */
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
+import { type HubClient, needsSnapshot } from '../../src/core/hub-client.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
 import type { FeedIndex } from '../../src/core/static-layout.ts';
 import type { Failure, Result } from '../../src/core/types.ts';
 import { FeedStore } from './feed-store.ts';
-import type { HubClient } from './hub-client.ts';
+import { hubProblem } from './hub-problem.ts';
 
 export const FEED = 'filter';
 /** Largest artifact accepted: above this an isolate could not hold the state anyway. */
@@ -31,9 +32,6 @@ export interface ReplicaSources {
   store: FeedStore | null;
   hub: HubClient | null;
 }
-
-/** Delta codes after which only a snapshot can bring the state back in line. */
-const RESYNC_CODES = new Set(['gap', 'checksum_mismatch', 'entry_count_mismatch', 'resync_required']);
 
 export class FeedReplica {
   #consumer: FeedConsumer<FilterState>;
@@ -114,7 +112,7 @@ export class FeedReplica {
         const delta = reload ? undefined : listed.deltas.find((d) => d.from === current);
         if (delta) {
           const refused = await this.applyStored(this.#consumer, store, delta.path, now, report);
-          if (refused === null || !RESYNC_CODES.has(refused)) return false;
+          if (refused === null || !needsSnapshot(refused)) return false;
         } else if (!reload && base <= current) return false;
         // A reload through the same snapshot and delta that brought the state here gains nothing.
         const gains = base > current || (base < current && (onward?.to ?? -1) > current);
@@ -151,10 +149,11 @@ export class FeedReplica {
     const current = this.version;
     if (current !== null && (await this.hubDelta(hub, this.#consumer, now, report)) === 'done') return;
     const snapshot = await hub.snapshot(FEED);
-    if (!snapshot.ok) return void report.problems.push({ source: 'hub', ...snapshot.error });
-    if (snapshot.value.kind !== 'artifact') return;
+    if (snapshot.kind === 'failed')
+      return void report.problems.push({ source: 'hub', ...hubProblem(snapshot) });
+    if (snapshot.kind !== 'artifact') return;
     const next = this.fresh();
-    if (this.record(await next.apply(snapshot.value.bytes, now), 'hub', report) !== null) return;
+    if (this.record(await next.apply(snapshot.bytes, now), 'hub', report) !== null) return;
     // The hub's latest snapshot may trail its latest version by a few commits.
     await this.hubDelta(hub, next, now, report);
     if (current === null || (next.version as number) > current) this.#consumer = next;
@@ -168,13 +167,13 @@ export class FeedReplica {
     report: UpdateReport,
   ): Promise<'done' | 'resync'> {
     const answer = await hub.delta(FEED, consumer.version as number);
-    if (!answer.ok) {
-      report.problems.push({ source: 'hub', ...answer.error });
+    if (answer.kind === 'failed') {
+      report.problems.push({ source: 'hub', ...hubProblem(answer) });
       return 'done';
     }
-    if (answer.value.kind !== 'artifact') return answer.value.kind === 'resync' ? 'resync' : 'done';
-    const refused = this.record(await consumer.apply(answer.value.bytes, now), 'hub', report);
-    return refused !== null && RESYNC_CODES.has(refused) ? 'resync' : 'done';
+    if (answer.kind !== 'artifact') return answer.kind === 'resync' ? 'resync' : 'done';
+    const refused = this.record(await consumer.apply(answer.bytes, now), 'hub', report);
+    return refused !== null && needsSnapshot(refused) ? 'resync' : 'done';
   }
 
   /** Counts an applied artifact or records why it was refused; the refusal code, or null. */

@@ -43,23 +43,6 @@ export class Backoff {
   }
 }
 
-/**
- * The wait a `Retry-After` header asks for (RFC 9110: delay seconds or an HTTP date), in ms from
- * `now`; undefined when absent or unreadable. Capped at an hour so a wrong header cannot park the agent.
- */
-export function retryAfterMs(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  // Every HTTP-date form starts with a day name; anything else (`-5`, `soon`) is unreadable.
-  const ms = /^\d+$/.test(text)
-    ? Number(text) * 1000
-    : /^[A-Za-z]/.test(text)
-      ? Date.parse(text) - now
-      : Number.NaN;
-  if (Number.isNaN(ms)) return undefined;
-  return Math.min(Math.max(0, ms), 3_600_000);
-}
-
 /** Resolves after `ms` or as soon as `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();

@@ -1,8 +1,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { PlainState } from '../../core/plain-state.ts';
-import { applyOutput, type OutputSpec } from '../render/apply-output.ts';
-import type { RenderOptions } from '../render/options.ts';
+import type { RenderOptions } from '../../render/options.ts';
+import { applyOutput, type OutputSpec } from '../apply-output.ts';
 import type { OutputRecord } from './state-store.ts';
 import type { SyncLog } from './sync-log.ts';
 import type { SyncMetrics } from './sync-metrics.ts';

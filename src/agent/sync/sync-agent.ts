@@ -1,11 +1,14 @@
-import { type DecodedArtifact, decodeArtifact } from '../../core/artifact.ts';
+import { decodeArtifact } from '../../core/artifact.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
+import { HubClient, needsSnapshot, USER_AGENT } from '../../core/hub-client.ts';
 import type { PublicKey } from '../../core/keys.ts';
 import type { PlainState } from '../../core/plain-state.ts';
 import type { Failure } from '../../core/types.ts';
 import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
+import { ApplyReporter } from './apply-reporter.ts';
 import { Backoff, sleep } from './backoff.ts';
-import { HubClient } from './hub-client.ts';
+import { KeySetFollower } from './key-set-follower.ts';
+import { OutputRetries } from './output-retries.ts';
 import { OutputSet } from './output-set.ts';
 import { type AppliedMeta, StateStore } from './state-store.ts';
 import type { SyncConfig } from './sync-config.ts';
@@ -31,18 +34,8 @@ export interface SyncAgentOptions {
   random?: () => number;
 }
 
-/** Rejections after which the state may simply not be the delta's base: fetch a snapshot. */
-const RESYNC_CODES = new Set([
-  'gap',
-  'resync_required',
-  'entry_count_mismatch',
-  'checksum_mismatch',
-  'bad_payload',
-]);
 /** Most artifacts one `--once` run applies before it gives up on reaching the latest version. */
 const MAX_ONCE_ROUNDS = 64;
-/** Key sets are looked for at start and this often, so a rotation is followed before it is needed. */
-const KEY_SET_INTERVAL_MS = 3_600_000;
 
 /**
  * The ISP sync agent: holds the last good state of one feed, moves it forward only with artifacts that
@@ -53,7 +46,6 @@ const KEY_SET_INTERVAL_MS = 3_600_000;
 export class SyncAgent {
   readonly metrics: SyncMetrics;
   readonly #config: SyncConfig;
-  readonly #pinned: readonly PublicKey[];
   readonly #log: SyncLog;
   readonly #store: StateStore;
   readonly #client: HubClient;
@@ -62,12 +54,11 @@ export class SyncAgent {
   readonly #zone: ZoneFeed | undefined;
   readonly #now: () => number;
   readonly #backoff: Backoff;
-  readonly #outputBackoff: Backoff;
+  readonly #outputRetries: OutputRetries;
+  readonly #keys: KeySetFollower;
+  readonly #reporter: ApplyReporter;
   #meta: AppliedMeta | undefined;
   #needsSnapshot = false;
-  #reportPending = false;
-  #outputsRetryAt = 0;
-  #keySetCheckAt = 0;
   /** Whether the last poll reached the hub. */
   #hubReachable = false;
   /** `--once` renders and reports once, after the last version is applied, not after each artifact. */
@@ -76,7 +67,6 @@ export class SyncAgent {
   private constructor(options: SyncAgentOptions, store: StateStore, consumer: FeedConsumer<PlainState>) {
     const { config } = options;
     this.#config = config;
-    this.#pinned = options.pinned;
     this.#log = options.log;
     this.metrics = options.metrics ?? new SyncMetrics();
     this.#zone = options.zone;
@@ -87,6 +77,7 @@ export class SyncAgent {
       hub: config.hub,
       token: config.token,
       maxBytes: config.maxBytes,
+      userAgent: USER_AGENT,
       now: this.#now,
     });
     this.#outputs = new OutputSet(config.outputs, store.outputs, {
@@ -95,9 +86,26 @@ export class SyncAgent {
       log: this.#log,
       metrics: this.metrics,
     });
+    this.#keys = new KeySetFollower({
+      client: this.#client,
+      consumer,
+      store,
+      pinned: options.pinned,
+      log: this.#log,
+      reject: (error, bytes) => this.#reject(error, bytes),
+      now: this.#now,
+    });
+    this.#reporter = new ApplyReporter({
+      client: this.#client,
+      feed: config.feed,
+      outputs: this.#outputs,
+      log: this.#log,
+      metrics: this.metrics,
+      now: this.#now,
+    });
     const backoff = { maxMs: config.maxBackoffSeconds * 1000, random: options.random };
     this.#backoff = new Backoff(backoff);
-    this.#outputBackoff = new Backoff(backoff);
+    this.#outputRetries = new OutputRetries(backoff, this.#now);
   }
 
   /**
@@ -149,7 +157,7 @@ export class SyncAgent {
     }
     // The zone's first state: nothing to replay, the zone computes what it needs.
     this.#zone?.publish(version, state, null);
-    this.#reportPending = true;
+    this.#reporter.markPending();
     const behind = await this.#outputs.behind(version);
     if (behind.length === 0) return true;
     this.#log('info', 'restore', { version, outputs: behind.map((o) => o.path) });
@@ -161,14 +169,14 @@ export class SyncAgent {
     const version = this.#consumer.version;
     const wantSnapshot = version === null || this.#needsSnapshot;
     let fetched = wantSnapshot
-      ? await this.#client.snapshot(this.#config.feed, signal)
+      ? await this.#client.snapshot(this.#config.feed, { signal })
       : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
     // Stopping interrupts a long-poll: that is no failure of the hub.
     if (signal?.aborted) return { status: 'failed', reason: 'stopped' };
     if (fetched.kind === 'resync') {
       this.#log('warn', 'resync', { version, reason: 'the hub has no delta from this version' });
       this.#needsSnapshot = true;
-      fetched = await this.#client.snapshot(this.#config.feed, signal);
+      fetched = await this.#client.snapshot(this.#config.feed, { signal });
     }
     const retryAfterMs = fetched.retryAfterMs;
     switch (fetched.kind) {
@@ -250,7 +258,7 @@ export class SyncAgent {
     let first = true;
     while (!signal.aborted) {
       await this.#retryOutputs();
-      await this.#checkKeySet(signal);
+      await this.#keys.check(signal);
       const started = this.#now();
       let delay: number;
       try {
@@ -270,15 +278,14 @@ export class SyncAgent {
         this.#log('error', 'poll_error', { message: (error as Error).message });
         delay = this.#backoff.fail();
       }
-      if (this.#outputsRetryAt > 0) delay = Math.min(delay, Math.max(0, this.#outputsRetryAt - this.#now()));
+      delay = this.#outputRetries.clampDelay(delay);
       await sleep(delay, signal);
     }
   }
 
   #waitSeconds(): number {
     const wait = this.#config.waitSeconds;
-    if (this.#outputsRetryAt === 0) return wait;
-    return Math.min(wait, Math.max(0, Math.ceil((this.#outputsRetryAt - this.#now()) / 1000)));
+    return this.#outputRetries.clampWaitSeconds(wait);
   }
 
   async #applyArtifact(bytes: Uint8Array, mayFollowKeys: boolean): Promise<PollOutcome> {
@@ -286,13 +293,12 @@ export class SyncAgent {
     const previous = this.#consumer.state;
     const result = await this.#consumer.apply(bytes, this.#now());
     if (!result.ok) {
-      if (result.error.code === 'untrusted_key' && mayFollowKeys && (await this.#followKeySet())) {
+      if (result.error.code === 'untrusted_key' && mayFollowKeys && (await this.#keys.follow())) {
         return this.#applyArtifact(bytes, false);
       }
       return this.#reject(result.error, bytes);
     }
-    // Verified: the manifest and payload below are the ones the consumer accepted.
-    const { manifest, payload } = (decodeArtifact(bytes) as { ok: true; value: DecodedArtifact }).value;
+    const manifest = result.value;
     const state = this.#consumer.state as PlainState;
     this.#needsSnapshot = false;
     this.#meta = {
@@ -305,10 +311,10 @@ export class SyncAgent {
     };
     await this.#store.saveApplied(state, this.#meta);
     if (this.#zone) {
-      const delta = manifest.kind === 'delta' ? payload : undefined;
+      const delta = manifest.kind === 'delta' ? manifest.payload : undefined;
       this.#zone.publish(manifest.to, state, previous ? zoneChanges(previous, state, delta) : null);
     }
-    this.#reportPending = true;
+    this.#reporter.markPending();
     this.metrics.applied({ kind: manifest.kind });
     this.#log('info', 'applied', {
       kind: manifest.kind,
@@ -334,30 +340,26 @@ export class SyncAgent {
       applied: this.#consumer.version,
       ...(m && { kind: m.kind, feed: m.feed, from: m.from, to: m.to, keyId: m.keyId }),
     });
-    if (RESYNC_CODES.has(error.code) && m?.kind === 'delta') this.#needsSnapshot = true;
+    if (needsSnapshot(error.code) && m?.kind === 'delta') this.#needsSnapshot = true;
     return { status: 'rejected', code: error.code };
   }
 
   async #applyOutputs(specs: SyncConfig['outputs'], state: PlainState, version: number): Promise<boolean> {
     const allOk = await this.#outputs.apply(specs, state, version, this.#now);
     await this.#store.saveOutputs(this.#outputs.records);
-    if (allOk) {
-      this.#outputBackoff.reset();
-      this.#outputsRetryAt = 0;
-      const appliedAt = this.#outputs.appliedAt(version);
-      if (appliedAt && this.#meta)
-        this.metrics.status.lagSeconds = (Date.parse(appliedAt) - this.#meta.createdAt) / 1000;
-    } else {
-      this.#outputsRetryAt = this.#now() + this.#outputBackoff.fail();
+    this.#outputRetries.settle(allOk);
+    const appliedAt = allOk ? this.#outputs.appliedAt(version) : undefined;
+    if (appliedAt && this.#meta) {
+      this.metrics.status.lagSeconds = (Date.parse(appliedAt) - this.#meta.createdAt) / 1000;
     }
-    this.#reportPending = true;
+    this.#reporter.markPending();
     return allOk;
   }
 
   async #retryOutputs(): Promise<void> {
     const state = this.#consumer.state;
     const version = this.#consumer.version;
-    if (state === null || version === null || this.#now() < this.#outputsRetryAt) return;
+    if (state === null || version === null || !this.#outputRetries.due) return;
     const behind = await this.#outputs.behind(version);
     if (behind.length === 0) return;
     await this.#applyOutputs(behind, state, version);
@@ -372,63 +374,9 @@ export class SyncAgent {
     await this.#sendReport();
   }
 
-  async #sendReport(): Promise<void> {
-    const version = this.#consumer.version;
-    if (!this.#reportPending || version === null || this.#deferOutputs) return;
-    const appliedAt =
-      this.#outputs.appliedAt(version) ?? this.#meta?.appliedAt ?? new Date(this.#now()).toISOString();
-    const outputs = this.#outputs.report(version);
-    const sent = await this.#client.report({ feed: this.#config.feed, version, appliedAt, outputs });
-    if (sent.kind === 'failed') {
-      this.metrics.report({ result: 'failed' });
-      this.#log('warn', 'report_failed', { version, message: sent.message });
-      return;
-    }
-    this.#reportPending = false;
-    this.metrics.report({ result: 'sent' });
-    this.#log('info', 'reported', { version, outputs: outputs.filter((o) => o.ok).length });
-  }
-
-  async #checkKeySet(signal: AbortSignal): Promise<void> {
-    if (this.#now() < this.#keySetCheckAt) return;
-    this.#keySetCheckAt = this.#now() + KEY_SET_INTERVAL_MS;
-    await this.#followKeySet(signal);
-  }
-
-  /**
-   * Follows the hub's latest key set when a trusted key signed it; true when the trusted keys changed. A
-   * latest set signed by a key not trusted yet means rotations were missed: the sets in between are
-   * followed one by one first, each signed by a key the previous one introduced.
-   */
-  async #followKeySet(signal?: AbortSignal): Promise<boolean> {
-    const fetched = await this.#client.keySet(signal);
-    if (fetched.kind !== 'artifact') return false;
-    let followed = await this.#consumer.followKeySet(fetched.bytes, this.#now());
-    const latest = decodeArtifact(fetched.bytes);
-    if (!followed.ok && followed.error.code === 'untrusted_key' && latest.ok) {
-      for (let v = this.#consumer.trust.version + 1; v < latest.value.manifest.to; v++) {
-        const missed = await this.#client.keySet(signal, v);
-        if (missed.kind !== 'artifact') break;
-        const step = await this.#consumer.followKeySet(missed.bytes, this.#now());
-        if (!step.ok) break;
-        this.#log('info', 'keys_followed', {
-          version: step.value.version,
-          keys: step.value.keys.map((k) => k.id),
-        });
-      }
-      followed = await this.#consumer.followKeySet(fetched.bytes, this.#now());
-    }
-    if (!followed.ok) {
-      // The set already followed comes back on every check: that is not an attack.
-      if (followed.error.code !== 'rollback') this.#reject(followed.error, fetched.bytes);
-      return false;
-    }
-    await this.#store.saveTrust(this.#pinned, followed.value);
-    this.#log('info', 'keys_followed', {
-      version: followed.value.version,
-      keys: followed.value.keys.map((k) => k.id),
-    });
-    return true;
+  #sendReport(): Promise<void> {
+    if (this.#deferOutputs) return Promise.resolve();
+    return this.#reporter.send(this.#consumer.version, this.#meta?.appliedAt);
   }
 
   #fetchFailed(reason: string, message: string, retryAfterMs: number | undefined): PollOutcome {

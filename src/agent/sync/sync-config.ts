@@ -1,10 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_BYTES } from '../../core/verify.ts';
+import { isOutputFormat, parseOutputSpec } from '../../render/index.ts';
+import { type RenderOptions, RenderOptionsError, resolveRenderOptions } from '../../render/options.ts';
 import { parseHostPort } from '../../util/host-port.ts';
-import type { OutputSpec } from '../render/apply-output.ts';
-import { isOutputFormat, parseOutputSpec } from '../render/index.ts';
-import { type RenderOptions, RenderOptionsError, resolveRenderOptions } from '../render/options.ts';
+import type { OutputSpec } from '../apply-output.ts';
 
 /** Everything `takedown sync` runs with, validated once. */
 export interface SyncConfig {
@@ -73,8 +73,6 @@ const inputSchema = z.strictObject({
     })
     .optional(),
 });
-export type SyncConfigInput = z.input<typeof inputSchema>;
-
 export interface ConfigSources {
   /** Parsed `--config` file, and the directory its relative paths are relative to. */
   file?: { values: unknown; dir: string };

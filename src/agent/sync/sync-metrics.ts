@@ -37,7 +37,7 @@ export class SyncMetrics {
   /** Artifacts applied, by `kind` (snapshot, delta). */
   readonly applied: Counter;
   readonly applySeconds: Counter;
-  /** Outputs not applied, by `format` and `code` (render-failed, reload-failed, reload-timeout, ...). */
+  /** Outputs not applied, by `format` and `code` (render_failed, reload_failed, reload_timeout, ...). */
   readonly outputFailure: Counter;
   /** Compliance reports, by `result` (sent, failed). */
   readonly report: Counter;

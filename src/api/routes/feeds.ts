@@ -1,7 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { isKeyWidths, MAX_CONFIRMATION_BITS, MIN_CONFIRMATION_BITS } from '../../core/confirm.ts';
-import { type FeedName, isFeedName } from '../../feeds/feed-definitions.ts';
+import type { FeedName } from '../../core/types.ts';
+import { isFeedName } from '../../feeds/feed-definitions.ts';
 import type { DeltaAnswer, FeedService } from '../../feeds/feed-service.ts';
 import type { ServedArtifact } from '../../feeds/served-artifact.ts';
 import { type Authenticate, requireRole } from '../auth.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff, retryAfterMs } from '../../../src/agent/sync/backoff.ts';
+import { Backoff } from '../../../src/agent/sync/backoff.ts';
+import { retryAfterMs } from '../../../src/core/hub-client.ts';
 
 describe('Backoff', () => {
   it('doubles from the base with a jitter factor in [1, 2), up to the cap', () => {

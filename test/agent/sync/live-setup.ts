@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderToFile, resolveRenderOptions } from '../../../src/agent/render/index.ts';
+import { authZoneSnippet, type RunningUnbound, startUnbound } from '../../../bench/lib/resolvers/unbound.ts';
+import { renderToFile } from '../../../src/agent/render-to-file.ts';
+import { resolveRenderOptions } from '../../../src/render/index.ts';
 import { type HubProcess, newTokenText, REPO_ROOT, startHubProcess } from '../../helpers/hub.ts';
-import { authZoneSnippet, type RunningUnbound, startUnbound } from '../../helpers/unbound.ts';
 
 // Real programs wired together on loopback: `takedown serve`, Unbound loading the agent's RPZ file,
 // and `takedown sync` between them. Shared by the end-to-end test and the latency benchmark.

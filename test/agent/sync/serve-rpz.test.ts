@@ -1,15 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SyncAgent } from '../../../src/agent/sync/sync-agent.ts';
-import { type ServedZone, serveZone } from '../../../src/dns/zone-feed.ts';
 import {
   authZoneSnippet,
   freePort,
   missingTools,
   type RunningUnbound,
   startUnbound,
-} from '../../helpers/unbound.ts';
+} from '../../../bench/lib/resolvers/unbound.ts';
+import { SyncAgent } from '../../../src/agent/sync/sync-agent.ts';
+import { type ServedZone, serveZone } from '../../../src/dns/zone-feed.ts';
 import { type Harness, harness } from './agent-harness.ts';
 import { domain } from './fake-hub.ts';
 import { answersWithin, INTERNET_ADDRESS } from './live-setup.ts';

@@ -79,8 +79,13 @@ describe('applying the feed', () => {
     const restarted = await h.open();
     expect(restarted.version).toBeNull();
     expect(h.events('local_state_damaged')).toHaveLength(1);
+    const before = h.hub.requests.length;
     expect(await restarted.syncOnce()).toBe(true);
-    expect(h.hub.requests.at(-2)).toBe('/v1/feeds/dns/snapshot');
+    // A snapshot, then the delta poll that finds the agent current, then the report.
+    expect(h.hub.requests.slice(before, before + 2)).toEqual([
+      '/v1/feeds/dns/snapshot',
+      '/v1/feeds/dns/delta?since=1',
+    ]);
   });
 
   it('fetches a snapshot when the hub keeps no delta from the applied version', async () => {
@@ -192,7 +197,7 @@ describe('outputs and reloads', () => {
     try {
       await until(() => h.events('output_failed').length > 0, 'the failed reload');
       expect(h.events('output_failed')[0]).toMatchObject({
-        code: 'reload-failed',
+        code: 'reload_failed',
         version: 2,
         format: 'rpz',
       });
@@ -211,7 +216,7 @@ describe('outputs and reloads', () => {
       expect(await readFile(`${h.rpzPath}.prev`, 'utf8').catch(() => 'gone')).toBe('gone');
       expect(blocks(await readFile(h.rpzPath, 'utf8'), 'new.test')).toBe(true);
       expect(agent.metrics.render()).toMatch(
-        /takedown_sync_output_failures_total\{code="reload-failed",format="rpz"\} [1-9]/,
+        /takedown_sync_output_failures_total\{code="reload_failed",format="rpz"\} [1-9]/,
       );
     } finally {
       stop.abort();

@@ -1,0 +1,48 @@
+import type { HubClient } from '../../core/hub-client.ts';
+import type { OutputSet } from './output-set.ts';
+import type { SyncLog } from './sync-log.ts';
+import type { SyncMetrics } from './sync-metrics.ts';
+
+export interface ApplyReporterOptions {
+  client: HubClient;
+  feed: string;
+  outputs: OutputSet;
+  log: SyncLog;
+  metrics: SyncMetrics;
+  now: () => number;
+}
+
+/**
+ * Tells the hub which version the agent enforces (the compliance report). A report is pending after
+ * every apply or output change and sent when the hub is reachable; a failed send stays pending.
+ */
+export class ApplyReporter {
+  readonly #o: ApplyReporterOptions;
+  #pending = false;
+
+  constructor(options: ApplyReporterOptions) {
+    this.#o = options;
+  }
+
+  /** Something the hub should hear about changed. */
+  markPending(): void {
+    this.#pending = true;
+  }
+
+  /** Sends the pending report for `version`; `fallbackAppliedAt` when no output records a time. */
+  async send(version: number | null, fallbackAppliedAt: string | undefined): Promise<void> {
+    const { client, feed, outputs, log, metrics, now } = this.#o;
+    if (!this.#pending || version === null) return;
+    const appliedAt = outputs.appliedAt(version) ?? fallbackAppliedAt ?? new Date(now()).toISOString();
+    const applied = outputs.report(version);
+    const sent = await client.report({ feed, version, appliedAt, outputs: applied });
+    if (sent.kind === 'failed') {
+      metrics.report({ result: 'failed' });
+      log('warn', 'report_failed', { version, message: sent.message });
+      return;
+    }
+    this.#pending = false;
+    metrics.report({ result: 'sent' });
+    log('info', 'reported', { version, outputs: applied.filter((o) => o.ok).length });
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The state machine behind the feeds: keeps the in-memory mirrors of every feed at the registry's latest
+ * committed version. A commit (or the poll, for writes of other processes) advances them by the version's
+ * net changes; a gap too large or a mismatch holds them until a background scan reseeds them; scans also
+ * store new snapshots after enough changes or time. Serving lives in FeedService.
+ */
+import type { KeyWidths } from '../core/confirm.ts';
+import { PlainState } from '../core/plain-state.ts';
+import type { Change } from '../core/types.ts';
+import { openRegistry, type Registry } from '../registry/registry.ts';
+import { type Signing, storedSnapshot } from './artifact-builders.ts';
+import { FEED_NAMES } from './feed-definitions.ts';
+import { advanceMirrors, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
+import { type FeedScan, scanInWorker } from './feed-scan.ts';
+import type { FeedServiceConfig } from './feed-service-options.ts';
+import { FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
+import type { SnapshotCatalog } from './snapshot-catalog.ts';
+import { VersionWaiters } from './version-waiters.ts';
+
+export type DnsListener = (version: number, state: PlainState, changes: readonly Change[] | null) => void;
+
+/** How stored snapshots are signed. */
+export function snapshotSigning(config: FeedServiceConfig): Signing {
+  return { key: config.signingKey, ttlMs: config.snapshotTtlMs };
+}
+
+export class FeedFollower {
+  readonly #dnsListeners = new Set<DnsListener>();
+  readonly #config: FeedServiceConfig;
+  readonly #catalog: SnapshotCatalog;
+  readonly #waiters = new VersionWaiters();
+  readonly #scanAbort = new AbortController();
+  #reader: Registry | null = null;
+  #mirrors: FeedMirrors | null = null;
+  #scan: Promise<void> | null = null;
+  #nextScan: Promise<void> | null = null;
+  #changesSinceScan = 0;
+  #lastScanAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #advanceQueued = false;
+  #awaitingRescan = false;
+  #stopped = false;
+
+  constructor(config: FeedServiceConfig, catalog: SnapshotCatalog) {
+    this.#config = config;
+    this.#catalog = catalog;
+  }
+
+  /** The mirrors at the latest visible version; null before the first scan. */
+  get mirrors(): FeedMirrors | null {
+    return this.#mirrors;
+  }
+
+  /** The read-only registry connection; null before start and after stop. */
+  get reader(): Registry | null {
+    return this.#reader;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Loads the retained snapshots, scans the registry once (in a worker) to seed the mirrors, stores new
+   * snapshots when the stored ones are older, then follows the registry. Rejects when the first scan fails.
+   */
+  async start(): Promise<void> {
+    const reader = openRegistry(this.#config.databasePath, { readonly: true, protectedDomainsFile: null });
+    this.#reader = reader;
+    try {
+      await this.#catalog.load(FEED_NAMES, reader.currentVersion());
+      await this.#runScan();
+    } catch (error) {
+      reader.close();
+      this.#reader = null;
+      throw error;
+    }
+    this.#timer = setInterval(() => this.#tick(), this.#config.pollMs);
+    this.#timer.unref();
+  }
+
+  /** Stops timers and any scan, answers waiting long-polls, closes the read connection. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#scanAbort.abort();
+    await this.#scan?.catch(() => undefined);
+    this.#waiters.releaseAll();
+    this.#reader?.close();
+    this.#reader = null;
+  }
+
+  /** Call after every committed registry write; the version becomes visible on the next turn of the loop. */
+  committed(version: number): void {
+    if (this.#stopped || this.#advanceQueued || version <= (this.#mirrors?.version ?? -1)) return;
+    this.#advanceQueued = true;
+    setImmediate(() => {
+      this.#advanceQueued = false;
+      this.advance();
+    });
+  }
+
+  /**
+   * Resolves with the visible version once it passes `after`, or when `timeoutMs` elapse, `signal` aborts
+   * or the service stops (then with whatever is visible).
+   */
+  async waitForVersion(after: number, timeoutMs: number, signal?: AbortSignal): Promise<number | null> {
+    const visible = this.#mirrors?.version ?? -1;
+    if (visible <= after && !this.#stopped) await this.#waiters.wait(after, timeoutMs, signal);
+    return this.#mirrors?.version ?? null;
+  }
+
+  /** Builds snapshots of the current version now (after a build in progress); failures go to onError. */
+  rebuildSnapshots(): Promise<void> {
+    return this.#requestScan();
+  }
+
+  /** The poll: versions committed elsewhere, and snapshots due by time. */
+  #tick(): void {
+    this.advance();
+    const mirrors = this.#mirrors;
+    if (this.#scan || !mirrors) return;
+    const changed = mirrors.version > (this.#catalog.latest('filter')?.version ?? -1);
+    if (changed && this.#config.now() - this.#lastScanAt >= this.#config.snapshotAfterMs)
+      void this.#requestScan();
+  }
+
+  /** Moves the mirrors to the registry's current version (synchronously) and answers long-polls. */
+  advance(): void {
+    const reader = this.#reader;
+    const mirrors = this.#mirrors;
+    if (!reader || !mirrors || this.#stopped || this.#awaitingRescan) return;
+    const target = reader.currentVersion();
+    if (target <= mirrors.version) return;
+    if (this.#grossChanges(mirrors.version, target) > this.#config.maxIncrementalChanges) {
+      this.#rescan();
+      return;
+    }
+    const changes = [...reader.netChanges(mirrors.version, target)];
+    const info = reader.versionInfo(target);
+    const committedAt = info ? Date.parse(info.createdAt) : mirrors.committedAt;
+    try {
+      this.#mirrors = advanceMirrors(
+        mirrors,
+        target,
+        committedAt,
+        changes,
+        this.#config.confidentialCategories,
+      );
+    } catch (error) {
+      if (!(error instanceof MirrorDivergedError)) throw error;
+      this.#config.onError(error);
+      this.#rescan();
+      return;
+    }
+    this.#changesSinceScan += changes.length;
+    if (this.#dnsListeners.size > 0) {
+      this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
+    }
+    this.#waiters.notify(target);
+    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
+  }
+
+  /**
+   * Calls `listener` with the `dns` feed at every newly visible version: its state and its changes from
+   * the previous call (null when a scan re-seeded the state). The hub's DNS primary follows it this way.
+   */
+  onDnsVersion(listener: DnsListener): void {
+    this.#dnsListeners.add(listener);
+    const mirrors = this.#mirrors;
+    if (mirrors) listener(mirrors.version, mirrors.dns, null);
+  }
+
+  #announceDns(changes: readonly Change[] | null): void {
+    const mirrors = this.#mirrors;
+    if (!mirrors) return;
+    for (const listener of this.#dnsListeners) listener(mirrors.version, mirrors.dns, changes);
+  }
+
+  /** Holds the mirrors where they are until a new scan reseeds them (a gap too large, or a mismatch). */
+  #rescan(): void {
+    this.#awaitingRescan = true;
+    void this.#requestScan();
+  }
+
+  /** Change-log rows of versions (from, to], counted only up to the incremental limit. */
+  #grossChanges(from: number, to: number): number {
+    let rows = 0;
+    for (let v = from + 1; v <= to && rows <= this.#config.maxIncrementalChanges; v++) {
+      const info = this.#reader?.versionInfo(v);
+      rows += (info?.adds ?? 0) + (info?.removes ?? 0);
+    }
+    return rows;
+  }
+
+  /** Starts a scan, or queues one after the scan in progress; the promise never rejects (see onError). */
+  #requestScan(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (this.#scan) {
+      this.#nextScan ??= this.#scan.then(() => {
+        this.#nextScan = null;
+        return this.#requestScan();
+      });
+      return this.#nextScan;
+    }
+    const scan = this.#runScan()
+      .catch((error: Error) => {
+        this.#awaitingRescan = false;
+        if (!this.#stopped) this.#config.onError(error);
+      })
+      .finally(() => {
+        this.#scan = null;
+      });
+    this.#scan = scan;
+    return scan;
+  }
+
+  /** One background scan: new snapshots when the registry moved, mirrors seeded or checked against it. */
+  async #runScan(): Promise<void> {
+    const started = this.#config.now();
+    // Changes from here on are not (all) in this scan: they count towards the next one.
+    this.#changesSinceScan = 0;
+    const scan = await scanInWorker(
+      {
+        databasePath: this.#config.databasePath,
+        confidential: this.#config.confidentialCategories,
+        fpr: this.#config.filterFpr,
+        minBits: this.#catalog.latest('filter')?.bits,
+      },
+      this.#scanAbort.signal,
+    );
+    if (this.#stopped) return;
+    for (const feed of FEED_NAMES) {
+      if (this.#catalog.latest(feed)?.version !== scan.version) {
+        await this.#catalog.add(feed, await storedSnapshot(feed, scan, snapshotSigning(this.#config)));
+      }
+    }
+    this.#lastScanAt = started;
+    this.#awaitingRescan = false;
+    const mirrors = this.#mirrors;
+    if (!mirrors || scan.version > mirrors.version) this.#seed(scan);
+    else if (scan.version === mirrors.version) await this.#check(mirrors, scan);
+    this.advance();
+  }
+
+  #seed(scan: FeedScan): void {
+    const plain = (feed: 'dns' | 'url'): PlainState => {
+      const state = PlainState.fromSnapshot(scan.snapshots[feed].payload);
+      if (!state.ok) throw new Error(`scanned ${feed} snapshot does not load: ${state.error.message}`);
+      return state.value;
+    };
+    this.#mirrors = {
+      version: scan.version,
+      committedAt: scan.committedAt,
+      dns: plain('dns'),
+      url: plain('url'),
+      filter: FilterMirror.fromWideKeys(scan.filterWide),
+    };
+    this.#announceDns(null);
+    this.#waiters.notify(scan.version);
+  }
+
+  /** A scan at the mirrors' version must agree with them; if not, the scan (the registry) wins. */
+  async #check(mirrors: FeedMirrors, scan: FeedScan): Promise<void> {
+    const { dns, url, filter } = scan.snapshots;
+    const agree =
+      (await mirrors.dns.checksum()) === dns.checksum &&
+      (await mirrors.url.checksum()) === url.checksum &&
+      (await mirrors.filter.summary(filter.bits as KeyWidths)).checksum === filter.checksum;
+    if (agree || this.#mirrors !== mirrors) return;
+    this.#config.onError(
+      new MirrorDivergedError(`feed mirrors at version ${scan.version} differ from the registry`),
+    );
+    this.#seed(scan);
+  }
+}

@@ -1,0 +1,78 @@
+import type { FeedEntry } from '../core/types.ts';
+import { addressRecordType, domainName, traceComment } from './names.ts';
+import type { RefLookup, RenderOptions } from './options.ts';
+import { rpzSerial } from './serial.ts';
+
+// The one definition of the policy zone's content. The zone-file writer formats these records and
+// the DNS primary serves them over AXFR/IXFR, so a resolver gets the same policy either way.
+
+/** One resource record of the policy zone, in presentation form (class IN, the zone's TTL). */
+export interface RpzRecord {
+  /** Owner name relative to the zone origin (`@` is the apex), e.g. `evil.example`, `*.evil.example`. */
+  name: string;
+  type: 'SOA' | 'NS' | 'CNAME' | 'A' | 'AAAA';
+  /** RDATA in zone-file form; names are absolute (`.`, `walled.example.`). */
+  data: string;
+  /** `category reference(s)`, so any record can be traced to the order that holds it. */
+  comment?: string;
+}
+
+/** SOA timers besides the serial: refresh and retry 60 s (NOTIFY may be lost), expire one week. */
+const RPZ_SOA_TIMERS = { refresh: 60, retry: 60, expire: 604_800 } as const;
+
+/** The zone apex: SOA (serial from the registry version, minimum = the zone TTL) and NS. */
+export function rpzApexRecords(version: number | bigint, options: RenderOptions): RpzRecord[] {
+  const { refresh, retry, expire } = RPZ_SOA_TIMERS;
+  return [
+    {
+      name: '@',
+      type: 'SOA',
+      data: `${options.nameServer} ${options.hostmaster} ${rpzSerial(version)} ${refresh} ${retry} ${expire} ${options.ttl}`,
+    },
+    { name: '@', type: 'NS', data: options.nameServer },
+  ];
+}
+
+function fits(owner: string, zone: string): boolean {
+  // Absolute owner without its root dot: `owner` + `.` + zone minus its trailing dot.
+  return owner.length + zone.length <= 253;
+}
+
+// Owner names ending in these labels are RPZ triggers of another kind (IP, NS name, client IP).
+const SPECIAL_TRIGGER = /(?:^|\.)rpz-[a-z-]*$/;
+
+function policyData(entry: FeedEntry, options: RenderOptions): Array<Pick<RpzRecord, 'type' | 'data'>> {
+  if (entry.action === 'redirect') {
+    if (options.walledGardenHost) return [{ type: 'CNAME', data: options.walledGardenHost }];
+    if (options.walledGardenAddresses.length > 0) {
+      return options.walledGardenAddresses.map((address) => ({
+        type: addressRecordType(address),
+        data: address,
+      }));
+    }
+  }
+  // `CNAME .` is the RPZ action for NXDOMAIN.
+  return [{ type: 'CNAME', data: '.' }];
+}
+
+/**
+ * The policy records of one entry: for a `domain` entry the name and `*.name` (its sub-domains),
+ * each with `CNAME .` (block = NXDOMAIN) or, for `redirect`, a CNAME to the walled-garden host or
+ * its A/AAAA addresses (block when neither is configured). Empty for `url` entries (DNS never
+ * blocks a host for one of its pages) and for names the zone cannot hold (too long under the
+ * origin, an IP literal, a name that would read as an RPZ IP or NS trigger).
+ */
+export function rpzRecords(entry: FeedEntry, options: RenderOptions, refs?: RefLookup): RpzRecord[] {
+  if (entry.kind !== 'domain') return [];
+  const name = domainName(entry.expression);
+  if (name === undefined || !fits(name, options.zone) || SPECIAL_TRIGGER.test(name)) return [];
+  const comment = traceComment(entry, refs);
+  const data = policyData(entry, options);
+  const records: RpzRecord[] = data.map(({ type, data }) => ({ name, type, data, comment }));
+  // A name too long for a wildcard under the origin has no sub-domain the zone could name anyway.
+  const wildcard = `*.${name}`;
+  if (fits(wildcard, options.zone)) {
+    for (const { type, data: value } of data) records.push({ name: wildcard, type, data: value, comment });
+  }
+  return records;
+}
