@@ -30,8 +30,3 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
     throw new UsageError((err as Error).message);
   }
 }
-
-/** Reads a flag value falling back to an environment variable, then a default. */
-export function flagOrEnv(value: string | undefined, env: string, fallback: string): string {
-  return value ?? process.env[env] ?? fallback;
-}

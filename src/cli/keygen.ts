@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateSigningKey } from '../core/keys.ts';
+import { localDataPaths } from '../hub/config.ts';
 import { KEYSET_FILE, rotateSigningKey } from '../hub/key-rotation.ts';
 import { PUBLIC_KEY_FILE, SIGNING_KEY_FILE, writeKeyFiles } from '../hub/signing-key.ts';
-import { type Command, flagOrEnv, parseFlags, UsageError } from './command.ts';
+import { type Command, parseFlags, UsageError } from './command.ts';
 
 export const keygen: Command = {
   name: 'keygen',
@@ -20,7 +21,7 @@ export const keygen: Command = {
       force: { type: 'boolean' },
       rotate: { type: 'boolean' },
     });
-    const dir = resolve(values.out ?? join(flagOrEnv(undefined, 'TAKEDOWN_DATA', './data'), 'keys'));
+    const dir = values.out === undefined ? localDataPaths(undefined).keysDir : resolve(values.out);
     if (values.rotate) {
       if (!existsSync(join(dir, SIGNING_KEY_FILE)))
         throw new UsageError(`no ${SIGNING_KEY_FILE} in ${dir} to rotate from`);

@@ -1,13 +1,12 @@
-import { join, resolve } from 'node:path';
+import { localDataPaths } from '../hub/config.ts';
 import { openRegistry, type Registry, type RegistryOptions } from '../registry/registry.ts';
-import { flagOrEnv } from './command.ts';
 
 /** The `--data` flag every command that works on the local registry accepts. */
 export const dataFlag = { data: { type: 'string' } } as const;
 
 /** Opens the registry of a data directory (flag, then TAKEDOWN_DATA, then ./data). */
 export function openLocalRegistry(data: string | undefined, options: RegistryOptions = {}): Registry {
-  return openRegistry(join(resolve(flagOrEnv(data, 'TAKEDOWN_DATA', './data')), 'takedown.db'), options);
+  return openRegistry(localDataPaths(data).dbPath, options);
 }
 
 /** Runs `fn` with the local registry and always closes it. */

@@ -16,10 +16,13 @@ const list = (fallback = '') =>
     );
 
 /** Everything the hub reads from flags and environment, validated once at start (defaults: docs/ARCHITECTURE.md, configuration and defaults). */
+/** The data directory when neither a flag nor TAKEDOWN_DATA names one. */
+const DEFAULT_DATA_DIR = './data';
+
 const hubConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8787),
-  dataDir: z.string().min(1).default('./data'),
+  dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
   /** Sets the first admin token instead of a random one (TAKEDOWN_ADMIN_TOKEN). */
   adminToken: z
     .string()
@@ -62,18 +65,34 @@ const hubConfigSchema = z.object({
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
+
+/** Where the registry and the keys of a data directory live. */
+function dataPaths(dataDir: string): { dataDir: string; dbPath: string; keysDir: string } {
+  const dir = resolve(dataDir);
+  return { dataDir: dir, dbPath: join(dir, 'takedown.db'), keysDir: join(dir, 'keys') };
+}
+
+/**
+ * The data directory of a command working on the local registry: `--data`, then TAKEDOWN_DATA (empty counts as
+ * unset, as for the hub), then ./data; the same rule the hub's configuration applies.
+ */
+export function localDataPaths(flag: string | undefined, env: NodeJS.ProcessEnv = process.env) {
+  return dataPaths(flag ?? envValue(env, 'TAKEDOWN_DATA') ?? DEFAULT_DATA_DIR);
+}
+
+const envValue = (env: NodeJS.ProcessEnv, name: string) =>
+  env[name] === undefined || env[name] === '' ? undefined : env[name];
 export type HubConfig = z.output<typeof hubConfigSchema> & { dbPath: string; keysDir: string };
 
 /** Parses flags over environment over defaults; throws a ZodError naming the bad setting. */
 export function loadHubConfig(input: HubConfigInput): HubConfig {
   const config = hubConfigSchema.parse(input);
-  const dataDir = resolve(config.dataDir);
-  return { ...config, dataDir, dbPath: join(dataDir, 'takedown.db'), keysDir: join(dataDir, 'keys') };
+  return { ...config, ...dataPaths(config.dataDir) };
 }
 
 /** The environment variables the hub reads, as config input (flags override them). */
 export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
-  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const pick = (name: string) => envValue(env, name);
   return {
     host: pick('TAKEDOWN_HOST'),
     port: pick('TAKEDOWN_PORT'),
