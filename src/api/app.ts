@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.ts';
-import { ApiError, handleError, handleNotFound } from './errors.ts';
+import { ApiError, errorBody, handleError, handleNotFound } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
@@ -34,6 +34,12 @@ export function createApp(deps: AppDeps) {
 
   app.get('/healthz', (c) => c.json({ status: 'ok', version: registry.currentVersion() }));
   app.get('/readyz', (c) => {
+    const corruption = registry.corruption();
+    if (corruption !== null) {
+      const message = `the registry failed its integrity check (${corruption}); restore it from a backup`;
+      // No version: reading the damaged file is what this answer must not depend on.
+      return c.json({ status: 'corrupt', ...errorBody('registry_corrupt', message) }, 503);
+    }
     const ready = deps.ready();
     return c.json(
       { status: ready ? 'ready' : 'starting', version: registry.currentVersion() },

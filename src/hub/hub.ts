@@ -9,10 +9,12 @@ import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.t
 import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
+import { corruptionMessage } from '../registry/integrity.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
+import { IntegrityMonitor } from './integrity-monitor.ts';
 import { loadKeySet } from './key-rotation.ts';
 import { loadSigningKey } from './signing-key.ts';
 
@@ -20,6 +22,8 @@ export interface Hub {
   registry: Registry;
   signingKey: SigningKey;
   feeds: FeedService;
+  /** The periodic integrity check of the registry file; `checkNow()` runs one at once. */
+  integrity: IntegrityMonitor;
   app: ReturnType<typeof createApp>;
   /** Settles when the feeds have scanned the registry and can serve snapshots and deltas. */
   feedsStarted: Promise<void>;
@@ -40,7 +44,8 @@ export interface RunningHub extends Hub {
  * Handlers and services get what they need from here; nothing else reads configuration.
  */
 export async function createHub(config: HubConfig): Promise<Hub> {
-  const registry = openRegistry(config.dbPath);
+  // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
+  const registry = openRegistry(config.dbPath, { quickCheck: true });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const keySet = await loadKeySet(config.keysDir);
@@ -81,6 +86,16 @@ export async function createHub(config: HubConfig): Promise<Hub> {
         ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
       ],
     });
+    const integrity = new IntegrityMonitor(
+      config.dbPath,
+      config.integrityCheckSeconds * 1000,
+      (problems) => {
+        registry.markCorrupt(problems.join('; '));
+        console.error(corruptionMessage(config.dbPath, 'integrity_check', problems));
+      },
+      (error) => console.error(error.message),
+    );
+    integrity.start();
     expiry.sweep();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
     const feedsStarted = feeds.start().catch((err: Error) => {
@@ -92,11 +107,13 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       registry,
       signingKey,
       feeds,
+      integrity,
       app,
       feedsStarted,
       firstAdminToken,
       async close() {
         expiry.stop();
+        await integrity.stop();
         await feedsStarted.catch(() => undefined);
         await feeds.stop();
         registry.close();
