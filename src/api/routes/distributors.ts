@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { type AuthEnv, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
+import { BODY_LIMITS, jsonBody } from '../json-body.ts';
 import { unwrap } from '../registry-result.ts';
 import { reportBody } from '../schemas.ts';
-import { jsonBody, validate } from '../validate.ts';
+import { validate } from '../validate.ts';
 
 /**
  * `/v1/distributors`: sync agents report what they applied; regulators see, per distributor, the applied
@@ -14,7 +15,7 @@ export function distributorsRoutes({ registry, authenticate }: AppDeps) {
     .post(
       '/report',
       requireRole(authenticate, 'distributor'),
-      jsonBody,
+      jsonBody(BODY_LIMITS.report),
       validate('json', reportBody),
       (c) => {
         const status = unwrap(registry.recordReport(c.get('principal').id, c.req.valid('json')));

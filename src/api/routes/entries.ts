@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
+import { BODY_LIMITS, jsonBody } from '../json-body.ts';
 import { unwrap } from '../registry-result.ts';
 import { entryQuery, revokeEntryBody } from '../schemas.ts';
-import { jsonBody, validate } from '../validate.ts';
+import { validate } from '../validate.ts';
 
 /** `/v1/entries`: search the registry; revoke one entry from every order holding it. */
 export function entriesRoutes({ registry, authenticate, committed }: AppDeps) {
@@ -18,7 +19,7 @@ export function entriesRoutes({ registry, authenticate, committed }: AppDeps) {
     .post(
       '/revoke',
       requireRole(authenticate, 'regulator'),
-      jsonBody,
+      jsonBody(BODY_LIMITS.small),
       validate('json', revokeEntryBody),
       (c) => {
         const { target, reason } = c.req.valid('json');
