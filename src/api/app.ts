@@ -1,7 +1,8 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.ts';
 import { ApiError, errorBody, handleError, handleNotFound } from './errors.ts';
+import { requestLog } from './request-log.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
@@ -23,6 +24,7 @@ export function createApp(deps: AppDeps) {
     await next();
     requests({ method: c.req.method, status: String(c.res.status) });
   });
+  if (deps.log) app.use(requestLog(deps.log) as MiddlewareHandler);
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimit,

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Registry } from '../registry/registry.ts';
+import type { JsonLog } from '../util/json-log.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
 
@@ -18,6 +19,8 @@ export interface AppDeps {
   ready(): boolean;
   /** Largest request body in bytes. */
   bodyLimit: number;
+  /** Structured log: one line per request, per write and per agent report (default: none). */
+  log?: JsonLog;
   /** Sub-apps mounted beside the registry's (the feeds). */
   extraRoutes?: Array<[string, Hono]>;
 }

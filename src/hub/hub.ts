@@ -11,6 +11,7 @@ import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { corruptionMessage } from '../registry/integrity.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
+import { type JsonLog, jsonLog } from '../util/json-log.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
@@ -43,7 +44,7 @@ export interface RunningHub extends Hub {
  * Builds every service of the hub in one place: registry, signing key, metrics, expiry timer, the HTTP app.
  * Handlers and services get what they need from here; nothing else reads configuration.
  */
-export async function createHub(config: HubConfig): Promise<Hub> {
+export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<Hub> {
   // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
   const registry = openRegistry(config.dbPath, { quickCheck: true });
   try {
@@ -57,7 +58,22 @@ export async function createHub(config: HubConfig): Promise<Hub> {
     const committed = (version: number) => {
       for (const listener of listeners) listener(version);
     };
-    const expiry = new ExpiryTimer(registry, committed);
+    const expiry = new ExpiryTimer(
+      {
+        nextExpiry: () => registry.nextExpiry(),
+        expireDue: (now) => {
+          const outcome = registry.expireDue(now);
+          if (outcome)
+            log('orders_expired', {
+              orders: outcome.orders.join(','),
+              version: outcome.version,
+              actor: 'expiry',
+            });
+          return outcome;
+        },
+      },
+      committed,
+    );
     const feeds = new FeedService({
       databasePath: config.dbPath,
       signingKey,
@@ -82,6 +98,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
           : ((await loadKeySet(config.keysDir, version))?.bytes ?? null),
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
+      log,
       extraRoutes: [
         ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
       ],
@@ -91,15 +108,19 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       config.integrityCheckSeconds * 1000,
       (problems) => {
         registry.markCorrupt(problems.join('; '));
-        console.error(corruptionMessage(config.dbPath, 'integrity_check', problems));
+        log(
+          'registry_corrupt',
+          { message: corruptionMessage(config.dbPath, 'integrity_check', problems) },
+          'error',
+        );
       },
-      (error) => console.error(error.message),
+      (error) => log('integrity_check_failed', { message: error.message }, 'warn'),
     );
     integrity.start();
     expiry.sweep();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
     const feedsStarted = feeds.start().catch((err: Error) => {
-      console.error(`feeds did not start: ${err.message}`);
+      log('feeds_failed', { message: err.message }, 'error');
       throw err;
     });
     feedsStarted.catch(() => undefined);
@@ -143,7 +164,7 @@ function ensureAdminToken(registry: Registry, given: string | undefined): string
  * The `dns` feed served as the RPZ policy zone over DNS, for ISPs that pull straight from the regulator:
  * the same module the sync agent mounts on its verified state, here following the hub's feed mirror.
  */
-async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<ServedZone> {
+async function serveHubZone(feeds: FeedService, config: HubConfig, log: JsonLog): Promise<ServedZone> {
   const zone = await serveZone({
     host: config.host,
     port: config.rpzPort ?? 0,
@@ -154,7 +175,8 @@ async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<Serv
     // Transfers and NOTIFYs are routine; refusals and errors are what an operator must see.
     log: (event) => {
       if (event.event !== 'transfer' && event.event !== 'notify') {
-        console.error(`rpz ${event.event}: ${event.message}${event.client ? ` (${event.client})` : ''}`);
+        const level = event.event === 'error' ? 'error' : 'warn';
+        log(`rpz_${event.event}`, { message: event.message, client: event.client }, level);
       }
     },
   });
@@ -163,8 +185,8 @@ async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<Serv
 }
 
 /** Creates the hub and serves its API on `config.host:config.port` (port 0 picks a free one). */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
-  const hub = await createHub(config);
+export async function startHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<RunningHub> {
+  const hub = await createHub(config, log);
   // Plain HTTP/1.1 (no createServer option), so the server is an http.Server.
   const server = await new Promise<HttpServer>((resolve, reject) => {
     const s = serve({ fetch: hub.app.fetch, hostname: config.host, port: config.port }, () =>
@@ -173,7 +195,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const zone = config.rpzPort === undefined ? null : await serveHubZone(hub.feeds, config);
+  const zone = config.rpzPort === undefined ? null : await serveHubZone(hub.feeds, config, log);
   return {
     ...hub,
     port,

@@ -48,6 +48,8 @@ export interface TestHub {
   /** A live token of every role; `admin` is the first admin token. */
   tokens: Record<TokenRole, string>;
   tokenIds: Record<TokenRole, number>;
+  /** The hub's structured log lines so far (`event` and fields). */
+  logs: Array<Record<string, unknown>>;
   call(method: string, path: string, options?: CallOptions): Promise<ApiReply>;
   /** The registry version as `GET /healthz` reports it. */
   version(): Promise<number>;
@@ -75,7 +77,8 @@ export async function testApp(
     adminToken: admin,
     bodyLimit: options.bodyLimit,
   });
-  const hub = await createHub(config);
+  const logs: Array<Record<string, unknown>> = [];
+  const hub = await createHub(config, (event, fields) => logs.push({ event, ...fields }));
   const tokens = { admin } as Record<TokenRole, string>;
   const tokenIds = { admin: 1 } as Record<TokenRole, number>;
   for (const role of ROLES.slice(1)) {
@@ -98,6 +101,7 @@ export async function testApp(
     dbPath: config.dbPath,
     tokens,
     tokenIds,
+    logs,
     call,
     async version() {
       const r = await call('GET', '/healthz');

@@ -14,14 +14,22 @@ import {
 import { validate } from '../validate.ts';
 
 /** `/v1/orders`: regulators write, auditors read. */
-export function ordersRoutes({ registry, authenticate, committed, bodyLimit }: AppDeps) {
+export function ordersRoutes({ registry, authenticate, committed, bodyLimit, log }: AppDeps) {
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
 
   return new Hono<AuthEnv>()
     .post('/', write, jsonBody(bodyLimit), validate('json', createOrderBody), (c) => {
-      const created = unwrap(registry.createOrder(c.req.valid('json'), actorOf(c.get('principal'))));
+      const principal = c.get('principal');
+      const created = unwrap(registry.createOrder(c.req.valid('json'), actorOf(principal)));
       committed(created.version);
+      log?.('order_created', {
+        order: created.order.id,
+        reference: created.order.reference,
+        version: created.version,
+        targets: created.results.length,
+        actor: principal.id,
+      });
       return c.json({ order: created.order, version: created.version, results: created.results }, 201);
     })
     .get('/', read, validate('query', orderQuery), (c) => {
@@ -40,10 +48,10 @@ export function ordersRoutes({ registry, authenticate, committed, bodyLimit }: A
       validate('json', reasonBody),
       (c) => {
         const { id } = c.req.valid('param');
-        const outcome = unwrap(
-          registry.revokeOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))),
-        );
+        const principal = c.get('principal');
+        const outcome = unwrap(registry.revokeOrder(id, c.req.valid('json').reason, actorOf(principal)));
         committed(outcome.version);
+        log?.('order_revoked', { order: id, version: outcome.version, actor: principal.id });
         return c.json(outcome);
       },
     )
@@ -55,10 +63,11 @@ export function ordersRoutes({ registry, authenticate, committed, bodyLimit }: A
       validate('json', extendBody),
       (c) => {
         const { id } = c.req.valid('param');
-        const outcome = unwrap(
-          registry.extendOrder(id, c.req.valid('json').expiresAt, actorOf(c.get('principal'))),
-        );
+        const principal = c.get('principal');
+        const { expiresAt } = c.req.valid('json');
+        const outcome = unwrap(registry.extendOrder(id, expiresAt, actorOf(principal)));
         committed(outcome.version);
+        log?.('order_extended', { order: id, version: outcome.version, expiresAt, actor: principal.id });
         return c.json(outcome);
       },
     );
