@@ -112,7 +112,8 @@ describe('hostile request bodies', () => {
       `/healthz under hostile bodies: ${latencies.length} probes, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
     );
     expect(latencies.length).toBeGreaterThan(10);
-    // The issue measured a 6.5 s stall; the bound leaves room for a busy shared machine.
-    expect(max).toBeLessThan(250);
+    // Before the caps, one such body stalled the hub 6.5 s. Alone on this 2-core machine the probes stay under
+    // 200 ms (most under 50); the bound leaves room for a full parallel test run sharing the cores.
+    expect(max).toBeLessThan(1_000);
   });
 });
