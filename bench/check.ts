@@ -106,7 +106,8 @@ async function main() {
     const token = newToken();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
-    const hub = await createHub(loadHubConfig({ dataDir: dir, adminToken: token, port: 0 }));
+    // No request log: a line per request would be part of what the benchmark measures.
+    const hub = await createHub(loadHubConfig({ dataDir: dir, adminToken: token, port: 0 }), () => {});
     let inProcess: Awaited<ReturnType<typeof rounds>>;
     try {
       const send: Send = (body) =>

@@ -1,7 +1,9 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { errorBody } from '../core/types.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiError, handleError, handleNotFound } from './errors.ts';
+import { requestLog } from './request-log.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
@@ -24,6 +26,7 @@ export function createApp(deps: AppDeps) {
     await next();
     requests({ method: c.req.method, status: String(c.res.status) });
   });
+  if (deps.log) app.use(requestLog(deps.log) as MiddlewareHandler);
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimit,
@@ -35,6 +38,12 @@ export function createApp(deps: AppDeps) {
 
   app.get('/healthz', (c) => c.json({ status: 'ok', version: registry.currentVersion() }));
   app.get('/readyz', (c) => {
+    const corruption = registry.corruption();
+    if (corruption !== null) {
+      const message = `the registry failed its integrity check (${corruption}); restore it from a backup`;
+      // No version: reading the damaged file is what this answer must not depend on.
+      return c.json({ status: 'corrupt', ...errorBody('registry_corrupt', message) }, 503);
+    }
     const ready = deps.ready();
     return c.json(
       { status: ready ? 'ready' : 'starting', version: registry.currentVersion() },

@@ -1,6 +1,7 @@
 import type { Category } from '../core/types.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { JsonLog } from '../util/json-log.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
 
@@ -23,4 +24,6 @@ export interface AppDeps {
   bodyLimit: number;
   /** The signed feeds served under `/v1/feeds`. */
   feeds: FeedService;
+  /** Structured log: one line per request, per write and per agent report (default: none). */
+  log?: JsonLog;
 }

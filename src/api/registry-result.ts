@@ -9,6 +9,7 @@ const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   bad_cursor: 400,
   import_in_progress: 503,
+  registry_corrupt: 503,
 };
 
 /** The value of a registry result, or the matching ApiError (registry codes pass through unchanged). */

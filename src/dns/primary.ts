@@ -4,6 +4,7 @@ import type { Change } from '../core/types.ts';
 import { type RenderOptions, resolveRenderOptions } from '../render/options.ts';
 import { rpzSerial, serialNewer } from '../render/serial.ts';
 import { changeRecords, TransferJournal } from './journal.ts';
+import { DEFAULT_LOG_LIMIT, type LogLimit, limitLog } from './log-limiter.ts';
 import { DEFAULT_NOTIFY_RETRY, Notifier, type NotifyRetry, type NotifyTarget } from './notify.ts';
 import {
   type Client,
@@ -12,6 +13,7 @@ import {
   respond,
   type ZoneSource,
 } from './responder.ts';
+import { DEFAULT_TCP_LIMITS, TcpAdmission, type TcpLimits } from './tcp-admission.ts';
 import { serveTcpConnection } from './tcp-connection.ts';
 import { createTransferAcl } from './transfer-acl.ts';
 import { resolveTsigKeys, type TsigKey } from './tsig.ts';
@@ -34,6 +36,10 @@ export interface RpzPrimaryOptions extends ZoneSource {
   /** Versions of differences kept for IXFR; an older secondary gets the whole zone. Default 100. */
   journalVersions?: number;
   log?: (event: DnsLogEvent) => void;
+  /** Connection caps and deadlines of the TCP listener (DEFAULT_TCP_LIMITS). */
+  tcpLimits?: Partial<TcpLimits>;
+  /** How many peer-driven events (malformed, refused, TSIG failures) are logged per interval. */
+  logLimit?: Partial<LogLimit>;
 }
 
 export interface RpzPrimary {
@@ -80,7 +86,11 @@ function bindUdp(socket: UdpSocket, host: string, port: number): Promise<void> {
 export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const options = resolveRenderOptions(config.render);
   const keys = resolveTsigKeys(config.tsigKeys ?? []);
-  const log = config.log ?? (() => {});
+  const limitedLog = limitLog(config.log ?? (() => {}), { ...DEFAULT_LOG_LIMIT, ...config.logLimit });
+  const log = limitedLog.log;
+  const limits = { ...DEFAULT_TCP_LIMITS, ...config.tcpLimits };
+  const acl = createTransferAcl(config.allowTransfer, keys.size > 0);
+  const admission = new TcpAdmission(limits, (address) => acl(address, false));
   const journal = new TransferJournal(config.journalVersions ?? 100, config.version());
   const notifier = new Notifier(
     options.zone,
@@ -97,7 +107,7 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
       ...(config.lookup ? { lookup: config.lookup } : {}),
     },
     keys,
-    acl: createTransferAcl(config.allowTransfer, keys.size > 0),
+    acl,
     journal,
     log,
   };
@@ -123,23 +133,36 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   };
 
   const onConnection = (socket: Socket) => {
-    connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
     const client: Client = {
       address: socket.remoteAddress ?? '',
       port: socket.remotePort ?? 0,
       transport: 'tcp',
     };
+    const peer = `${client.address}#${client.port}`;
+    const slot = admission.admit(client.address, () => socket.destroy());
+    if (typeof slot === 'string') {
+      const why = slot === 'per-client' ? `${limits.perClient} from this address` : 'no free slot';
+      log({ event: 'refused', client: peer, message: `TCP connection refused: ${why}` });
+      socket.resetAndDestroy();
+      return;
+    }
+    connections.add(socket);
+    socket.on('close', () => {
+      connections.delete(socket);
+      slot.release();
+    });
+    client.tsigVerified = slot.promote;
     serveTcpConnection(
       socket,
       (message) => handle(message, client),
-      (error) =>
-        log({ event: 'error', client: `${client.address}#${client.port}`, message: `TCP: ${error.message}` }),
+      (error) => log({ event: 'error', client: peer, message: `TCP: ${error.message}` }),
+      limits,
     );
   };
 
   async function close(): Promise<void> {
     await notifier.close();
+    limitedLog.flush();
     for (const socket of connections) socket.destroy();
     const server = tcp;
     const socket = udp;
@@ -158,7 +181,6 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
     async listen(host, port) {
       if (tcp) throw new Error(`the RPZ primary already listens on ${address?.host}#${address?.port}`);
       tcp = createServer(onConnection);
-      tcp.maxConnections = 256;
       udp = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
       udp.on('message', onUdp(udp));
       try {

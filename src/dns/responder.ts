@@ -47,6 +47,8 @@ export interface Client {
   address: string;
   port: number;
   transport: 'udp' | 'tcp';
+  /** Hears that a request of this client carried a valid TSIG signature (a TCP slot on probation keeps it). */
+  tsigVerified?: () => void;
 }
 
 /** One message, a stream of them (a transfer, TCP only), or nothing: drop it (UDP) or close (TCP). */
@@ -122,6 +124,7 @@ function checkTsig(request: Request, tsig: LocatedTsig, config: ResponderConfig)
   if (check.ok) {
     request.signer = new TsigSigner(check.key, check.requestMac);
     request.keyName = check.key.name;
+    request.client.tsigVerified?.();
     return undefined;
   }
   config.log({ event: 'tsig', client: peer(request.client), message: `TSIG failure: ${check.reason}` });

@@ -3,16 +3,24 @@ import type { Reply } from './responder.ts';
 
 // DNS over TCP (RFC 7766): 2-byte length-prefixed messages, answered one after another; a transfer's
 // messages are written only as fast as the client reads them (back-pressure), and a client that
-// sends garbage, stalls or pipelines without reading is disconnected.
+// sends garbage, stalls or pipelines without reading is disconnected. Each request must arrive whole
+// within a deadline that starts when the connection waits for it: a peer that trickles one byte at a
+// time cannot hold a connection open longer than that (an idle timer reset by every byte could).
 
-/** Idle time before a silent or stalled connection is closed. */
-const IDLE_MS = 30_000;
 /** Requests buffered while an answer is still being written; past this, reading pauses. */
 const MAX_PENDING = 16;
 
-function waitForDrain(socket: Socket): Promise<void> {
+export interface TcpTimeouts {
+  /** From waiting for a request to having it whole. */
+  messageTimeoutMs: number;
+  /** For one answer frame to be taken by a client that does not read. */
+  writeTimeoutMs: number;
+}
+
+function waitForDrain(socket: Socket, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (error?: Error) => {
+      clearTimeout(timer);
       socket.off('drain', onDrain);
       socket.off('close', onClose);
       if (error) reject(error);
@@ -20,17 +28,21 @@ function waitForDrain(socket: Socket): Promise<void> {
     };
     const onDrain = () => done();
     const onClose = () => done(new Error('connection closed during the transfer'));
+    const timer = setTimeout(
+      () => done(new Error(`client read nothing for ${timeoutMs} ms during the transfer`)),
+      timeoutMs,
+    );
     socket.on('drain', onDrain);
     socket.on('close', onClose);
   });
 }
 
-async function writeFrame(socket: Socket, message: Buffer): Promise<void> {
+async function writeFrame(socket: Socket, message: Buffer, timeoutMs: number): Promise<void> {
   if (socket.destroyed) throw new Error('connection closed during the transfer');
   const frame = Buffer.allocUnsafe(2 + message.length);
   frame.writeUInt16BE(message.length, 0);
   message.copy(frame, 2);
-  if (!socket.write(frame)) await waitForDrain(socket);
+  if (!socket.write(frame)) await waitForDrain(socket, timeoutMs);
 }
 
 /**
@@ -41,12 +53,24 @@ export function serveTcpConnection(
   socket: Socket,
   handle: (message: Buffer) => Promise<Reply>,
   onError: (error: Error) => void,
+  timeouts: TcpTimeouts,
 ): void {
   let buffered: Buffer = Buffer.alloc(0);
   const pending: Buffer[] = [];
   let busy = false;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
 
-  socket.setTimeout(IDLE_MS, () => socket.destroy());
+  const awaitRequest = () => {
+    if (deadline === undefined && !socket.destroyed)
+      deadline = setTimeout(() => socket.destroy(), timeouts.messageTimeoutMs);
+  };
+  const requestArrived = () => {
+    clearTimeout(deadline);
+    deadline = undefined;
+  };
+
+  awaitRequest();
+  socket.on('close', requestArrived);
   socket.on('error', () => socket.destroy());
 
   const work = async () => {
@@ -59,9 +83,10 @@ export function serveTcpConnection(
           socket.destroy();
           return;
         }
-        if (Buffer.isBuffer(reply)) await writeFrame(socket, reply);
-        else for await (const message of reply) await writeFrame(socket, message);
+        if (Buffer.isBuffer(reply)) await writeFrame(socket, reply, timeouts.writeTimeoutMs);
+        else for await (const message of reply) await writeFrame(socket, message, timeouts.writeTimeoutMs);
       }
+      awaitRequest();
     } catch (error) {
       if (!socket.destroyed) onError(error as Error);
       socket.destroy();
@@ -83,6 +108,9 @@ export function serveTcpConnection(
       buffered = buffered.subarray(2 + length);
     }
     if (pending.length >= MAX_PENDING) socket.pause();
-    if (!busy && pending.length > 0) void work();
+    if (!busy && pending.length > 0) {
+      requestArrived();
+      void work();
+    }
   });
 }

@@ -58,6 +58,14 @@ const hubConfigSchema = z.object({
     .int()
     .positive()
     .default(32 * 1024 * 1024),
+  /**
+   * Seconds between full `PRAGMA integrity_check` runs of the registry (in a worker thread); 0 turns them off.
+   * Six hours: a check reads the whole file, and damage found within hours still leaves recent backups good.
+   */
+  integrityCheckSeconds: z.coerce
+    .number()
+    .min(0)
+    .default(6 * 3600),
   /** Bloom false-positive rate of the filter feed. */
   filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
   /** Categories that appear only in the hashed filter feed. */
@@ -104,6 +112,7 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     rpzAllow: pick('TAKEDOWN_RPZ_ALLOW'),
     rpzNotify: pick('TAKEDOWN_RPZ_NOTIFY'),
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
+    integrityCheckSeconds: pick('TAKEDOWN_INTEGRITY_CHECK_SECONDS'),
     confidential: pick('TAKEDOWN_CONFIDENTIAL_CATEGORIES'),
   } as HubConfigInput;
 }

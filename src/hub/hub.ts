@@ -7,11 +7,14 @@ import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.t
 import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
+import { corruptionMessage } from '../registry/integrity.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { resolveRenderOptions } from '../render/options.ts';
+import { type JsonLog, jsonLog } from '../util/json-log.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
+import { IntegrityMonitor } from './integrity-monitor.ts';
 import { loadKeySet } from './key-rotation.ts';
 import { loadSigningKey } from './signing-key.ts';
 
@@ -19,6 +22,8 @@ export interface Hub {
   registry: Registry;
   signingKey: SigningKey;
   feeds: FeedService;
+  /** The periodic integrity check of the registry file; `checkNow()` runs one at once. */
+  integrity: IntegrityMonitor;
   app: ReturnType<typeof createApp>;
   /** Settles when the feeds have scanned the registry and can serve snapshots and deltas. */
   feedsStarted: Promise<void>;
@@ -38,8 +43,9 @@ export interface RunningHub extends Hub {
  * Builds every service of the hub in one place: registry, signing key, metrics, expiry timer, the HTTP app.
  * Handlers and services get what they need from here; nothing else reads configuration.
  */
-export async function createHub(config: HubConfig): Promise<Hub> {
-  const registry = openRegistry(config.dbPath);
+export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<Hub> {
+  // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
+  const registry = openRegistry(config.dbPath, { quickCheck: true });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const keySet = await loadKeySet(config.keysDir);
@@ -51,7 +57,22 @@ export async function createHub(config: HubConfig): Promise<Hub> {
     const committed = (version: number) => {
       for (const listener of listeners) listener(version);
     };
-    const expiry = new ExpiryTimer(registry, committed);
+    const expiry = new ExpiryTimer(
+      {
+        nextExpiry: () => registry.nextExpiry(),
+        expireDue: (now) => {
+          const outcome = registry.expireDue(now);
+          if (outcome)
+            log('orders_expired', {
+              orders: outcome.orders.join(','),
+              version: outcome.version,
+              actor: 'expiry',
+            });
+          return outcome;
+        },
+      },
+      committed,
+    );
     const feeds = new FeedService({
       databasePath: config.dbPath,
       signingKey,
@@ -78,11 +99,26 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       bodyLimit: config.bodyLimit,
       confidential: config.confidential,
       feeds,
+      log,
     });
+    const integrity = new IntegrityMonitor(
+      config.dbPath,
+      config.integrityCheckSeconds * 1000,
+      (problems) => {
+        registry.markCorrupt(problems.join('; '));
+        log(
+          'registry_corrupt',
+          { message: corruptionMessage(config.dbPath, 'integrity_check', problems) },
+          'error',
+        );
+      },
+      (error) => log('integrity_check_failed', { message: error.message }, 'warn'),
+    );
+    integrity.start();
     expiry.sweep();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
     const feedsStarted = feeds.start().catch((err: Error) => {
-      console.error(`feeds did not start: ${err.message}`);
+      log('feeds_failed', { message: err.message }, 'error');
       throw err;
     });
     feedsStarted.catch(() => undefined);
@@ -90,11 +126,13 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       registry,
       signingKey,
       feeds,
+      integrity,
       app,
       feedsStarted,
       firstAdminToken,
       async close() {
         expiry.stop();
+        await integrity.stop();
         await feedsStarted.catch(() => undefined);
         await feeds.stop();
         registry.close();
@@ -124,7 +162,7 @@ function ensureAdminToken(registry: Registry, given: string | undefined): string
  * The `dns` feed served as the RPZ policy zone over DNS, for ISPs that pull straight from the regulator:
  * the same module the sync agent mounts on its verified state, here following the hub's feed mirror.
  */
-async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<ServedZone> {
+async function serveHubZone(feeds: FeedService, config: HubConfig, log: JsonLog): Promise<ServedZone> {
   const zone = await serveZone({
     host: config.host,
     port: config.rpzPort ?? 0,
@@ -135,7 +173,8 @@ async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<Serv
     // Transfers and NOTIFYs are routine; refusals and errors are what an operator must see.
     log: (event) => {
       if (event.event !== 'transfer' && event.event !== 'notify') {
-        console.error(`rpz ${event.event}: ${event.message}${event.client ? ` (${event.client})` : ''}`);
+        const level = event.event === 'error' ? 'error' : 'warn';
+        log(`rpz_${event.event}`, { message: event.message, client: event.client }, level);
       }
     },
   });
@@ -144,8 +183,8 @@ async function serveHubZone(feeds: FeedService, config: HubConfig): Promise<Serv
 }
 
 /** Creates the hub and serves its API on `config.host:config.port` (port 0 picks a free one). */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
-  const hub = await createHub(config);
+export async function startHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<RunningHub> {
+  const hub = await createHub(config, log);
   // Plain HTTP/1.1 (no createServer option), so the server is an http.Server.
   const server = await new Promise<HttpServer>((resolve, reject) => {
     const s = serve({ fetch: hub.app.fetch, hostname: config.host, port: config.port }, () =>
@@ -154,7 +193,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const zone = config.rpzPort === undefined ? null : await serveHubZone(hub.feeds, config);
+  const zone = config.rpzPort === undefined ? null : await serveHubZone(hub.feeds, config, log);
   return {
     ...hub,
     port,

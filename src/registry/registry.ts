@@ -9,6 +9,7 @@ import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './ch
 import { beginImport, createOrder, type ImportSession } from './create-order.ts';
 import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
+import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
@@ -59,6 +60,11 @@ export interface RegistryOptions {
   busyTimeoutMs?: number;
   /** SQLite page cache; larger makes bulk imports of unsorted names faster (default 64 MiB). */
   cacheSizeMiB?: number;
+  /**
+   * Run `PRAGMA quick_check` before anything else and throw RegistryCorruptError when the file is damaged
+   * (the hub does, so it never serves a broken registry as healthy).
+   */
+  quickCheck?: boolean;
 }
 
 /**
@@ -74,8 +80,20 @@ export interface RegistryOptions {
 export function openRegistry(path: string, options: RegistryOptions = {}): Registry {
   const memory = path === ':memory:';
   if (!memory && !options.readonly) mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, options.readonly ? { readonly: true, fileMustExist: true } : {});
+  let db: Database.Database;
   try {
+    db = new Database(path, options.readonly ? { readonly: true, fileMustExist: true } : {});
+  } catch (e) {
+    if (isCorruptionError(e))
+      throw new RegistryCorruptError(corruptionMessage(path, 'open', [(e as Error).message]));
+    throw e;
+  }
+  try {
+    if (options.quickCheck && !memory) {
+      const problems = checkIntegrity(db, 'quick_check');
+      if (problems.length > 0)
+        throw new RegistryCorruptError(corruptionMessage(path, 'quick_check', problems));
+    }
     // Takes effect only when the file is new: 16 KiB pages make bulk inserts ~10% faster than 4 KiB.
     if (!options.readonly) db.pragma('page_size = 16384');
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
@@ -95,6 +113,8 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
     return new Registry(new Store(db, options.now ?? (() => new Date()), loadProtected(options)), options);
   } catch (e) {
     db.close();
+    if (isCorruptionError(e))
+      throw new RegistryCorruptError(corruptionMessage(path, 'open', [(e as Error).message]));
     throw e;
   }
 }
@@ -266,6 +286,19 @@ export class Registry {
       return failure('invalid_input', (e as Error).message);
     }
     return success({ count: this.store.protectedDomains.size });
+  }
+
+  /**
+   * Records that an integrity check found the file damaged: from now on every write is refused with
+   * `registry_corrupt` (reads keep working, so auditors can still look). There is no way back but a restore.
+   */
+  markCorrupt(problem: string): void {
+    this.store.corruption ??= problem;
+  }
+
+  /** The integrity problem `markCorrupt` recorded, or null. */
+  corruption(): string | null {
+    return this.store.corruption;
   }
 
   close(): void {

@@ -38,6 +38,8 @@ export class Store {
   private readonly statements = new Map<string, Database.Statement>();
   /** True while an import session holds the connection's transaction. */
   importOpen = false;
+  /** Set when an integrity check failed: every write is refused from then on (the file needs a restore). */
+  corruption: string | null = null;
 
   constructor(
     readonly db: Database.Database,
@@ -63,8 +65,13 @@ export class Store {
     return (this.stmt('SELECT max(version) FROM versions').pluck().get() as number | null) ?? 0;
   }
 
-  /** Refuses a write while an import owns the connection's transaction (it would become part of the import). */
+  /** Refuses a write after a failed integrity check, or while an import owns the connection's transaction (it would become part of the import). */
   writeBlocked(): RegistryError | null {
+    if (this.corruption !== null)
+      return {
+        code: 'registry_corrupt',
+        message: `the registry failed its integrity check (${this.corruption}); writes are stopped until it is restored from a backup`,
+      };
     return this.importOpen
       ? {
           code: 'import_in_progress',
@@ -89,7 +96,7 @@ export class Store {
    * in another process) or an import is open here, it is skipped and false is returned.
    */
   tryWrite(write: () => void): boolean {
-    if (this.importOpen || this.db.inTransaction) return false;
+    if (this.importOpen || this.corruption !== null || this.db.inTransaction) return false;
     const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
     try {

@@ -6,7 +6,8 @@ import type { Action, Category, Change, EntryKind, FeedEntry } from '../core/typ
  * Stable failure codes of the registry API. `invalid_input`, `targets_rejected` -> 422; `not_found` -> 404;
  * `conflict` (e.g. revoking an order that is no longer active) -> 409; `bad_cursor` -> 400;
  * `import_in_progress` -> 503, retry later: an import holds this registry, or another process (in practice
- * a bulk import) held the write lock past the busy timeout.
+ * a bulk import) held the write lock past the busy timeout. `registry_corrupt` -> 503: an integrity check
+ * failed, the file must be restored from a backup.
  */
 export type RegistryErrorCode =
   | 'invalid_input'
@@ -14,7 +15,8 @@ export type RegistryErrorCode =
   | 'not_found'
   | 'conflict'
   | 'bad_cursor'
-  | 'import_in_progress';
+  | 'import_in_progress'
+  | 'registry_corrupt';
 
 /** A registry failure; `details` carries the per-target results of a rejected order. */
 export interface RegistryError {

@@ -192,6 +192,8 @@ describe('the primary under fuzzed input', () => {
       tsigKeys: [KEY],
       allowTransfer: ['127.0.0.1'],
       log: (event) => events.push(event),
+      // Every malformed message is counted here; the default limit would log only the first few.
+      logLimit: { burst: Number.MAX_SAFE_INTEGER },
     });
     port = (await primary.listen('127.0.0.1', await freePort())).port;
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { loadHubConfig } from '../../src/hub/config.ts';
+import { type HubConfigInput, loadHubConfig } from '../../src/hub/config.ts';
 import { createHub, type Hub } from '../../src/hub/hub.ts';
 import type { TokenRole } from '../../src/registry/types.ts';
 
@@ -48,6 +48,8 @@ export interface TestHub {
   /** A live token of every role; `admin` is the first admin token. */
   tokens: Record<TokenRole, string>;
   tokenIds: Record<TokenRole, number>;
+  /** The hub's structured log lines so far (`event` and fields). */
+  logs: Array<Record<string, unknown>>;
   call(method: string, path: string, options?: CallOptions): Promise<ApiReply>;
   /** The registry version as `GET /healthz` reports it. */
   version(): Promise<number>;
@@ -64,11 +66,19 @@ async function reply(res: Response): Promise<ApiReply> {
  * The hub built in-process by `createHub` (the real composition, expiry timer included) on a registry in a
  * temporary data directory, with a token of every role. Requests go through `app.request`, no socket.
  */
-export async function testApp(options: { bodyLimit?: number } = {}): Promise<TestHub> {
+export async function testApp(
+  options: { bodyLimit?: number; config?: Partial<HubConfigInput> } = {},
+): Promise<TestHub> {
   const dataDir = await tempDir();
   const admin = newTokenText();
-  const config = loadHubConfig({ dataDir, adminToken: admin, bodyLimit: options.bodyLimit });
-  const hub = await createHub(config);
+  const config = loadHubConfig({
+    ...options.config,
+    dataDir,
+    adminToken: admin,
+    bodyLimit: options.bodyLimit,
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const hub = await createHub(config, (event, fields) => logs.push({ event, ...fields }));
   const tokens = { admin } as Record<TokenRole, string>;
   const tokenIds = { admin: 1 } as Record<TokenRole, number>;
   for (const role of ROLES.slice(1)) {
@@ -91,6 +101,7 @@ export async function testApp(options: { bodyLimit?: number } = {}): Promise<Tes
     dbPath: config.dbPath,
     tokens,
     tokenIds,
+    logs,
     call,
     async version() {
       const r = await call('GET', '/healthz');

@@ -7,7 +7,8 @@ import type { DeltaAnswer, FeedService } from '../../feeds/feed-service.ts';
 import type { ServedArtifact } from '../../feeds/served-artifact.ts';
 import { type Authenticate, requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { jsonBody, validate } from '../validate.ts';
+import { BODY_LIMITS, jsonBody } from '../json-body.ts';
+import { validate } from '../validate.ts';
 
 /** Longest long-poll, in seconds. */
 const MAX_WAIT_SECONDS = 60;
@@ -114,7 +115,7 @@ export function feedsRoutes({ feeds, authenticate }: FeedsRoutesDeps): Hono {
     }
     return answerDelta(c, feed, since, answer);
   });
-  app.post('/filter/confirm', jsonBody, validate('json', confirmBody), (c) => {
+  app.post('/filter/confirm', jsonBody(BODY_LIMITS.confirm), validate('json', confirmBody), (c) => {
     const { bits, keys } = c.req.valid('json');
     const found = feeds.confirm(bits, keys);
     if (!found) throw notReady(c);

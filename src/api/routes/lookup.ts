@@ -7,8 +7,9 @@ import type { Match } from '../../registry/types.ts';
 import { type AuthEnv, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { unprocessable } from '../errors.ts';
+import { BODY_LIMITS, jsonBody } from '../json-body.ts';
 import { checkBody, explainQuery } from '../schemas.ts';
-import { jsonBody, validate } from '../validate.ts';
+import { validate } from '../validate.ts';
 
 const summarize = (m: Match) => ({
   expression: m.entry.expression,
@@ -50,7 +51,7 @@ export function lookupRoutes({
         ),
       });
     })
-    .post('/check', anyToken, jsonBody, validate('json', checkBody), (c) => {
+    .post('/check', anyToken, jsonBody(BODY_LIMITS.check), validate('json', checkBody), (c) => {
       const { targets } = c.req.valid('json');
       // One registry query for the whole batch: expressions repeat a lot across URLs of one batch.
       const perTarget = targets.map((target) => {

@@ -1,0 +1,93 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openRegistry, type Registry } from '../../src/registry/index.ts';
+import { flipTablePage } from '../helpers/corrupt.ts';
+import {
+  eventually,
+  expectRefused,
+  startHubProcess,
+  type TestHub,
+  tempDir,
+  testApp,
+} from '../helpers/hub.ts';
+
+// A registry file damaged on disk (bytes flipped in a table page, the header intact) must never be served as
+// healthy: the hub refuses to start on it, and a hub that is running finds it with its periodic check.
+
+const ORDER = {
+  reference: 'integrity-1',
+  authority: 'MIC',
+  category: 'phishing' as const,
+  reason: 'enough rows for several pages',
+};
+
+/** One order of 3 000 domains: the change log spans many leaf pages. */
+function fill(registry: Registry) {
+  const targets = Array.from({ length: 3_000 }, (_, i) => `site-${i}.example`);
+  const created = registry.createOrder({ ...ORDER, targets }, 'test');
+  if (!created.ok) throw new Error(created.error.message);
+}
+
+let cleanup: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = undefined;
+});
+
+describe('a damaged registry file', () => {
+  it('makes `takedown serve` refuse to start, naming the file and the restore', async () => {
+    const dataDir = await tempDir('takedown-corrupt-');
+    cleanup = () => rm(dataDir, { recursive: true, force: true });
+    const dbPath = join(dataDir, 'takedown.db');
+    const registry = openRegistry(dbPath);
+    fill(registry);
+    registry.close();
+    await flipTablePage(dbPath, 'changes');
+
+    const started = startHubProcess({ dataDir });
+    const error = await started.then(
+      async (hub) => {
+        await hub.stop('SIGKILL');
+        return 'started';
+      },
+      (e: Error) => e.message,
+    );
+    expect(error).toContain('exited (1) before listening');
+    expect(error).toContain(`the registry ${dbPath} is damaged (quick_check:`);
+    expect(error).toContain('restore the file from a backup');
+    expect(error).not.toContain('listening on');
+  });
+
+  it('found by the periodic integrity check: /readyz answers 503 and every write is refused', {
+    timeout: 60_000,
+  }, async () => {
+    const t: TestHub = await testApp({ config: { integrityCheckSeconds: 0.5 } });
+    cleanup = () => t.close();
+    fill(t.hub.registry);
+    await t.hub.feedsStarted;
+    expect((await t.call('GET', '/readyz')).status).toBe(200);
+
+    await flipTablePage(t.dbPath, 'changes');
+    const ready = await eventually(async () => {
+      const r = await t.call('GET', '/readyz');
+      return r.status === 503 ? r : undefined;
+    }, '/readyz to turn 503');
+    expect(ready.body).toMatchObject({ status: 'corrupt', error: { code: 'registry_corrupt' } });
+    expect(ready.body.error.message).toContain('restore it from a backup');
+
+    const order = { ...ORDER, reference: 'integrity-2', targets: ['after.example'] };
+    await expectRefused(
+      t,
+      () => t.call('POST', '/v1/orders', { as: 'regulator', json: order }),
+      503,
+      'registry_corrupt',
+    );
+    await expectRefused(
+      t,
+      () => t.call('POST', '/v1/tokens', { as: 'admin', json: { role: 'auditor', name: 'late' } }),
+      503,
+      'registry_corrupt',
+    );
+  });
+});
