@@ -1,3 +1,4 @@
+import { CANARY_DOMAIN, canaryText } from '../../core/canary.ts';
 import { addressRecordType, domainName, traceComment } from './names.ts';
 import type { RenderFunction } from './options.ts';
 import { endLine, renderLines } from './render-lines.ts';
@@ -15,7 +16,9 @@ export const renderUnbound: RenderFunction = (entries, { version, options, refs 
     header:
       `# takedown blocklist for Unbound at registry version ${version}. Generated: edits are lost.\n` +
       '# Load with include: in unbound.conf; apply with unbound-control reload. Comments: category order-reference(s).\n' +
-      'server:\n',
+      'server:\n' +
+      // The canary (src/core/canary.ts): a redirect zone answers every name under it with its apex data.
+      `local-zone: "${CANARY_DOMAIN}." redirect\nlocal-data: '${CANARY_DOMAIN}. ${options.ttl} IN TXT "${canaryText(Number(version))}"'\n`,
     line(entry) {
       const name = domainName(entry.expression);
       if (name === undefined) return undefined;
