@@ -3,10 +3,12 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.ts';
 import { ApiError, handleError, handleNotFound } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { complianceRoutes } from './routes/compliance.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
+import { probesRoutes } from './routes/probes.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { keySetQuery } from './schemas.ts';
 import { validate } from './validate.ts';
@@ -63,6 +65,8 @@ export function createApp(deps: AppDeps) {
   app.route('/v1', lookupRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));
+  app.route('/v1/probes', probesRoutes(deps));
+  app.route('/v1/compliance', complianceRoutes(deps));
   for (const [path, routes] of deps.extraRoutes ?? []) app.route(path, routes);
   return app;
 }

@@ -10,6 +10,7 @@ import { beginImport, createOrder, type ImportSession } from './create-order.ts'
 import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
+import { ProbeRegistry } from './probe-registry.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
   type ActiveEntryQuery,
@@ -270,5 +271,13 @@ export class Registry {
 
   close(): void {
     this.store.db.close();
+  }
+
+  #probes: ProbeRegistry | undefined;
+
+  /** Compliance probes: pinned keys, sampling plans, signed results, per-ISP compliance. */
+  get probes(): ProbeRegistry {
+    this.#probes ??= new ProbeRegistry(this.store);
+    return this.#probes;
   }
 }
