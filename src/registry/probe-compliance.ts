@@ -44,6 +44,8 @@ interface FirstRow {
   expression: string;
   since: string;
   first: string | null;
+  /** Whether the entry is still in the state it was planned for (listed for `new`, released for `revoked`). */
+  still: number;
 }
 
 /** For each ISP and entry planned for `reason`, the first observation with `verdict` after `since`. */
@@ -51,21 +53,24 @@ function firsts(store: Store, reason: 'new' | 'revoked', verdict: string, after:
   return store
     .stmt(
       `SELECT r.isp, pe.expression, pe.since,
-              min(CASE WHEN r.verdict = ? AND r.observed_at >= pe.since THEN r.observed_at END) AS first
+              min(CASE WHEN r.verdict = ? AND r.observed_at >= pe.since THEN r.observed_at END) AS first,
+              coalesce(e.active, 0) = ? AS still
        FROM probe_plan_entries pe
        JOIN probe_results r ON r.plan_id = pe.plan_id AND r.expression = pe.expression
+       LEFT JOIN entries e ON e.expression = pe.expression
        WHERE pe.reason = ? AND pe.since >= ? AND r.verdict <> 'inconclusive'
        GROUP BY r.isp, pe.expression, pe.since`,
     )
-    .all(verdict, reason, after) as FirstRow[];
+    .all(verdict, reason === 'new' ? 1 : 0, reason, after) as FirstRow[];
 }
 
 function byIsp(rows: FirstRow[]): Map<string, Durations> {
   const grouped = new Map<string, { done: number[]; pending: number }>();
   for (const row of rows) {
     const group = grouped.get(row.isp) ?? { done: [], pending: 0 };
-    if (row.first === null) group.pending++;
-    else group.done.push(seconds(row.since, row.first));
+    // An entry revoked before its block was seen (or listed again before its release was) waits for nothing.
+    if (row.first !== null) group.done.push(seconds(row.since, row.first));
+    else if (row.still === 1) group.pending++;
     grouped.set(row.isp, group);
   }
   return new Map([...grouped].map(([isp, g]) => [isp, durations(g.done, g.pending)]));
@@ -74,12 +79,15 @@ function byIsp(rows: FirstRow[]): Map<string, Durations> {
 /** Compliance of every ISP with results observed in the last `hours` hours, by ISP name. */
 export function complianceReport(store: Store, hours = 24): IspCompliance[] {
   const after = new Date(store.now().getTime() - hours * 3600_000).toISOString();
-  // The latest observation of each (ISP, resolver or proxy, question) about an entry still active.
+  // The latest observation of each (ISP, resolver or proxy, entry, question) about an entry still active; the
+  // random sub-domain asked changes every round, so all of an entry's sub-domain questions are one question.
   const latest = store
     .stmt(
       `SELECT r.isp, r.expression, r.verdict FROM probe_results r
        JOIN (SELECT max(id) AS id FROM probe_results
-             WHERE check_kind IN ('dns', 'http') AND observed_at >= ? GROUP BY isp, target, query) l ON l.id = r.id
+             WHERE check_kind IN ('dns', 'http') AND observed_at >= ?
+             GROUP BY isp, target, expression, check_kind = 'dns' AND query <> rtrim(expression, '/') || ' A') l
+         ON l.id = r.id
        JOIN entries e ON e.expression = r.expression AND e.active = 1`,
     )
     .all(after) as Array<{ isp: string; expression: string; verdict: string }>;
@@ -136,14 +144,18 @@ export function complianceReport(store: Store, hours = 24): IspCompliance[] {
     if ((canary?.lagVersions ?? 0) > 0) flags.push('canary_behind');
     if (entries.notBlocked > 0) flags.push('unenforced_entries');
     if (timeToUnblock.pending > 0) flags.push('blocked_after_revocation');
+    // A resolver answering an older canary holds the policy but has stopped following it: lagging, whatever
+    // the share; without a canary, most sampled entries unblocked is non-compliance.
     const status: ComplianceStatus =
       conclusive === 0 && canary === null
         ? 'unknown'
-        : (enforcedShare !== null && enforcedShare < 0.5) || (missing && enforcedShare === null)
-          ? 'non-compliant'
-          : flags.some((flag) => flag !== 'canary_missing')
-            ? 'lagging'
-            : 'compliant';
+        : flags.includes('canary_behind')
+          ? 'lagging'
+          : (enforcedShare !== null && enforcedShare < 0.5) || (missing && enforcedShare === null)
+            ? 'non-compliant'
+            : flags.some((flag) => flag !== 'canary_missing')
+              ? 'lagging'
+              : 'compliant';
     return {
       isp,
       status,
