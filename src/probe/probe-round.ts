@@ -20,7 +20,7 @@ export interface RoundOptions {
   key: SigningKey;
   resolvers: readonly ProbeTarget[];
   proxies: readonly ProbeTarget[];
-  bucket: TokenBucket;
+  bucket: Pick<TokenBucket, 'take'>;
   timeoutMs: number;
   /** Addresses of the ISPs' block pages: an A/AAAA answer with one of them is a block. */
   walledGarden: ReadonlySet<string>;

@@ -1,42 +1,76 @@
 /**
- * A query budget: at most `perMinute` takes per minute, with a burst of at most `burst` takes ahead of the
- * steady rate. Each take reserves the next slot on a virtual clock (GCRA), so over any span of T seconds at
- * most `burst + T x perMinute / 60` takes pass, however many callers wait at once.
+ * A query budget: a token bucket refilled at `perMinute / 60` tokens per second, holding at most `burst`
+ * tokens (default: 10 ms worth). Tokens are counted on the clock when a waiter wakes, not reserved ahead, so an
+ * event loop that stalls cannot release a backlog later: any window of T seconds sees at most
+ * `burst + T x perMinute / 60` takes, whatever the timers do. Waiters are served in order.
  */
 export class TokenBucket {
   readonly #intervalMs: number;
-  readonly #burstMs: number;
-  #next = 0;
+  readonly #burst: number;
+  #tokens: number;
+  #last: number;
+  readonly #queue: Array<{ resolve(): void; reject(reason: unknown): void }> = [];
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly perMinute: number,
-    burst = Math.max(1, Math.floor(perMinute / 600)),
+    burst = Math.max(1, Math.floor(perMinute / 6000)),
     private readonly now: () => number = () => performance.now(),
   ) {
     if (!(perMinute > 0) || !Number.isFinite(perMinute)) {
       throw new RangeError(`budget: ${perMinute} is not a positive number of queries per minute`);
     }
     this.#intervalMs = 60_000 / perMinute;
-    this.#burstMs = Math.max(0, burst - 1) * this.#intervalMs;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#last = now();
   }
 
-  /** Resolves when the caller may send one query. */
+  /** Resolves when the caller may send one query; rejects when `signal` aborts first. */
   take(signal?: AbortSignal): Promise<void> {
-    const now = this.now();
-    const slot = Math.max(this.#next, now - this.#burstMs);
-    this.#next = slot + this.#intervalMs;
-    const wait = slot - now;
-    if (wait <= 0) return Promise.resolve();
+    if (this.#queue.length === 0) {
+      this.#refill();
+      if (this.#tokens >= 1) {
+        this.#tokens--;
+        return Promise.resolve();
+      }
+    }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, wait);
+      const waiter = { resolve, reject };
+      this.#queue.push(waiter);
       signal?.addEventListener(
         'abort',
         () => {
-          clearTimeout(timer);
+          const at = this.#queue.indexOf(waiter);
+          if (at !== -1) this.#queue.splice(at, 1);
           reject(signal.reason);
         },
         { once: true },
       );
+      this.#serve();
     });
+  }
+
+  #refill(): void {
+    const now = this.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) / this.#intervalMs);
+    this.#last = now;
+  }
+
+  #serve(): void {
+    if (this.#timer !== undefined) return;
+    this.#refill();
+    while (this.#queue.length > 0 && this.#tokens >= 1) {
+      this.#tokens--;
+      this.#queue.shift()?.resolve();
+    }
+    if (this.#queue.length === 0) return;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#serve();
+      },
+      Math.max(1, (1 - this.#tokens) * this.#intervalMs),
+    );
   }
 }

@@ -22,11 +22,14 @@ describe('TokenBucket', () => {
     for (const take of first) expect(await settled(take)).toBe(true);
     const fourth = bucket.take();
     expect(await settled(fourth)).toBe(false);
-    await fourth; // the timer of 100 ms ran out for real
+    now += 100;
+    await fourth; // served when its timer wakes and finds the clock moved
     now += 10_000; // ten seconds idle refill at most the burst again
     const again = Array.from({ length: 4 }, () => bucket.take());
     expect(await Promise.all(again.slice(0, 3).map(settled))).toEqual([true, true, true]);
     expect(await settled(again[3] as Promise<void>)).toBe(false);
+    now += 1000;
+    await Promise.all(again);
   });
 
   it('refuses a budget that is not a positive rate', () => {
