@@ -11,6 +11,7 @@ export const BENCH_ORDER = [
   'fanout',
   'edge',
   'agent-latency',
+  'probe',
   'render',
   'rpz',
 ];

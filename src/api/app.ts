@@ -5,11 +5,13 @@ import type { AppDeps } from './deps.ts';
 import { ApiError, handleError, handleNotFound } from './errors.ts';
 import { requestLog } from './request-log.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { complianceRoutes } from './routes/compliance.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
 import { feedsRoutes } from './routes/feeds.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
+import { probesRoutes } from './routes/probes.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { keySetQuery } from './schemas.ts';
 import { validate } from './validate.ts';
@@ -74,5 +76,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));
   app.route('/v1/feeds', feedsRoutes(deps));
+  app.route('/v1/probes', probesRoutes(deps));
+  app.route('/v1/compliance', complianceRoutes(deps));
   return app;
 }

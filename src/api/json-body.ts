@@ -23,6 +23,8 @@ export const BODY_LIMITS = {
   confirm: 32 * KIB,
   /** `POST /v1/distributors/report`: 50 outputs of a 1024-character path and a 40-character format. */
   report: 64 * KIB,
+  /** `POST /v1/probes/results`: 500 signed observations, each a 16 KiB raw answer, a 4 KiB expression and fields. */
+  probeResults: 500 * 22 * KIB,
   /** Revoke and extend an order, revoke an entry, mint a token: a 4 KiB target and a 2000-character reason. */
   small: 16 * KIB,
 } as const;

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./verify.ts')).verify,
   feed: async () => (await import('./feed.ts')).feed,
   sync: async () => (await import('./sync.ts')).sync,
+  probe: async () => (await import('./probe.ts')).probe,
 };
 
 async function help(): Promise<string> {

@@ -28,6 +28,9 @@ export function toAnswer(record: RpzRecord, options: RenderOptions): Answer {
   const name = ownerName(record, options);
   if (record.type === 'SOA')
     return { name, type: 'SOA', class: 'IN', ttl: options.ttl, data: soaData(record.data) };
+  // A TXT record's zone-file data is one quoted string without escapes (the canary's).
+  if (record.type === 'TXT')
+    return { name, type: 'TXT', class: 'IN', ttl: options.ttl, data: record.data.slice(1, -1) };
   return { name, type: record.type, class: 'IN', ttl: options.ttl, data: record.data };
 }
 

@@ -1,4 +1,5 @@
 import type { Answer } from 'dns-packet';
+import { canaryRecords } from '../core/canary.ts';
 import type { FeedEntry } from '../core/types.ts';
 import type { EntrySource, RenderOptions } from '../render/options.ts';
 import { rpzRecords } from '../render/rpz-records.ts';
@@ -55,6 +56,11 @@ export async function* axfrMessages(
   let records = 3;
   packer.add(soa);
   packer.add(ns);
+  for (const record of canaryRecords(version)) {
+    const full = packer.add(toAnswer(record, options));
+    records++;
+    if (full) yield full;
+  }
   for await (const batch of batches(entries)) {
     for (const entry of batch) {
       for (const record of rpzRecords(entry, options)) {
@@ -85,8 +91,11 @@ export function* ixfrMessages(
     yield current;
     yield apexAnswers(diff.fromVersion, options).soa;
     for (const record of diff.deleted) yield toAnswer(record, options);
+    // The canary changes with every version (src/core/canary.ts); the journal holds only entries' records.
+    for (const record of canaryRecords(diff.fromVersion)) yield toAnswer(record, options);
     yield current;
     for (const record of diff.added) yield toAnswer(record, options);
+    for (const record of canaryRecords(diff.toVersion)) yield toAnswer(record, options);
     yield current;
   }
   let records = 0;

@@ -11,6 +11,7 @@ import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
+import { ProbeRegistry } from './probe-registry.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
   type ActiveEntryQuery,
@@ -303,5 +304,13 @@ export class Registry {
 
   close(): void {
     this.store.db.close();
+  }
+
+  #probes: ProbeRegistry | undefined;
+
+  /** Compliance probes: pinned keys, sampling plans, signed results, per-ISP compliance. */
+  get probes(): ProbeRegistry {
+    this.#probes ??= new ProbeRegistry(this.store);
+    return this.#probes;
   }
 }

@@ -191,7 +191,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export const TOKEN_ROLES = ['admin', 'regulator', 'auditor', 'distributor'] as const;
+export const TOKEN_ROLES = ['admin', 'regulator', 'auditor', 'distributor', 'prober'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export interface TokenInfo {

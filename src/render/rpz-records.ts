@@ -10,7 +10,7 @@ import { rpzSerial } from './serial.ts';
 export interface RpzRecord {
   /** Owner name relative to the zone origin (`@` is the apex), e.g. `evil.example`, `*.evil.example`. */
   name: string;
-  type: 'SOA' | 'NS' | 'CNAME' | 'A' | 'AAAA';
+  type: 'SOA' | 'NS' | 'CNAME' | 'A' | 'AAAA' | 'TXT';
   /** RDATA in zone-file form; names are absolute (`.`, `walled.example.`). */
   data: string;
   /** `category reference(s)`, so any record can be traced to the order that holds it. */

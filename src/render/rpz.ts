@@ -1,3 +1,4 @@
+import { canaryRecords } from '../core/canary.ts';
 import type { RenderFunction } from './options.ts';
 import { endLine, renderLines } from './render-lines.ts';
 import { type RpzRecord, rpzApexRecords, rpzRecords } from './rpz-records.ts';
@@ -22,7 +23,7 @@ export const renderRpz: RenderFunction = (entries, { version, options, refs }) =
       `; takedown response policy zone ${options.zone} at registry version ${version}\n` +
       '; SOA serial = registry version mod 2^32 (RFC 1982 serial arithmetic). Generated: edits are lost.\n' +
       '; name CNAME . = NXDOMAIN for the name; *.name = its sub-domains. Comments: category order-reference(s).\n' +
-      `$ORIGIN ${options.zone}\n$TTL ${options.ttl}\n${apex}`,
+      `$ORIGIN ${options.zone}\n$TTL ${options.ttl}\n${apex}${canaryRecords(version).map(formatRecord).join('')}`,
     line(entry) {
       const records = rpzRecords(entry, options, refs);
       if (records.length === 0) return undefined;

@@ -1,3 +1,4 @@
+import { CANARY_DOMAIN, canaryText } from '../core/canary.ts';
 import { addressRecordType } from './names.ts';
 import type { RenderFunction } from './options.ts';
 import { domainLine, endLine, renderLines } from './render-lines.ts';
@@ -15,7 +16,9 @@ export const renderUnbound: RenderFunction = (entries, { version, options, refs 
     header:
       `# takedown blocklist for Unbound at registry version ${version}. Generated: edits are lost.\n` +
       '# Load with include: in unbound.conf; apply with unbound-control reload. Comments: category order-reference(s).\n' +
-      'server:\n',
+      'server:\n' +
+      // The canary (src/core/canary.ts): a redirect zone answers every name under it with its apex data.
+      `local-zone: "${CANARY_DOMAIN}." redirect\nlocal-data: '${CANARY_DOMAIN}. ${options.ttl} IN TXT "${canaryText(Number(version))}"'\n`,
     line: domainLine(refs, (name, comment, entry) => {
       if (entry.action !== 'redirect' || addresses.length === 0) {
         return `local-zone: "${name}." always_nxdomain # ${comment}\n`;

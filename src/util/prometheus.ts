@@ -9,6 +9,7 @@ interface Series {
   type: 'counter' | 'gauge';
   values: Map<string, { labels: Labels; value: number }>;
   collect?: () => number;
+  collectLabelled?: () => Array<{ labels: Labels; value: number }>;
 }
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -36,12 +37,17 @@ export class Metrics {
     this.define(name, help, 'gauge').collect = collect;
   }
 
+  /** A gauge with one series per label set, all read at scrape time (e.g. one per ISP). */
+  labelledGauge(name: string, help: string, collect: () => Array<{ labels: Labels; value: number }>): void {
+    this.define(name, help, 'gauge').collectLabelled = collect;
+  }
+
   render(): string {
     const out: string[] = [];
     for (const [name, s] of this.series) {
       out.push(`# HELP ${name} ${s.help}`, `# TYPE ${name} ${s.type}`);
       if (s.collect) out.push(`${name} ${s.collect()}`);
-      for (const { labels, value } of s.values.values()) {
+      for (const { labels, value } of [...s.values.values(), ...(s.collectLabelled?.() ?? [])]) {
         const l = labelKey(labels);
         out.push(l ? `${name}{${l}} ${value}` : `${name} ${value}`);
       }

@@ -73,7 +73,8 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       const served = recordSet(await dig('@127.0.0.1', '-p', String(started.port), 'rpz.takedown', 'AXFR'));
       const rendered = recordSet(await compileZone('rpz.takedown', path));
       expect(renderers.rpz.render).toBeTypeOf('function');
-      expect(served.length).toBe(2 + 2 * 402 + 2);
+      // SOA, NS, two canary records, two records per domain entry.
+      expect(served.length).toBe(2 + 2 + 2 * 402 + 2);
       expect(served).toEqual(rendered);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -155,6 +156,8 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       'rpz.takedown. 60 IN SOA 10',
       'a.test.rpz.takedown. 60 IN CNAME',
       '*.a.test.rpz.takedown. 60 IN CNAME',
+      'v10.canary.takedown.rpz.takedown. 60 IN TXT',
+      '*.canary.takedown.rpz.takedown. 60 IN TXT',
       'rpz.takedown. 60 IN SOA 13',
       'e.test.rpz.takedown. 60 IN A',
       'e.test.rpz.takedown. 60 IN AAAA',
@@ -162,6 +165,8 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       '*.e.test.rpz.takedown. 60 IN AAAA',
       'f.test.rpz.takedown. 60 IN CNAME',
       '*.f.test.rpz.takedown. 60 IN CNAME',
+      'v13.canary.takedown.rpz.takedown. 60 IN TXT',
+      '*.canary.takedown.rpz.takedown. 60 IN TXT',
       'rpz.takedown. 60 IN SOA 13',
     ]);
     const upToDate = recordSet(await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=13'));
@@ -175,6 +180,10 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
         'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 13 60 60 604800 60',
         'f.test.rpz.takedown. 60 IN CNAME .',
         '*.f.test.rpz.takedown. 60 IN CNAME .',
+        'v12.canary.takedown.rpz.takedown. 60 IN TXT "takedown-canary v=12"',
+        'v13.canary.takedown.rpz.takedown. 60 IN TXT "takedown-canary v=13"',
+        '*.canary.takedown.rpz.takedown. 60 IN TXT "takedown-canary v=12"',
+        '*.canary.takedown.rpz.takedown. 60 IN TXT "takedown-canary v=13"',
       ].sort(),
     );
     expect(started.events.filter((e) => e.event === 'transfer').map((e) => e.message.split(':')[0])).toEqual([
@@ -204,7 +213,7 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
     const size = /XFR size: (\d+) records \(messages (\d+), bytes (\d+)\)/.exec(output);
     expect(output).not.toMatch(/Transfer failed|verify failure|Couldn't verify/i);
     const [records, messages, bytes] = [Number(size?.[1]), Number(size?.[2]), Number(size?.[3])];
-    expect(records).toBe(3 + 12_000);
+    expect(records).toBe(3 + 2 + 12_000); // SOA, NS, SOA, the canary's two records, the entries
     expect(messages).toBeGreaterThan(10);
     expect(bytes / messages).toBeLessThanOrEqual(65_535);
     expect(output.match(/\tTSIG\t/g)?.length).toBe(messages);

@@ -29,9 +29,15 @@ export interface ParsedRecord {
   comment?: string;
 }
 
-export function parseRpz(text: string): { origin: string; serial: number; records: ParsedRecord[] } {
+export function parseRpz(text: string): {
+  origin: string;
+  serial: number;
+  records: ParsedRecord[];
+  canary: number[];
+} {
   let origin = '';
   let serial = -1;
+  const canary: number[] = [];
   const records: ParsedRecord[] = [];
   parseLines(
     text,
@@ -42,6 +48,7 @@ export function parseRpz(text: string): { origin: string; serial: number; record
       /^\$TTL \d+$/,
       new RegExp(`^@ IN SOA ${NAME}\\. ${NAME}\\. (?<serial>\\d+) \\d+ \\d+ \\d+ \\d+$`),
       new RegExp(`^@ IN NS ${NAME}\\.$`),
+      /^(?:v\d+|\*)\.canary\.takedown TXT "takedown-canary v=(?<canary>\d+)"$/,
       new RegExp(
         `^(?<owner>(?:\\*\\.)?${NAME}) (?:(?<type>CNAME) (?<data>\\.|${NAME}\\.)|(?<type2>A) (?<data2>${IPV4})|(?<type3>AAAA) (?<data3>${IPV6}))(?: ; (?<rc>${COMMENT}))?$`,
       ),
@@ -50,6 +57,7 @@ export function parseRpz(text: string): { origin: string; serial: number; record
       const g = match.groups ?? {};
       if (g.origin) origin = g.origin;
       if (g.serial) serial = Number(g.serial);
+      if (g.canary) canary.push(Number(g.canary));
       if (g.owner) {
         const type = g.type ?? g.type2 ?? g.type3 ?? '';
         const data = g.data ?? g.data2 ?? g.data3 ?? '';
@@ -57,11 +65,21 @@ export function parseRpz(text: string): { origin: string; serial: number; record
       }
     },
   );
-  return { origin, serial, records };
+  return { origin, serial, records, canary };
 }
 
-export function parseUnbound(text: string): { nxdomain: string[]; redirect: string[]; data: string[] } {
-  const result = { nxdomain: [] as string[], redirect: [] as string[], data: [] as string[] };
+export function parseUnbound(text: string): {
+  nxdomain: string[];
+  redirect: string[];
+  data: string[];
+  canary: number[];
+} {
+  const result = {
+    nxdomain: [] as string[],
+    redirect: [] as string[],
+    data: [] as string[],
+    canary: [] as number[],
+  };
   let servers = 0;
   parseLines(
     text,
@@ -69,6 +87,8 @@ export function parseUnbound(text: string): { nxdomain: string[]; redirect: stri
     [
       /^#.*$/,
       /^server:$/,
+      /^local-zone: "canary\.takedown\." redirect$/,
+      /^local-data: 'canary\.takedown\. \d+ IN TXT "takedown-canary v=(?<canary>\d+)"'$/,
       new RegExp(`^local-zone: "(?<zone>${NAME})\\." (?<kind>always_nxdomain|redirect) # ${COMMENT}$`),
       new RegExp(`^local-data: "(?<rr>${NAME}\\. \\d+ IN (?:A ${IPV4}|AAAA ${IPV6}))"$`),
     ],
@@ -77,6 +97,7 @@ export function parseUnbound(text: string): { nxdomain: string[]; redirect: stri
       if (match[0] === 'server:') servers++;
       if (g.zone) (g.kind === 'redirect' ? result.redirect : result.nxdomain).push(g.zone);
       if (g.rr) result.data.push(g.rr);
+      if (g.canary) result.canary.push(Number(g.canary));
     },
   );
   if (servers !== 1) throw new Error(`unbound: ${servers} server: lines`);
