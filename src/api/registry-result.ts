@@ -7,13 +7,20 @@ const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
   targets_rejected: 422,
   not_found: 404,
   conflict: 409,
+  approval_expired: 409,
+  self_approval: 403,
   bad_cursor: 400,
   import_in_progress: 503,
+  storage_full: 507,
 };
+
+/** Seconds a client waits before retrying a write the registry was too busy for. */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** The value of a registry result, or the matching ApiError (registry codes pass through unchanged). */
 export function unwrap<T>(result: RegistryResult<T>): T {
   if (result.ok) return result.value;
   const { code, message, details } = result.error;
-  throw new ApiError(STATUS[code], code, message, details);
+  const headers = code === 'import_in_progress' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : undefined;
+  throw new ApiError(STATUS[code], code, message, details, headers);
 }

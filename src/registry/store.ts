@@ -14,12 +14,21 @@ export const failure = <T = never>(
 
 export const success = <T>(value: T): RegistryResult<T> => ({ ok: true, value });
 
+const sqliteCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code;
+
 /** True for SQLite's "database is locked" error (another connection holds the write lock). */
-const isBusy = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+const isBusy = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_BUSY';
+
+/** True when SQLite could not grow the file: the disk, or the `max_page_count` limit, is full. */
+export const isFull = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_FULL';
+
+/** The failure of a write that found the storage full (the transaction was rolled back). */
+export const storageFull = <T = never>(): RegistryResult<T> =>
+  failure('storage_full', 'the registry storage is full; nothing was written');
 
 /**
  * Runs `run`, answering `import_in_progress` when another process kept the write lock past the busy timeout
- * (in practice a bulk import).
+ * (in practice a bulk import), and `storage_full` when the file could not grow (the write was rolled back).
  */
 export function busyAsFailure<T>(run: () => RegistryResult<T>): RegistryResult<T> {
   try {
@@ -30,6 +39,7 @@ export function busyAsFailure<T>(run: () => RegistryResult<T>): RegistryResult<T
         'import_in_progress',
         'another process is writing to the registry (an import?); retry later',
       );
+    if (isFull(e)) return storageFull();
     throw e;
   }
 }

@@ -96,7 +96,7 @@ describe('verifyChain', () => {
     const { db, verify } = seeded();
     const prev = db.prepare('SELECT hash FROM changes WHERE seq = 1').pluck().get() as Buffer;
     const forged = changeHash(
-      { ...row, seq: 2, orderRef: 'A/1', category: 'phishing', expression: 'x.example/' },
+      { ...row, format: 2, seq: 2, orderRef: 'A/1', category: 'phishing', expression: 'x.example/' },
       prev.toString('hex'),
     );
     db.prepare("UPDATE changes SET expression = 'x.example/', hash = ? WHERE seq = 2").run(
