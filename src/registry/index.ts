@@ -2,6 +2,7 @@
 
 export {
   CHANGE_FORMAT,
+  CHANGE_FORMAT_2,
   type ChangeContent,
   changeHash,
   encodeChange,
@@ -9,7 +10,18 @@ export {
 } from './change-encoding.ts';
 export type { ChangePage, ChangeQuery } from './change-queries.ts';
 export { VersionRangeError } from './change-queries.ts';
-export type { ImportChunkResult, ImportOutcome, ImportSession } from './create-order.ts';
+export type {
+  DryRun,
+  ImportChunkResult,
+  ImportOutcome,
+  ImportSession,
+  OrderOutcome,
+  ResultCounts,
+} from './create-order.ts';
+export { countResults, describeCodes } from './create-order.ts';
+export { DEFAULT_FOUR_EYES } from './four-eyes.ts';
+export { DEFAULT_TIME_ZONE } from './order-input.ts';
+export type { ReleasedQuery } from './released.ts';
 export { MigrationError } from './migrate.ts';
 export { ProtectedDomainsError } from './protected-domains.ts';
 export type { ActiveEntryQuery, EntryQuery, OrderQuery } from './queries.ts';

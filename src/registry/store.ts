@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH } from './change-encoding.ts';
 import type { ChangeAppender } from './change-log.ts';
+import type { FourEyesPolicy } from './four-eyes.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { RegistryError, RegistryErrorCode, RegistryResult, TargetResult, VersionKind } from './types.ts';
 
@@ -53,6 +54,10 @@ export class Store {
     readonly db: Database.Database,
     readonly now: () => Date,
     public protectedDomains: ProtectedDomains,
+    /** The zone bare dates (`YYYY-MM-DD`) are read in. */
+    readonly timeZone: string,
+    /** Which orders wait for a second regulator (null: none do). */
+    public fourEyes: FourEyesPolicy | null,
   ) {}
 
   /** A prepared statement, prepared once per SQL text. */
