@@ -7,9 +7,10 @@ import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
+import { releasedRoutes } from './routes/released.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { keySetQuery } from './schemas.ts';
-import { validate } from './validate.ts';
+import { utf8Query, validate } from './validate.ts';
 
 /** The hub's HTTP API (DESIGN section 5). Pure composition: every dependency comes in through `deps`. */
 export function createApp(deps: AppDeps) {
@@ -23,6 +24,7 @@ export function createApp(deps: AppDeps) {
     await next();
     requests({ method: c.req.method, status: String(c.res.status) });
   });
+  app.use(utf8Query);
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimit,
@@ -60,6 +62,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/tokens', tokensRoutes(deps));
   app.route('/v1/orders', ordersRoutes(deps));
   app.route('/v1/entries', entriesRoutes(deps));
+  app.route('/v1/released', releasedRoutes(deps));
   app.route('/v1', lookupRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));

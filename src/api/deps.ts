@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import type { Category } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
@@ -16,6 +17,11 @@ export interface AppDeps {
   keySet(version?: number): Promise<Uint8Array | null>;
   /** False until the hub has what consumers need (keys, first snapshots). */
   ready(): boolean;
+  /**
+   * Categories kept out of the plain feeds: `explain` and `check` tell a distributor only that such a target
+   * is blocked, and dry runs show which feeds would carry a target.
+   */
+  confidentialCategories: readonly Category[];
   /** Largest request body in bytes. */
   bodyLimit: number;
   /** Sub-apps mounted beside the registry's (the feeds). */

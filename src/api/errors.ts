@@ -2,9 +2,14 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
+/** Seconds a client waits before retrying a write the registry was too busy for. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** One problem with one field of a request: `field` is a dotted path (`targets.3`), `reason` says why. */
 export interface FieldProblem {
   field: string;
+  /** `body`, `query` or `path`. */
+  in?: string;
   reason: string;
   code?: string;
 }
@@ -48,6 +53,16 @@ export function handleError(err: Error, c: Context): Response {
     const status = err.status as ContentfulStatusCode;
     const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
     return c.json(errorBody(code, err.message || 'bad request'), status);
+  }
+  // A write outside the registry's own mapping (a best-effort one) that met a full disk or a held lock.
+  const sqlite = (err as { code?: unknown }).code;
+  if (sqlite === 'SQLITE_FULL') {
+    return c.json(errorBody('storage_full', 'the registry storage is full; nothing was written'), 507);
+  }
+  if (sqlite === 'SQLITE_BUSY') {
+    return c.json(errorBody('import_in_progress', 'the registry is busy; retry later'), 503, {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    });
   }
   console.error('unhandled error', err);
   return c.json(errorBody('internal', 'internal error'), 500);

@@ -1,6 +1,6 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { RegistryErrorCode, RegistryResult } from '../registry/types.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, RETRY_AFTER_SECONDS } from './errors.ts';
 
 const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
   invalid_input: 422,
@@ -13,9 +13,6 @@ const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
   import_in_progress: 503,
   storage_full: 507,
 };
-
-/** Seconds a client waits before retrying a write the registry was too busy for. */
-export const RETRY_AFTER_SECONDS = 5;
 
 /** The value of a registry result, or the matching ApiError (registry codes pass through unchanged). */
 export function unwrap<T>(result: RegistryResult<T>): T {

@@ -40,7 +40,16 @@ export interface RunningHub extends Hub {
  * Handlers and services get what they need from here; nothing else reads configuration.
  */
 export async function createHub(config: HubConfig): Promise<Hub> {
-  const registry = openRegistry(config.dbPath);
+  const registry = openRegistry(config.dbPath, {
+    timeZone: config.timeZone,
+    ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
+    fourEyes: {
+      maxTargets: config.approvalMaxTargets,
+      maxSubdomainEntries: config.approvalMaxSubdomains,
+      pendingTtlHours: config.approvalTtlHours,
+      popularDomainsFile: config.popularDomainsFile ?? null,
+    },
+  });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const keySet = await loadKeySet(config.keysDir);
@@ -76,6 +85,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
           ? (keySet?.bytes ?? null)
           : ((await loadKeySet(config.keysDir, version))?.bytes ?? null),
       ready: () => feeds.ready(),
+      confidentialCategories: config.confidential,
       bodyLimit: config.bodyLimit,
       extraRoutes: [
         ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],

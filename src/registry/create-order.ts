@@ -237,7 +237,9 @@ function createPending(
         ).lastInsertRowid,
     );
     const insert = store.stmt('INSERT INTO pending_targets (order_id, position, target) VALUES (?, ?, ?)');
-    targets.forEach((target, i) => insert.run(id, i, target));
+    targets.forEach((target, i) => {
+      insert.run(id, i, target);
+    });
     return success(id);
   });
   if (!w.ok) return w;

@@ -73,7 +73,14 @@ export function approveOrder(
         continue;
       }
       acceptedAt.push(results.length);
-      results.push({ target, kind: kindOf(a.expression), expression: a.expression, status: 'accepted' });
+      const rails = a.rails.length > 0 ? { rails: [...a.rails] } : {};
+      results.push({
+        target,
+        kind: kindOf(a.expression),
+        expression: a.expression,
+        status: 'accepted',
+        ...rails,
+      });
       accepted.push(a);
     }
     if (accepted.length < targets.length) {
@@ -85,7 +92,11 @@ export function approveOrder(
     }
     const approval = JSON.stringify(decision(order, 'approved', actor, reason.trim(), store.nowIso()));
     const version = store.beginVersion('approve', actor, `approve order ${order.reference} (#${id})`);
-    const writer = new OrderWriter(store, validOrder(order), version, actor, { orderId: id, approval });
+    const writer = new OrderWriter(store, validOrder(order), version, actor, {
+      orderId: id,
+      requestedBy: order.createdBy,
+      approval,
+    });
     writer.changes.append('approve', '', order.category, order.action, order, '', {
       reason: reason.trim(),
       approval,

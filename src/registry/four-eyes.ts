@@ -5,8 +5,8 @@
 
 import { registrableDomain } from '../core/host.ts';
 import type { AcceptedTarget } from './order-writer.ts';
-import { kindOf } from './rows.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
+import { kindOf } from './rows.ts';
 import type { Store } from './store.ts';
 import type { ApprovalReason } from './types.ts';
 

@@ -20,12 +20,12 @@ export type {
 } from './create-order.ts';
 export { countResults, describeCodes } from './create-order.ts';
 export { DEFAULT_FOUR_EYES } from './four-eyes.ts';
-export { DEFAULT_TIME_ZONE } from './order-input.ts';
-export type { ReleasedQuery } from './released.ts';
 export { MigrationError } from './migrate.ts';
+export { DEFAULT_TIME_ZONE } from './order-input.ts';
 export { ProtectedDomainsError } from './protected-domains.ts';
 export type { ActiveEntryQuery, EntryQuery, OrderQuery } from './queries.ts';
 export { MAX_PAGE } from './queries.ts';
 export { openRegistry, Registry, type RegistryOptions } from './registry.ts';
+export type { ReleasedQuery } from './released.ts';
 export { isTokenShaped, TOKEN_PREFIX } from './tokens.ts';
 export * from './types.ts';

@@ -81,8 +81,8 @@ export class OrderWriter {
     private readonly order: ValidOrder,
     readonly version: number,
     private readonly actor: string,
-    /** A pending order being approved: its id and the approval recorded on every row. */
-    private readonly approved?: { orderId: number; approval: string },
+    /** A pending order being approved: its id, its creator, and the approval recorded on every row. */
+    private readonly approved?: { orderId: number; requestedBy: string; approval: string },
   ) {
     const db = store.db;
     if (approved) {
@@ -231,7 +231,12 @@ export class OrderWriter {
   finish(): void {
     const o = this.order.override;
     const override: OrderOverride | null = o
-      ? { reason: o.reason, actor: this.actor, rails: [...this.overrideRails], targets: this.overrideTargets }
+      ? {
+          reason: o.reason,
+          actor: this.approved?.requestedBy ?? this.actor,
+          rails: [...this.overrideRails],
+          targets: this.overrideTargets,
+        }
       : null;
     this.store
       .stmt('UPDATE orders SET entry_count = ?, override = ? WHERE id = ?')

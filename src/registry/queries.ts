@@ -2,6 +2,7 @@
 
 import type { Category, EntryKind, FeedEntry } from '../core/types.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { releasedOf } from './released.ts';
 import {
   ENTRY_COLUMNS,
   isDomainSql,
@@ -15,7 +16,6 @@ import {
   toVersionInfo,
 } from './rows.ts';
 import { failure, type Store, success } from './store.ts';
-import { releasedOf } from './released.ts';
 import type {
   Entry,
   EntryHistory,

@@ -17,8 +17,8 @@ import {
 import { approveOrder, rejectOrder } from './decide-order.ts';
 import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
-import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
 import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
+import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
 import { DEFAULT_TIME_ZONE, isTimeZone } from './order-input.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { loadHubConfig } from '../../src/hub/config.ts';
+import { type HubConfigInput, loadHubConfig } from '../../src/hub/config.ts';
 import { createHub, type Hub } from '../../src/hub/hub.ts';
 import type { TokenRole } from '../../src/registry/types.ts';
 
@@ -64,10 +64,17 @@ async function reply(res: Response): Promise<ApiReply> {
  * The hub built in-process by `createHub` (the real composition, expiry timer included) on a registry in a
  * temporary data directory, with a token of every role. Requests go through `app.request`, no socket.
  */
-export async function testApp(options: { bodyLimit?: number } = {}): Promise<TestHub> {
+export async function testApp(
+  options: { bodyLimit?: number; config?: Partial<HubConfigInput> } = {},
+): Promise<TestHub> {
   const dataDir = await tempDir();
   const admin = newTokenText();
-  const config = loadHubConfig({ dataDir, adminToken: admin, bodyLimit: options.bodyLimit });
+  const config = loadHubConfig({
+    ...options.config,
+    dataDir,
+    adminToken: admin,
+    bodyLimit: options.bodyLimit,
+  });
   const hub = await createHub(config);
   const tokens = { admin } as Record<TokenRole, string>;
   const tokenIds = { admin: 1 } as Record<TokenRole, number>;

@@ -21,8 +21,10 @@ export function entriesRoutes({ registry, authenticate, committed }: AppDeps) {
       jsonBody,
       validate('json', revokeEntryBody),
       (c) => {
-        const { target, reason } = c.req.valid('json');
-        const outcome = unwrap(registry.revokeEntry(target, reason, actorOf(c.get('principal'))));
+        const { target, reason, release } = c.req.valid('json');
+        const outcome = unwrap(
+          registry.revokeEntry(target, reason, actorOf(c.get('principal')), { release }),
+        );
         committed(outcome.version);
         return c.json(outcome);
       },

@@ -1,28 +1,60 @@
 import { Hono } from 'hono';
+import type { TargetResult } from '../../registry/types.ts';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
+import { enforcementOf } from '../enforcement.ts';
 import { unwrap } from '../registry-result.ts';
 import {
   createOrderBody,
+  createOrderQuery,
   extendBody,
   idParam,
   orderEntriesQuery,
   orderQuery,
   reasonBody,
+  revokeBody,
 } from '../schemas.ts';
 import { jsonBody, validate } from '../validate.ts';
 
-/** `/v1/orders`: regulators write, auditors read. */
-export function ordersRoutes({ registry, authenticate, committed }: AppDeps) {
+/** `/v1/orders`: regulators write, auditors read; a second regulator approves or rejects pending orders. */
+export function ordersRoutes({ registry, authenticate, committed, confidentialCategories }: AppDeps) {
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
+  const withEnforcement = (r: TargetResult, category: Parameters<typeof enforcementOf>[1]) =>
+    r.kind === undefined || r.status === 'rejected'
+      ? r
+      : { ...r, enforcement: enforcementOf(r.kind, category, confidentialCategories) };
 
   return new Hono<AuthEnv>()
-    .post('/', write, jsonBody, validate('json', createOrderBody), (c) => {
-      const created = unwrap(registry.createOrder(c.req.valid('json'), actorOf(c.get('principal'))));
-      committed(created.version);
-      return c.json({ order: created.order, version: created.version, results: created.results }, 201);
-    })
+    .post(
+      '/',
+      write,
+      validate('query', createOrderQuery),
+      jsonBody,
+      validate('json', createOrderBody),
+      (c) => {
+        const body = c.req.valid('json');
+        if (c.req.valid('query').dryRun === 'true') {
+          const dry = unwrap(registry.dryRunOrder(body));
+          return c.json({
+            dryRun: true,
+            ...dry,
+            results: dry.results.map((r) => withEnforcement(r, body.category)),
+          });
+        }
+        const created = unwrap(registry.createOrder(body, actorOf(c.get('principal'))));
+        const reply = {
+          order: created.order,
+          version: created.version,
+          results: created.results,
+          counts: created.counts,
+        };
+        // A pending order changed no version: nothing for feeds to pick up until it is approved.
+        if (created.pending) return c.json({ ...reply, pending: true }, 202);
+        committed(created.version);
+        return c.json(reply, 201);
+      },
+    )
     .get('/', read, validate('query', orderQuery), (c) => {
       const page = unwrap(registry.listOrders(c.req.valid('query')));
       return c.json({ orders: page.items, nextCursor: page.nextCursor });
@@ -31,18 +63,37 @@ export function ordersRoutes({ registry, authenticate, committed }: AppDeps) {
       const { order, entries } = unwrap(registry.getOrder(c.req.valid('param').id, c.req.valid('query')));
       return c.json({ order, entries: entries.items, nextCursor: entries.nextCursor });
     })
-    .post('/:id/revoke', write, validate('param', idParam), jsonBody, validate('json', reasonBody), (c) => {
+    .post('/:id/revoke', write, validate('param', idParam), jsonBody, validate('json', revokeBody), (c) => {
       const { id } = c.req.valid('param');
-      const outcome = unwrap(
-        registry.revokeOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))),
-      );
+      const { reason, release } = c.req.valid('json');
+      const outcome = unwrap(registry.revokeOrder(id, reason, actorOf(c.get('principal')), { release }));
       committed(outcome.version);
       return c.json(outcome);
     })
     .post('/:id/extend', write, validate('param', idParam), jsonBody, validate('json', extendBody), (c) => {
       const { id } = c.req.valid('param');
+      const { expiresAt, reason } = c.req.valid('json');
+      const outcome = unwrap(registry.extendOrder(id, expiresAt, actorOf(c.get('principal')), reason));
+      committed(outcome.version);
+      return c.json(outcome);
+    })
+    .post('/:id/approve', write, validate('param', idParam), jsonBody, validate('json', reasonBody), (c) => {
+      const { id } = c.req.valid('param');
+      const approved = unwrap(
+        registry.approveOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))),
+      );
+      committed(approved.version);
+      return c.json({
+        order: approved.order,
+        version: approved.version,
+        results: approved.results,
+        counts: approved.counts,
+      });
+    })
+    .post('/:id/reject', write, validate('param', idParam), jsonBody, validate('json', reasonBody), (c) => {
+      const { id } = c.req.valid('param');
       const outcome = unwrap(
-        registry.extendOrder(id, c.req.valid('json').expiresAt, actorOf(c.get('principal'))),
+        registry.rejectOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))),
       );
       committed(outcome.version);
       return c.json(outcome);
