@@ -300,7 +300,7 @@ export interface ImportOutcome extends CreatedOrder {
  */
 export class ImportSession {
   private writer: OrderWriter | null;
-  private readonly totals = { added: 0, alreadyActive: 0, duplicate: 0, rejected: 0 };
+  private readonly counted = { added: 0, alreadyActive: 0, duplicate: 0, rejected: 0 };
 
   /** Use `Registry.beginImport`. */
   constructor(
@@ -345,10 +345,10 @@ export class ImportSession {
       this.rollback();
       throw e;
     }
-    this.totals.added += result.added;
-    this.totals.alreadyActive += result.alreadyActive;
-    this.totals.duplicate += result.duplicate;
-    this.totals.rejected += result.rejected.length;
+    this.counted.added += result.added;
+    this.counted.alreadyActive += result.alreadyActive;
+    this.counted.duplicate += result.duplicate;
+    this.counted.rejected += result.rejected.length;
     return result;
   }
 
@@ -374,6 +374,11 @@ export class ImportSession {
       results: [],
       totals: this.totals,
     };
+  }
+
+  /** The counts so far (what `commit` would report). */
+  get totals(): ImportOutcome['totals'] {
+    return { ...this.counted };
   }
 
   /** Discards everything this import wrote. */

@@ -149,7 +149,9 @@ describe('invalid lines', () => {
   it('are skipped with --skip-invalid and the rest is imported', async () => {
     const run = await importList(await write('list.txt', LIST), '--skip-invalid');
     expect(run.code).toBe(0);
-    expect(run.stderr.trim().split('\n')).toHaveLength(3);
+    // the three refused targets, then their count per code
+    expect(run.stderr.trim().split('\n')).toHaveLength(4);
+    expect(run.stderr).toMatch(/refused by code: /);
     expect(run.stdout).toMatch(/version 1: 2 added, .* 3 refused/);
     expect(summary().active).toEqual(['also-good.example/path', 'good.example/']);
   });
