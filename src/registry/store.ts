@@ -101,7 +101,7 @@ export class Store {
 
   /**
    * Runs a best-effort write that must never wait: if another connection holds the write lock (a bulk import
-   * in another process) or an import is open here, it is skipped and false is returned.
+   * in another process), an import is open here, or the storage is full, it is skipped and false is returned.
    */
   tryWrite(write: () => void): boolean {
     if (this.importOpen || this.db.inTransaction) return false;
@@ -111,7 +111,8 @@ export class Store {
       write();
       return true;
     } catch (e) {
-      if (isBusy(e)) return false;
+      // Best effort: a held lock or a full disk skips it (the write that matters reports either).
+      if (isBusy(e) || isFull(e)) return false;
       throw e;
     } finally {
       this.db.pragma(`busy_timeout = ${timeout}`);
