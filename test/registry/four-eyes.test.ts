@@ -46,3 +46,38 @@ describe('pending orders', () => {
     expect(registry.currentVersion()).toBe(0);
   });
 });
+
+describe('decision rows and net changes', () => {
+  it('leaves decision rows out of the net changes feeds are built from', () => {
+    const { registry } = tempRegistry({ fourEyes: { maxTargets: 1 } });
+    must(
+      registry.createOrder(
+        { reference: 'A', authority: 'M', category: 'fraud', targets: ['a.example'] },
+        'x',
+      ),
+    );
+    must(registry.revokeOrder(1, 'false positive', 'x', { release: true }));
+    must(registry.unrelease('a.example', 'sold to a phisher', 'y'));
+    must(
+      registry.createOrder(
+        { reference: 'B', authority: 'M', category: 'malware', targets: ['a.example'] },
+        'x',
+      ),
+    );
+    must(registry.extendOrder(2, '2099-01-01', 'x', 'longer'));
+    const p = must(
+      registry.createOrder(
+        { reference: 'C', authority: 'M', category: 'csam', targets: ['c.ex', 'd.ex'] },
+        'x',
+      ),
+    );
+    must(registry.rejectOrder(p.order.id, 'no', 'y'));
+    expect([...registry.netChanges(1, registry.currentVersion())]).toEqual([
+      { op: 'remove', expression: 'a.example/', kind: 'domain', category: 'fraud', action: 'block' },
+      { op: 'add', expression: 'a.example/', kind: 'domain', category: 'malware', action: 'block' },
+    ]);
+    expect([...registry.netChanges(0, registry.currentVersion())]).toEqual([
+      { op: 'add', expression: 'a.example/', kind: 'domain', category: 'malware', action: 'block' },
+    ]);
+  });
+});
