@@ -12,9 +12,10 @@ import { feedsRoutes } from './routes/feeds.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { probesRoutes } from './routes/probes.ts';
+import { releasedRoutes } from './routes/released.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { keySetQuery } from './schemas.ts';
-import { validate } from './validate.ts';
+import { utf8Query, validate } from './validate.ts';
 
 /** The hub's HTTP API (docs/ARCHITECTURE.md: interfaces). Pure composition: every dependency comes in through `deps`. */
 export function createApp(deps: AppDeps) {
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps) {
     requests({ method: c.req.method, status: String(c.res.status) });
   });
   if (deps.log) app.use(requestLog(deps.log) as MiddlewareHandler);
+  app.use(utf8Query);
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimit,
@@ -72,6 +74,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/tokens', tokensRoutes(deps));
   app.route('/v1/orders', ordersRoutes(deps));
   app.route('/v1/entries', entriesRoutes(deps));
+  app.route('/v1/released', releasedRoutes(deps));
   app.route('/v1', lookupRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));

@@ -18,8 +18,11 @@ export interface AppDeps {
   keySet(version?: number): Promise<Uint8Array | null>;
   /** False until the hub has what consumers need (keys, first snapshots). */
   ready(): boolean;
-  /** Categories published only in the hashed filter feed (csam by default). */
-  confidential?: readonly Category[];
+  /**
+   * Categories kept out of the plain feeds: `explain` and `check` tell a distributor only that such a target
+   * is blocked, and dry runs show which feeds would carry a target.
+   */
+  confidentialCategories: readonly Category[];
   /** Largest request body in bytes. */
   bodyLimit: number;
   /** The signed feeds served under `/v1/feeds`. */

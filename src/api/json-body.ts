@@ -68,6 +68,8 @@ export class JsonDepthScanner {
   }
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 const tooLarge = (limit: number) =>
   new ApiError(413, 'payload_too_large', `request body exceeds ${limit} bytes for this route`);
 const tooDeep = () =>
@@ -96,12 +98,19 @@ async function readChecked(request: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  try {
+    return strictUtf8.decode(Buffer.concat(chunks, size));
+  } catch {
+    // A lenient decoder would store U+FFFD in a reason or a target in place of what the client sent.
+    throw new ApiError(400, 'invalid_utf8', 'request body is not valid UTF-8; nothing was stored', [
+      { field: '(body)', in: 'body', reason: 'bytes that are not UTF-8' },
+    ]);
+  }
 }
 
 /**
  * Refuses a body that is not `application/json` (415), larger than `limit` bytes (413), nested deeper than
- * MAX_JSON_DEPTH (400 `json_too_deep`) or not parseable (400 `malformed_json`); the parsed body is left where
+ * MAX_JSON_DEPTH (400 `json_too_deep`), not UTF-8 (400 `invalid_utf8`) or not parseable (400 `malformed_json`); the parsed body is left where
  * `c.req.json()` (and so the validator) finds it.
  */
 export function jsonBody(limit: number): MiddlewareHandler {

@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { ACTIONS, CATEGORIES } from '../core/types.ts';
-import { TOKEN_ROLES } from '../registry/types.ts';
+import { ORDER_STATUSES, TOKEN_ROLES } from '../registry/types.ts';
 
 /** Longest target accepted on the wire; canonicalization refuses anything past 2048 characters anyway. */
 const target = z.string().min(1).max(4096);
 const isoTime = z.iso.datetime({ offset: true });
+/** A full ISO-8601 time, or a bare date (the end of that day in the hub's time zone; see docs/DECISIONS.md). */
+const orderTime = z.union([isoTime, z.iso.date()], {
+  error: 'expected an ISO-8601 time with a zone (2026-05-31T17:00:00Z) or a date (2026-05-31)',
+});
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 export const MAX_ORDER_TARGETS = 100_000;
@@ -16,15 +20,25 @@ export const createOrderBody = z.strictObject({
   category: z.enum(CATEGORIES),
   action: z.enum(ACTIONS).optional(),
   reason: z.string().max(4000).optional(),
-  issuedAt: isoTime.optional(),
-  expiresAt: isoTime.nullable().optional(),
+  issuedAt: orderTime.optional(),
+  expiresAt: orderTime.nullable().optional(),
   targets: z.array(target).min(1).max(MAX_ORDER_TARGETS),
   override: z.strictObject({ reason: text(2000) }).optional(),
 });
 
+/** `?dryRun=true`: answer what the order would do, write nothing. */
+export const createOrderQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() });
+
 export const reasonBody = z.strictObject({ reason: text(2000) });
-export const extendBody = z.strictObject({ expiresAt: isoTime.nullable() });
-export const revokeEntryBody = z.strictObject({ target: target, reason: text(2000) });
+/** `release`: a false positive; the targets go on the released list. */
+export const revokeBody = z.strictObject({ reason: text(2000), release: z.boolean().optional() });
+export const extendBody = z.strictObject({ expiresAt: orderTime.nullable(), reason: text(2000).optional() });
+export const revokeEntryBody = z.strictObject({
+  target: target,
+  reason: text(2000),
+  release: z.boolean().optional(),
+});
+export const unreleaseBody = z.strictObject({ target: target, reason: text(2000) });
 
 export const checkBody = z.strictObject({ targets: z.array(target).min(1).max(MAX_CHECK_TARGETS) });
 
@@ -36,7 +50,7 @@ const cursor = z.string().max(512).optional();
 export const orderQuery = z.strictObject({
   cursor,
   limit,
-  status: z.enum(['active', 'revoked', 'expired']).optional(),
+  status: z.enum(ORDER_STATUSES).optional(),
   reference: z.string().max(200).optional(),
   authority: z.string().max(200).optional(),
   category: z.enum(CATEGORIES).optional(),
@@ -63,7 +77,20 @@ export const auditQuery = z.strictObject({
   limit,
 });
 
-export const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
+/** Decimal ids only: `0x1`, `1e0` or ` 1` do not name order 1. */
+export const idParam = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'must be a positive decimal integer')
+    .transform(Number),
+});
+
+export const releasedQuery = z.strictObject({
+  cursor,
+  limit,
+  q: z.string().max(2048).optional(),
+  active: z.enum(['true', 'false']).optional(),
+});
 
 export const reportBody = z.strictObject({
   feed: z.enum(['dns', 'url', 'filter']),

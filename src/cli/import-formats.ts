@@ -10,7 +10,11 @@ export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 /** A line of an input list that is not a target; the import reports it and goes on. */
 export interface BadLine {
   line: number;
+  /** Stable code, counted in the import report: `not_a_hosts_line`, `not_a_target`, `empty_column`. */
+  code: string;
   reason: string;
+  /** The line as read. */
+  text: string;
 }
 
 // The classic hosts-file preamble: names every hosts file maps and no regulator means to block.
@@ -79,8 +83,14 @@ async function* lineTargets(input: Readable, format: ImportFormat, onBad: (bad: 
     else if (format === 'hosts') yield* hostsLine(text, line, onBad);
     else {
       const target = jsonLine(text);
-      if (target === undefined) onBad({ line, reason: 'not a JSON string or object with a "target" field' });
-      else yield target;
+      if (target === undefined) {
+        onBad({
+          line,
+          code: 'not_a_target',
+          reason: 'not a JSON string or object with a "target" field',
+          text,
+        });
+      } else yield target;
     }
   }
 }
@@ -89,7 +99,7 @@ function* hostsLine(text: string, line: number, onBad: (bad: BadLine) => void) {
   const fields = text.replace(/#.*$/, '').trim().split(/\s+/);
   if (fields.length < 2 || !ADDRESS.test(fields[0] as string)) {
     // Without an address first, the first name would be taken for one and silently dropped.
-    onBad({ line, reason: 'not a hosts line (an IP address, then names)' });
+    onBad({ line, code: 'not_a_hosts_line', reason: 'not a hosts line (an IP address, then names)', text });
     return;
   }
   for (const name of fields.slice(1)) if (!HOSTS_PREAMBLE.has(name.toLowerCase())) yield name;
@@ -134,7 +144,14 @@ async function* csvTargets(input: Readable, onBad: (bad: BadLine) => void) {
   for await (const { record, info } of parser as AsyncIterable<CsvRow>) {
     const target = record[column as string];
     if (target) yield target;
-    else onBad({ line: info.lines, reason: `empty ${column} column` });
+    else {
+      onBad({
+        line: info.lines,
+        code: 'empty_column',
+        reason: `empty ${column} column`,
+        text: Object.values(record).join(','),
+      });
+    }
   }
 }
 

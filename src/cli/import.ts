@@ -1,5 +1,7 @@
 import { ACTIONS, type Action, CATEGORIES, type Category } from '../core/types.ts';
+import { describeCodes } from '../registry/create-order.ts';
 import type { TargetResult } from '../registry/types.ts';
+import { writeFileDurably } from '../util/durable-file.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
 import {
   formatFromName,
@@ -18,8 +20,10 @@ export const importCommand: Command = {
   summary: 'import a list (plain, hosts, CSV, JSON lines; .gz ok) as ONE order in ONE version, streamed',
   usage:
     'import FILE|- --reference REF --authority AUTH --category CAT [--action block|redirect] [--reason TEXT]\n' +
-    `       [--expires-at ISO] [--format ${IMPORT_FORMATS.join('|')}] [--skip-invalid] [--override REASON] [--data ./data]\n` +
-    '  Without --skip-invalid, one invalid or refused target aborts the whole import (nothing is written).',
+    `       [--expires-at ISO|YYYY-MM-DD] [--format ${IMPORT_FORMATS.join('|')}] [--skip-invalid] [--override REASON]\n` +
+    '       [--dry-run] [--rejects FILE] [--data ./data]\n' +
+    '  Without --skip-invalid, one invalid or refused target aborts the whole import (nothing is written).\n' +
+    '  --dry-run reports what would happen and writes nothing; --rejects writes each refused line as CODE<TAB>LINE.',
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
@@ -34,6 +38,8 @@ export const importCommand: Command = {
         format: { type: 'string' },
         'skip-invalid': { type: 'boolean' },
         override: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        rejects: { type: 'string' },
       },
       true,
     );
@@ -68,23 +74,26 @@ export const importCommand: Command = {
       const session = begun.value;
       const progress = new Progress(`import ${values.reference}`);
       const problems: string[] = [];
+      const byCode: Record<string, number> = {};
+      const rejectLines: string[] = [];
       let lines = 0;
       let rejected = 0;
       let accepted = 0;
-      const note = (p: string) => {
-        if (problems.length < SHOWN_PROBLEMS) problems.push(p);
+      const refuse = (code: string, shown: string, line: string) => {
+        rejected++;
+        byCode[code] = (byCode[code] ?? 0) + 1;
+        if (problems.length < SHOWN_PROBLEMS) problems.push(shown);
+        if (values.rejects !== undefined) rejectLines.push(`${code}\t${line.replace(/[\t\r\n]/g, ' ')}\n`);
       };
       try {
         const chunks = readTargets(openInput(file), format, (bad) => {
-          rejected++;
-          note(`line ${bad.line}: ${bad.reason}`);
+          refuse(bad.code, `line ${bad.line}: ${bad.reason}`, bad.text);
         });
         for await (const chunk of chunks) {
           lines += chunk.length;
           const result = session.add(chunk);
-          rejected += result.rejected.length;
           accepted += result.added + result.alreadyActive + result.duplicate;
-          for (const r of result.rejected) note(describe(r));
+          for (const r of result.rejected) refuse(r.code ?? 'rejected', describe(r), r.target);
           progress.update(lines, rejected ? `(${rejected} refused)` : '');
         }
       } catch (err) {
@@ -93,8 +102,23 @@ export const importCommand: Command = {
         throw err;
       }
       progress.done();
+      if (values.rejects !== undefined)
+        await writeFileDurably(values.rejects, rejectLines.join(''), { mode: 0o644 });
       for (const p of problems) console.error(`  refused: ${p}`);
       if (rejected > SHOWN_PROBLEMS) console.error(`  ... and ${rejected - SHOWN_PROBLEMS} more`);
+      if (rejected > 0) {
+        console.error(`  refused by code: ${describeCodes(byCode)}`);
+        if (values.rejects !== undefined) console.error(`  every refused line: ${values.rejects}`);
+      }
+      if (values['dry-run']) {
+        const totals = session.totals;
+        session.abort();
+        console.log(
+          `dry run: ${lines} targets: ${totals.added} would be added, ${totals.alreadyActive} already active, ` +
+            `${totals.duplicate} duplicates, ${rejected} refused${rejected ? ` (${describeCodes(byCode)})` : ''}; nothing written`,
+        );
+        return rejected > 0 && !values['skip-invalid'] ? 1 : 0;
+      }
       if (rejected > 0 && !values['skip-invalid']) {
         session.abort();
         console.error(
@@ -111,7 +135,8 @@ export const importCommand: Command = {
       const { totals, version, order } = session.commit();
       console.log(
         `imported order ${order.id} (${order.reference}) as version ${version}: ${totals.added} added, ` +
-          `${totals.alreadyActive} already active, ${totals.duplicate} duplicates, ${rejected} refused, ` +
+          `${totals.alreadyActive} already active, ${totals.duplicate} duplicates, ${rejected} refused` +
+          `${rejected ? ` (${describeCodes(byCode)})` : ''}, ` +
           `in ${progress.elapsedSeconds().toFixed(1)} s`,
       );
       return 0;

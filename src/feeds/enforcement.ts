@@ -3,8 +3,8 @@
  * beside the matching entries. It restates the feed selection (feed-definitions.ts) and what each output
  * format can express (docs/ARCHITECTURE.md, "Entries and matching"), so an operator sees why a resolver lets a URL through.
  */
-import type { Category, FeedEntry, FeedName } from '../core/types.ts';
-import { inPlainFeed } from './feed-definitions.ts';
+import type { Category, EntryKind, FeedEntry, FeedName } from '../core/types.ts';
+import { FEED_NAMES, inPlainFeed } from './feed-definitions.ts';
 
 export interface EnforcementPoint {
   /** Who enforces: edge workers, HTTP proxies, DNS resolvers, hosts files. */
@@ -19,6 +19,29 @@ export interface EnforcementPoint {
 
 type Matched = Pick<FeedEntry, 'expression' | 'kind' | 'category'>;
 
+/** The enforcement points, the feed each reads and the agent's output formats that serve it. */
+const POINTS: ReadonlyArray<Pick<EnforcementPoint, 'point' | 'feed' | 'formats'>> = [
+  { point: 'edge', feed: 'filter', formats: [] },
+  { point: 'proxy', feed: 'url', formats: ['squid-url', 'squid'] },
+  { point: 'dns', feed: 'dns', formats: ['rpz', 'unbound', 'dnsmasq'] },
+  { point: 'hosts', feed: 'dns', formats: ['hosts'] },
+];
+
+/**
+ * Which feeds would carry an entry of this kind and category, and the outputs (or `edge`) that act on them:
+ * what a dry run tells a regulator before an order is written.
+ */
+export function enforcementOf(kind: EntryKind, category: Category, confidential: readonly Category[]) {
+  const feeds = FEED_NAMES.filter((f) => f === 'filter' || inPlainFeed(f, { kind, category }, confidential));
+  const points = feeds.flatMap((f) =>
+    POINTS.filter((p) => p.feed === f).flatMap((p) => (p.formats.length > 0 ? p.formats : [p.point])),
+  );
+  return { feeds, points };
+}
+
+const point = (name: EnforcementPoint['point']) =>
+  POINTS.find((p) => p.point === name) as (typeof POINTS)[number];
+
 const list = (entries: readonly Matched[]) => entries.map((e) => e.expression).join(', ');
 
 export function enforcementPoints(
@@ -28,12 +51,7 @@ export function enforcementPoints(
 ): EnforcementPoint[] {
   if (matches.length === 0) {
     const reason = 'no active entry matches';
-    return [
-      { point: 'edge', feed: 'filter', formats: [], blocked: false, reason },
-      { point: 'proxy', feed: 'url', formats: ['squid-url', 'squid'], blocked: false, reason },
-      { point: 'dns', feed: 'dns', formats: ['rpz', 'unbound', 'dnsmasq'], blocked: false, reason },
-      { point: 'hosts', feed: 'dns', formats: ['hosts'], blocked: false, reason },
-    ];
+    return POINTS.map((p) => ({ ...p, blocked: false, reason }));
   }
   const secret = matches.filter((m) => confidential.includes(m.category));
   const plain = matches.filter((m) => inPlainFeed('url', m, confidential));
@@ -54,21 +72,13 @@ export function enforcementPoints(
     return dnsReason();
   };
   return [
-    { point: 'edge', feed: 'filter', formats: [], blocked: true, reason: `entry ${list(matches)}` },
+    { ...point('edge'), blocked: true, reason: `entry ${list(matches)}` },
     {
-      point: 'proxy',
-      feed: 'url',
-      formats: ['squid-url', 'squid'],
+      ...point('proxy'),
       blocked: plain.length > 0,
       reason: plain.length > 0 ? `entry ${list(plain)}` : onlySecret,
     },
-    {
-      point: 'dns',
-      feed: 'dns',
-      formats: ['rpz', 'unbound', 'dnsmasq'],
-      blocked: domains.length > 0,
-      reason: dnsReason(),
-    },
-    { point: 'hosts', feed: 'dns', formats: ['hosts'], blocked: exact.length > 0, reason: hostsReason() },
+    { ...point('dns'), blocked: domains.length > 0, reason: dnsReason() },
+    { ...point('hosts'), blocked: exact.length > 0, reason: hostsReason() },
   ];
 }

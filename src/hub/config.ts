@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CATEGORIES } from '../core/types.ts';
+import { DEFAULT_FOUR_EYES } from '../registry/four-eyes.ts';
+import { DEFAULT_TIME_ZONE, isTimeZone } from '../registry/order-input.ts';
 import { parseHostPort } from '../util/host-port.ts';
 
 /** A comma-separated setting as a list (empty when unset). */
@@ -70,6 +72,24 @@ const hubConfigSchema = z.object({
   filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
   /** Categories that appear only in the hashed filter feed. */
   confidential: list('csam').pipe(z.array(z.enum(CATEGORIES))),
+  /** IANA zone a bare date (`2026-05-31`) in an order is read in (TAKEDOWN_TIME_ZONE). */
+  timeZone: z
+    .string()
+    .default(DEFAULT_TIME_ZONE)
+    .refine(isTimeZone, { message: 'not an IANA time zone (e.g. Asia/Ho_Chi_Minh)' }),
+  /** Four-eyes: an order with more targets waits for a second regulator (TAKEDOWN_APPROVAL_MAX_TARGETS; 0 off). */
+  approvalMaxTargets: z.coerce.number().int().min(0).default(DEFAULT_FOUR_EYES.maxTargets),
+  /**
+   * Four-eyes: a domain target whose registrable domain already has more entries waits
+   * (TAKEDOWN_APPROVAL_MAX_SUBDOMAINS; 0 off).
+   */
+  approvalMaxSubdomains: z.coerce.number().int().min(0).default(DEFAULT_FOUR_EYES.maxSubdomainEntries),
+  /** Four-eyes: hours a pending order waits for a decision before it expires (TAKEDOWN_APPROVAL_TTL_HOURS). */
+  approvalTtlHours: z.coerce.number().positive().default(DEFAULT_FOUR_EYES.pendingTtlHours),
+  /** Four-eyes: a popularity list (top sites), one name per line; a target on one waits (TAKEDOWN_POPULAR_DOMAINS). */
+  popularDomainsFile: z.string().min(1).optional(),
+  /** Largest registry file in MiB; past it writes answer 507 `storage_full` (TAKEDOWN_MAX_REGISTRY_MIB). */
+  maxRegistryMiB: z.coerce.number().positive().optional(),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
@@ -114,5 +134,11 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
     integrityCheckSeconds: pick('TAKEDOWN_INTEGRITY_CHECK_SECONDS'),
     confidential: pick('TAKEDOWN_CONFIDENTIAL_CATEGORIES'),
+    timeZone: pick('TAKEDOWN_TIME_ZONE'),
+    approvalMaxTargets: pick('TAKEDOWN_APPROVAL_MAX_TARGETS'),
+    approvalMaxSubdomains: pick('TAKEDOWN_APPROVAL_MAX_SUBDOMAINS'),
+    approvalTtlHours: pick('TAKEDOWN_APPROVAL_TTL_HOURS'),
+    popularDomainsFile: pick('TAKEDOWN_POPULAR_DOMAINS'),
+    maxRegistryMiB: pick('TAKEDOWN_MAX_REGISTRY_MIB'),
   } as HubConfigInput;
 }

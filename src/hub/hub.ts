@@ -45,7 +45,17 @@ export interface RunningHub extends Hub {
  */
 export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<Hub> {
   // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
-  const registry = openRegistry(config.dbPath, { quickCheck: true });
+  const registry = openRegistry(config.dbPath, {
+    quickCheck: true,
+    timeZone: config.timeZone,
+    ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
+    fourEyes: {
+      maxTargets: config.approvalMaxTargets,
+      maxSubdomainEntries: config.approvalMaxSubdomains,
+      pendingTtlHours: config.approvalTtlHours,
+      popularDomainsFile: config.popularDomainsFile ?? null,
+    },
+  });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const keySet = await loadKeySet(config.keysDir);
@@ -96,8 +106,8 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
           ? (keySet?.bytes ?? null)
           : ((await loadKeySet(config.keysDir, version))?.bytes ?? null),
       ready: () => feeds.ready(),
+      confidentialCategories: config.confidential,
       bodyLimit: config.bodyLimit,
-      confidential: config.confidential,
       feeds,
       log,
     });

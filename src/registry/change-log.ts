@@ -2,12 +2,24 @@
 
 import { hash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { Action, Category, ChangeOp } from '../core/types.ts';
-import { ChangeEncoder, GENESIS_HASH } from './change-encoding.ts';
+import type { Action, Category } from '../core/types.ts';
+import {
+  ChangeEncoder,
+  CURRENT_FORMAT,
+  GENESIS_HASH,
+  type LogOp,
+  type SharedFields,
+} from './change-encoding.ts';
 import { kindOf } from './rows.ts';
 import type { ChainReport, ChangeRecord } from './types.ts';
 
-export { CHANGE_FORMAT, changeHash, encodeChange, GENESIS_HASH } from './change-encoding.ts';
+export {
+  CHANGE_FORMAT,
+  CHANGE_FORMAT_2,
+  changeHash,
+  encodeChange,
+  GENESIS_HASH,
+} from './change-encoding.ts';
 
 /** The order a change is attributed to. */
 export interface ChangeOrder {
@@ -17,17 +29,32 @@ export interface ChangeOrder {
 
 /** Rows per INSERT statement. */
 const BATCH = 256;
-const ROW = '(?, ?, ?, @version, @op, @category, @action, @orderId, @note)';
+const ROW =
+  '(?, ?, ?, @format, @version, @op, @category, @action, @orderId, @note, @reason, @release, @approval)';
 
 /** The fields a run of consecutive rows shares, bound once per INSERT instead of once per row. */
 interface Shared {
+  format: number;
   version: number;
-  op: ChangeOp;
+  op: LogOp;
   category: Category;
   action: Action;
   orderId: number;
   note: string;
+  reason: string;
+  release: number;
+  approval: string;
 }
+
+/** The decision fields of a row (format 2): why, whether it released its expression, who approved it. */
+export interface Decision {
+  reason?: string;
+  release?: boolean;
+  /** JSON of the approval (`{"decision","by","requestedBy","at"}`). */
+  approval?: string;
+}
+
+const NO_DECISION: Decision = {};
 
 /**
  * Appends rows to the chain inside the caller's write transaction (one version, one actor). Rows are hashed
@@ -66,43 +93,72 @@ export class ChangeAppender {
     return this.firstSeq === null ? null : this.seq;
   }
 
+  /**
+   * Appends one row. `add` and `remove` change an entry (feeds read them); the decision ops record a decision
+   * that changes none (`expression` '' for a decision about a whole order).
+   */
   append(
-    op: ChangeOp,
+    op: LogOp,
     expression: string,
     category: Category,
     action: Action,
     order: ChangeOrder,
     note = '',
+    decision: Decision = NO_DECISION,
   ): void {
     const s = this.shared;
+    const reason = decision.reason ?? '';
+    const release = decision.release ? 1 : 0;
+    const approval = decision.approval ?? '';
     if (
       !s ||
       s.op !== op ||
       s.category !== category ||
       s.action !== action ||
       s.orderId !== order.id ||
-      s.note !== note
+      s.note !== note ||
+      s.reason !== reason ||
+      s.release !== release ||
+      s.approval !== approval
     ) {
       this.flush();
-      this.shared = { version: this.version, op, category, action, orderId: order.id, note };
+      this.shared = {
+        format: CURRENT_FORMAT,
+        version: this.version,
+        op,
+        category,
+        action,
+        orderId: order.id,
+        note,
+        reason,
+        release,
+        approval,
+      };
     }
     const seq = ++this.seq;
     this.firstSeq ??= seq;
     if (op === 'add') this.adds++;
-    else this.removes++;
+    else if (op === 'remove') this.removes++;
+    const fields: SharedFields = {
+      category,
+      action,
+      orderId: order.id,
+      orderRef: order.reference,
+      actor: this.actor,
+      note,
+      reason,
+      release,
+      approval,
+    };
     const encoded = this.encoder.encode(
+      CURRENT_FORMAT,
       seq,
       this.version,
       op,
       expression,
-      category,
-      action,
-      order.id,
-      order.reference,
-      this.actor,
-      note,
+      fields,
       this.headHex,
-    );
+    ) as string;
     const hex = hash('sha256', encoded, 'hex');
     this.params.push(seq, expression, Buffer.from(hex, 'hex'));
     this.headHex = hex;
@@ -117,7 +173,8 @@ export class ChangeAppender {
     let stmt = this.statements.get(rows);
     if (stmt === undefined) {
       stmt = this.db.prepare(
-        `INSERT INTO changes (seq, expression, hash, version, op, category, action, order_id, note)
+        `INSERT INTO changes (seq, expression, hash, format, version, op, category, action, order_id, note, reason,
+           release, approval)
          VALUES ${new Array(rows).fill(ROW).join(', ')}`,
       );
       this.statements.set(rows, stmt);
@@ -129,13 +186,13 @@ export class ChangeAppender {
 
 /** SELECT list that `toChangeRecord` reads: every hashed field, in encoding order, and the stored hash. */
 export const CHANGE_SELECT = `SELECT c.seq, c.version, c.op, c.expression, c.category, c.action, c.order_id,
-  o.reference, v.actor, c.note, c.hash
+  o.reference, v.actor, c.note, c.hash, c.format, c.reason, c.release, c.approval
   FROM changes c LEFT JOIN orders o ON o.id = c.order_id LEFT JOIN versions v ON v.version = c.version`;
 
 type ChangeRow = [
   seq: number,
   version: number,
-  op: ChangeOp,
+  op: LogOp,
   expression: string,
   category: Category,
   action: Action,
@@ -144,23 +201,47 @@ type ChangeRow = [
   actor: string | null,
   note: string,
   hash: unknown,
+  format: number,
+  reason: string,
+  release: number,
+  approval: string,
 ];
 
 /** Maps a raw row selected with CHANGE_SELECT, given the previous row's hash. */
 export function toChangeRecord(r: unknown, prevHash: string): ChangeRecord {
-  const [seq, version, op, expression, category, action, orderId, orderRef, actor, note, h] = r as ChangeRow;
-  return {
+  const [
     seq,
     version,
     op,
     expression,
-    kind: kindOf(expression),
+    category,
+    action,
+    orderId,
+    orderRef,
+    actor,
+    note,
+    h,
+    format,
+    reason,
+    release,
+    approval,
+  ] = r as ChangeRow;
+  return {
+    seq,
+    format,
+    version,
+    op,
+    expression,
+    kind: expression === '' ? '' : kindOf(expression),
     category,
     action,
     orderId,
     orderRef: orderRef ?? '',
     actor: actor ?? '',
     note,
+    reason,
+    release: release === 1,
+    approval,
     prevHash,
     hash: hexOf(h),
   };
@@ -186,20 +267,26 @@ export function verifyChain(db: Database.Database): ChainReport {
   let rows = 0;
   let prev = GENESIS_HASH;
   const scan = db.prepare(
-    'SELECT seq, version, op, expression, category, action, order_id, note, hash FROM changes ORDER BY seq',
+    `SELECT seq, version, op, expression, category, action, order_id, note, hash, format, reason, release, approval
+     FROM changes ORDER BY seq`,
   );
   for (const r of scan.raw().iterate()) {
-    const [seq, v, op, expression, category, action, o, note, stored] = r as [
-      number,
-      number,
-      string,
-      string,
-      string,
-      string,
-      number,
-      string,
-      unknown,
-    ];
+    const [seq, v, op, expression, category, action, o, note, stored, format, reason, release, approval] =
+      r as [
+        number,
+        number,
+        string,
+        string,
+        string,
+        string,
+        number,
+        string,
+        unknown,
+        number,
+        string,
+        number,
+        string,
+      ];
     if (seq !== rows + 1) return { ok: false, rows, brokenAt: rows + 1, reason: 'missing_rows' };
     if (o !== orderId) {
       orderId = o;
@@ -209,8 +296,9 @@ export function verifyChain(db: Database.Database): ChainReport {
       version = v;
       actor = (actorOf.get(v) as string | undefined) ?? '';
     }
-    const encoded = encoder.encode(seq, v, op, expression, category, action, o, orderRef, actor, note, prev);
-    const digest = hash('sha256', encoded, 'hex');
+    const shared = { category, action, orderId: o, orderRef, actor, note, reason, release, approval };
+    const encoded = encoder.encode(format, seq, v, op, expression, shared, prev);
+    const digest = encoded === null ? '' : hash('sha256', encoded, 'hex');
     if (digest !== hexOf(stored)) return { ok: false, rows, brokenAt: seq, reason: 'hash_mismatch' };
     prev = digest;
     rows++;

@@ -84,6 +84,7 @@ type NetRow = [
  * The net changes from version `from` to `to` (a delta's content), sorted by expression, a remove before an add
  * of the same expression. Per expression only the first and last row in the range matter: add..remove cancels;
  * remove..add is a change of category/action (remove the old, add the new) or nothing when they are equal.
+ * Decision rows (`revoke`, `unrelease`, ...) change no entry and are left out.
  * Grouping happens in SQLite, so memory stays bounded for any range; consume it like `activeEntries`.
  */
 export function netChanges(store: Store, from: number, to: number): Generator<Change> {
@@ -96,8 +97,8 @@ export function netChanges(store: Store, from: number, to: number): Generator<Ch
 
 function* netChangeRows(store: Store, afterSeq: number, upToSeq: number): Generator<Change> {
   const sql = `SELECT g.expression, f.op, f.category, f.action, l.op, l.category, l.action
-    FROM (SELECT expression, min(seq) AS fs, max(seq) AS ls FROM changes WHERE seq > ? AND seq <= ?
-          GROUP BY expression) g
+    FROM (SELECT expression, min(seq) AS fs, max(seq) AS ls FROM changes
+          WHERE seq > ? AND seq <= ? AND op IN ('add', 'remove') GROUP BY expression) g
     JOIN changes f ON f.seq = g.fs JOIN changes l ON l.seq = g.ls
     ORDER BY g.expression`;
   const rows = store.db.prepare(sql).raw().iterate(afterSeq, upToSeq);

@@ -1,28 +1,96 @@
 /** New orders: `createOrder` for an API request, `beginImport` for a bulk list streamed in chunks. */
 
+import { approvalReasons } from './four-eyes.ts';
 import { type ValidOrder, validateOrder } from './order-input.ts';
 import { type AcceptedTarget, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
+import { releasedChecker, releasedRejection } from './released.ts';
 import { kindOf } from './rows.ts';
 import { acceptTarget } from './screen.ts';
 import { busyAsFailure, failure, type Store, success } from './store.ts';
-import type { CreatedOrder, OrderInput, RegistryResult, TargetResult } from './types.ts';
+import type {
+  ApprovalReason,
+  CreatedOrder,
+  Order,
+  OrderApproval,
+  OrderInput,
+  RegistryResult,
+  ReleasedTarget,
+  TargetResult,
+} from './types.ts';
 
 const isRejection = (r: AcceptedTarget | TargetResult): r is TargetResult => 'status' in r;
 
 /**
- * Creates an order atomically: if any target is rejected nothing is written and the failure
- * (`targets_rejected`) carries every target's result; otherwise one transaction writes the order, its entries
- * and change-log rows and one new version.
+ * Screens one target for the write path: parse and rails (screen.ts), then the released list. A released
+ * target passes only with an override, as one more overridden rail.
  */
-export function createOrder(store: Store, input: OrderInput, actor: string): RegistryResult<CreatedOrder> {
-  const valid = validateOrder(input, store.now());
-  if (!valid.ok) return valid;
-  const order = valid.value;
-  const targets: unknown = input.targets;
-  if (!Array.isArray(targets) || targets.length === 0) {
-    return failure('invalid_input', 'targets must be a non-empty array of strings');
+export function screenForOrder(
+  store: Store,
+  target: string,
+  overrides: boolean,
+  released: (expression: string) => ReleasedTarget | null,
+): AcceptedTarget | TargetResult {
+  const a = acceptTarget(target, store.protectedDomains, overrides);
+  if (isRejection(a)) return a;
+  const r = released(a.expression);
+  if (r === null) return a;
+  return overrides
+    ? { expression: a.expression, rails: [...a.rails, 'released'] }
+    : releasedRejection(target, r);
+}
+
+/** Per-code counts of an order's results: what an import report and the API show. */
+export interface ResultCounts {
+  added: number;
+  alreadyActive: number;
+  duplicate: number;
+  pending: number;
+  rejected: number;
+  /** Rejected targets per code (`invalid_host`, `released`, ...). */
+  rejectedByCode: Record<string, number>;
+}
+
+export function countResults(results: readonly TargetResult[]): ResultCounts {
+  const c: ResultCounts = {
+    added: 0,
+    alreadyActive: 0,
+    duplicate: 0,
+    pending: 0,
+    rejected: 0,
+    rejectedByCode: {},
+  };
+  for (const r of results) {
+    if (r.status === 'added') c.added++;
+    else if (r.status === 'already-active') c.alreadyActive++;
+    else if (r.status === 'duplicate') c.duplicate++;
+    else if (r.status === 'pending') c.pending++;
+    else if (r.status === 'rejected') {
+      c.rejected++;
+      const code = r.code ?? 'rejected';
+      c.rejectedByCode[code] = (c.rejectedByCode[code] ?? 0) + 1;
+    }
   }
+  return c;
+}
+
+/** `3 invalid_host, 1 released` */
+export const describeCodes = (byCode: Record<string, number>): string =>
+  Object.entries(byCode)
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${n} ${code}`)
+    .join(', ');
+
+interface Screening {
+  results: TargetResult[];
+  accepted: AcceptedTarget[];
+  /** Index in `results` of each accepted target. */
+  acceptedAt: number[];
+  rejected: number;
+}
+
+function screenOrder(store: Store, targets: readonly unknown[], overrides: boolean): Screening {
+  const released = releasedChecker(store);
   const results: TargetResult[] = [];
   const accepted: AcceptedTarget[] = [];
   const acceptedAt: number[] = [];
@@ -39,7 +107,7 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
       });
       continue;
     }
-    const a = acceptTarget(target, store.protectedDomains, order.override !== null);
+    const a = screenForOrder(store, target, overrides, released);
     if (isRejection(a)) {
       rejected++;
       results.push(a);
@@ -57,13 +125,53 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
     results.push({ target, kind, expression, status: 'accepted', ...rails });
     accepted.push(a);
   }
-  if (rejected > 0) {
-    return failure(
-      'targets_rejected',
-      `${rejected} of ${targets.length} targets rejected; nothing was written`,
-      results,
-    );
+  return { results, accepted, acceptedAt, rejected };
+}
+
+const rejectedFailure = (s: Screening, total: number) =>
+  failure<never>(
+    'targets_rejected',
+    `${s.rejected} of ${total} targets rejected (${describeCodes(countResults(s.results).rejectedByCode)}); nothing was written`,
+    s.results,
+  );
+
+/** What `POST /v1/orders?dryRun=true` answers: the order as it would go, nothing written. */
+export interface DryRun {
+  /** The version it would be written after (the current one). */
+  version: number;
+  results: TargetResult[];
+  counts: ResultCounts;
+  /** Whether it would wait for a second regulator, and why. */
+  approval: { required: boolean; reasons: ApprovalReason[] };
+  /** It would be refused as a whole (`targets_rejected`). */
+  refused: boolean;
+}
+
+/** The created order (or the pending one: its version is then the unchanged current version). */
+export interface OrderOutcome extends CreatedOrder {
+  pending: boolean;
+  counts: ResultCounts;
+}
+
+/**
+ * Creates an order atomically: if any target is rejected nothing is written and the failure
+ * (`targets_rejected`) carries every target's result; when the order crosses a four-eyes threshold it is
+ * stored as `pending` (no version, no entry, in no feed) for a second regulator; otherwise one transaction
+ * writes the order, its entries and change-log rows and one new version.
+ */
+export function createOrder(store: Store, input: OrderInput, actor: string): RegistryResult<OrderOutcome> {
+  const valid = validateOrder(input, store.now(), store.timeZone);
+  if (!valid.ok) return valid;
+  const order = valid.value;
+  const targets: unknown = input.targets;
+  if (!Array.isArray(targets) || targets.length === 0) {
+    return failure('invalid_input', 'targets must be a non-empty array of strings');
   }
+  const s = screenOrder(store, targets, order.override !== null);
+  if (s.rejected > 0) return rejectedFailure(s, targets.length);
+  const { results, accepted, acceptedAt } = s;
+  const reasons = approvalReasons(store, store.fourEyes, accepted, targets.length);
+  if (reasons.length > 0) return createPending(store, order, targets as string[], actor, reasons, s);
   const w = store.write(() => {
     const version = store.beginVersion('order', actor, `order ${order.reference}`);
     const writer = new OrderWriter(store, order, version, actor);
@@ -78,7 +186,97 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
   });
   const created = getOrder(store, written.orderId);
   if (created === null) throw new Error(`order ${written.orderId} vanished after it was written`);
-  return success({ order: created, version: written.version, adds: written.adds, removes: 0, results });
+  return success({
+    order: created,
+    version: written.version,
+    adds: written.adds,
+    removes: 0,
+    results,
+    pending: false,
+    counts: countResults(results),
+  });
+}
+
+/** Stores an order that waits for a second regulator: its row (no version) and its targets as submitted. */
+function createPending(
+  store: Store,
+  order: ValidOrder,
+  targets: readonly string[],
+  actor: string,
+  reasons: ApprovalReason[],
+  s: Screening,
+): RegistryResult<OrderOutcome> {
+  const approval: OrderApproval = {
+    reasons,
+    requestedBy: actor,
+    expiresAt: new Date(store.now().getTime() + (store.fourEyes?.pendingTtlMs ?? 0)).toISOString(),
+  };
+  const w = store.write(() => {
+    const id = Number(
+      store
+        .stmt(
+          `INSERT INTO orders (reference, authority, category, action, reason, issued_at, expires_at, created_at,
+             created_by, version, status, override, entry_count, approval)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'pending', ?, ?, ?)`,
+        )
+        .run(
+          order.reference,
+          order.authority,
+          order.category,
+          order.action,
+          order.reason,
+          order.issuedAt,
+          order.expiresAt,
+          store.nowIso(),
+          actor,
+          order.override
+            ? JSON.stringify({ reason: order.override.reason, actor, rails: [], targets: [] })
+            : null,
+          s.accepted.length,
+          JSON.stringify(approval),
+        ).lastInsertRowid,
+    );
+    const insert = store.stmt('INSERT INTO pending_targets (order_id, position, target) VALUES (?, ?, ?)');
+    targets.forEach((target, i) => {
+      insert.run(id, i, target);
+    });
+    return success(id);
+  });
+  if (!w.ok) return w;
+  for (const i of s.acceptedAt) (s.results[i] as TargetResult).status = 'pending';
+  return success({
+    order: getOrder(store, w.value) as Order,
+    version: store.currentVersion(),
+    adds: 0,
+    removes: 0,
+    results: s.results,
+    pending: true,
+    counts: countResults(s.results),
+  });
+}
+
+/** Everything `createOrder` would do, written nowhere. */
+export function dryRunOrder(store: Store, input: OrderInput): RegistryResult<DryRun> {
+  const valid = validateOrder(input, store.now(), store.timeZone);
+  if (!valid.ok) return valid;
+  const targets: unknown = input.targets;
+  if (!Array.isArray(targets) || targets.length === 0) {
+    return failure('invalid_input', 'targets must be a non-empty array of strings');
+  }
+  const s = screenOrder(store, targets, valid.value.override !== null);
+  const active = store.stmt('SELECT active FROM entries WHERE expression = ?').pluck();
+  s.accepted.forEach((t, i) => {
+    (s.results[s.acceptedAt[i] as number] as TargetResult).status =
+      active.get(t.expression) === 1 ? 'already-active' : 'added';
+  });
+  const reasons = approvalReasons(store, store.fourEyes, s.accepted, targets.length);
+  return success({
+    version: store.currentVersion(),
+    results: s.results,
+    counts: countResults(s.results),
+    approval: { required: reasons.length > 0, reasons },
+    refused: s.rejected > 0,
+  });
 }
 
 /** Counts of one `ImportSession.add` call, with the targets it refused (not written). */
@@ -102,7 +300,7 @@ export interface ImportOutcome extends CreatedOrder {
  */
 export class ImportSession {
   private writer: OrderWriter | null;
-  private readonly totals = { added: 0, alreadyActive: 0, duplicate: 0, rejected: 0 };
+  private readonly counted = { added: 0, alreadyActive: 0, duplicate: 0, rejected: 0 };
 
   /** Use `Registry.beginImport`. */
   constructor(
@@ -131,8 +329,9 @@ export class ImportSession {
     const result: ImportChunkResult = { added: 0, alreadyActive: 0, duplicate: 0, rejected: [] };
     const accepted: AcceptedTarget[] = [];
     const overrides = this.order.override !== null;
+    const released = releasedChecker(this.store);
     for (const target of targets) {
-      const a = acceptTarget(target, this.store.protectedDomains, overrides);
+      const a = screenForOrder(this.store, target, overrides, released);
       if (isRejection(a)) result.rejected.push(a);
       else accepted.push(a);
     }
@@ -146,10 +345,10 @@ export class ImportSession {
       this.rollback();
       throw e;
     }
-    this.totals.added += result.added;
-    this.totals.alreadyActive += result.alreadyActive;
-    this.totals.duplicate += result.duplicate;
-    this.totals.rejected += result.rejected.length;
+    this.counted.added += result.added;
+    this.counted.alreadyActive += result.alreadyActive;
+    this.counted.duplicate += result.duplicate;
+    this.counted.rejected += result.rejected.length;
     return result;
   }
 
@@ -175,6 +374,11 @@ export class ImportSession {
       results: [],
       totals: this.totals,
     };
+  }
+
+  /** The counts so far (what `commit` would report). */
+  get totals(): ImportOutcome['totals'] {
+    return { ...this.counted };
   }
 
   /** Discards everything this import wrote. */
@@ -204,7 +408,7 @@ export function beginImport(
   if (blocked) return { ok: false, error: blocked };
   if (store.db.inTransaction)
     return failure('import_in_progress', 'the registry is inside another transaction');
-  const valid = validateOrder(input, store.now());
+  const valid = validateOrder(input, store.now(), store.timeZone);
   if (!valid.ok) return valid;
   return busyAsFailure(() => success(new ImportSession(store, valid.value, actor)));
 }

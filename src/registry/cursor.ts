@@ -4,7 +4,7 @@ import { failure, success } from './store.ts';
 import type { RegistryResult } from './types.ts';
 
 /** The listings that hand out cursors; a cursor of one listing is refused by another. */
-export type Listing = 'orders' | 'entries' | 'order-entries' | 'changes';
+export type Listing = 'orders' | 'entries' | 'order-entries' | 'changes' | 'released';
 
 export function encodeCursor(listing: Listing, key: string | number): string {
   return Buffer.from(JSON.stringify({ l: listing, k: key })).toString('base64url');

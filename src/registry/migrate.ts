@@ -25,6 +25,13 @@ export class MigrationError extends Error {
 
 const FILE_NAME = /^(\d+)_([a-z0-9_-]+)\.sql$/;
 
+/**
+ * A migration that rebuilds a table other tables reference (the only way to change a CHECK constraint) starts
+ * with this line: it runs with foreign keys off, as SQLite's table-rebuild procedure requires, and commits
+ * only when `foreign_key_check` finds nothing.
+ */
+const FOREIGN_KEYS_OFF = /^-- takedown:foreign-keys-off\s*$/m;
+
 /** The SQL without `--` comments and with whitespace collapsed: editing a comment is not a schema change. */
 const significant = (sql: string): string =>
   sql
@@ -66,21 +73,32 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
   );
   const done: number[] = [];
   for (const m of migrations) {
+    const rebuild = FOREIGN_KEYS_OFF.test(m.sql);
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+    // Outside any transaction: the pragma is a no-op inside one.
+    if (rebuild) db.pragma('foreign_keys = OFF');
     // Checked inside the write transaction: two processes opening one new database must not both apply it.
-    const applied = db
-      .transaction(() => {
-        const checksum = recorded.get(m.version) as string | undefined;
-        if (checksum !== undefined) {
-          if (checksum !== m.checksum) {
-            throw new MigrationError(`migration ${m.file} was edited after it was applied`);
-          }
-          return false;
+    const apply = db.transaction(() => {
+      const checksum = recorded.get(m.version) as string | undefined;
+      if (checksum !== undefined) {
+        if (checksum !== m.checksum) {
+          throw new MigrationError(`migration ${m.file} was edited after it was applied`);
         }
-        db.exec(m.sql);
-        record.run(m.version, m.name, m.checksum, new Date().toISOString());
-        return true;
-      })
-      .immediate();
+        return false;
+      }
+      db.exec(m.sql);
+      if (rebuild && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
+        throw new MigrationError(`migration ${m.file} leaves foreign keys that point nowhere`);
+      }
+      record.run(m.version, m.name, m.checksum, new Date().toISOString());
+      return true;
+    });
+    let applied: boolean;
+    try {
+      applied = apply.immediate();
+    } finally {
+      if (rebuild) db.pragma(`foreign_keys = ${foreignKeys}`);
+    }
     if (applied) done.push(m.version);
   }
   return done;

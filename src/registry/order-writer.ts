@@ -1,7 +1,7 @@
 /** Writes an order's accepted targets: entries, links and change-log rows, in batches, inside one transaction. */
 
 import type Database from 'better-sqlite3';
-import { ChangeAppender } from './change-log.ts';
+import { ChangeAppender, type Decision } from './change-log.ts';
 import type { ValidOrder } from './order-input.ts';
 import type { Store } from './store.ts';
 import type { OrderOverride, Rail, TargetStatus } from './types.ts';
@@ -59,9 +59,10 @@ class RowsStatement {
 }
 
 /**
- * Inside the caller's write transaction: inserts the order row, then `write()` adds its targets chunk by chunk
- * and `finish()` completes the order and the version. Within-order duplicates are found through the database
- * (an entry already linked to this order), so memory stays bounded however many targets come.
+ * Inside the caller's write transaction: inserts the order row (or, for an approved pending order, makes its
+ * row active), then `write()` adds its targets chunk by chunk and `finish()` completes the order and the
+ * version. Within-order duplicates are found through the database (an entry already linked to this order), so
+ * memory stays bounded however many targets come.
  */
 export class OrderWriter {
   readonly orderId: number;
@@ -80,27 +81,36 @@ export class OrderWriter {
     private readonly order: ValidOrder,
     readonly version: number,
     private readonly actor: string,
+    /** A pending order being approved: its id, its creator, and the approval recorded on every row. */
+    private readonly approved?: { orderId: number; requestedBy: string; approval: string },
   ) {
     const db = store.db;
-    this.orderId = Number(
+    if (approved) {
       store
-        .stmt(
-          `INSERT INTO orders (reference, authority, category, action, reason, issued_at, expires_at, created_at,
+        .stmt(`UPDATE orders SET status = 'active', version = ?, approval = ? WHERE id = ?`)
+        .run(version, approved.approval, approved.orderId);
+    }
+    this.orderId =
+      approved?.orderId ??
+      Number(
+        store
+          .stmt(
+            `INSERT INTO orders (reference, authority, category, action, reason, issued_at, expires_at, created_at,
              created_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          order.reference,
-          order.authority,
-          order.category,
-          order.action,
-          order.reason,
-          order.issuedAt,
-          order.expiresAt,
-          store.nowIso(),
-          actor,
-          version,
-        ).lastInsertRowid,
-    );
+          )
+          .run(
+            order.reference,
+            order.authority,
+            order.category,
+            order.action,
+            order.reason,
+            order.issuedAt,
+            order.expiresAt,
+            store.nowIso(),
+            actor,
+            version,
+          ).lastInsertRowid,
+      );
     this.changes = new ChangeAppender(db, version, actor);
     this.nextEntryId = store.nextEntryId();
     this.named = { category: order.category, action: order.action, orderId: this.orderId, version };
@@ -185,7 +195,7 @@ export class OrderWriter {
       } else {
         links.push(firstId + i);
       }
-      this.changes.append('add', t.expression, category, action, order, this.noteFor(t));
+      this.changes.append('add', t.expression, category, action, order, this.noteFor(t), this.decisionFor(t));
       statuses[i] = 'added';
     }
     this.insertLinks.run({ orderId: this.orderId }, links, links.length);
@@ -211,11 +221,22 @@ export class OrderWriter {
     return JSON.stringify({ override: t.rails, reason: this.order.override?.reason ?? '' });
   }
 
+  /** The decision fields of a target's row: the override's reason when it needed one, the approval. */
+  private decisionFor(t: AcceptedTarget): Decision {
+    const approval = this.approved?.approval ?? '';
+    return t.rails.length === 0 ? { approval } : { approval, reason: this.order.override?.reason ?? '' };
+  }
+
   /** Completes the order row (its size, the override audit record) and the version row. */
   finish(): void {
     const o = this.order.override;
     const override: OrderOverride | null = o
-      ? { reason: o.reason, actor: this.actor, rails: [...this.overrideRails], targets: this.overrideTargets }
+      ? {
+          reason: o.reason,
+          actor: this.approved?.requestedBy ?? this.actor,
+          rails: [...this.overrideRails],
+          targets: this.overrideTargets,
+        }
       : null;
     this.store
       .stmt('UPDATE orders SET entry_count = ?, override = ? WHERE id = ?')

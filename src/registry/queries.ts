@@ -2,6 +2,7 @@
 
 import type { Category, EntryKind, FeedEntry } from '../core/types.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { releasedOf } from './released.ts';
 import {
   ENTRY_COLUMNS,
   isDomainSql,
@@ -17,6 +18,7 @@ import {
 import { failure, type Store, success } from './store.ts';
 import type {
   Entry,
+  EntryHistory,
   Match,
   Order,
   OrderEntry,
@@ -201,6 +203,55 @@ export function matchExpressions(store: Store, expressions: readonly string[]): 
     if (row === undefined) continue;
     const entry = toEntry(row);
     out.push({ entry, orders: orders.all(entry.id).map(toOrderRef) });
+  }
+  return out;
+}
+
+/**
+ * Everything known about each of `expressions` that has an entry or a release: the entry (active or not),
+ * every order that ever held it with the link's and the order's fate, and its released-list row.
+ */
+export function entryHistories(store: Store, expressions: readonly string[]): EntryHistory[] {
+  const entry = store.stmt(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.expression = ?`);
+  const orders = store.stmt(
+    `SELECT ${ORDER_REF_COLUMNS}, o.status, o.revoked_at, o.revoke_reason, o.ended_version,
+       l.active AS link_active, l.removed_reason
+     FROM order_entries l JOIN orders o ON o.id = l.order_id WHERE l.entry_id = ? ORDER BY o.id`,
+  );
+  const out: EntryHistory[] = [];
+  for (const expression of new Set(expressions)) {
+    const row = entry.get(expression);
+    const released = releasedOf(store, expression);
+    if (row === undefined && released === null) continue;
+    const e = row === undefined ? null : toEntry(row);
+    out.push({
+      expression,
+      kind: kindOf(expression),
+      entry: e,
+      orders:
+        e === null
+          ? []
+          : orders.all(e.id).map((r) => {
+              const o = r as {
+                status: OrderStatus;
+                revoked_at: string | null;
+                revoke_reason: string | null;
+                ended_version: number | null;
+                link_active: number;
+                removed_reason: string | null;
+              };
+              return {
+                ...toOrderRef(r),
+                status: o.status,
+                linkStatus: o.link_active === 1 ? ('active' as const) : ('removed' as const),
+                removedReason: o.removed_reason,
+                revokedAt: o.revoked_at,
+                revokeReason: o.revoke_reason,
+                endedVersion: o.ended_version,
+              };
+            }),
+      released,
+    });
   }
   return out;
 }

@@ -6,17 +6,28 @@ import Database from 'better-sqlite3';
 import type { Change, FeedEntry } from '../core/types.ts';
 import { verifyChain } from './change-log.ts';
 import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './change-queries.ts';
-import { beginImport, createOrder, type ImportSession } from './create-order.ts';
+import {
+  beginImport,
+  createOrder,
+  type DryRun,
+  dryRunOrder,
+  type ImportSession,
+  type OrderOutcome,
+} from './create-order.ts';
+import { approveOrder, rejectOrder } from './decide-order.ts';
 import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
+import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
+import { DEFAULT_TIME_ZONE, isTimeZone } from './order-input.ts';
 import { ProbeRegistry } from './probe-registry.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
   type ActiveEntryQuery,
   activeEntries,
   type EntryQuery,
+  entryHistories,
   getEntry,
   getOrderWithEntries,
   listEntries,
@@ -25,14 +36,15 @@ import {
   type OrderQuery,
   versionInfo,
 } from './queries.ts';
+import { listReleased, type ReleasedQuery, unrelease } from './released.ts';
 import { failure, Store, success } from './store.ts';
 import { authenticate, createToken, listTokens, revokeToken } from './tokens.ts';
 import type {
   ChainReport,
-  CreatedOrder,
   DistributorReport,
   DistributorStatus,
   Entry,
+  EntryHistory,
   Match,
   Order,
   OrderEntry,
@@ -40,6 +52,7 @@ import type {
   Page,
   Principal,
   RegistryResult,
+  ReleasedTarget,
   TokenInfo,
   TokenRole,
   VersionInfo,
@@ -66,6 +79,42 @@ export interface RegistryOptions {
    * (the hub does, so it never serves a broken registry as healthy).
    */
   quickCheck?: boolean;
+  /**
+   * Largest size of the registry file in MiB: a write that would grow it further fails with `storage_full`
+   * and writes nothing, as on a full disk (default: no limit but the disk's).
+   */
+  maxSizeMiB?: number;
+  /** IANA zone a bare date (`2026-05-31`, the end of that day) is read in; default Asia/Ho_Chi_Minh. */
+  timeZone?: string;
+  /**
+   * Four-eyes: orders crossing these thresholds wait for a second regulator (defaults in four-eyes.ts and
+   * docs/DECISIONS.md). Absent: every order publishes at once (the hub always sets it).
+   */
+  fourEyes?: {
+    maxTargets?: number;
+    maxSubdomainEntries?: number;
+    pendingTtlHours?: number;
+    /** A popularity list (top sites), one name per line; null or absent for none. */
+    popularDomainsFile?: string | null;
+    /** Popular names given directly; they replace the file. */
+    popularDomains?: readonly string[];
+  };
+}
+
+function fourEyesPolicy(o: RegistryOptions['fourEyes']): FourEyesPolicy | null {
+  if (o === undefined) return null;
+  const popular =
+    o.popularDomains !== undefined
+      ? ProtectedDomains.of(o.popularDomains)
+      : o.popularDomainsFile
+        ? ProtectedDomains.fromFile(o.popularDomainsFile)
+        : ProtectedDomains.of([]);
+  return {
+    maxTargets: o.maxTargets ?? DEFAULT_FOUR_EYES.maxTargets,
+    maxSubdomainEntries: o.maxSubdomainEntries ?? DEFAULT_FOUR_EYES.maxSubdomainEntries,
+    pendingTtlMs: (o.pendingTtlHours ?? DEFAULT_FOUR_EYES.pendingTtlHours) * 3_600_000,
+    popular,
+  };
 }
 
 /**
@@ -111,7 +160,20 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
       db.pragma('synchronous = FULL');
       migrate(db, migrations);
     }
-    return new Registry(new Store(db, options.now ?? (() => new Date()), loadProtected(options)), options);
+    if (options.maxSizeMiB !== undefined) {
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.pragma(`max_page_count = ${Math.max(1, Math.floor((options.maxSizeMiB * 1024 * 1024) / pageSize))}`);
+    }
+    const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+    if (!isTimeZone(timeZone)) throw new RangeError(`time zone '${timeZone}' is not an IANA time zone`);
+    const store = new Store(
+      db,
+      options.now ?? (() => new Date()),
+      loadProtected(options),
+      timeZone,
+      fourEyesPolicy(options.fourEyes),
+    );
+    return new Registry(store, options);
   } catch (e) {
     db.close();
     if (isCorruptionError(e))
@@ -146,9 +208,27 @@ export class Registry {
     return versionInfo(this.store, version);
   }
 
-  /** See `createOrder` in create-order.ts: all targets land in one version, or none (`targets_rejected`). */
-  createOrder(input: OrderInput, actor: string): RegistryResult<CreatedOrder> {
+  /**
+   * See `createOrder` in create-order.ts: all targets land in one version, or none (`targets_rejected`); an
+   * order crossing a four-eyes threshold is stored `pending` instead, with no version.
+   */
+  createOrder(input: OrderInput, actor: string): RegistryResult<OrderOutcome> {
     return createOrder(this.store, input, actor);
+  }
+
+  /** What `createOrder` would do (per-target results, approval), writing nothing. */
+  dryRunOrder(input: OrderInput): RegistryResult<DryRun> {
+    return dryRunOrder(this.store, input);
+  }
+
+  /** A second regulator publishes a pending order as one version (`self_approval` for its creator). */
+  approveOrder(id: number, reason: string, actor: string): RegistryResult<OrderOutcome> {
+    return approveOrder(this.store, id, reason, actor);
+  }
+
+  /** A second regulator rejects a pending order. */
+  rejectOrder(id: number, reason: string, actor: string): RegistryResult<WriteOutcome & { order: Order }> {
+    return rejectOrder(this.store, id, reason, actor);
   }
 
   /** Opens a bulk import of one order (see ImportSession): `add()` chunks, then `commit()` or `abort()`. */
@@ -156,26 +236,56 @@ export class Registry {
     return beginImport(this.store, input, actor);
   }
 
-  revokeOrder(id: number, reason: string, actor: string): RegistryResult<WriteOutcome> {
-    return revokeOrder(this.store, id, reason, actor);
+  /** Ends an active order; `release` (a false positive) puts the entries it removes on the released list. */
+  revokeOrder(
+    id: number,
+    reason: string,
+    actor: string,
+    options: { release?: boolean } = {},
+  ): RegistryResult<WriteOutcome> {
+    return revokeOrder(this.store, id, reason, actor, options);
   }
 
-  /** Removes an entry (by id, expression or any target form of it) from every order holding it. */
+  /**
+   * Removes an entry (by id, expression or any target form of it) from every order holding it; `release` puts
+   * it on the released list.
+   */
   revokeEntry(
     idOrTarget: number | string,
     reason: string,
     actor: string,
+    options: { release?: boolean } = {},
   ): RegistryResult<WriteOutcome & { entry: Entry }> {
-    return revokeEntry(this.store, idOrTarget, reason, actor);
+    return revokeEntry(this.store, idOrTarget, reason, actor, options);
   }
 
-  /** New expiry for an active order (null: none). Makes a version with no entry changes. */
+  /** New expiry for an active order (null: none). Makes a version with an `extend` row and no entry changes. */
   extendOrder(
     id: number,
     expiresAt: string | Date | null,
     actor: string,
+    reason = '',
   ): RegistryResult<WriteOutcome & { order: Order }> {
-    return extendOrder(this.store, id, expiresAt, actor);
+    return extendOrder(this.store, id, expiresAt, actor, reason);
+  }
+
+  /** The released list (targets revoked as false positives), sorted by expression. */
+  listReleased(query?: ReleasedQuery): RegistryResult<Page<ReleasedTarget>> {
+    return listReleased(this.store, query);
+  }
+
+  /** Takes a target off the released list, recorded in the chain. */
+  unrelease(
+    target: string,
+    reason: string,
+    actor: string,
+  ): RegistryResult<WriteOutcome & { released: ReleasedTarget }> {
+    return unrelease(this.store, target, reason, actor);
+  }
+
+  /** For each expression the registry knows: its entry, every order that ever held it, its release. */
+  entryHistories(expressions: readonly string[]): EntryHistory[] {
+    return entryHistories(this.store, expressions);
   }
 
   /** Expires the orders due at `now` in one version; null when none is due. Call it when `nextExpiry()` passes. */

@@ -2,11 +2,20 @@
 
 import { hostInfo } from '../core/host.ts';
 import type { Action, Category, EntryKind } from '../core/types.ts';
-import type { Entry, Order, OrderEntry, OrderRef, OrderStatus, VersionInfo, VersionKind } from './types.ts';
+import type {
+  Entry,
+  Order,
+  OrderEntry,
+  OrderRef,
+  OrderStatus,
+  ReleasedTarget,
+  VersionInfo,
+  VersionKind,
+} from './types.ts';
 
 export const ORDER_COLUMNS = `o.id, o.reference, o.authority, o.category, o.action, o.reason, o.issued_at, o.expires_at,
   o.created_at, o.created_by, o.version, o.status, o.revoked_at, o.revoke_reason, o.ended_version, o.override,
-  o.entry_count`;
+  o.entry_count, o.approval, o.released`;
 
 interface OrderRow {
   id: number;
@@ -26,6 +35,8 @@ interface OrderRow {
   ended_version: number | null;
   override: string | null;
   entry_count: number;
+  approval: string | null;
+  released: number;
 }
 
 export function toOrder(r: unknown): Order {
@@ -48,6 +59,8 @@ export function toOrder(r: unknown): Order {
     endedVersion: row.ended_version,
     override: row.override === null ? null : JSON.parse(row.override),
     entryCount: row.entry_count,
+    approval: row.approval === null ? null : JSON.parse(row.approval),
+    released: row.released === 1,
   };
 }
 
@@ -145,5 +158,40 @@ export function toVersionInfo(r: unknown): VersionInfo {
     firstSeq: row.first_seq,
     lastSeq: row.last_seq,
     headHash: row.head_hash.toString('hex'),
+  };
+}
+
+export const RELEASED_COLUMNS = `r.expression, r.active, r.order_id, r.version, r.released_at, r.released_by,
+  r.reason, r.unreleased_at, r.unreleased_by, r.unreleased_reason, r.unreleased_version`;
+
+interface ReleasedRow {
+  expression: string;
+  active: number;
+  order_id: number;
+  version: number;
+  released_at: string;
+  released_by: string;
+  reason: string;
+  unreleased_at: string | null;
+  unreleased_by: string | null;
+  unreleased_reason: string | null;
+  unreleased_version: number | null;
+}
+
+export function toReleased(r: unknown): ReleasedTarget {
+  const row = r as ReleasedRow;
+  return {
+    expression: row.expression,
+    kind: kindOf(row.expression),
+    active: row.active === 1,
+    orderId: row.order_id,
+    version: row.version,
+    releasedAt: row.released_at,
+    releasedBy: row.released_by,
+    reason: row.reason,
+    unreleasedAt: row.unreleased_at,
+    unreleasedBy: row.unreleased_by,
+    unreleasedReason: row.unreleased_reason,
+    unreleasedVersion: row.unreleased_version,
   };
 }

@@ -5,6 +5,7 @@ import { parseTarget, type Target } from '../core/target.ts';
 import type { Failure } from '../core/types.ts';
 import type { AcceptedTarget } from './order-writer.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
+import { strictTargetProblem } from './strict-target.ts';
 import type { Rail, TargetResult } from './types.ts';
 
 export type Screened = { ok: true; target: Target; rails: readonly Rail[] } | { ok: false; error: Failure };
@@ -35,12 +36,14 @@ export function isCanonicalHostName(s: string): boolean {
 }
 
 /**
- * Rails: `ip_literal` for a domain entry on an IP address (DNS cannot block an address by name, and the whole
+ * Strict input first (strict-target.ts: empty labels, bad punycode, U+FFFD). Rails: `ip_literal` for a domain entry on an IP address (DNS cannot block an address by name, and the whole
  * host would go; a URL with a path on an IP host is fine: only HTTP consumers enforce it); `public_suffix` for
  * a domain entry that is a bare public suffix, private ones included (`com`, `co.uk`, `github.io`);
  * `protected_domain` for any entry, domain or URL, on a protected name or below one.
  */
 export function screenTarget(input: string, protectedDomains: ProtectedDomains): Screened {
+  const strict = strictTargetProblem(input);
+  if (strict) return { ok: false, error: strict };
   const parsed = parseTarget(input);
   if (!parsed.ok) return parsed;
   const t = parsed.value;
@@ -63,7 +66,8 @@ export function acceptTarget(
   protectedDomains: ProtectedDomains,
   overrides: boolean,
 ): AcceptedTarget | TargetResult {
-  if (isCanonicalHostName(input)) {
+  // A punycode label must be checked (strict-target.ts); every other canonical name passes as it is.
+  if (isCanonicalHostName(input) && !input.includes('xn--')) {
     let rails: readonly Rail[] = NO_RAILS;
     if (registrableDomain(input) === null) rails = ['public_suffix'];
     if (protectedDomains.covering(input) !== null) rails = [...rails, 'protected_domain'];
@@ -87,6 +91,8 @@ export function railMessage(t: Target, rail: Rail, protectedDomains: ProtectedDo
         ? `'${t.host}' is a protected domain`
         : `'${t.host}' is under the protected domain '${name}'`;
     }
+    case 'released':
+      return `'${t.expression}' was released as a false positive`;
   }
 }
 

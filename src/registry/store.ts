@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH } from './change-encoding.ts';
 import type { ChangeAppender } from './change-log.ts';
+import type { FourEyesPolicy } from './four-eyes.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { RegistryError, RegistryErrorCode, RegistryResult, TargetResult, VersionKind } from './types.ts';
 
@@ -14,12 +15,21 @@ export const failure = <T = never>(
 
 export const success = <T>(value: T): RegistryResult<T> => ({ ok: true, value });
 
+const sqliteCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code;
+
 /** True for SQLite's "database is locked" error (another connection holds the write lock). */
-const isBusy = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+const isBusy = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_BUSY';
+
+/** True when SQLite could not grow the file: the disk, or the `max_page_count` limit, is full. */
+export const isFull = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_FULL';
+
+/** The failure of a write that found the storage full (the transaction was rolled back). */
+export const storageFull = <T = never>(): RegistryResult<T> =>
+  failure('storage_full', 'the registry storage is full; nothing was written');
 
 /**
  * Runs `run`, answering `import_in_progress` when another process kept the write lock past the busy timeout
- * (in practice a bulk import).
+ * (in practice a bulk import), and `storage_full` when the file could not grow (the write was rolled back).
  */
 export function busyAsFailure<T>(run: () => RegistryResult<T>): RegistryResult<T> {
   try {
@@ -30,6 +40,7 @@ export function busyAsFailure<T>(run: () => RegistryResult<T>): RegistryResult<T
         'import_in_progress',
         'another process is writing to the registry (an import?); retry later',
       );
+    if (isFull(e)) return storageFull();
     throw e;
   }
 }
@@ -45,6 +56,10 @@ export class Store {
     readonly db: Database.Database,
     readonly now: () => Date,
     public protectedDomains: ProtectedDomains,
+    /** The zone bare dates (`YYYY-MM-DD`) are read in. */
+    readonly timeZone: string,
+    /** Which orders wait for a second regulator (null: none do). */
+    public fourEyes: FourEyesPolicy | null,
   ) {}
 
   /** A prepared statement, prepared once per SQL text. */
@@ -93,7 +108,7 @@ export class Store {
 
   /**
    * Runs a best-effort write that must never wait: if another connection holds the write lock (a bulk import
-   * in another process) or an import is open here, it is skipped and false is returned.
+   * in another process), an import is open here, or the storage is full, it is skipped and false is returned.
    */
   tryWrite(write: () => void): boolean {
     if (this.importOpen || this.corruption !== null || this.db.inTransaction) return false;
@@ -103,7 +118,8 @@ export class Store {
       write();
       return true;
     } catch (e) {
-      if (isBusy(e)) return false;
+      // Best effort: a held lock or a full disk skips it (the write that matters reports either).
+      if (isBusy(e) || isFull(e)) return false;
       throw e;
     } finally {
       this.db.pragma(`busy_timeout = ${timeout}`);

@@ -1,21 +1,27 @@
 /** The registry's public vocabulary: what its API takes and returns. */
 
-import type { Action, Category, Change, EntryKind, FeedEntry } from '../core/types.ts';
+import type { Action, Category, EntryKind, FeedEntry } from '../core/types.ts';
+import type { LogOp } from './change-encoding.ts';
 
 /**
  * Stable failure codes of the registry API. `invalid_input`, `targets_rejected` -> 422; `not_found` -> 404;
- * `conflict` (e.g. revoking an order that is no longer active) -> 409; `bad_cursor` -> 400;
- * `import_in_progress` -> 503, retry later: an import holds this registry, or another process (in practice
- * a bulk import) held the write lock past the busy timeout. `registry_corrupt` -> 503: an integrity check
- * failed, the file must be restored from a backup.
+ * `conflict` (e.g. revoking an order that is no longer active) -> 409; `approval_expired` -> 409 (a pending
+ * order nobody decided on in time); `self_approval` -> 403 (the creator of a pending order decides on it);
+ * `bad_cursor` -> 400; `import_in_progress` -> 503, retry later: an import holds this registry, or another
+ * process (in practice a bulk import) held the write lock past the busy timeout; `storage_full` -> 507, the
+ * disk (or the registry's size limit) is full and nothing was written. `registry_corrupt` -> 503: an integrity check failed, the file must be
+ * restored from a backup.
  */
 export type RegistryErrorCode =
   | 'invalid_input'
   | 'targets_rejected'
   | 'not_found'
   | 'conflict'
+  | 'approval_expired'
+  | 'self_approval'
   | 'bad_cursor'
   | 'import_in_progress'
+  | 'storage_full'
   | 'registry_corrupt';
 
 /** A registry failure; `details` carries the per-target results of a rejected order. */
@@ -28,10 +34,17 @@ export interface RegistryError {
 /** Like core's Result, with the registry's error codes (assignable to `Result<T>`). */
 export type RegistryResult<T> = { ok: true; value: T } | { ok: false; error: RegistryError };
 
-/** The safety rails of docs/ARCHITECTURE.md (entries and matching); each is also the rejection code of a target that trips it. */
-export type Rail = 'public_suffix' | 'protected_domain' | 'ip_literal';
+/**
+ * The safety rails (docs/ARCHITECTURE.md, entries and matching); each is also the rejection code of a target that trips it. `released`: the target was
+ * revoked as a false positive (see `ReleasedTarget`).
+ */
+export type Rail = 'public_suffix' | 'protected_domain' | 'ip_literal' | 'released';
 
-export const ORDER_STATUSES = ['active', 'revoked', 'expired'] as const;
+/**
+ * `pending`: waits for a second regulator (four-eyes), holds no entry and is in no feed; it becomes `active`
+ * when approved, `rejected` when rejected, `expired` when nobody decided in time.
+ */
+export const ORDER_STATUSES = ['pending', 'active', 'revoked', 'expired', 'rejected'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** What a regulator submits. Dates are ISO-8601 strings or Dates. */
@@ -71,24 +84,71 @@ export interface Order {
   expiresAt: string | null;
   createdAt: string;
   createdBy: string;
-  /** The version that created it. */
-  version: number;
+  /** The version that published it (null while pending, or when it never was). */
+  version: number | null;
   status: OrderStatus;
   revokedAt: string | null;
   revokeReason: string | null;
   /** The version that revoked or expired it. */
   endedVersion: number | null;
   override: OrderOverride | null;
-  /** How many distinct entries the order holds (or held). */
+  /** How many distinct entries the order holds (or held; for a pending order, the distinct targets). */
   entryCount: number;
+  /** Why the order needed a second regulator, and the decision; null for an order published at once. */
+  approval: OrderApproval | null;
+  /** True when its revocation released its entries as false positives. */
+  released: boolean;
+}
+
+/** Why an order needs a second regulator (four-eyes). */
+export type ApprovalCode =
+  | 'too_many_targets'
+  | 'override'
+  | 'protected_target'
+  | 'popular_target'
+  | 'crowded_domain';
+
+export interface ApprovalReason {
+  code: ApprovalCode;
+  message: string;
+}
+
+export interface OrderApproval {
+  reasons: ApprovalReason[];
+  requestedBy: string;
+  /** A pending order nobody decides on by then expires. */
+  expiresAt: string;
+  decision?: 'approved' | 'rejected' | 'expired';
+  by?: string;
+  at?: string;
+  reason?: string;
+}
+
+/** A target revoked as a false positive: later orders naming it are refused unless they override. */
+export interface ReleasedTarget {
+  expression: string;
+  kind: EntryKind;
+  /** False once a regulator un-released it. */
+  active: boolean;
+  /** The order it was released from, the version that did it, when, by whom and why. */
+  orderId: number;
+  version: number;
+  releasedAt: string;
+  releasedBy: string;
+  reason: string;
+  unreleasedAt: string | null;
+  unreleasedBy: string | null;
+  unreleasedReason: string | null;
+  unreleasedVersion: number | null;
 }
 
 /**
  * One target of an order. `added`: the entry became active; `already-active`: another order already held it
  * (this order holds it too); `duplicate`: the same expression appeared earlier in this order; `rejected`: see
- * `code`; `accepted`: only in the results of a rejected order, this target was fine but nothing was written.
+ * `code`; `accepted`: only in the results of a rejected order, this target was fine but nothing was written;
+ * `pending`: the order waits for a second regulator.
  */
-export type TargetStatus = 'added' | 'already-active' | 'duplicate' | 'rejected' | 'accepted';
+export type TargetStatus = 'added' | 'already-active' | 'duplicate' | 'rejected' | 'accepted' | 'pending';
 
 export interface TargetResult {
   target: string;
@@ -100,6 +160,8 @@ export interface TargetResult {
   message?: string;
   /** Rails tripped by this target (accepted only when the order overrides them). */
   rails?: Rail[];
+  /** For `released`: the release that refuses it. */
+  release?: Pick<ReleasedTarget, 'orderId' | 'version' | 'releasedAt' | 'reason'>;
 }
 
 export interface Entry extends FeedEntry {
@@ -107,7 +169,7 @@ export interface Entry extends FeedEntry {
   host: string;
   registrableDomain: string | null;
   active: boolean;
-  /** The oldest active order holding the entry; null while inactive. */
+  /** The oldest active order holding the entry; for an inactive entry, the last order that held it. */
   orderId: number | null;
   firstVersion: number;
   lastVersion: number;
@@ -136,19 +198,61 @@ export interface Match {
   orders: OrderRef[];
 }
 
-/** One change-log row. Hashes are lowercase hex. */
-export interface ChangeRecord extends Change {
+/**
+ * One change-log row. Hashes are lowercase hex. `op` is `add` or `remove` for a change of an entry, or a
+ * decision that changes none (`revoke`, `extend`, `approve`, `reject`: `expression` and `kind` are ''; or
+ * `unrelease`). `approval` is the JSON text of a second regulator's decision, as hashed, or ''. Format-1 rows
+ * (written before decisions were hashed) have reason '', release false, approval ''.
+ */
+export interface ChangeRecord {
   seq: number;
+  format: number;
   version: number;
+  op: LogOp;
+  expression: string;
+  kind: EntryKind | '';
+  category: Category;
+  action: Action;
   orderId: number;
   orderRef: string;
   actor: string;
   note: string;
+  reason: string;
+  release: boolean;
+  approval: string;
   prevHash: string;
   hash: string;
 }
 
-export type VersionKind = 'order' | 'import' | 'revoke' | 'revoke-entry' | 'extend' | 'expire';
+/** What the registry knows about one expression: its entry, every order that ever held it, its release. */
+export interface EntryHistory {
+  expression: string;
+  kind: EntryKind;
+  entry: Entry | null;
+  orders: Array<
+    OrderRef & {
+      status: OrderStatus;
+      /** `removed` after `revokeEntry` took the entry out of this order. */
+      linkStatus: 'active' | 'removed';
+      removedReason: string | null;
+      revokedAt: string | null;
+      revokeReason: string | null;
+      endedVersion: number | null;
+    }
+  >;
+  released: ReleasedTarget | null;
+}
+
+export type VersionKind =
+  | 'order'
+  | 'import'
+  | 'revoke'
+  | 'revoke-entry'
+  | 'extend'
+  | 'expire'
+  | 'approve'
+  | 'reject'
+  | 'unrelease';
 
 export interface VersionInfo {
   version: number;

@@ -16,7 +16,7 @@ beforeEach(async () => {
   await post('A', ['c2-one.example', 'c2-two.example', 'c2-three.example']); // seq 1..3, version 1
   await post('B', ['drop.example/bin/', 'c2-four.example']); // seq 4..5, version 2
   const revoke = { reason: 'taken down by the host' };
-  expect((await t.call('POST', '/v1/orders/1/revoke', { as: 'regulator', json: revoke })).status).toBe(200); // seq 6..8
+  expect((await t.call('POST', '/v1/orders/1/revoke', { as: 'regulator', json: revoke })).status).toBe(200); // seq 6..9
 });
 afterEach(() => t.close());
 
@@ -47,13 +47,16 @@ describe('GET /v1/audit', () => {
       [3, 1, 'add', 'c2-three.example/'],
       [4, 2, 'add', 'drop.example/bin/'],
       [5, 2, 'add', 'c2-four.example/'],
-      [6, 3, 'remove', 'c2-one.example/'],
-      [7, 3, 'remove', 'c2-two.example/'],
-      [8, 3, 'remove', 'c2-three.example/'],
+      [6, 3, 'revoke', ''],
+      [7, 3, 'remove', 'c2-one.example/'],
+      [8, 3, 'remove', 'c2-two.example/'],
+      [9, 3, 'remove', 'c2-three.example/'],
     ]);
+    // The revocation's reason is a hashed field of its rows.
+    expect(changes.slice(5).map((c) => c.reason)).toEqual(Array(4).fill('taken down by the host'));
     expect(changes[0]?.prevHash).toBe('0'.repeat(64));
     for (let i = 1; i < changes.length; i++) expect(changes[i]?.prevHash).toBe(changes[i - 1]?.hash);
-    expect(changes[5]).toMatchObject({
+    expect(changes[6]).toMatchObject({
       orderRef: 'A',
       actor: `token:${t.tokenIds.regulator}:test-regulator`,
     });
@@ -67,7 +70,7 @@ describe('GET /v1/audit', () => {
       seqs.push(...page.changes.map((c) => c.seq));
       after = page.nextAfter;
     }
-    expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect((await audit('?version=2')).changes.map((c) => c.seq)).toEqual([4, 5]);
     expect((await audit('?version=3&limit=2')).changes.map((c) => c.seq)).toEqual([6, 7]);
     expect((await audit('?version=99')).changes).toEqual([]);
@@ -84,10 +87,10 @@ describe('verifying the chain', () => {
   it('answers ok for an untouched log, over HTTP and from the CLI', async () => {
     const r = await t.call('GET', '/v1/audit/verify', { as: 'auditor' });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ ok: true, rows: 8 });
+    expect(r.body).toEqual({ ok: true, rows: 9 });
     const cli = await runCli(['audit', 'verify', '--data', t.dataDir]);
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/change log ok: 8 rows/);
+    expect(cli.stdout).toMatch(/change log ok: 9 rows/);
   });
 
   it('names the row an attacker edited by hand', async () => {

@@ -123,7 +123,7 @@ describe('POST /v1/entries/revoke', () => {
     expect(r.body).toMatchObject({
       version: before + 1,
       removes: 1,
-      entry: { expression: 'wallet.example/', active: false, orderId: null },
+      entry: { expression: 'wallet.example/', active: false, orderId: 1 },
     });
     expect(await explain('wallet.example')).toBe(false);
     for (const id of [phishingOrder, malwareOrder]) {

@@ -41,6 +41,7 @@ async function feedsApp(options: TestHubOptions = {}): Promise<FeedsApp> {
     publicKeys: () => [],
     keySet: async () => null,
     ready: () => hub.service.ready(),
+    confidentialCategories: ['csam'],
     bodyLimit: 1 << 20,
     feeds: hub.service,
   });

@@ -67,12 +67,20 @@ describe('creating an order (happy path)', () => {
     expect(r.body.order).toMatchObject({ action: 'redirect', entryCount: 2 });
   });
 
-  it('accepts safety-rail targets with an override, recorded in the order and in the change log', async () => {
+  it('accepts safety-rail targets with an override once a second regulator approves, recorded in the order and in the change log', async () => {
     const reason = 'court ruling 12/2026 orders the whole suffix blocked';
-    const r = await post(
+    const pending = await post(
       order(['google.com', 'github.io', '192.0.2.1', 'ok.example'], { override: { reason } }),
     );
-    expect(r.status).toBe(201);
+    expect(pending.status).toBe(202);
+    expect(pending.body.order.status).toBe('pending');
+    const second = t.hub.registry.createToken('regulator', 'second-regulator');
+    if (!second.ok) throw new Error(second.error.message);
+    const r = await t.call('POST', `/v1/orders/${pending.body.order.id}/approve`, {
+      token: second.value.token,
+      json: { reason: 'checked the court ruling' },
+    });
+    expect(r.status).toBe(200);
     const rails = Object.fromEntries(
       r.body.results.map((x: { target: string; rails?: string[] }) => [x.target, x.rails]),
     );

@@ -78,8 +78,18 @@ describe('hosts lists', () => {
     const { targets, bad } = await read(text, 'hosts');
     expect(targets).toEqual(['a.example', 'b.example', 'c.example', 'd.example']);
     expect(bad).toEqual([
-      { line: 4, reason: expect.stringMatching(/not a hosts line/) },
-      { line: 5, reason: expect.stringMatching(/not a hosts line/) },
+      {
+        line: 4,
+        code: 'not_a_hosts_line',
+        reason: expect.stringMatching(/not a hosts line/),
+        text: 'lonely.example',
+      },
+      {
+        line: 5,
+        code: 'not_a_hosts_line',
+        reason: expect.stringMatching(/not a hosts line/),
+        text: 'e.example f.example',
+      },
     ]);
   });
 });
@@ -114,8 +124,8 @@ describe('CSV lists', () => {
     const { targets, bad } = await read(text, 'csv');
     expect(targets).toEqual(['a.example', 'b.example']);
     expect(bad).toEqual([
-      { line: 5, reason: 'empty target column' },
-      { line: 6, reason: 'empty target column' },
+      { line: 5, code: 'empty_column', reason: 'empty target column', text: 'empty,' },
+      { line: 6, code: 'empty_column', reason: 'empty target column', text: 'short' },
     ]);
   });
 

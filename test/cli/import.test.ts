@@ -149,7 +149,9 @@ describe('invalid lines', () => {
   it('are skipped with --skip-invalid and the rest is imported', async () => {
     const run = await importList(await write('list.txt', LIST), '--skip-invalid');
     expect(run.code).toBe(0);
-    expect(run.stderr.trim().split('\n')).toHaveLength(3);
+    // the three refused targets, then their count per code
+    expect(run.stderr.trim().split('\n')).toHaveLength(4);
+    expect(run.stderr).toMatch(/refused by code: /);
     expect(run.stdout).toMatch(/version 1: 2 added, .* 3 refused/);
     expect(summary().active).toEqual(['also-good.example/path', 'good.example/']);
   });
@@ -189,6 +191,47 @@ describe('a list without any target', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/import aborted: no target to import/);
     expect(summary()).toMatchObject({ version: 0, orders: [] });
+  });
+});
+
+describe('the import report', () => {
+  const LIST = [
+    'good.example',
+    'com',
+    'bad..name.example',
+    'xn--zzzzzzzz.example',
+    'also..bad.example',
+    'good.example',
+    '',
+  ].join('\n');
+
+  it('counts refusals per code and writes every refused line with its code to --rejects', async () => {
+    const rejects = join(dir, 'rejects.tsv');
+    const run = await importList(await write('list.txt', LIST), '--skip-invalid', '--rejects', rejects);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/refused by code: 2 empty_label, 1 (public_suffix|invalid_punycode), 1 /);
+    expect(run.stdout).toMatch(/1 added, 0 already active, 1 duplicates, 4 refused \(2 empty_label, /);
+    expect(readFileSync(rejects, 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      'empty_label\talso..bad.example',
+      'empty_label\tbad..name.example',
+      'invalid_punycode\txn--zzzzzzzz.example',
+      'public_suffix\tcom',
+    ]);
+  });
+
+  it('--dry-run reports what would happen and writes nothing, not even the order', async () => {
+    const first = await importList(await write('first.txt', 'good.example\n'));
+    succeeded(first);
+    const run = await importList(await write('list.txt', LIST), '--dry-run');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /dry run: 6 targets: 0 would be added, 1 already active, 1 duplicates, 4 refused \(2 empty_label, .*\); nothing written/,
+    );
+    const skipping = await importList(await write('list.txt', 'good.example\nnew.example\n'), '--dry-run');
+    expect(skipping.code).toBe(0);
+    expect(skipping.stdout).toMatch(/1 would be added, 1 already active/);
+    expect(summary().version).toBe(1);
+    expect(summary().orders).toHaveLength(1);
   });
 });
 

@@ -35,7 +35,7 @@ describe('change encoding', () => {
   });
 });
 
-/** A registry with 3 versions and 8 change rows, closed so a raw connection can tamper with it. */
+/** A registry with 3 versions and 9 change rows (the revocation writes a `revoke` row first), closed so a raw connection can tamper with it. */
 function seeded() {
   const { registry, path } = tempRegistry();
   must(
@@ -56,7 +56,7 @@ function seeded() {
     ),
   );
   must(registry.revokeOrder(1, 'done', 'carol'));
-  expect(registry.verifyChain()).toEqual({ ok: true, rows: 8 });
+  expect(registry.verifyChain()).toEqual({ ok: true, rows: 9 });
   const hashes = must(registry.listChanges({})).items;
   expect(hashes[0]?.prevHash).toBe(GENESIS_HASH);
   expect(hashes[1]?.prevHash).toBe(hashes[0]?.hash);
@@ -96,7 +96,7 @@ describe('verifyChain', () => {
     const { db, verify } = seeded();
     const prev = db.prepare('SELECT hash FROM changes WHERE seq = 1').pluck().get() as Buffer;
     const forged = changeHash(
-      { ...row, seq: 2, orderRef: 'A/1', category: 'phishing', expression: 'x.example/' },
+      { ...row, format: 2, seq: 2, orderRef: 'A/1', category: 'phishing', expression: 'x.example/' },
       prev.toString('hex'),
     );
     db.prepare("UPDATE changes SET expression = 'x.example/', hash = ? WHERE seq = 2").run(

@@ -164,7 +164,8 @@ describe('createOrder', () => {
     );
     expect(must(registry.getOrder(1)).order).toMatchObject({
       action: 'redirect',
-      issuedAt: '2025-05-30T00:00:00.000Z',
+      // A bare date is read in the registry's zone (default Asia/Ho_Chi_Minh, UTC+7): issued from its start.
+      issuedAt: '2025-05-29T17:00:00.000Z',
       expiresAt: '2025-06-30T17:00:00.000Z',
       createdAt: '2025-06-01T00:00:00.000Z',
     });

@@ -139,6 +139,7 @@ describe('change log and snapshots', () => {
     const next = must(registry.listChanges({ afterSeq: 5, limit: 5 }));
     expect(next.items[0]?.prevHash).toBe(first.items[4]?.hash);
     expect(must(registry.listChanges({ version: 8 })).items.map((c) => `${c.op} ${c.expression}`)).toEqual([
+      'revoke ',
       'remove o1-a.example/',
       'remove o1-b.example/path/',
     ]);

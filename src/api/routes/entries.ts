@@ -22,9 +22,9 @@ export function entriesRoutes({ registry, authenticate, committed, log }: AppDep
       jsonBody(BODY_LIMITS.small),
       validate('json', revokeEntryBody),
       (c) => {
-        const { target, reason } = c.req.valid('json');
+        const { target, reason, release } = c.req.valid('json');
         const principal = c.get('principal');
-        const outcome = unwrap(registry.revokeEntry(target, reason, actorOf(principal)));
+        const outcome = unwrap(registry.revokeEntry(target, reason, actorOf(principal), { release }));
         committed(outcome.version);
         log?.('entry_revoked', { entry: outcome.entry.id, version: outcome.version, actor: principal.id });
         return c.json(outcome);

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { lookupExpressions } from '../../core/expressions.ts';
+import type { Category } from '../../core/types.ts';
 import { canonicalizeUrl } from '../../core/url.ts';
 import { enforcementPoints } from '../../feeds/enforcement.ts';
-import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../../feeds/feed-definitions.ts';
-import type { Match } from '../../registry/types.ts';
+import type { Match, Principal } from '../../registry/types.ts';
 import { type AuthEnv, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { unprocessable } from '../errors.ts';
@@ -19,13 +19,20 @@ const summarize = (m: Match) => ({
   orders: m.orders.map((o) => ({ id: o.id, reference: o.reference, authority: o.authority })),
 });
 
+/**
+ * Distributors enforce what the feeds give them; for a confidential category (csam by default) the feeds keep
+ * the list hashed, and the answers here must not undo that: such a match tells a distributor `blocked` and
+ * nothing more (no category, reference or authority). Regulators, auditors and admins see everything.
+ */
+const seesConfidential = (p: Principal) => p.role !== 'distributor';
+
 /** `/v1/explain` and `/v1/check`: what the registry says about URLs, with the reasoning behind it. */
-export function lookupRoutes({
-  registry,
-  authenticate,
-  confidential = DEFAULT_CONFIDENTIAL_CATEGORIES,
-}: AppDeps) {
+export function lookupRoutes({ registry, authenticate, confidentialCategories }: AppDeps) {
   const anyToken = requireRole(authenticate);
+  const shown = (p: Principal) => {
+    const all = seesConfidential(p);
+    return (category: Category) => all || !confidentialCategories.includes(category);
+  };
 
   return new Hono<AuthEnv>()
     .get('/explain', anyToken, validate('query', explainQuery), (c) => {
@@ -37,22 +44,35 @@ export function lookupRoutes({
         ]);
       const expressions = lookupExpressions(url.value);
       const matches = registry.matchExpressions(expressions);
-      return c.json({
+      const visible = shown(c.get('principal'));
+      const reply = {
         target,
         canonical: url.value.href,
         expressions,
         blocked: matches.length > 0,
         version: registry.currentVersion(),
-        matches: matches.map((m) => ({ ...m.entry, orders: m.orders })),
-        enforcement: enforcementPoints(
-          url.value,
-          matches.map((m) => m.entry),
-          confidential,
-        ),
-      });
+        matches: matches
+          .filter((m) => visible(m.entry.category))
+          .map((m) => ({ ...m.entry, orders: m.orders })),
+      };
+      // The enforcement points name the matching expressions: not for a match the caller may not see.
+      const hidden = matches.some((m) => !visible(m.entry.category));
+      const enforcement = hidden
+        ? {}
+        : {
+            enforcement: enforcementPoints(
+              url.value,
+              matches.map((m) => m.entry),
+              confidentialCategories,
+            ),
+          };
+      if (!seesConfidential(c.get('principal'))) return c.json({ ...reply, ...enforcement });
+      // Every order that ever held a matching expression, ended ones included, and any release.
+      return c.json({ ...reply, ...enforcement, history: registry.entryHistories(expressions) });
     })
     .post('/check', anyToken, jsonBody(BODY_LIMITS.check), validate('json', checkBody), (c) => {
       const { targets } = c.req.valid('json');
+      const visible = shown(c.get('principal'));
       // One registry query for the whole batch: expressions repeat a lot across URLs of one batch.
       const perTarget = targets.map((target) => {
         const url = canonicalizeUrl(target);
@@ -63,13 +83,15 @@ export function lookupRoutes({
       const byExpression = new Map(registry.matchExpressions([...all]).map((m) => [m.entry.expression, m]));
       const results = perTarget.map((t) => {
         if (!t.expressions) return { target: t.target, blocked: false, error: t.error };
-        const matches = t.expressions.flatMap((e) => {
+        const found = t.expressions.flatMap((e) => {
           const m = byExpression.get(e);
-          return m ? [summarize(m)] : [];
+          return m ? [m] : [];
         });
+        if (found.length === 0) return { target: t.target, blocked: false };
+        const matches = found.filter((m) => visible(m.entry.category)).map(summarize);
         return matches.length
           ? { target: t.target, blocked: true, matches }
-          : { target: t.target, blocked: false };
+          : { target: t.target, blocked: true };
       });
       return c.json({ version: registry.currentVersion(), results });
     });

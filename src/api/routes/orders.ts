@@ -1,37 +1,76 @@
 import { Hono } from 'hono';
+import { enforcementOf } from '../../feeds/enforcement.ts';
+import type { TargetResult } from '../../registry/types.ts';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { BODY_LIMITS, jsonBody } from '../json-body.ts';
 import { unwrap } from '../registry-result.ts';
 import {
   createOrderBody,
+  createOrderQuery,
   extendBody,
   idParam,
   orderEntriesQuery,
   orderQuery,
   reasonBody,
+  revokeBody,
 } from '../schemas.ts';
 import { validate } from '../validate.ts';
 
-/** `/v1/orders`: regulators write, auditors read. */
-export function ordersRoutes({ registry, authenticate, committed, bodyLimit, log }: AppDeps) {
+/** `/v1/orders`: regulators write, auditors read; a second regulator approves or rejects pending orders. */
+export function ordersRoutes({
+  registry,
+  authenticate,
+  committed,
+  confidentialCategories,
+  bodyLimit,
+  log,
+}: AppDeps) {
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
+  const withEnforcement = (r: TargetResult, category: Parameters<typeof enforcementOf>[1]) =>
+    r.kind === undefined || r.status === 'rejected'
+      ? r
+      : { ...r, enforcement: enforcementOf(r.kind, category, confidentialCategories) };
 
   return new Hono<AuthEnv>()
-    .post('/', write, jsonBody(bodyLimit), validate('json', createOrderBody), (c) => {
-      const principal = c.get('principal');
-      const created = unwrap(registry.createOrder(c.req.valid('json'), actorOf(principal)));
-      committed(created.version);
-      log?.('order_created', {
-        order: created.order.id,
-        reference: created.order.reference,
-        version: created.version,
-        targets: created.results.length,
-        actor: principal.id,
-      });
-      return c.json({ order: created.order, version: created.version, results: created.results }, 201);
-    })
+    .post(
+      '/',
+      write,
+      validate('query', createOrderQuery),
+      jsonBody(bodyLimit),
+      validate('json', createOrderBody),
+      (c) => {
+        const body = c.req.valid('json');
+        if (c.req.valid('query').dryRun === 'true') {
+          const dry = unwrap(registry.dryRunOrder(body));
+          return c.json({
+            dryRun: true,
+            ...dry,
+            results: dry.results.map((r) => withEnforcement(r, body.category)),
+          });
+        }
+        const principal = c.get('principal');
+        const created = unwrap(registry.createOrder(body, actorOf(principal)));
+        const reply = {
+          order: created.order,
+          version: created.version,
+          results: created.results,
+          counts: created.counts,
+        };
+        log?.(created.pending ? 'order_pending' : 'order_created', {
+          order: created.order.id,
+          reference: created.order.reference,
+          version: created.version,
+          targets: created.results.length,
+          actor: principal.id,
+        });
+        // A pending order changed no version: nothing for feeds to pick up until it is approved.
+        if (created.pending) return c.json({ ...reply, pending: true }, 202);
+        committed(created.version);
+        return c.json(reply, 201);
+      },
+    )
     .get('/', read, validate('query', orderQuery), (c) => {
       const page = unwrap(registry.listOrders(c.req.valid('query')));
       return c.json({ orders: page.items, nextCursor: page.nextCursor });
@@ -45,13 +84,14 @@ export function ordersRoutes({ registry, authenticate, committed, bodyLimit, log
       write,
       validate('param', idParam),
       jsonBody(BODY_LIMITS.small),
-      validate('json', reasonBody),
+      validate('json', revokeBody),
       (c) => {
         const { id } = c.req.valid('param');
         const principal = c.get('principal');
-        const outcome = unwrap(registry.revokeOrder(id, c.req.valid('json').reason, actorOf(principal)));
+        const { reason, release } = c.req.valid('json');
+        const outcome = unwrap(registry.revokeOrder(id, reason, actorOf(principal), { release }));
         committed(outcome.version);
-        log?.('order_revoked', { order: id, version: outcome.version, actor: principal.id });
+        log?.('order_revoked', { order: id, version: outcome.version, release, actor: principal.id });
         return c.json(outcome);
       },
     )
@@ -64,10 +104,45 @@ export function ordersRoutes({ registry, authenticate, committed, bodyLimit, log
       (c) => {
         const { id } = c.req.valid('param');
         const principal = c.get('principal');
-        const { expiresAt } = c.req.valid('json');
-        const outcome = unwrap(registry.extendOrder(id, expiresAt, actorOf(principal)));
+        const { expiresAt, reason } = c.req.valid('json');
+        const outcome = unwrap(registry.extendOrder(id, expiresAt, actorOf(principal), reason));
         committed(outcome.version);
         log?.('order_extended', { order: id, version: outcome.version, expiresAt, actor: principal.id });
+        return c.json(outcome);
+      },
+    )
+    .post(
+      '/:id/approve',
+      write,
+      validate('param', idParam),
+      jsonBody(BODY_LIMITS.small),
+      validate('json', reasonBody),
+      (c) => {
+        const { id } = c.req.valid('param');
+        const principal = c.get('principal');
+        const approved = unwrap(registry.approveOrder(id, c.req.valid('json').reason, actorOf(principal)));
+        committed(approved.version);
+        log?.('order_approved', { order: id, version: approved.version, actor: principal.id });
+        return c.json({
+          order: approved.order,
+          version: approved.version,
+          results: approved.results,
+          counts: approved.counts,
+        });
+      },
+    )
+    .post(
+      '/:id/reject',
+      write,
+      validate('param', idParam),
+      jsonBody(BODY_LIMITS.small),
+      validate('json', reasonBody),
+      (c) => {
+        const { id } = c.req.valid('param');
+        const principal = c.get('principal');
+        const outcome = unwrap(registry.rejectOrder(id, c.req.valid('json').reason, actorOf(principal)));
+        committed(outcome.version);
+        log?.('order_rejected', { order: id, version: outcome.version, actor: principal.id });
         return c.json(outcome);
       },
     );

@@ -7,7 +7,6 @@ import {
   VERDICTS,
   verifyObservation,
 } from '../../core/probe-evidence.ts';
-import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../../feeds/feed-definitions.ts';
 import { type AuthEnv, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -51,7 +50,7 @@ const resultsBody = z.strictObject({ results: z.array(observation).min(1).max(MA
  * results. A batch is stored whole or refused whole: one bad signature, a result outside the plans handed to
  * this token, or a key other than the pinned one refuses it (docs/DECISIONS.md, "Probes").
  */
-export function probesRoutes({ registry, authenticate, confidential }: AppDeps) {
+export function probesRoutes({ registry, authenticate, confidentialCategories: confidential }: AppDeps) {
   const prober = requireRole(authenticate, 'prober');
 
   /** The pinned key of the calling token, or 409: a probe registers its key before anything else. */
@@ -84,7 +83,7 @@ export function probesRoutes({ registry, authenticate, confidential }: AppDeps) 
           budget,
           perEntry,
           ...(seed !== undefined && { seed }),
-          confidential: confidential ?? DEFAULT_CONFIDENTIAL_CATEGORIES,
+          confidential,
         }),
       );
       return c.json(plan);
