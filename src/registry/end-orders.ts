@@ -2,7 +2,7 @@
 
 import { parseTarget } from '../core/target.ts';
 import type { Action, Category } from '../core/types.ts';
-import { ChangeAppender } from './change-log.ts';
+import type { ChangeAppender } from './change-log.ts';
 import { toIsoTime } from './order-input.ts';
 import { getEntry, getOrder } from './queries.ts';
 import { failure, type Store, success } from './store.ts';
@@ -67,7 +67,7 @@ function inVersion(
   write: (version: number, changes: ChangeAppender) => void,
 ): WriteOutcome {
   const version = store.beginVersion(kind, actor, summary);
-  const changes = new ChangeAppender(store.db, version, actor);
+  const changes = store.changeAppender(version, actor);
   write(version, changes);
   store.finishVersion(version, changes);
   return { version, adds: changes.adds, removes: changes.removes };
@@ -101,6 +101,7 @@ export function revokeOrder(
             `UPDATE orders SET status = 'revoked', revoked_at = ?, revoke_reason = ?, ended_version = ? WHERE id = ?`,
           )
           .run(store.nowIso(), reason.trim(), version, id);
+        store.logOrderEvent(version, 'order-revoked', id, reason.trim());
         releaseEntries(store, [order], version, changes);
       }),
     );
@@ -173,8 +174,9 @@ export function extendOrder(
     const found = activeOrder(store, id);
     if (!found.ok) return found;
     const summary = `order ${found.value.reference} (#${id}) expires ${iso ?? 'never'}`;
-    const outcome = inVersion(store, 'extend', actor, summary, () => {
+    const outcome = inVersion(store, 'extend', actor, summary, (version) => {
       store.stmt('UPDATE orders SET expires_at = ? WHERE id = ?').run(iso, id);
+      store.logOrderEvent(version, 'order-extended', id);
     });
     return success({ ...outcome, order: getOrder(store, id) as Order });
   });
@@ -216,7 +218,10 @@ export function expireDue(
       `expire ${ids.length} order(s)`,
       (version, changes) => {
         const end = store.stmt(`UPDATE orders SET status = 'expired', ended_version = ? WHERE id = ?`);
-        for (const id of ids) end.run(version, id);
+        for (const id of ids) {
+          end.run(version, id);
+          store.logOrderEvent(version, 'order-expired', id);
+        }
         releaseEntries(
           store,
           ids.map((id) => getOrder(store, id) as Order),

@@ -10,6 +10,7 @@ export {
 export type { ChangePage, ChangeQuery } from './change-queries.ts';
 export { VersionRangeError } from './change-queries.ts';
 export type { ImportChunkResult, ImportOutcome, ImportSession } from './create-order.ts';
+export type { ConsistencyProof, InclusionProof, LogHead } from './log-queries.ts';
 export { MigrationError } from './migrate.ts';
 export { ProtectedDomainsError } from './protected-domains.ts';
 export type { ActiveEntryQuery, EntryQuery, OrderQuery } from './queries.ts';

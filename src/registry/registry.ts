@@ -3,12 +3,26 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Change, FeedEntry } from '../core/types.ts';
+import type { Category, Change, FeedEntry } from '../core/types.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../feeds/feed-definitions.ts';
 import { verifyChain } from './change-log.ts';
 import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './change-queries.ts';
+import { commitmentKeyPath, loadCommitmentKey } from './commitment-key.ts';
 import { beginImport, createOrder, type ImportSession } from './create-order.ts';
 import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
+import type { LogSettings } from './log-leaves.ts';
+import {
+  backfillLog,
+  type ConsistencyProof,
+  type InclusionProof,
+  type LogHead,
+  logConsistencyProof,
+  logHead,
+  logInclusionProof,
+  logLeaves,
+  logTile,
+} from './log-queries.ts';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
@@ -59,6 +73,13 @@ export interface RegistryOptions {
   busyTimeoutMs?: number;
   /** SQLite page cache; larger makes bulk imports of unsorted names faster (default 64 MiB). */
   cacheSizeMiB?: number;
+  /** Categories whose targets the transparency log shows only as commitments (default csam). */
+  confidentialCategories?: readonly Category[];
+  /**
+   * The commitment key of the transparency log (default: `keys/commitment.key` beside the database, created
+   * on first use; a random one for `:memory:`).
+   */
+  commitmentKey?: Uint8Array;
 }
 
 /**
@@ -92,11 +113,30 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
       db.pragma('synchronous = FULL');
       migrate(db, migrations);
     }
-    return new Registry(new Store(db, options.now ?? (() => new Date()), loadProtected(options)), options);
+    const store = new Store(
+      db,
+      options.now ?? (() => new Date()),
+      loadProtected(options),
+      logSettings(path, options),
+    );
+    if (!options.readonly) backfillLog(store);
+    return new Registry(store, options);
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+function logSettings(path: string, options: RegistryOptions): LogSettings {
+  let key =
+    options.commitmentKey ?? (path === ':memory:' ? crypto.getRandomValues(new Uint8Array(32)) : null);
+  return {
+    confidential: options.confidentialCategories ?? DEFAULT_CONFIDENTIAL_CATEGORIES,
+    commitmentKey() {
+      key ??= loadCommitmentKey(commitmentKeyPath(path), !options.readonly);
+      return key;
+    },
+  };
 }
 
 function loadProtected(options: RegistryOptions): ProtectedDomains {
@@ -228,6 +268,36 @@ export class Registry {
   /** Recomputes the whole change-log hash chain, streaming; names the first bad seq. */
   verifyChain(): ChainReport {
     return verifyChain(this.store.db);
+  }
+
+  /** The transparency log's tree after `version` (default: the latest); null before the first write. */
+  logHead(version?: number): LogHead | null {
+    return logHead(this.store, version);
+  }
+
+  /** Leaf bytes `start` .. `start + count - 1` of the transparency log (fewer at its end). */
+  logLeaves(start: number, count: number): Uint8Array[] {
+    return logLeaves(this.store, start, count);
+  }
+
+  /** Inclusion proof of leaf `leafIndex` in the tree of `version` (`not_found`, `invalid_input`). */
+  logInclusionProof(version: number, leafIndex: number): RegistryResult<InclusionProof> {
+    return logInclusionProof(this.store, version, leafIndex);
+  }
+
+  /** Consistency proof between the trees of two versions (`not_found`, `invalid_input`). */
+  logConsistencyProof(from: number, to: number): RegistryResult<ConsistencyProof> {
+    return logConsistencyProof(this.store, from, to);
+  }
+
+  /** A stored tile of the log (C2SP tlog-tiles: level, index), with every hash it holds now. */
+  logTile(level: number, idx: number): Uint8Array | null {
+    return logTile(this.store, level, idx);
+  }
+
+  /** The key of the log's target commitments (for ISPs and auditors, who can then check them). */
+  commitmentKey(): Uint8Array {
+    return this.store.log.commitmentKey();
   }
 
   /** A new API token; its text is returned once and only its hash is kept. */
