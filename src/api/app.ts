@@ -5,6 +5,7 @@ import { ApiError, handleError, handleNotFound } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
+import { logRoutes } from './routes/log.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { tokensRoutes } from './routes/tokens.ts';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1', lookupRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));
+  app.route('/v1/log', logRoutes(deps));
   for (const [path, routes] of deps.extraRoutes ?? []) app.route(path, routes);
   return app;
 }

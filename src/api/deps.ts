@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Category } from '../core/types.ts';
+import type { CheckpointSource } from '../hub/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   ready(): boolean;
   /** Categories published only in the hashed filter feed (csam by default). */
   confidential?: readonly Category[];
+  /** Signed checkpoints of the transparency log, per version. */
+  checkpoint?: CheckpointSource;
   /** Largest request body in bytes. */
   bodyLimit: number;
   /** Sub-apps mounted beside the registry's (the feeds). */

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { hubConfigFromEnv, loadHubConfig } from '../hub/config.ts';
 import { openRegistry, type Registry, type RegistryOptions } from '../registry/registry.ts';
 import { flagOrEnv } from './command.ts';
 
@@ -7,7 +8,12 @@ export const dataFlag = { data: { type: 'string' } } as const;
 
 /** Opens the registry of a data directory (flag, then TAKEDOWN_DATA, then ./data). */
 export function openLocalRegistry(data: string | undefined, options: RegistryOptions = {}): Registry {
-  return openRegistry(join(resolve(flagOrEnv(data, 'TAKEDOWN_DATA', './data')), 'takedown.db'), options);
+  // The hub's confidential categories: a leaf written here must commit the same targets as the hub would.
+  const { confidential } = loadHubConfig(hubConfigFromEnv(process.env));
+  return openRegistry(join(resolve(flagOrEnv(data, 'TAKEDOWN_DATA', './data')), 'takedown.db'), {
+    confidentialCategories: confidential,
+    ...options,
+  });
 }
 
 /** Runs `fn` with the local registry and always closes it. */

@@ -59,6 +59,11 @@ export const hubConfigSchema = z.object({
   filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
   /** Categories that appear only in the hashed filter feed. */
   confidential: list('csam').pipe(z.array(z.enum(CATEGORIES))),
+  /** The transparency log's origin: the first line of its checkpoints and the name of their key. */
+  logOrigin: z
+    .string()
+    .regex(/^[^\s\u2014+][^\s+]*$/, 'a log origin has no white space or "+"')
+    .default('takedown'),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
@@ -86,5 +91,6 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     rpzNotify: pick('TAKEDOWN_RPZ_NOTIFY'),
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
     confidential: pick('TAKEDOWN_CONFIDENTIAL_CATEGORIES'),
+    logOrigin: pick('TAKEDOWN_LOG_ORIGIN'),
   } as HubConfigInput;
 }

@@ -11,6 +11,7 @@ import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { Metrics } from '../util/prometheus.ts';
+import { checkpointSource } from './checkpoints.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { loadKeySet } from './key-rotation.ts';
@@ -40,9 +41,10 @@ export interface RunningHub extends Hub {
  * Handlers and services get what they need from here; nothing else reads configuration.
  */
 export async function createHub(config: HubConfig): Promise<Hub> {
-  const registry = openRegistry(config.dbPath);
+  const registry = openRegistry(config.dbPath, { confidentialCategories: config.confidential });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
+    const checkpoint = checkpointSource(registry, signingKey, config.logOrigin);
     const keySet = await loadKeySet(config.keysDir);
     const firstAdminToken = ensureAdminToken(registry, config.adminToken);
     const metrics = new Metrics();
@@ -78,6 +80,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       ready: () => feeds.ready(),
       bodyLimit: config.bodyLimit,
       confidential: config.confidential,
+      checkpoint,
       extraRoutes: [
         ['/v1/feeds', feedsRoutes({ feeds, authenticate: (token) => registry.authenticate(token) })],
       ],
