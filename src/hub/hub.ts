@@ -61,6 +61,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       store: new DirectoryArtifactStore(join(config.dataDir, 'artifacts')),
       confidentialCategories: config.confidential,
       filterFpr: config.filterFpr,
+      checkpoint: async (version) => (await checkpoint(version))?.note ?? '',
     });
     listeners.push(
       () => expiry.arm(),
