@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeArtifact } from '../../src/core/artifact.ts';
 import { fromBase64 } from '../../src/core/bytes.ts';
 import { parseCheckpoint, verifyCheckpoint } from '../../src/core/checkpoint.ts';
 import { generateSigningKey } from '../../src/core/keys.ts';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../../src/core/merkle.ts';
-import { expectError, type TestHub, testApp } from '../helpers/hub.ts';
+import { eventually, expectError, type TestHub, testApp } from '../helpers/hub.ts';
 
 const b64 = (s: string) => fromBase64(s) as Uint8Array;
 
@@ -113,5 +114,22 @@ describe('GET /v1/log/* (public, no token)', () => {
     }
     expectError(await t.call('GET', '/v1/log/proof/consistency?from=3&to=2'), 422, 'invalid_input');
     expectError(await t.call('GET', '/v1/log/proof/consistency?from=1&to=9'), 404, 'not_found');
+  });
+
+  it('puts the checkpoint of its version into the snapshot artifact', async () => {
+    await t.hub.feedsStarted;
+    const bytes = await eventually(async () => {
+      const res = await t.hub.app.request('/v1/feeds/url/snapshot', {
+        headers: { authorization: `Bearer ${t.tokens.distributor}` },
+      });
+      return res.status === 200 && res.headers.get('x-takedown-version') === '3'
+        ? new Uint8Array(await res.arrayBuffer())
+        : undefined;
+    }, 'the url feed at version 3');
+    const decoded = decodeArtifact(bytes);
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    const checkpoint = (await t.call('GET', '/v1/log/checkpoint?version=3')).body;
+    expect(decoded.value.manifest.checkpoint).toBe(checkpoint);
+    expect(await verifyCheckpoint(checkpoint, [t.hub.signingKey.publicKey])).toMatchObject({ ok: true });
   });
 });
