@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./export.ts')).exportCommand,
   check: async () => (await import('./check.ts')).check,
   audit: async () => (await import('./audit.ts')).audit,
+  log: async () => (await import('./log.ts')).log,
   keygen: async () => (await import('./keygen.ts')).keygen,
   publish: async () => (await import('./publish.ts')).publish,
   verify: async () => (await import('./verify.ts')).verify,

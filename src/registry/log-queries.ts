@@ -142,7 +142,7 @@ export function logLeaves(store: Store, start: number, count: number): Uint8Arra
     .stmt(
       `SELECT c.seq, c.version, c.op, c.expression, c.category, c.action, c.order_id, c.note, o.reference,
          o.authority, o.reason
-       FROM changes c LEFT JOIN orders o ON o.id = c.order_id WHERE c.seq >= ? ORDER BY c.seq LIMIT ?`,
+       FROM changes c LEFT JOIN orders o ON o.id = c.order_id WHERE c.seq >= ? AND c.seq < ? ORDER BY c.seq`,
     )
     .raw();
   const encoder = new ChangeLeafEncoder();
@@ -155,18 +155,22 @@ export function logLeaves(store: Store, start: number, count: number): Uint8Arra
       if (i < from) eventsBefore++;
       else stored.set(i, new Uint8Array(leaf));
     }
-    const rows = (
-      firstSeq === null ? [] : changes.all(firstSeq + (from - vLo) - eventsBefore, to - from - stored.size)
-    ) as ChangeRow[];
-    let next = 0;
+    // Change leaves sit at the indices the events leave free, in seq order from the version's first row.
+    const seqFrom = (firstSeq ?? 0) + (from - vLo) - eventsBefore;
+    const rows = new Map<number, ChangeRow>();
+    if (firstSeq !== null) {
+      for (const row of changes.all(seqFrom, seqFrom + (to - from - stored.size)) as ChangeRow[])
+        rows.set(row[0], row);
+    }
+    let seq = seqFrom;
     for (let i = from; i < to; i++) {
       const event = stored.get(i);
       if (event !== undefined) {
         out.push(event);
         continue;
       }
-      const row = rows[next++];
-      // A change row missing where the log expects one: the log says what the rows no longer do.
+      const row = rows.get(seq++);
+      // A change row missing where the log expects one: the log ends where the rows stop telling it.
       if (row === undefined) return out;
       out.push(changeLeaf(store, encoder, row));
     }
