@@ -9,6 +9,7 @@ import { logRoutes } from './routes/log.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { tokensRoutes } from './routes/tokens.ts';
+import { transparencyRoutes } from './routes/transparency.ts';
 import { keySetQuery } from './schemas.ts';
 import { validate } from './validate.ts';
 
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/distributors', distributorsRoutes(deps));
   app.route('/v1/log', logRoutes(deps));
+  app.route('/', transparencyRoutes(deps));
   for (const [path, routes] of deps.extraRoutes ?? []) app.route(path, routes);
   return app;
 }

@@ -39,6 +39,7 @@ import {
 } from './queries.ts';
 import { failure, Store, success } from './store.ts';
 import { authenticate, createToken, listTokens, revokeToken } from './tokens.ts';
+import { type TransparencyStats, transparencyStats } from './transparency-stats.ts';
 import type {
   ChainReport,
   CreatedOrder,
@@ -293,6 +294,16 @@ export class Registry {
   /** A stored tile of the log (C2SP tlog-tiles: level, index), with every hash it holds now. */
   logTile(level: number, idx: number): Uint8Array | null {
     return logTile(this.store, level, idx);
+  }
+
+  /** The public summary: orders and entries per month, recent orders of non-confidential categories. */
+  transparencyStats(): TransparencyStats {
+    return transparencyStats(this.store, this.store.log.confidential);
+  }
+
+  /** Categories whose targets the log shows only as commitments. */
+  confidentialCategories(): readonly Category[] {
+    return this.store.log.confidential;
   }
 
   /** The key of the log's target commitments (for ISPs and auditors, who can then check them). */
