@@ -6,8 +6,8 @@
  * A leaf is a sequence of netstrings `<n>:<value>,` (`<n>` = byte length of the UTF-8 value, decimal without
  * leading zeros), the first always "takedown-leaf/1", the second the leaf type:
  *
- *   add | remove:   format, type, version, seq, target, kind, category, action, order_id, reference,
- *                   authority, order_reason, note
+ *   add | remove:   format, type, version, category, action, order_id, reference, authority,
+ *                   order_reason, note, seq, target, kind
  *   order-created | order-revoked | order-expired | order-extended | order-override:
  *                   format, type, version, order_id, reference, authority, category, action, reason,
  *                   issued_at, expires_at, detail
@@ -84,13 +84,34 @@ function utf8Length(s: string): number {
 const field = (s: string): string => `${utf8Length(s)}:${s},`;
 const FORMAT_FIELD = field(LEAF_FORMAT);
 
+/** The fields of a change leaf every row of one order in one version shares, as the leaf's first bytes. */
+export function changeLeafPrefix(leaf: Omit<ChangeLeaf, 'seq' | 'target' | 'kind'>): string {
+  const o = leaf.order;
+  return (
+    FORMAT_FIELD +
+    field(leaf.type) +
+    field(String(leaf.version)) +
+    field(leaf.category) +
+    field(leaf.action) +
+    field(String(o.id)) +
+    field(o.reference) +
+    field(o.authority) +
+    field(o.reason) +
+    field(leaf.note)
+  );
+}
+
+/** The fields of a change leaf that differ from row to row, after its prefix. */
+export const changeLeafSuffix = (seq: number, target: string, kind: EntryKind): string =>
+  `${field(String(seq))}${field(target)}${field(kind)}`;
+
 /**
- * Encodes change leaves; the fields every row of one order shares are encoded once per order and version,
+ * Encodes change leaves; the prefix every row of one order shares is encoded once per run of such rows,
  * since an import writes millions of rows of one order.
  */
 export class ChangeLeafEncoder {
   private key = '';
-  private tail = '';
+  private prefix = '';
 
   encode(leaf: ChangeLeaf): Uint8Array {
     return encoder.encode(this.encodeText(leaf));
@@ -98,20 +119,12 @@ export class ChangeLeafEncoder {
 
   /** The leaf as text (its bytes are the UTF-8 of it). */
   encodeText(leaf: ChangeLeaf): string {
-    const o = leaf.order;
-    const key = `${leaf.type} ${leaf.version} ${leaf.category} ${leaf.action} ${o.id} ${leaf.note}`;
+    const key = `${leaf.type} ${leaf.version} ${leaf.category} ${leaf.action} ${leaf.order.id} ${leaf.note}`;
     if (key !== this.key) {
       this.key = key;
-      this.tail =
-        field(leaf.category) +
-        field(leaf.action) +
-        field(String(o.id)) +
-        field(o.reference) +
-        field(o.authority) +
-        field(o.reason) +
-        field(leaf.note);
+      this.prefix = changeLeafPrefix(leaf);
     }
-    return `${FORMAT_FIELD}${field(leaf.type)}${field(String(leaf.version))}${field(String(leaf.seq))}${field(leaf.target)}${field(leaf.kind)}${this.tail}`;
+    return this.prefix + changeLeafSuffix(leaf.seq, leaf.target, leaf.kind);
   }
 }
 
@@ -191,18 +204,18 @@ export function decodeLeaf(bytes: Uint8Array): LogLeaf {
     leaf = {
       type,
       version: int(f[2], 'version'),
-      seq: int(f[3], 'seq'),
-      target: f[4] as string,
-      kind: oneOf(f[5], ['domain', 'url'] as const, 'kind'),
-      category: oneOf(f[6], CATEGORIES, 'category'),
-      action: oneOf(f[7], ACTIONS, 'action'),
+      category: oneOf(f[3], CATEGORIES, 'category'),
+      action: oneOf(f[4], ACTIONS, 'action'),
       order: {
-        id: int(f[8], 'order id'),
-        reference: f[9] as string,
-        authority: f[10] as string,
-        reason: f[11] as string,
+        id: int(f[5], 'order id'),
+        reference: f[6] as string,
+        authority: f[7] as string,
+        reason: f[8] as string,
       },
-      note: f[12] as string,
+      note: f[9] as string,
+      seq: int(f[10], 'seq'),
+      target: f[11] as string,
+      kind: oneOf(f[12], ['domain', 'url'] as const, 'kind'),
     };
   } else {
     const event = oneOf(type, ORDER_EVENTS, 'leaf type');

@@ -5,7 +5,7 @@
  * tree size touches O(log n) stored hashes and never the leaves.
  */
 import { equalBytes } from './bytes.ts';
-import { sha256Parts, sha256Sync } from './sha256.ts';
+import { sha256Node, sha256Parts, sha256Sync } from './sha256.ts';
 
 export const HASH_BYTES = 32;
 
@@ -17,7 +17,9 @@ export const hashLeaf = (leaf: Uint8Array): Uint8Array => sha256Parts(0x00, leaf
 
 /** SHA-256(0x01 || left || right) */
 export const hashChildren = (left: Uint8Array, right: Uint8Array): Uint8Array =>
-  sha256Parts(0x01, left, right);
+  left.length === HASH_BYTES && right.length === HASH_BYTES
+    ? sha256Node(left, right)
+    : sha256Parts(0x01, left, right);
 
 /**
  * The hash of the complete subtree of height `level` at `index`: the root of leaves

@@ -116,6 +116,13 @@ export function sha256Parts(prefix: number, ...parts: Uint8Array[]): Uint8Array 
   TAIL[62] = bits >>> 8;
   TAIL[63] = bits;
   compress(TAIL, 0);
+  return digestOut();
+}
+
+/** SHA-256 of `bytes`, synchronously. */
+export const sha256Sync = (bytes: Uint8Array): Uint8Array => sha256Parts(-1, bytes);
+
+function digestOut(): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
     const v = H[i] as number;
@@ -127,5 +134,73 @@ export function sha256Parts(prefix: number, ...parts: Uint8Array[]): Uint8Array 
   return out;
 }
 
-/** SHA-256 of `bytes`, synchronously. */
-export const sha256Sync = (bytes: Uint8Array): Uint8Array => sha256Parts(-1, bytes);
+const NODE = new Uint8Array(128);
+
+/** SHA-256(0x01 || left || right) for two 32-byte hashes: the Merkle node hash, on a fixed 65-byte layout. */
+export function sha256Node(left: Uint8Array, right: Uint8Array): Uint8Array {
+  NODE[0] = 0x01;
+  NODE.set(left, 1);
+  NODE.set(right, 33);
+  // 65 bytes: the second block is byte 64, 0x80, zeros and the bit length 520.
+  NODE[65] = 0x80;
+  NODE[126] = 0x02;
+  NODE[127] = 0x08;
+  H.set(IV);
+  compress(NODE, 0);
+  compress(NODE, 64);
+  return digestOut();
+}
+
+/**
+ * SHA-256 of many messages that share a prefix: the state after the prefix's whole 64-byte blocks is kept,
+ * so each message costs only its own blocks. Messages are `prefix || suffix`; a suffix is written into
+ * `suffix()` (at most 4 KiB) and hashed with `digest(length)`.
+ */
+export class PrefixedSha256 {
+  private readonly state = new Int32Array(8);
+  private readonly rest: Uint8Array;
+  private readonly prefixLength: number;
+  private readonly buf = new Uint8Array(4096 + 256);
+
+  constructor(prefix: Uint8Array) {
+    H.set(IV);
+    const whole = prefix.length - (prefix.length % 64);
+    for (let o = 0; o < whole; o += 64) compress(prefix, o);
+    this.state.set(H);
+    this.rest = prefix.slice(whole);
+    this.prefixLength = prefix.length;
+    this.buf.set(this.rest);
+  }
+
+  /** Where to write the suffix, from offset 0, before `digest`. */
+  suffix(): Uint8Array {
+    return this.buf.subarray(this.rest.length, this.rest.length + 4096);
+  }
+
+  /** The hash of prefix || the first `length` bytes written to `suffix()`. */
+  digest(length: number): Uint8Array {
+    if (length > 4096) throw new RangeError('suffix longer than 4 KiB');
+    const buf = this.buf;
+    const n = this.rest.length + length;
+    H.set(this.state);
+    let o = 0;
+    for (; o + 64 <= n; o += 64) compress(buf, o);
+    // Pad in place: the bytes after the message in `buf` are scratch.
+    const total = this.prefixLength + length;
+    const end = o + (n - o + 9 > 64 ? 128 : 64);
+    buf.fill(0, n, end);
+    buf[n] = 0x80;
+    const bits = total * 8;
+    const high = Math.floor(bits / 0x100000000);
+    buf[end - 8] = high >>> 24;
+    buf[end - 7] = high >>> 16;
+    buf[end - 6] = high >>> 8;
+    buf[end - 5] = high;
+    buf[end - 4] = bits >>> 24;
+    buf[end - 3] = bits >>> 16;
+    buf[end - 2] = bits >>> 8;
+    buf[end - 1] = bits;
+    for (; o < end; o += 64) compress(buf, o);
+    return digestOut();
+  }
+}

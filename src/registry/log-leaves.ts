@@ -3,20 +3,25 @@
  * per change-log row as it is appended, one per order event, then the version's tree head. The hash chain
  * of the change log is untouched; the log is a second, public structure over the same rows.
  */
-import { createHmac, hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
-  ChangeLeafEncoder,
   COMMITMENT_PREFIX,
+  changeLeafPrefix,
+  changeLeafSuffix,
   encodeLeaf,
   type LeafOrder,
   type OrderEvent,
 } from '../core/log-leaf.ts';
 import { hashLeaf } from '../core/merkle.ts';
+import { PrefixedSha256 } from '../core/sha256.ts';
 import type { Action, Category, ChangeOp } from '../core/types.ts';
 import { ChangeAppender } from './change-log.ts';
 import { TileAppender } from './log-tiles.ts';
 import { kindOf } from './rows.ts';
+
+const encoder = new TextEncoder();
+const utf8 = (text: string): Uint8Array => encoder.encode(text);
 
 /** What the leaves need beyond the rows: which categories are committed, and the commitment key. */
 export interface LogSettings {
@@ -53,7 +58,8 @@ type OrderRow = [
 /** The leaves of one version being written; `finish()` records its tree head. */
 export class VersionLeaves {
   private readonly tree: TileAppender;
-  private readonly encoder = new ChangeLeafEncoder();
+  /** The leaf hasher of the current run of rows sharing op, category, action, order and note. */
+  private run: { key: string; hasher: PrefixedSha256 } | null = null;
   private readonly orders = new Map<number, LeafOrder>();
   private readonly orderRow: Database.Statement;
   private readonly insertEvent: Database.Statement;
@@ -104,19 +110,35 @@ export class VersionLeaves {
     orderId: number,
     note: string,
   ): void {
-    const text = this.encoder.encodeText({
-      type: op,
-      version: this.version,
-      seq,
-      target: leafTarget(this.settings, expression, category),
-      kind: kindOf(expression),
-      category,
-      action,
-      order: this.order(orderId),
-      note,
-    });
-    // node:crypto hashes the UTF-8 text directly: no byte array per leaf on the import path.
-    this.tree.append(hash('sha256', `\0${text}`, 'buffer'));
+    // Rows come in long runs of one order (an import): the leaf's shared prefix is hashed once per run.
+    const key = `${op} ${category} ${action} ${orderId} ${note}`;
+    if (this.run?.key !== key) {
+      const prefix = changeLeafPrefix({
+        type: op,
+        version: this.version,
+        category,
+        action,
+        order: this.order(orderId),
+        note,
+      });
+      this.run = { key, hasher: new PrefixedSha256(utf8(`\0${prefix}`)) };
+    }
+    const { hasher } = this.run;
+    const suffix = changeLeafSuffix(seq, leafTarget(this.settings, expression, category), kindOf(expression));
+    const out = hasher.suffix();
+    let n = suffix.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = suffix.charCodeAt(i);
+      if (c > 0x7f) {
+        ascii = false;
+        break;
+      }
+      out[i] = c;
+    }
+    // Canonical expressions are ASCII; anything else takes the general path.
+    if (!ascii) n = encoder.encodeInto(suffix, out).written;
+    this.tree.append(hasher.digest(n));
   }
 
   /** Stores the tree's new tiles and the version's head. */

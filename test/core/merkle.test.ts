@@ -15,7 +15,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/core/merkle.ts';
-import { sha256Sync } from '../../src/core/sha256.ts';
+import { PrefixedSha256, sha256Node, sha256Sync } from '../../src/core/sha256.ts';
 
 const VECTORS = new URL('../fixtures/merkle/testdata/', import.meta.url);
 
@@ -83,6 +83,20 @@ describe('sha256Sync', () => {
       const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
       expect(toHex(sha256Sync(bytes))).toBe(hash('sha256', bytes, 'hex'));
     }
+  });
+
+  it('hashes prefix || suffix from a kept state, and the fixed node layout, as node:crypto does', () => {
+    for (const prefixLength of [0, 1, 55, 63, 64, 65, 130]) {
+      const prefix = Uint8Array.from({ length: prefixLength }, (_, i) => (i * 7) & 0xff);
+      const hasher = new PrefixedSha256(prefix);
+      for (const n of [0, 1, 8, 55, 56, 64, 119, 200]) {
+        const suffix = Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff);
+        hasher.suffix().set(suffix);
+        expect(toHex(hasher.digest(n))).toBe(hash('sha256', Buffer.concat([prefix, suffix]), 'hex'));
+      }
+    }
+    const [l, r] = [sha256Sync(Uint8Array.of(1)), sha256Sync(Uint8Array.of(2))];
+    expect(toHex(sha256Node(l, r))).toBe(hash('sha256', Buffer.concat([Uint8Array.of(1), l, r]), 'hex'));
   });
 });
 
