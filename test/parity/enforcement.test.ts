@@ -132,7 +132,9 @@ async function hubConsumers(hub: TestHub): Promise<Consumers> {
       json: { targets: batch.map((p) => p.url) },
     });
     expect(r.status).toBe(200);
-    batch.forEach((p, j) => hubCheck.set(p, r.body.results[j].blocked === true));
+    batch.forEach((p, j) => {
+      hubCheck.set(p, r.body.results[j].blocked === true);
+    });
   }
   return { hubCheck, edgeSnapshot: edge.state as FilterState, edgeDelta, urlFeed, dnsFeed, version: v2 };
 }
@@ -248,6 +250,7 @@ describe('enforcement parity: one verdict per probe everywhere', () => {
       let dnsmasq: Daemon | undefined;
       let dnsmasqPort = 0;
 
+      // biome-ignore lint/suspicious/noDuplicateTestHooks: the hooks of the describe.skipIf block, not the outer ones
       beforeAll(async () => {
         const options = resolveRenderOptions();
         const root = join(dir, 'root.zone');
@@ -297,6 +300,7 @@ describe('enforcement parity: one verdict per probe everywhere', () => {
         }
       }, 120_000);
 
+      // biome-ignore lint/suspicious/noDuplicateTestHooks: the hooks of the describe.skipIf block, not the outer ones
       afterAll(async () => {
         await dnsmasq?.stop();
         await rpz?.stop();
