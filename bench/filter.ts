@@ -5,7 +5,7 @@
 
 import { gzipSync } from 'node:zlib';
 import bloomFilters from 'bloom-filters';
-import { encodeArtifact, PAYLOAD_OFFSET } from '../src/core/artifact.ts';
+import { encodeArtifact, MIN_PAYLOAD_OFFSET } from '../src/core/artifact.ts';
 import { FALSE_BLOCK_TARGET, falseBlockChance, type KeyWidths } from '../src/core/confirm.ts';
 import { lookupExpressions } from '../src/core/expressions.ts';
 import { decodeFilterSnapshot, encodeFilterDelta, encodeFilterSnapshot } from '../src/core/filter-payload.ts';
@@ -73,7 +73,7 @@ async function sizes(names: readonly string[]) {
     const decoded = decodeFilterSnapshot(snapshot.payload);
     if (!decoded.ok) throw new Error(decoded.error.message);
     const { bloom, bits, keys } = decoded.value;
-    const artifactBytes = snapshot.payload.length + PAYLOAD_OFFSET;
+    const artifactBytes = snapshot.payload.length + MIN_PAYLOAD_OFFSET;
     const bloomBytes = bloom.bytes().length;
     rec.figure(`${label}: whole snapshot artifact`, artifactBytes / n, 'bytes/entry', kib(artifactBytes));
     rec.figure(

@@ -5,6 +5,7 @@ import { type BenchResult, formatNumber, type Goal } from './result.ts';
 /** Section order: the hub and feed figures first, then any other script's, by name. */
 export const BENCH_ORDER = [
   'import',
+  'transparency-log',
   'canonicalize',
   'check',
   'filter',

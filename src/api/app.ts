@@ -9,11 +9,13 @@ import { complianceRoutes } from './routes/compliance.ts';
 import { distributorsRoutes } from './routes/distributors.ts';
 import { entriesRoutes } from './routes/entries.ts';
 import { feedsRoutes } from './routes/feeds.ts';
+import { logRoutes } from './routes/log.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { ordersRoutes } from './routes/orders.ts';
 import { probesRoutes } from './routes/probes.ts';
 import { releasedRoutes } from './routes/released.ts';
 import { tokensRoutes } from './routes/tokens.ts';
+import { transparencyRoutes } from './routes/transparency.ts';
 import { keySetQuery } from './schemas.ts';
 import { utf8Query, validate } from './validate.ts';
 
@@ -81,5 +83,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/feeds', feedsRoutes(deps));
   app.route('/v1/probes', probesRoutes(deps));
   app.route('/v1/compliance', complianceRoutes(deps));
+  app.route('/v1/log', logRoutes(deps));
+  app.route('/', transparencyRoutes(deps));
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Category } from '../core/types.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
+import type { CheckpointSource } from '../hub/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { JsonLog } from '../util/json-log.ts';
 import type { Metrics } from '../util/prometheus.ts';
@@ -23,6 +24,8 @@ export interface AppDeps {
    * is blocked, and dry runs show which feeds would carry a target.
    */
   confidentialCategories: readonly Category[];
+  /** Signed checkpoints of the transparency log, per version. */
+  checkpoint?: CheckpointSource;
   /** Largest request body in bytes. */
   bodyLimit: number;
   /** The signed feeds served under `/v1/feeds`. */

@@ -102,3 +102,9 @@ export const reportBody = z.strictObject({
 });
 
 export const keySetQuery = z.strictObject({ version: z.coerce.number().int().min(1).optional() });
+
+const version = z.coerce.number().int().min(1);
+export const checkpointQuery = z.strictObject({ version: version.optional() });
+export const inclusionQuery = z.strictObject({ version, leaf: z.coerce.number().int().min(0) });
+export const consistencyQuery = z.strictObject({ from: version, to: version });
+export const logEntriesQuery = z.strictObject({ start: z.coerce.number().int().min(0).default(0), limit });

@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check.ts')).check,
   audit: async () => (await import('./audit.ts')).audit,
   backup: async () => (await import('./backup.ts')).backup,
+  log: async () => (await import('./log.ts')).log,
   keygen: async () => (await import('./keygen.ts')).keygen,
   publish: async () => (await import('./publish.ts')).publish,
   verify: async () => (await import('./verify.ts')).verify,

@@ -1,11 +1,11 @@
 /**
  * The signed artifact: one self-contained file that a hub, a CDN or an object store can serve without
- * being trusted. Version 1, all integers unsigned big-endian (docs/FORMAT.md has the full description):
+ * being trusted. Version 2, all integers unsigned big-endian (docs/FORMAT.md has the full description):
  *
  *   offset  size  field
  *   ------  ----  ---------------------------------------------------------------
  *        0     8  magic 89 54 4B 44 0D 0A 1A 0A ("\x89TKD\r\n\x1a\n")   header
- *        8     2  format version (1)                                     header
+ *        8     2  format version (2)                                     header
  *       10     1  kind: 1 snapshot, 2 delta, 3 keyset                    manifest
  *       11    16  feed name, ASCII [a-z0-9-], NUL padded                 manifest
  *       27     8  from version (0 for a snapshot or key set)             manifest
@@ -17,22 +17,29 @@
  *       99     8  entry count of the resulting state                     manifest
  *      107    32  checksum of the resulting state (SHA-256)              manifest
  *      139     8  signing key id (SHA-256 of the raw public key, 8 bytes) manifest
- *      147    64  Ed25519 signature over bytes 0..146
- *      211     P  payload (P = payload length)
+ *      147     2  checkpoint length C                                    manifest
+ *      149     C  checkpoint of version `to` (C2SP signed note, UTF-8)   manifest
+ *    149+C    64  Ed25519 signature over bytes 0..148+C
+ *    213+C     P  payload (P = payload length)
  *
- * The signature covers header and manifest; the payload is bound through its length and digest.
+ * The signature covers header and manifest; the payload is bound through its length and digest. Version 1
+ * is the same without the checkpoint (bytes 147..148 and C = 0): it still decodes, with an empty checkpoint.
  */
-import { fromHex, sha256, toHex } from './bytes.ts';
+import { fromHex, sha256, toHex, utf8 } from './bytes.ts';
+import { parseCheckpoint } from './checkpoint.ts';
 import { KEY_ID_BYTES, SIGNATURE_BYTES, type SigningKey, sign } from './keys.ts';
 import { fail, ok, type Result } from './types.ts';
 
 /** Bump on any change of the bytes below (the golden test fails until it is bumped). */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The version before checkpoints, which consumers still read. */
+const FORMAT_VERSION_1 = 1;
 const MAGIC = Uint8Array.of(0x89, 0x54, 0x4b, 0x44, 0x0d, 0x0a, 0x1a, 0x0a);
-/** Bytes signed: header and manifest. */
-export const SIGNED_BYTES = 147;
-/** Bytes before the payload. */
-export const PAYLOAD_OFFSET = SIGNED_BYTES + SIGNATURE_BYTES;
+/** Bytes of the fixed part of header and manifest (all of it in version 1). */
+const FIXED_BYTES = 147;
+/** Bytes before the payload of an artifact without a checkpoint (the least any version 2 artifact has). */
+export const MIN_PAYLOAD_OFFSET = FIXED_BYTES + 2 + SIGNATURE_BYTES;
+const MAX_CHECKPOINT_BYTES = 0xffff;
 /** The feed name of key-set artifacts, the only feed whose artifacts have kind `keyset`. */
 export const KEYS_FEED = 'keys';
 
@@ -57,9 +64,15 @@ export interface ManifestInput {
   entryCount: number;
   /** Lower-case hex SHA-256 identifying the state after applying the artifact. */
   checksum: string;
+  /**
+   * The transparency log's checkpoint of version `to` (a signed note, src/core/checkpoint.ts); the hub
+   * always gives one for snapshots and deltas, key sets have none. Absent: "".
+   */
+  checkpoint?: string;
 }
 
 export interface Manifest extends ManifestInput {
+  checkpoint: string;
   formatVersion: number;
   payloadLength: number;
   /** Lower-case hex. */
@@ -90,6 +103,7 @@ export async function encodeArtifact(
 ): Promise<Uint8Array> {
   const manifest: Manifest = {
     ...input,
+    checkpoint: input.checkpoint ?? '',
     formatVersion: FORMAT_VERSION,
     payloadLength: payload.length,
     payloadSha256: toHex(await sha256(payload)),
@@ -97,7 +111,11 @@ export async function encodeArtifact(
   };
   const problem = manifestProblem(manifest);
   if (problem) throw new ArtifactError(`cannot encode artifact: ${problem}`);
-  const bytes = new Uint8Array(PAYLOAD_OFFSET + payload.length);
+  const checkpoint = utf8(manifest.checkpoint);
+  if (checkpoint.length > MAX_CHECKPOINT_BYTES) throw new ArtifactError('checkpoint longer than 65535 bytes');
+  const signedLength = FIXED_BYTES + 2 + checkpoint.length;
+  const payloadOffset = signedLength + SIGNATURE_BYTES;
+  const bytes = new Uint8Array(payloadOffset + payload.length);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
   view.setUint16(8, FORMAT_VERSION);
@@ -115,8 +133,10 @@ export async function encodeArtifact(
   view.setBigUint64(99, BigInt(manifest.entryCount));
   bytes.set(fromHex(manifest.checksum) as Uint8Array, 107);
   bytes.set(fromHex(manifest.keyId) as Uint8Array, 139);
-  bytes.set(await sign(key, bytes.subarray(0, SIGNED_BYTES)), SIGNED_BYTES);
-  bytes.set(payload, PAYLOAD_OFFSET);
+  view.setUint16(FIXED_BYTES, checkpoint.length);
+  bytes.set(checkpoint, FIXED_BYTES + 2);
+  bytes.set(await sign(key, bytes.subarray(0, signedLength)), signedLength);
+  bytes.set(payload, payloadOffset);
   return bytes;
 }
 
@@ -130,17 +150,29 @@ export function decodeArtifact(bytes: Uint8Array): Result<DecodedArtifact> {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const formatVersion = view.getUint16(8);
-  if (formatVersion !== FORMAT_VERSION) {
+  if (formatVersion !== FORMAT_VERSION && formatVersion !== FORMAT_VERSION_1) {
     return fail(
       'unsupported_format',
-      `artifact format version ${formatVersion}, this code reads ${FORMAT_VERSION}`,
+      `artifact format version ${formatVersion}, this code reads ${FORMAT_VERSION_1} and ${FORMAT_VERSION}`,
     );
   }
-  if (bytes.length < PAYLOAD_OFFSET) {
+  const signedLength = signedLengthOf(bytes);
+  const payloadOffset = signedLength + SIGNATURE_BYTES;
+  if (bytes.length < payloadOffset) {
     return fail(
       'malformed',
-      `artifact truncated: ${bytes.length} bytes, its header alone needs ${PAYLOAD_OFFSET}`,
+      `artifact truncated: ${bytes.length} bytes, its header alone needs ${payloadOffset}`,
     );
+  }
+  let checkpoint = '';
+  if (formatVersion !== FORMAT_VERSION_1) {
+    try {
+      checkpoint = new TextDecoder('utf-8', { fatal: true }).decode(
+        bytes.subarray(FIXED_BYTES + 2, signedLength),
+      );
+    } catch {
+      return fail('malformed', 'checkpoint is not UTF-8');
+    }
   }
   const kind = KINDS[view.getUint8(10) - 1];
   const feedBytes = bytes.subarray(11, 11 + FEED_BYTES);
@@ -165,14 +197,15 @@ export function decodeArtifact(bytes: Uint8Array): Result<DecodedArtifact> {
     entryCount: entryCount as number,
     checksum: toHex(bytes.subarray(107, 139)),
     keyId: toHex(bytes.subarray(139, 139 + KEY_ID_BYTES)),
+    checkpoint,
   };
   const problem = manifestProblem(manifest);
   if (problem) return fail('malformed', `impossible manifest: ${problem}`);
   return ok({
     manifest,
-    signedBytes: bytes.subarray(0, SIGNED_BYTES),
-    signature: bytes.subarray(SIGNED_BYTES, PAYLOAD_OFFSET),
-    payload: bytes.subarray(PAYLOAD_OFFSET),
+    signedBytes: bytes.subarray(0, signedLength),
+    signature: bytes.subarray(signedLength, payloadOffset),
+    payload: bytes.subarray(payloadOffset),
   });
 }
 
@@ -195,8 +228,28 @@ function manifestProblem(m: Manifest): string | undefined {
   if (m.kind === 'keyset' && m.to === 0) return 'key set version 0 (pinned keys are version 0)';
   if (m.expiresAt < m.createdAt) return `expiresAt ${m.expiresAt} before createdAt ${m.createdAt}`;
   if (!HEX_SHA256.test(m.checksum)) return `checksum "${m.checksum}" is not lower-case hex SHA-256`;
+  if (m.checkpoint !== '') {
+    if (m.kind === 'keyset') return 'a key set carries no checkpoint';
+    const parsed = parseCheckpoint(m.checkpoint);
+    if (!parsed.ok) return parsed.error.message;
+    const { version } = parsed.value.checkpoint;
+    if (version !== m.to) return `checkpoint of version ${version} in an artifact to version ${m.to}`;
+  }
   return undefined;
 }
+
+/**
+ * Bytes the signature covers (header and manifest), read from the header: what an artifact's identity
+ * (an ETag, a file name) is computed over. Meaningful only for bytes that decode.
+ */
+export function signedLengthOf(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < FIXED_BYTES + 2 || view.getUint16(8) === FORMAT_VERSION_1) return FIXED_BYTES;
+  return FIXED_BYTES + 2 + view.getUint16(FIXED_BYTES);
+}
+
+/** Where the payload starts (see signedLengthOf). */
+export const payloadOffsetOf = (bytes: Uint8Array): number => signedLengthOf(bytes) + SIGNATURE_BYTES;
 
 function safeNumber(n: bigint): number {
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : Number.NaN;

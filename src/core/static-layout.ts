@@ -8,7 +8,7 @@
  *
  * `<tag>` is the first 16 hex digits of the SHA-256 of the artifact's signed part.
  */
-import { SIGNED_BYTES } from './artifact.ts';
+import { signedLengthOf } from './artifact.ts';
 import { sha256Hex } from './bytes.ts';
 
 export const STATIC_FORMAT = 'takedown-static/1';
@@ -40,7 +40,7 @@ export async function staticArtifactName(
   bytes: Uint8Array,
   manifest: { kind: string; from: number; to: number },
 ): Promise<string> {
-  const tag = (await sha256Hex(bytes.subarray(0, SIGNED_BYTES))).slice(0, 16);
+  const tag = (await sha256Hex(bytes.subarray(0, signedLengthOf(bytes)))).slice(0, 16);
   const versions = manifest.kind === 'snapshot' ? `${manifest.to}` : `${manifest.from}-${manifest.to}`;
   return `${manifest.kind}-${versions}-${tag}.tkd`;
 }

@@ -1,5 +1,5 @@
 /** The signed artifacts the hub publishes: snapshots (stored, then re-dated when served) and deltas. */
-import { encodeArtifact, type ManifestInput, PAYLOAD_OFFSET } from '../core/artifact.ts';
+import { encodeArtifact, FORMAT_VERSION, type ManifestInput, payloadOffsetOf } from '../core/artifact.ts';
 import type { KeyWidths } from '../core/confirm.ts';
 import { encodeFilterDelta } from '../core/filter-payload.ts';
 import type { SigningKey } from '../core/keys.ts';
@@ -10,14 +10,16 @@ import type { FeedScan } from './feed-scan.ts';
 import { ServedArtifact } from './served-artifact.ts';
 import type { StoredSnapshot } from './snapshot-catalog.ts';
 
-/** How artifacts are signed and for how long they stay fresh. */
+/** How artifacts are signed, for how long they stay fresh, and the log checkpoint each version carries. */
 export interface Signing {
   key: SigningKey;
   ttlMs: number;
+  /** The signed checkpoint note of a version ("" when the hub keeps no log). */
+  checkpoint(version: number): Promise<string>;
 }
 
 /** A snapshot artifact as stored: dated at its version's commit (see freshness.ts). */
-export function storedSnapshot(feed: FeedName, scan: FeedScan, signing: Signing): Promise<Uint8Array> {
+export async function storedSnapshot(feed: FeedName, scan: FeedScan, signing: Signing): Promise<Uint8Array> {
   const { payload, entryCount, checksum } = scan.snapshots[feed];
   const createdAt = scan.committedAt;
   const input: ManifestInput = {
@@ -29,6 +31,7 @@ export function storedSnapshot(feed: FeedName, scan: FeedScan, signing: Signing)
     expiresAt: createdAt + signing.ttlMs,
     entryCount,
     checksum,
+    checkpoint: await signing.checkpoint(scan.version),
   };
   return encodeArtifact(input, payload, signing.key);
 }
@@ -41,14 +44,27 @@ export async function servedSnapshot(
 ): Promise<ServedArtifact> {
   const { kind, feed, from, to, entryCount, checksum, keyId } = stored.manifest;
   const expiresAt = createdAt + signing.ttlMs;
+  const checkpoint = await signing.checkpoint(to);
   const unchanged =
     stored.manifest.createdAt === createdAt &&
     stored.manifest.expiresAt === expiresAt &&
+    stored.manifest.formatVersion === FORMAT_VERSION &&
+    stored.manifest.checkpoint === checkpoint &&
     keyId === signing.key.id;
-  const input: ManifestInput = { kind, feed, from, to, createdAt, expiresAt, entryCount, checksum };
+  const input: ManifestInput = {
+    kind,
+    feed,
+    from,
+    to,
+    createdAt,
+    expiresAt,
+    entryCount,
+    checksum,
+    checkpoint,
+  };
   const bytes = unchanged
     ? stored.bytes
-    : await encodeArtifact(input, stored.bytes.subarray(PAYLOAD_OFFSET), signing.key);
+    : await encodeArtifact(input, stored.bytes.subarray(payloadOffsetOf(stored.bytes)), signing.key);
   return ServedArtifact.of(bytes, feed !== 'filter');
 }
 
@@ -88,6 +104,7 @@ export async function buildDelta(input: DeltaInput, signing: Signing): Promise<S
     createdAt,
     expiresAt: createdAt + signing.ttlMs,
     ...state,
+    checkpoint: await signing.checkpoint(mirrors.version),
   };
   return ServedArtifact.of(await encodeArtifact(manifest, payload, signing.key), feed !== 'filter');
 }

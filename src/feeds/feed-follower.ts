@@ -21,7 +21,7 @@ export type DnsListener = (version: number, state: PlainState, changes: readonly
 
 /** How stored snapshots are signed. */
 export function snapshotSigning(config: FeedServiceConfig): Signing {
-  return { key: config.signingKey, ttlMs: config.snapshotTtlMs };
+  return { key: config.signingKey, ttlMs: config.snapshotTtlMs, checkpoint: config.checkpoint };
 }
 
 export class FeedFollower {

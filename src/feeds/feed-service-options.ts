@@ -40,6 +40,8 @@ export interface FeedServiceOptions {
    * the event loop (default 250 000).
    */
   maxIncrementalChanges?: number;
+  /** The transparency log's signed checkpoint of a version, carried by its artifacts (default: none). */
+  checkpoint?: (version: number) => Promise<string>;
   /** The clock (ms since the epoch). */
   now?: () => number;
   /** Failures of background work (scans, mirror checks); default console.error. */
@@ -63,6 +65,7 @@ export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfi
     pollMs: 200,
     maxIncrementalChanges: 250_000,
     now: Date.now,
+    checkpoint: async () => '',
     onError: (error) => console.error(`feeds: ${error.message}`),
     // An option given as undefined keeps its default.
     ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as FeedServiceOptions),

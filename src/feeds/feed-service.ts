@@ -242,7 +242,11 @@ export class FeedService {
     // The range ends at the mirrors' version, whatever the registry committed since.
     const changes = [...reader.netChanges(since, mirrors.version)];
     const confidential = this.#config.confidentialCategories;
-    const signing = { key: this.#config.signingKey, ttlMs: this.#config.deltaTtlMs };
+    const signing = {
+      key: this.#config.signingKey,
+      ttlMs: this.#config.deltaTtlMs,
+      checkpoint: this.#config.checkpoint,
+    };
     return buildDelta({ feed, since, mirrors, changes, bits, confidential, createdAt }, signing);
   }
 }

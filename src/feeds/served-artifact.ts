@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { decodeArtifact, type Manifest, SIGNED_BYTES } from '../core/artifact.ts';
+import { decodeArtifact, type Manifest } from '../core/artifact.ts';
 import { sha256Hex } from '../core/bytes.ts';
 
 const gzipAsync = promisify(gzip);
@@ -28,7 +28,7 @@ export class ServedArtifact {
   static async of(bytes: Uint8Array, compressible: boolean): Promise<ServedArtifact> {
     const decoded = decodeArtifact(bytes);
     if (!decoded.ok) throw new Error(`hub built an undecodable artifact: ${decoded.error.message}`);
-    const etag = `"${(await sha256Hex(bytes.subarray(0, SIGNED_BYTES))).slice(0, 32)}"`;
+    const etag = `"${(await sha256Hex(decoded.value.signedBytes)).slice(0, 32)}"`;
     return new ServedArtifact(bytes, decoded.value.manifest, etag, compressible);
   }
 

@@ -3,7 +3,7 @@
  * `snapshots/<feed>/<version, 16 digits>.tkd`. The oldest retained snapshot is the delta horizon: a
  * consumer at or after its version gets one delta to the latest, an older one resyncs.
  */
-import { decodeArtifact, type Manifest, PAYLOAD_OFFSET } from '../core/artifact.ts';
+import { decodeArtifact, type Manifest, payloadOffsetOf } from '../core/artifact.ts';
 import type { KeyWidths } from '../core/confirm.ts';
 import { filterSnapshotWidths } from '../core/filter-payload.ts';
 import type { FeedName } from '../core/types.ts';
@@ -28,7 +28,7 @@ export const snapshotKey = (feed: FeedName, version: number): string =>
 
 /** The key widths of a filter snapshot artifact, from its payload's header. */
 const filterBits = (bytes: Uint8Array): KeyWidths | undefined =>
-  filterSnapshotWidths(bytes.subarray(PAYLOAD_OFFSET));
+  filterSnapshotWidths(bytes.subarray(payloadOffsetOf(bytes)));
 
 export class SnapshotCatalog {
   readonly #records = new Map<FeedName, SnapshotRecord[]>();

@@ -90,6 +90,11 @@ const hubConfigSchema = z.object({
   popularDomainsFile: z.string().min(1).optional(),
   /** Largest registry file in MiB; past it writes answer 507 `storage_full` (TAKEDOWN_MAX_REGISTRY_MIB). */
   maxRegistryMiB: z.coerce.number().positive().optional(),
+  /** The transparency log's origin: the first line of its checkpoints and the name of their key. */
+  logOrigin: z
+    .string()
+    .regex(/^[^\s\u2014+][^\s+]*$/, 'a log origin has no white space or "+"')
+    .default('takedown'),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
@@ -140,5 +145,6 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     approvalTtlHours: pick('TAKEDOWN_APPROVAL_TTL_HOURS'),
     popularDomainsFile: pick('TAKEDOWN_POPULAR_DOMAINS'),
     maxRegistryMiB: pick('TAKEDOWN_MAX_REGISTRY_MIB'),
+    logOrigin: pick('TAKEDOWN_LOG_ORIGIN'),
   } as HubConfigInput;
 }

@@ -12,6 +12,7 @@ import { openRegistry, type Registry } from '../registry/registry.ts';
 import { resolveRenderOptions } from '../render/options.ts';
 import { type JsonLog, jsonLog } from '../util/json-log.ts';
 import { Metrics } from '../util/prometheus.ts';
+import { checkpointSource } from './checkpoints.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { IntegrityMonitor } from './integrity-monitor.ts';
@@ -47,6 +48,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
   // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
   const registry = openRegistry(config.dbPath, {
     quickCheck: true,
+    confidentialCategories: config.confidential,
     timeZone: config.timeZone,
     ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
     fourEyes: {
@@ -58,6 +60,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
   });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
+    const checkpoint = checkpointSource(registry, signingKey, config.logOrigin);
     const keySet = await loadKeySet(config.keysDir);
     const firstAdminToken = ensureAdminToken(registry, config.adminToken);
     const metrics = new Metrics();
@@ -89,6 +92,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       store: new DirectoryArtifactStore(join(config.dataDir, 'artifacts')),
       confidentialCategories: config.confidential,
       filterFpr: config.filterFpr,
+      checkpoint: async (version) => (await checkpoint(version))?.note ?? '',
     });
     listeners.push(
       () => expiry.arm(),
@@ -110,6 +114,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       bodyLimit: config.bodyLimit,
       feeds,
       log,
+      checkpoint,
     });
     const integrity = new IntegrityMonitor(
       config.dbPath,

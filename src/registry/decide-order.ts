@@ -1,6 +1,5 @@
 /** A second regulator's decision on a pending order: approval publishes it as one version, rejection ends it. */
 
-import { ChangeAppender } from './change-log.ts';
 import { countResults, type OrderOutcome, screenForOrder } from './create-order.ts';
 import { lapsePending } from './four-eyes.ts';
 import type { ValidOrder } from './order-input.ts';
@@ -132,7 +131,7 @@ export function rejectOrder(
     const order = found.value;
     const approval = JSON.stringify(decision(order, 'rejected', actor, reason.trim(), store.nowIso()));
     const version = store.beginVersion('reject', actor, `reject order ${order.reference} (#${id})`);
-    const changes = new ChangeAppender(store.db, version, actor);
+    const changes = store.changeAppender(version, actor);
     changes.append('reject', '', order.category, order.action, order, '', {
       reason: reason.trim(),
       approval,

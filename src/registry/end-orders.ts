@@ -2,7 +2,7 @@
 
 import { parseTarget } from '../core/target.ts';
 import type { Action, Category } from '../core/types.ts';
-import { ChangeAppender, type Decision } from './change-log.ts';
+import type { ChangeAppender, Decision } from './change-log.ts';
 import { lapsePending, nextPendingLapse } from './four-eyes.ts';
 import { toIsoTime } from './order-input.ts';
 import { getEntry, getOrder } from './queries.ts';
@@ -85,7 +85,7 @@ function inVersion(
   write: (version: number, changes: ChangeAppender) => void,
 ): WriteOutcome {
   const version = store.beginVersion(kind, actor, summary);
-  const changes = new ChangeAppender(store.db, version, actor);
+  const changes = store.changeAppender(version, actor);
   write(version, changes);
   store.finishVersion(version, changes);
   return { version, adds: changes.adds, removes: changes.removes };
@@ -127,6 +127,7 @@ export function revokeOrder(
                released = ? WHERE id = ?`,
           )
           .run(store.nowIso(), why.reason, version, why.release ? 1 : 0, id);
+        store.logOrderEvent(version, 'order-revoked', id, why.reason);
         changes.append('revoke', '', order.category, order.action, order, '', why);
         releaseEntries(store, [order], version, changes, why);
       }),
@@ -210,9 +211,10 @@ export function extendOrder(
     if (!found.ok) return found;
     const order = found.value;
     const summary = `order ${order.reference} (#${id}) expires ${iso ?? 'never'}`;
-    const outcome = inVersion(store, 'extend', actor, summary, (_version, changes) => {
+    const outcome = inVersion(store, 'extend', actor, summary, (version, changes) => {
       store.stmt('UPDATE orders SET expires_at = ? WHERE id = ?').run(iso, id);
       const note = JSON.stringify({ expiresAt: iso });
+      store.logOrderEvent(version, 'order-extended', id);
       changes.append('extend', '', order.category, order.action, order, note, { reason: reason.trim() });
     });
     return success({ ...outcome, order: getOrder(store, id) as Order });
@@ -259,7 +261,10 @@ export function expireDue(
       `expire ${ids.length} order(s)`,
       (version, changes) => {
         const end = store.stmt(`UPDATE orders SET status = 'expired', ended_version = ? WHERE id = ?`);
-        for (const id of ids) end.run(version, id);
+        for (const id of ids) {
+          end.run(version, id);
+          store.logOrderEvent(version, 'order-expired', id);
+        }
         releaseEntries(
           store,
           ids.map((id) => getOrder(store, id) as Order),

@@ -21,6 +21,7 @@ export type {
 export { countResults, describeCodes } from './create-order.ts';
 export { DEFAULT_FOUR_EYES } from './four-eyes.ts';
 export { RegistryCorruptError } from './integrity.ts';
+export type { ConsistencyProof, InclusionProof, LogHead } from './log-queries.ts';
 export { MigrationError } from './migrate.ts';
 export { DEFAULT_TIME_ZONE } from './order-input.ts';
 export { ProtectedDomainsError } from './protected-domains.ts';

@@ -1,7 +1,7 @@
 /** Writes an order's accepted targets: entries, links and change-log rows, in batches, inside one transaction. */
 
 import type Database from 'better-sqlite3';
-import { ChangeAppender, type Decision } from './change-log.ts';
+import type { ChangeAppender, Decision } from './change-log.ts';
 import type { ValidOrder } from './order-input.ts';
 import type { Store } from './store.ts';
 import type { OrderOverride, Rail, TargetStatus } from './types.ts';
@@ -111,7 +111,8 @@ export class OrderWriter {
             version,
           ).lastInsertRowid,
       );
-    this.changes = new ChangeAppender(db, version, actor);
+    store.logOrderEvent(version, 'order-created', this.orderId);
+    this.changes = store.changeAppender(version, actor);
     this.nextEntryId = store.nextEntryId();
     this.named = { category: order.category, action: order.action, orderId: this.orderId, version };
     // DO NOTHING: an expression already in the registry is skipped here and sorted out by lookup().
@@ -241,6 +242,11 @@ export class OrderWriter {
     this.store
       .stmt('UPDATE orders SET entry_count = ?, override = ? WHERE id = ?')
       .run(this.linked, override ? JSON.stringify(override) : null, this.orderId);
+    if (override) {
+      // The overridden names stay out of the public log; the rails and the reason are its business.
+      const detail = JSON.stringify({ rails: override.rails, reason: override.reason });
+      this.store.logOrderEvent(this.version, 'order-override', this.orderId, detail);
+    }
     this.store.finishVersion(this.version, this.changes);
   }
 }

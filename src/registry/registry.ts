@@ -3,9 +3,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Change, FeedEntry } from '../core/types.ts';
+import type { Category, Change, FeedEntry } from '../core/types.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../feeds/feed-definitions.ts';
 import { verifyChain } from './change-log.ts';
 import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './change-queries.ts';
+import { commitmentKeyPath, loadCommitmentKey } from './commitment-key.ts';
 import {
   beginImport,
   createOrder,
@@ -19,6 +21,18 @@ import { listDistributors, recordReport } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
+import type { LogSettings } from './log-leaves.ts';
+import {
+  backfillLog,
+  type ConsistencyProof,
+  type InclusionProof,
+  type LogHead,
+  logConsistencyProof,
+  logHead,
+  logInclusionProof,
+  logLeaves,
+  logTile,
+} from './log-queries.ts';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, readMigrations, schemaVersion } from './migrate.ts';
 import { DEFAULT_TIME_ZONE, isTimeZone } from './order-input.ts';
 import { ProbeRegistry } from './probe-registry.ts';
@@ -39,6 +53,7 @@ import {
 import { listReleased, type ReleasedQuery, unrelease } from './released.ts';
 import { failure, Store, success } from './store.ts';
 import { authenticate, createToken, listTokens, revokeToken } from './tokens.ts';
+import { type TransparencyStats, transparencyStats } from './transparency-stats.ts';
 import type {
   ChainReport,
   DistributorReport,
@@ -99,6 +114,13 @@ export interface RegistryOptions {
     /** Popular names given directly; they replace the file. */
     popularDomains?: readonly string[];
   };
+  /** Categories whose targets the transparency log shows only as commitments (default csam). */
+  confidentialCategories?: readonly Category[];
+  /**
+   * The commitment key of the transparency log (default: `keys/commitment.key` beside the database, created
+   * on first use; a random one for `:memory:`).
+   */
+  commitmentKey?: Uint8Array;
 }
 
 function fourEyesPolicy(o: RegistryOptions['fourEyes']): FourEyesPolicy | null {
@@ -172,7 +194,11 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
       loadProtected(options),
       timeZone,
       fourEyesPolicy(options.fourEyes),
+      logSettings(path, options),
     );
+    // A registry opened with older migrations only (tests of a migration) has no log to fill.
+    const hasLog = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_heads'").get();
+    if (!options.readonly && hasLog) backfillLog(store);
     return new Registry(store, options);
   } catch (e) {
     db.close();
@@ -180,6 +206,18 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
       throw new RegistryCorruptError(corruptionMessage(path, 'open', [(e as Error).message]));
     throw e;
   }
+}
+
+function logSettings(path: string, options: RegistryOptions): LogSettings {
+  let key =
+    options.commitmentKey ?? (path === ':memory:' ? crypto.getRandomValues(new Uint8Array(32)) : null);
+  return {
+    confidential: options.confidentialCategories ?? DEFAULT_CONFIDENTIAL_CATEGORIES,
+    commitmentKey() {
+      key ??= loadCommitmentKey(commitmentKeyPath(path), !options.readonly);
+      return key;
+    },
+  };
 }
 
 function loadProtected(options: RegistryOptions): ProtectedDomains {
@@ -359,6 +397,46 @@ export class Registry {
   /** Recomputes the whole change-log hash chain, streaming; names the first bad seq. */
   verifyChain(): ChainReport {
     return verifyChain(this.store.db);
+  }
+
+  /** The transparency log's tree after `version` (default: the latest); null before the first write. */
+  logHead(version?: number): LogHead | null {
+    return logHead(this.store, version);
+  }
+
+  /** Leaf bytes `start` .. `start + count - 1` of the transparency log (fewer at its end). */
+  logLeaves(start: number, count: number): Uint8Array[] {
+    return logLeaves(this.store, start, count);
+  }
+
+  /** Inclusion proof of leaf `leafIndex` in the tree of `version` (`not_found`, `invalid_input`). */
+  logInclusionProof(version: number, leafIndex: number): RegistryResult<InclusionProof> {
+    return logInclusionProof(this.store, version, leafIndex);
+  }
+
+  /** Consistency proof between the trees of two versions (`not_found`, `invalid_input`). */
+  logConsistencyProof(from: number, to: number): RegistryResult<ConsistencyProof> {
+    return logConsistencyProof(this.store, from, to);
+  }
+
+  /** A stored tile of the log (C2SP tlog-tiles: level, index), with every hash it holds now. */
+  logTile(level: number, idx: number): Uint8Array | null {
+    return logTile(this.store, level, idx);
+  }
+
+  /** The public summary: orders and entries per month, recent orders of non-confidential categories. */
+  transparencyStats(): TransparencyStats {
+    return transparencyStats(this.store, this.store.log.confidential);
+  }
+
+  /** Categories whose targets the log shows only as commitments. */
+  confidentialCategories(): readonly Category[] {
+    return this.store.log.confidential;
+  }
+
+  /** The key of the log's target commitments (for ISPs and auditors, who can then check them). */
+  commitmentKey(): Uint8Array {
+    return this.store.log.commitmentKey();
   }
 
   /** A new API token; its text is returned once and only its hash is kept. */

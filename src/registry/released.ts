@@ -5,7 +5,6 @@
 
 import { parseTarget } from '../core/target.ts';
 import type { Action, Category } from '../core/types.ts';
-import { ChangeAppender } from './change-log.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { pageSize } from './queries.ts';
 import { RELEASED_COLUMNS, toReleased } from './rows.ts';
@@ -143,7 +142,7 @@ export function unrelease(
       action: Action;
     };
     const version = store.beginVersion('unrelease', actor, `un-release ${expression}`);
-    const changes = new ChangeAppender(store.db, version, actor);
+    const changes = store.changeAppender(version, actor);
     changes.append(
       'unrelease',
       expression,

@@ -1,9 +1,11 @@
 /** The state every registry module shares: the connection, the clock, the protected list, version bookkeeping. */
 
 import type Database from 'better-sqlite3';
+import type { OrderEvent } from '../core/log-leaf.ts';
 import { GENESIS_HASH } from './change-encoding.ts';
 import type { ChangeAppender } from './change-log.ts';
 import type { FourEyesPolicy } from './four-eyes.ts';
+import { LoggedChangeAppender, type LogSettings, VersionLeaves } from './log-leaves.ts';
 import type { ProtectedDomains } from './protected-domains.ts';
 import type { RegistryError, RegistryErrorCode, RegistryResult, TargetResult, VersionKind } from './types.ts';
 
@@ -51,6 +53,8 @@ export class Store {
   importOpen = false;
   /** Set when an integrity check failed: every write is refused from then on (the file needs a restore). */
   corruption: string | null = null;
+  /** The transparency-log leaves of the version being written (between beginVersion and finishVersion). */
+  private leaves: VersionLeaves | null = null;
 
   constructor(
     readonly db: Database.Database,
@@ -60,6 +64,7 @@ export class Store {
     readonly timeZone: string,
     /** Which orders wait for a second regulator (null: none do). */
     public fourEyes: FourEyesPolicy | null,
+    readonly log: LogSettings,
   ) {}
 
   /** A prepared statement, prepared once per SQL text. */
@@ -135,11 +140,29 @@ export class Store {
     this.stmt(
       'INSERT INTO versions (version, created_at, kind, actor, summary, head_hash) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(version, this.nowIso(), kind, actor, summary, head ?? Buffer.from(GENESIS_HASH, 'hex'));
+    this.leaves = new VersionLeaves(this.db, version, this.log);
     return version;
+  }
+
+  /** The change-log appender of the version being written: it also writes each row's log leaf. */
+  changeAppender(version: number, actor: string): ChangeAppender {
+    return new LoggedChangeAppender(this.db, version, actor, this.openLeaves(version));
+  }
+
+  /** Logs an order event of the version being written (after the write's own update of the order). */
+  logOrderEvent(version: number, event: OrderEvent, orderId: number, detail = ''): void {
+    this.openLeaves(version).orderEvent(event, orderId, detail);
+  }
+
+  private openLeaves(version: number): VersionLeaves {
+    if (this.leaves?.version !== version) throw new Error(`version ${version} is not being written`);
+    return this.leaves;
   }
 
   finishVersion(version: number, changes: ChangeAppender): void {
     changes.flush();
+    this.openLeaves(version).finish();
+    this.leaves = null;
     this.stmt(
       'UPDATE versions SET adds = ?, removes = ?, first_seq = ?, last_seq = ?, head_hash = ? WHERE version = ?',
     ).run(

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { handleError } from '../../src/api/errors.ts';
 import { acceptsGzip, feedsRoutes } from '../../src/api/routes/feeds.ts';
-import { PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
+import { payloadOffsetOf } from '../../src/core/artifact.ts';
 import { createFeedConsumer } from '../../src/core/consumer.ts';
 import { decodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
@@ -239,7 +239,8 @@ describe('GET /v1/feeds (happy)', () => {
     await t.hub.order('malware', ['named.example']);
     const response = await t.get('/v1/feeds/filter/delta?since=0&bits=40,44');
     expect(response.status).toBe(200);
-    const payload = new Uint8Array(await response.arrayBuffer()).subarray(PAYLOAD_OFFSET);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const payload = bytes.subarray(payloadOffsetOf(bytes));
     const delta = decodeFilterDelta(payload);
     if (!delta.ok) throw new Error(delta.error.message);
     expect(delta.value.bits).toEqual({ root: 40, path: 44 });

@@ -6,13 +6,16 @@ import {
   encodeArtifact,
   FORMAT_VERSION,
   type ManifestInput,
-  PAYLOAD_OFFSET,
-  SIGNED_BYTES,
+  MIN_PAYLOAD_OFFSET,
+  payloadOffsetOf,
+  signedLengthOf,
 } from '../../src/core/artifact.ts';
 import { equalBytes, sha256Hex, toHex } from '../../src/core/bytes.ts';
 import { generateSigningKey } from '../../src/core/keys.ts';
 import { encodeKeySet } from '../../src/core/keyset.ts';
+import { verifyArtifact } from '../../src/core/verify.ts';
 import {
+  checkpointOf,
   DAY,
   deltaArtifact,
   GOLDEN_DIR,
@@ -26,6 +29,8 @@ import {
 const GOLDENS: Record<string, () => Promise<Uint8Array>> = {
   'url-snapshot-3.artifact': async () => snapshotArtifact(3, await goldenKey()),
   'url-delta-1-3.artifact': async () => deltaArtifact(1, 3, await goldenKey()),
+  'url-delta-1-3-no-checkpoint.artifact': async () =>
+    deltaArtifact(1, 3, await goldenKey(), { noCheckpoint: true }),
   'keyset-1.artifact': async () => {
     const key = await goldenKey();
     return encodeKeySet({ keys: [key.publicKey], version: 1, createdAt: T0, expiresAt: T0 + 30 * DAY }, key);
@@ -69,18 +74,23 @@ describe('encodeArtifact / decodeArtifact', () => {
   it('round-trips the manifest and splits signed bytes, signature and payload', async () => {
     const key = await generateSigningKey();
     const payload = new TextEncoder().encode('-\tgone.example/\n');
-    const bytes = await encodeArtifact(input(), payload, key);
-    expect(bytes.length).toBe(PAYLOAD_OFFSET + payload.length);
+    const checkpoint = await checkpointOf(9, key);
+    const bytes = await encodeArtifact(input({ checkpoint }), payload, key);
+    const checkpointBytes = new TextEncoder().encode(checkpoint).length;
+    expect(bytes.length).toBe(MIN_PAYLOAD_OFFSET + checkpointBytes + payload.length);
+    expect(payloadOffsetOf(bytes)).toBe(MIN_PAYLOAD_OFFSET + checkpointBytes);
     const decoded = decodeArtifact(bytes);
     if (!decoded.ok) throw new Error(decoded.error.message);
     expect(decoded.value.manifest).toEqual({
       ...input(),
+      checkpoint,
       formatVersion: FORMAT_VERSION,
       payloadLength: payload.length,
       payloadSha256: await sha256Hex(payload),
       keyId: key.id,
     });
-    expect(decoded.value.signedBytes).toEqual(bytes.subarray(0, SIGNED_BYTES));
+    expect(decoded.value.signedBytes).toEqual(bytes.subarray(0, 149 + checkpointBytes));
+    expect(signedLengthOf(bytes)).toBe(149 + checkpointBytes);
     expect(decoded.value.signature).toHaveLength(64);
     expect(decoded.value.payload).toEqual(payload);
   });
@@ -107,11 +117,15 @@ describe('encodeArtifact / decodeArtifact', () => {
       T0 + 3 * HOUR,
       T0 + 3 * HOUR + DAY,
     ]);
-    expect(Number(view.getBigUint64(59))).toBe(bytes.length - PAYLOAD_OFFSET);
-    expect(toHex(bytes.subarray(67, 99))).toBe(await sha256Hex(bytes.subarray(PAYLOAD_OFFSET)));
+    const checkpoint = await checkpointOf(3, key);
+    const c = new TextEncoder().encode(checkpoint).length;
+    expect(Number(view.getBigUint64(59))).toBe(bytes.length - (213 + c));
+    expect(toHex(bytes.subarray(67, 99))).toBe(await sha256Hex(bytes.subarray(213 + c)));
     expect(Number(view.getBigUint64(99))).toBe(4);
     expect(toHex(bytes.subarray(107, 139))).toBe(await stateAt(3).checksum());
     expect(toHex(bytes.subarray(139, 147))).toBe(key.id);
+    expect(view.getUint16(147)).toBe(c);
+    expect(new TextDecoder().decode(bytes.subarray(149, 149 + c))).toBe(checkpoint);
   });
 
   it.each([
@@ -126,6 +140,7 @@ describe('encodeArtifact / decodeArtifact', () => {
     ['an unsafe integer', { to: 2 ** 53 }],
     ['a negative time', { createdAt: -1 }],
     ['an expiry before the creation', { expiresAt: T0 - 1 }],
+    ['a checkpoint that is not a signed note', { checkpoint: 'takedown\n3\n' }],
   ])('refuses to encode %s', async (_, overrides) => {
     const key = await generateSigningKey();
     await expect(encodeArtifact(input(overrides), new Uint8Array(0), key)).rejects.toThrow(ArtifactError);
@@ -146,13 +161,40 @@ describe('encodeArtifact / decodeArtifact', () => {
     expect(code(new Uint8Array(0))).toBe('malformed');
     expect(code(bytes.subarray(0, 9))).toBe('malformed');
     expect(code(patched(0, 0x50))).toBe('malformed');
-    expect(code(patched(9, 2))).toBe('unsupported_format');
-    expect(code(patched(9, 2).subarray(0, 10))).toBe('unsupported_format');
-    expect(code(bytes.subarray(0, PAYLOAD_OFFSET - 1))).toBe('malformed');
+    expect(code(patched(9, 3))).toBe('unsupported_format');
+    expect(code(patched(9, 3).subarray(0, 10))).toBe('unsupported_format');
+    expect(code(bytes.subarray(0, payloadOffsetOf(bytes) - 1))).toBe('malformed');
     expect(code(patched(10, 4))).toBe('malformed');
     expect(code(patched(10, 3))).toBe('malformed');
     expect(code(patched(15, 0x61))).toBe('malformed');
     expect(code(patched(27, 0x80))).toBe('malformed');
-    expect(code(bytes.subarray(0, PAYLOAD_OFFSET))).toBe('ok');
+    expect(code(bytes.subarray(0, payloadOffsetOf(bytes)))).toBe('ok');
+    expect(code(patched(149, 0x0a))).toBe('malformed');
+  });
+
+  it('refuses a checkpoint of another version than the artifact leads to', async () => {
+    const key = await generateSigningKey();
+    const other = await checkpointOf(8, key);
+    await expect(encodeArtifact(input({ checkpoint: other }), new Uint8Array(0), key)).rejects.toThrow(
+      /checkpoint of version 8 in an artifact to version 9/,
+    );
+  });
+
+  it('still reads and verifies format version 1 (before checkpoints), with an empty checkpoint', async () => {
+    const v1 = new Uint8Array(readFileSync(new URL('url-delta-1-3.v1.artifact', GOLDEN_DIR)));
+    const decoded = decodeArtifact(v1);
+    expect(decoded).toMatchObject({
+      ok: true,
+      value: { manifest: { formatVersion: 1, checkpoint: '', to: 3 } },
+    });
+    expect(signedLengthOf(v1)).toBe(147);
+    const key = await goldenKey();
+    const verified = await verifyArtifact(v1, {
+      trustedKeys: [key.publicKey],
+      feed: 'url',
+      appliedVersion: 1,
+      now: T0 + 3 * HOUR,
+    });
+    expect(verified.ok).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeArtifact, type ManifestInput, PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
+import { encodeArtifact, type ManifestInput, payloadOffsetOf } from '../../src/core/artifact.ts';
 import { concatBytes, toHex } from '../../src/core/bytes.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
 import { keyCount, keySetChecksum, keysOf } from '../../src/core/filter-keys.ts';
@@ -96,6 +96,7 @@ describe('FeedConsumer', () => {
   it('refuses truncated, extended and payload-swapped artifacts and keeps its state', async () => {
     const consumer = await consumerAt(1);
     const delta = await deltaArtifact(1, 3, key);
+    const PAYLOAD_OFFSET = payloadOffsetOf(delta);
     for (const length of [0, 9, 60, PAYLOAD_OFFSET - 1])
       await expectRefused(consumer, delta.subarray(0, length), 'malformed');
     for (const length of [PAYLOAD_OFFSET, delta.length - 1]) {
@@ -103,7 +104,7 @@ describe('FeedConsumer', () => {
     }
     await expectRefused(consumer, concatBytes([delta, Uint8Array.of(0)]), 'payload_length');
     const other = await deltaArtifact(1, 2, key);
-    const swapped = concatBytes([delta.subarray(0, PAYLOAD_OFFSET), other.subarray(PAYLOAD_OFFSET)]);
+    const swapped = concatBytes([delta.subarray(0, PAYLOAD_OFFSET), other.subarray(payloadOffsetOf(other))]);
     await expectRefused(consumer, swapped, /^payload_(length|digest)$/);
   });
 

@@ -1,9 +1,11 @@
 /** Small signed feeds built with the real encoders, shared by the artifact, verify and consumer tests. */
 import { readFileSync } from 'node:fs';
 import { encodeArtifact, type ManifestInput } from '../../src/core/artifact.ts';
+import { signCheckpoint } from '../../src/core/checkpoint.ts';
 import { importPrivateKey, type SigningKey } from '../../src/core/keys.ts';
 import { encodeDelta } from '../../src/core/plain-payload.ts';
 import { diff, PlainState } from '../../src/core/plain-state.ts';
+import { sha256Sync } from '../../src/core/sha256.ts';
 import type { FeedEntry } from '../../src/core/types.ts';
 
 export const GOLDEN_DIR = new URL('../fixtures/golden/', import.meta.url);
@@ -53,7 +55,21 @@ interface Options {
   expiresAt?: number;
   /** Overrides of what the manifest claims about the resulting state. */
   claim?: Partial<Pick<ManifestInput, 'entryCount' | 'checksum'>>;
+  /** Leave the log checkpoint out. */
+  noCheckpoint?: boolean;
 }
+
+/** A checkpoint of `version` signed by `key`: a made-up tree of 3 leaves per version. */
+export const checkpointOf = (version: number, key: SigningKey): Promise<string> =>
+  signCheckpoint(
+    {
+      origin: 'takedown.test/log',
+      treeSize: 3 * version,
+      root: sha256Sync(new TextEncoder().encode(`root of ${version}`)),
+      version,
+    },
+    key,
+  );
 
 /** The snapshot artifact of `version`. */
 export async function snapshotArtifact(
@@ -63,7 +79,7 @@ export async function snapshotArtifact(
 ): Promise<Uint8Array> {
   const state = stateAt(version);
   return encodeArtifact(
-    await manifestOf('snapshot', 0, version, state, options),
+    await manifestOf('snapshot', 0, version, state, key, options),
     state.toSnapshotPayload(),
     key,
   );
@@ -73,7 +89,7 @@ export async function snapshotArtifact(
 export async function deltaArtifact(from: number, to: number, key: SigningKey, options: Options = {}) {
   const state = stateAt(to);
   const payload = encodeDelta(diff(stateAt(from), state));
-  return encodeArtifact(await manifestOf('delta', from, to, state, options), payload, key);
+  return encodeArtifact(await manifestOf('delta', from, to, state, key, options), payload, key);
 }
 
 async function manifestOf(
@@ -81,6 +97,7 @@ async function manifestOf(
   from: number,
   to: number,
   state: PlainState,
+  key: SigningKey,
   options: Options,
 ): Promise<ManifestInput> {
   const createdAt = options.createdAt ?? T0 + to * HOUR;
@@ -93,5 +110,6 @@ async function manifestOf(
     expiresAt: options.expiresAt ?? createdAt + DAY,
     entryCount: options.claim?.entryCount ?? state.entryCount,
     checksum: options.claim?.checksum ?? (await state.checksum()),
+    ...(!options.noCheckpoint && { checkpoint: await checkpointOf(to, key) }),
   };
 }

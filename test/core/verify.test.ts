@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PAYLOAD_OFFSET, SIGNED_BYTES } from '../../src/core/artifact.ts';
+import { payloadOffsetOf, signedLengthOf } from '../../src/core/artifact.ts';
 import { concatBytes } from '../../src/core/bytes.ts';
 import { generateSigningKey, type PublicKey } from '../../src/core/keys.ts';
 import {
@@ -23,6 +23,8 @@ const codeOf = async (bytes: Uint8Array, overrides: Partial<VerifyOptions> = {})
   return result.ok ? 'ok' : result.error.code;
 };
 const delta13 = await deltaArtifact(1, 3, key);
+const SIGNED_BYTES = signedLengthOf(delta13);
+const PAYLOAD_OFFSET = payloadOffsetOf(delta13);
 
 /** The reason a change of the byte at `offset` must be refused for, by the field it lands in. */
 function expectedCodes(offset: number, length: number): string[] {
@@ -32,7 +34,10 @@ function expectedCodes(offset: number, length: number): string[] {
   // Other manifest fields can also turn into impossible values (unknown kind, from > to, a number
   // above 2^53, expiry before creation), which the structural check catches before the signature.
   if (offset < 139) return digests ? ['bad_signature'] : ['malformed', 'bad_signature'];
-  if (offset < SIGNED_BYTES) return ['untrusted_key'];
+  if (offset < 147) return ['untrusted_key'];
+  // The checkpoint's length moves where the signature and payload start; its text must stay a valid note.
+  if (offset < 149) return ['malformed', 'bad_signature', 'payload_length', 'payload_digest'];
+  if (offset < SIGNED_BYTES) return ['malformed', 'bad_signature'];
   if (offset < PAYLOAD_OFFSET) return ['bad_signature'];
   if (offset < length) return ['payload_digest'];
   return [];
@@ -57,7 +62,7 @@ describe('verifyArtifact', () => {
   });
 
   it('refuses truncated and extended artifacts', async () => {
-    for (const length of [0, 5, 9, 10, 100, SIGNED_BYTES, PAYLOAD_OFFSET - 1]) {
+    for (const length of [0, 5, 9, 10, 100, 147, 149, SIGNED_BYTES, PAYLOAD_OFFSET - 1]) {
       expect(await codeOf(delta13.subarray(0, length)), `length ${length}`).toBe('malformed');
     }
     for (const length of [PAYLOAD_OFFSET, PAYLOAD_OFFSET + 1, delta13.length - 1]) {
@@ -68,7 +73,10 @@ describe('verifyArtifact', () => {
 
   it('refuses the payload of another artifact behind a valid manifest', async () => {
     const other = await deltaArtifact(2, 3, key);
-    const swapped = concatBytes([delta13.subarray(0, PAYLOAD_OFFSET), other.subarray(PAYLOAD_OFFSET)]);
+    const swapped = concatBytes([
+      delta13.subarray(0, PAYLOAD_OFFSET),
+      other.subarray(payloadOffsetOf(other)),
+    ]);
     expect(await codeOf(swapped)).toMatch(/^payload_(length|digest)$/);
     const sameLength = delta13.slice();
     sameLength.set(new TextEncoder().encode('+\tevil.example/'), PAYLOAD_OFFSET + 22);
@@ -96,7 +104,7 @@ describe('verifyArtifact', () => {
     expect(await codeOf(foreign)).toBe('untrusted_key');
     expect(await codeOf(foreign, { trustedKeys: [] })).toBe('untrusted_key');
     const impostor = foreign.slice();
-    impostor.set(delta13.subarray(139, SIGNED_BYTES), 139);
+    impostor.set(delta13.subarray(139, 147), 139);
     expect(await codeOf(impostor)).toBe('bad_signature');
     const lookalike: PublicKey = { ...stranger.publicKey, id: key.id };
     expect(await codeOf(delta13, { trustedKeys: [lookalike] })).toBe('bad_signature');

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeArtifact, encodeArtifact, PAYLOAD_OFFSET } from '../../src/core/artifact.ts';
+import { decodeArtifact, encodeArtifact, payloadOffsetOf } from '../../src/core/artifact.ts';
 import type { KeyWidths } from '../../src/core/confirm.ts';
 import { createFeedConsumer, type FeedConsumer, type FeedState } from '../../src/core/consumer.ts';
 import { encodeFilterSnapshot, filterSnapshotWidths } from '../../src/core/filter-payload.ts';
@@ -69,15 +69,15 @@ function artifactOf(answer: DeltaAnswer): ServedArtifact {
 
 /** The key widths of a filter snapshot artifact, from its payload's header. */
 function snapshotBits(artifact: Uint8Array): KeyWidths {
-  const bits = filterSnapshotWidths(artifact.subarray(PAYLOAD_OFFSET));
+  const bits = filterSnapshotWidths(artifact.subarray(payloadOffsetOf(artifact)));
   if (!bits) throw new Error('not a filter snapshot artifact');
   return bits;
 }
 
 /** The key widths of a filter delta artifact (bytes 5 and 6 of its payload, see filter-payload.ts). */
 const deltaBits = (artifact: Uint8Array): KeyWidths => ({
-  root: artifact[PAYLOAD_OFFSET + 5] as number,
-  path: artifact[PAYLOAD_OFFSET + 6] as number,
+  root: artifact[payloadOffsetOf(artifact) + 5] as number,
+  path: artifact[payloadOffsetOf(artifact) + 6] as number,
 });
 
 /** The key widths of the retained filter snapshot at or before `version`, read from the store. */
@@ -362,7 +362,7 @@ describe('FeedService', () => {
     const again = await hub({ dir: first.dir, store, key: first.key });
     const served = (await again.service.snapshot('filter'))?.bytes as Uint8Array;
     expect(unwrap(decodeArtifact(served)).manifest.to).toBe(1);
-    expect(filterSnapshotWidths(served.subarray(PAYLOAD_OFFSET))).toBeDefined();
+    expect(filterSnapshotWidths(served.subarray(payloadOffsetOf(served)))).toBeDefined();
   });
 
   it('re-signs before expiry: dated at the commit, moved forward in half-TTL steps', async () => {

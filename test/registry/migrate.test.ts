@@ -20,7 +20,9 @@ describe('migrations', () => {
   it('applies new migrations in numeric order and refuses an edited one (comments aside)', () => {
     const dir = join(tempDir(), 'migrations');
     mkdirSync(dir);
-    copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '001_init.sql'), join(dir, '001_init.sql'));
+    for (const file of ['001_init.sql', '004_transparency_log.sql']) {
+      copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(dir, file));
+    }
     const path = join(tempDir(), 'r.db');
     openRegistry(path, { migrationsDir: dir, protectedDomainsFile: null }).close();
     writeFileSync(join(dir, '010_later.sql'), 'CREATE TABLE later (x INTEGER);');

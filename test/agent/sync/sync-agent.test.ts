@@ -1,6 +1,7 @@
 import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { payloadOffsetOf } from '../../../src/core/artifact.ts';
 import { exportPublicKey, generateSigningKey } from '../../../src/core/keys.ts';
 import { encodeKeySet } from '../../../src/core/keyset.ts';
 import { type Harness, harness, until } from './agent-harness.ts';
@@ -132,7 +133,14 @@ describe('refusing bad artifacts', () => {
     return copy;
   };
   const cases: Array<[string, string, (h: Harness) => Promise<Uint8Array>]> = [
-    ['a tampered payload', 'payload_digest', async (h) => flip(await h.hub.snapshot(3), 211)],
+    [
+      'a tampered payload',
+      'payload_digest',
+      async (h) => {
+        const artifact = await h.hub.snapshot(3);
+        return flip(artifact, payloadOffsetOf(artifact));
+      },
+    ],
     ['a tampered manifest', 'bad_signature', async (h) => flip(await h.hub.snapshot(3), 40)],
     ['a replayed older snapshot', 'rollback', (h) => h.hub.snapshot(1)],
     ['a delta from another version', 'gap', (h) => h.hub.delta(1, 3)],
