@@ -197,7 +197,9 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
       logSettings(path, options),
     );
     // A registry opened with older migrations only (tests of a migration) has no log to fill.
-    const hasLog = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_heads'").get();
+    const hasLog = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_heads'")
+      .get();
     if (!options.readonly && hasLog) backfillLog(store);
     return new Registry(store, options);
   } catch (e) {
