@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SyncAgent } from '../agent/sync/sync-agent.ts';
-import { resolveSyncConfig, type SyncConfig, SyncConfigError } from '../agent/sync/sync-config.ts';
+import {
+  SYNC_DEFAULTS as D,
+  resolveSyncConfig,
+  type SyncConfig,
+  SyncConfigError,
+} from '../agent/sync/sync-config.ts';
 import { jsonLines, type SyncLog } from '../agent/sync/sync-log.ts';
 import { SyncMetrics, serveMetrics } from '../agent/sync/sync-metrics.ts';
 import { parsePublicKeys } from '../core/keys.ts';
@@ -40,13 +45,14 @@ export const sync: Command = {
     '                         rpz.takedown.", which re-reads only the zone). Either one\n' +
     '                         per --output, paired in order ("" = none for that output), or FORMAT=CMD for\n' +
     '                         every output of FORMAT. A failed reload keeps PATH.prev and is retried.\n' +
-    '  --reload-timeout S     kill a reload command after S seconds (default 30)\n' +
+    `  --reload-timeout S     kill a reload command after S seconds (default ${D['reload-timeout']})\n` +
     '  --once                 sync once and exit (cron): 0 when the outputs enforce the latest version\n' +
-    '  --wait S               long-poll time the hub may hold a request (default 30, at most 60)\n' +
-    '  --interval S           least time between polls when the hub answers at once (default 10)\n' +
-    '  --max-backoff S        cap of the exponential back-off after failures (default 300)\n' +
-    '  --max-bytes N          largest artifact accepted (default 1 GiB)\n' +
-    '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics (--metrics-host, 127.0.0.1)\n' +
+    `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
+    `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
+    `  --max-backoff S        cap of the exponential back-off after failures (default ${D['max-backoff']})\n` +
+    `  --max-bytes N          largest artifact accepted, after decompression (default ${D['max-bytes']})\n` +
+    '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics\n' +
+    `  --metrics-host HOST    the address metrics listen on (default ${D['metrics-host']})\n` +
     '  --serve-rpz IP:PORT    also serve the policy zone over DNS (AXFR/IXFR, loopback transfers only);\n' +
     '                         --notify IP:PORT (repeatable) names secondaries to NOTIFY\n' +
     '  --config FILE          JSON object with the same keys as the flags ("output": [...], "once": true,\n' +

@@ -38,6 +38,20 @@ export class SyncConfigError extends Error {
   override name = 'SyncConfigError';
 }
 
+/**
+ * The default of every optional key, the one place they are written: `resolveSyncConfig` fills them and
+ * `takedown sync --help` prints them.
+ */
+export const SYNC_DEFAULTS = {
+  once: false,
+  wait: 30,
+  interval: 10,
+  'max-backoff': 300,
+  'reload-timeout': 30,
+  'max-bytes': DEFAULT_MAX_BYTES,
+  'metrics-host': '127.0.0.1',
+} as const;
+
 const text = z.string().min(1);
 const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
 const seconds = (max: number) => z.coerce.number().min(0).max(max);
@@ -102,14 +116,7 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   );
   const hub = flags.hub ?? env.hub ?? file.hub;
   const token = flags.token ?? env.token ?? file.token;
-  const missing = [
-    ['--hub', hub],
-    ['--token', token],
-    ['--feed', merged.feed],
-    ['--key', merged.key],
-    ['--state', merged.state],
-  ].filter(([, value]) => value === undefined);
-  if (missing.length > 0) throw new SyncConfigError(`missing ${missing.map(([flag]) => flag).join(', ')}`);
+  const required = present({ hub, token, feed: merged.feed, key: merged.key, state: merged.state });
   const outputs = pairReloads(merged.output ?? [], merged.reload ?? []);
   if (outputs.length === 0 && merged['serve-rpz'] === undefined) {
     throw new SyncConfigError('give at least one --output FORMAT=PATH (or --serve-rpz)');
@@ -121,29 +128,37 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
     if (error instanceof RenderOptionsError) throw new SyncConfigError(`render.${error.message}`);
     throw error;
   }
+  const d = { ...SYNC_DEFAULTS, ...merged };
   const config: SyncConfig = {
-    hub: hub as string,
-    token: token as string,
-    feed: merged.feed as SyncConfig['feed'],
-    keyFile: merged.key as string,
-    stateDir: merged.state as string,
+    hub: required.hub,
+    token: required.token,
+    feed: required.feed,
+    keyFile: required.key,
+    stateDir: required.state,
     outputs,
-    once: merged.once ?? false,
-    waitSeconds: merged.wait ?? 30,
-    intervalSeconds: merged.interval ?? 10,
-    maxBackoffSeconds: merged['max-backoff'] ?? 300,
-    reloadTimeoutSeconds: merged['reload-timeout'] ?? 30,
-    maxBytes: merged['max-bytes'] ?? DEFAULT_MAX_BYTES,
+    once: d.once,
+    waitSeconds: d.wait,
+    intervalSeconds: d.interval,
+    maxBackoffSeconds: d['max-backoff'],
+    reloadTimeoutSeconds: d['reload-timeout'],
+    maxBytes: d['max-bytes'],
     render,
     notify: (merged.notify ?? []).map((value) => hostPort('--notify', value)),
   };
   if (merged['metrics-port'] !== undefined) {
-    config.metrics = { host: merged['metrics-host'] ?? '127.0.0.1', port: merged['metrics-port'] };
+    config.metrics = { host: d['metrics-host'], port: merged['metrics-port'] };
   }
   if (merged['serve-rpz'] !== undefined) config.serveRpz = hostPort('--serve-rpz', merged['serve-rpz']);
   if (config.notify.length > 0 && !config.serveRpz) throw new SyncConfigError('--notify needs --serve-rpz');
   if (config.once && config.serveRpz) throw new SyncConfigError('--serve-rpz needs the daemon, not --once');
   return config;
+}
+
+/** The values, all given; else the error naming every missing flag. */
+function present<T extends Record<string, unknown>>(values: T): { [K in keyof T]-?: NonNullable<T[K]> } {
+  const missing = Object.keys(values).filter((key) => values[key] === undefined);
+  if (missing.length > 0) throw new SyncConfigError(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
+  return values as { [K in keyof T]-?: NonNullable<T[K]> };
 }
 
 function parse(values: unknown, where: string): z.output<typeof inputSchema> {

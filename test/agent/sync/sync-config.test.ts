@@ -3,8 +3,10 @@ import {
   hostPort,
   pairReloads,
   resolveSyncConfig,
+  SYNC_DEFAULTS,
   SyncConfigError,
 } from '../../../src/agent/sync/sync-config.ts';
+import { sync } from '../../../src/cli/sync.ts';
 
 const base = {
   hub: 'https://hub.example',
@@ -55,6 +57,25 @@ describe('resolveSyncConfig', () => {
     });
     expect(config.render.zone).toBe('rpz.takedown.');
     expect(config.metrics).toBeUndefined();
+  });
+
+  it('takes every default from SYNC_DEFAULTS, and the help text prints those same values', () => {
+    const config = resolveSyncConfig({ flags: { ...base, 'metrics-port': '9100' }, env: {} });
+    expect(config).toMatchObject({
+      once: SYNC_DEFAULTS.once,
+      waitSeconds: SYNC_DEFAULTS.wait,
+      intervalSeconds: SYNC_DEFAULTS.interval,
+      maxBackoffSeconds: SYNC_DEFAULTS['max-backoff'],
+      reloadTimeoutSeconds: SYNC_DEFAULTS['reload-timeout'],
+      maxBytes: SYNC_DEFAULTS['max-bytes'],
+      metrics: { host: SYNC_DEFAULTS['metrics-host'], port: 9100 },
+    });
+    for (const [flag, value] of Object.entries(SYNC_DEFAULTS)) {
+      if (typeof value === 'boolean') continue;
+      const line = sync.usage.split('\n').find((l) => l.trimStart().startsWith(`--${flag} `));
+      expect(line, `--${flag} in the help text`).toBeDefined();
+      expect(line).toContain(`(default ${value}`);
+    }
   });
 
   it('lets flags win over the environment and the environment over the file; file paths are relative to it', () => {
