@@ -23,6 +23,7 @@ const FLAGS = {
   output: { type: 'string', multiple: true },
   reload: { type: 'string', multiple: true },
   'reload-timeout': { type: 'string' },
+  timeout: { type: 'string' },
   once: { type: 'boolean' },
   wait: { type: 'string' },
   interval: { type: 'string' },
@@ -50,6 +51,8 @@ export const sync: Command = {
     `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
     `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
     `  --max-backoff S        cap of the exponential back-off after failures (default ${D['max-backoff']})\n` +
+    `  --timeout S            give up on a request to the hub after S seconds beyond the long-poll wait,\n` +
+    `                         headers and body together; a large body earns time while it moves (default ${D.timeout})\n` +
     `  --max-bytes N          largest artifact accepted, after decompression (default ${D['max-bytes']})\n` +
     '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics\n' +
     `  --metrics-host HOST    the address metrics listen on (default ${D['metrics-host']})\n` +

@@ -77,6 +77,7 @@ export class SyncAgent {
       hub: config.hub,
       token: config.token,
       maxBytes: config.maxBytes,
+      timeoutMs: config.timeoutSeconds * 1000,
       userAgent: USER_AGENT,
       now: this.#now,
     });

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_TIMEOUT_MS } from '../../core/hub-client.ts';
 import { DEFAULT_MAX_BYTES } from '../../core/verify.ts';
 import { isOutputFormat, parseOutputSpec } from '../../render/index.ts';
 import { type RenderOptions, RenderOptionsError, resolveRenderOptions } from '../../render/options.ts';
@@ -24,6 +25,8 @@ export interface SyncConfig {
   /** Cap of the back-off after failures (s). */
   maxBackoffSeconds: number;
   reloadTimeoutSeconds: number;
+  /** Deadline of one request to the hub, headers and body, beyond the long-poll wait (s). */
+  timeoutSeconds: number;
   maxBytes: number;
   render: RenderOptions;
   metrics?: { host: string; port: number };
@@ -48,6 +51,7 @@ export const SYNC_DEFAULTS = {
   interval: 10,
   'max-backoff': 300,
   'reload-timeout': 30,
+  timeout: DEFAULT_TIMEOUT_MS / 1000,
   'max-bytes': DEFAULT_MAX_BYTES,
   'metrics-host': '127.0.0.1',
 } as const;
@@ -71,6 +75,7 @@ const inputSchema = z.strictObject({
   interval: seconds(3600).optional(),
   'max-backoff': seconds(86_400).optional(),
   'reload-timeout': seconds(3600).optional(),
+  timeout: z.coerce.number().positive().max(3600).optional(),
   'max-bytes': z.coerce.number().int().min(1).optional(),
   'metrics-port': port.optional(),
   'metrics-host': text.optional(),
@@ -141,6 +146,7 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
     intervalSeconds: d.interval,
     maxBackoffSeconds: d['max-backoff'],
     reloadTimeoutSeconds: d['reload-timeout'],
+    timeoutSeconds: d.timeout,
     maxBytes: d['max-bytes'],
     render,
     notify: (merged.notify ?? []).map((value) => hostPort('--notify', value)),

@@ -29,12 +29,11 @@ export interface Crafted {
   headers?: Record<string, string>;
 }
 
-/** An answer replacing the feed's for the paths `match` accepts. */
-export interface Override {
+/** An answer replacing the feed's for the paths `match` accepts: crafted, or written by `respond` itself. */
+export type Override = {
   match: (path: string) => boolean;
-  answer: () => Crafted | Promise<Crafted>;
   once?: boolean;
-}
+} & ({ answer: () => Crafted | Promise<Crafted> } | { respond: (res: ServerResponse) => void });
 
 export interface ManifestOverrides {
   feed?: string;
@@ -154,9 +153,10 @@ export class FakeHub {
     }
     const override = this.overrides.findIndex((o) => o.match(path));
     if (override !== -1) {
-      const chosen = this.overrides[override];
-      if (chosen?.once) this.overrides.splice(override, 1);
-      return send(res, await (chosen as Override).answer());
+      const chosen = this.overrides[override] as Override;
+      if (chosen.once) this.overrides.splice(override, 1);
+      if ('respond' in chosen) return chosen.respond(res);
+      return send(res, await chosen.answer());
     }
     const url = new URL(path, 'http://hub');
     if (req.method === 'POST' && url.pathname === '/v1/distributors/report') {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportPublicKey, generateSigningKey } from '../../../src/core/keys.ts';
 import { encodeKeySet } from '../../../src/core/keyset.ts';
+import { gzipBomb, stallAfterHeaders, trickle } from '../../helpers/hostile-http.ts';
 import { type Harness, harness, until } from './agent-harness.ts';
 import { artifact, DAY, domain } from './fake-hub.ts';
 
@@ -123,6 +124,33 @@ describe('applying the feed', () => {
     expect(await agent.poll(0)).toEqual({ status: 'failed', reason: 'http', retryAfterMs: 7000 });
     expect(agent.metrics.render()).toMatch(/^takedown_sync_fetch_failures_total\{reason="http"\} 1$/m);
   });
+});
+
+describe('a hub that never finishes an answer', () => {
+  it.each([
+    ['trickles the body one byte a second', trickle(), 'timeout', 'the body stalled'],
+    ['stalls after the headers', stallAfterHeaders, 'timeout', 'the body stalled: 0 bytes'],
+    ['sends a gzip bomb', gzipBomb(64 << 20), 'too_large', 'exceeds the 4194304 byte limit'],
+  ])(
+    'that %s is given up on within the deadline; the reason is logged and the outputs kept',
+    async (_, respond, reason, why) => {
+      h.hub.publish([domain('a.test')]);
+      const agent = await h.open({ timeout: 1, 'max-bytes': 4 << 20 });
+      expect(await agent.syncOnce()).toBe(true);
+      h.hub.publish([domain('a.test'), domain('b.test')]);
+      h.hub.overrides.push({ match: (p) => p.startsWith('/v1/feeds/dns/'), respond });
+      const before = await h.disk();
+
+      const started = performance.now();
+      expect(await agent.poll(0)).toMatchObject({ status: 'failed', reason });
+      // A deadline of 1 s; the bound leaves room for a loaded machine, far below a hang.
+      expect(performance.now() - started).toBeLessThan(4000);
+      expect(h.events('fetch_failed').at(-1)).toMatchObject({ level: 'warn', reason });
+      expect(String(h.events('fetch_failed').at(-1)?.message)).toContain(why);
+      expect(await h.disk()).toEqual(before);
+      expect(agent.version).toBe(1);
+    },
+  );
 });
 
 describe('refusing bad artifacts', () => {
