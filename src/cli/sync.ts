@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { lockStateDirectory } from '../agent/sync/state-lock.ts';
 import { SyncAgent } from '../agent/sync/sync-agent.ts';
 import {
   SYNC_DEFAULTS as D,
@@ -63,7 +64,8 @@ export const sync: Command = {
     '                         flags win; relative paths are relative to the file\n' +
     '  environment: TAKEDOWN_HUB, TAKEDOWN_TOKEN (keeps the token out of the process list)\n' +
     '  Logs are JSON lines on stderr. The state directory keeps the applied version, its entries and the\n' +
-    '  trusted keys; on start the outputs are brought up to it before the hub is asked anything.',
+    '  trusted keys; on start the outputs are brought up to it before the hub is asked anything. One agent\n' +
+    "  per state directory: its `lock` file names the running agent's pid (a dead one's is taken over).",
   async run(argv) {
     const { values } = parseFlags(argv, FLAGS);
     const { config: configPath, ...flags } = values;
@@ -78,6 +80,11 @@ export const sync: Command = {
     process.once('SIGTERM', onSignal);
     const closers: Array<() => Promise<void>> = [];
     try {
+      const lock = await lockStateDirectory(config.stateDir);
+      closers.push(lock.release);
+      if (lock.takenOverFrom !== undefined) {
+        log('warn', 'stale_lock_taken_over', { stateDir: config.stateDir, pid: lock.takenOverFrom });
+      }
       if (config.metrics) {
         const served = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
         closers.push(served.close);

@@ -122,6 +122,31 @@ describe('takedown sync', () => {
     expect(await agent.exited).toBe(0);
   });
 
+  it("refuses a second agent on the same state directory, naming the first one; takes over a dead one's lock", async () => {
+    h.hub.publish([domain('blocked.test')]);
+    const first = spawnSync(args('--wait', '1'));
+    try {
+      await until(() => first.stderr().includes('"event":"reported"'), 'the first agent to report');
+      const second = await runCli(args('--once'), { env: env() });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`is in use by another takedown sync (pid ${first.child.pid})`);
+      expect(second.stderr).not.toContain('"event":"applied"');
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    expect(await first.exited).toBe(0);
+    await expect(readFile(join(h.dir, 'state', 'lock'), 'utf8')).rejects.toThrow('ENOENT');
+
+    // A lock left by a process that no longer exists.
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    await writeFile(join(h.dir, 'state', 'lock'), `${dead.pid}\n`);
+    const next = await runCli(args('--once'), { env: env() });
+    expect(next.code).toBe(0);
+    expect(next.stderr).toContain(`"event":"stale_lock_taken_over"`);
+    expect(next.stderr).toContain(`"pid":${dead.pid}`);
+  });
+
   it('killed with SIGKILL during a large apply leaves the old file whole; the next start finishes the job', async () => {
     h.hub.publish(manyDomains(50));
     expect((await runCli(args('--once'), { env: env() })).code).toBe(0);
