@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_ID } from '../core/hub-client.ts';
 import { ACTIONS, CATEGORIES } from '../core/types.ts';
 import { TOKEN_ROLES } from '../registry/types.ts';
 
@@ -66,6 +67,7 @@ export const auditQuery = z.strictObject({
 export const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
 
 export const reportBody = z.strictObject({
+  agentId: z.string().regex(AGENT_ID, "1 to 64 letters, digits, '.', '_', ':' or '-'").optional(),
   feed: z.enum(['dns', 'url', 'filter']),
   version: z.number().int().min(0),
   appliedAt: isoTime,

@@ -21,6 +21,7 @@ const FLAGS = {
   feed: { type: 'string' },
   key: { type: 'string' },
   state: { type: 'string' },
+  'agent-id': { type: 'string' },
   output: { type: 'string', multiple: true },
   reload: { type: 'string', multiple: true },
   'reload-timeout': { type: 'string' },
@@ -48,6 +49,8 @@ export const sync: Command = {
     '                         per --output, paired in order ("" = none for that output), or FORMAT=CMD for\n' +
     '                         every output of FORMAT. A failed reload keeps PATH.prev and is retried.\n' +
     `  --reload-timeout S     kill a reload command after S seconds (default ${D['reload-timeout']})\n` +
+    '  --agent-id ID          the id reports are sent under (default: generated once, kept in the state\n' +
+    '                         directory): the hub keeps one compliance row per agent of a token\n' +
     '  --once                 sync once and exit (cron): 0 when the outputs enforce the latest version\n' +
     `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
     `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
@@ -97,6 +100,7 @@ export const sync: Command = {
         hub: config.hub,
         feed: config.feed,
         version: agent.version,
+        agentId: agent.agentId,
         once: config.once,
       });
       if (config.once) return (await agent.syncOnce(stop.signal)) ? 0 : 1;

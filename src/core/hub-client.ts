@@ -47,8 +47,13 @@ export interface HubClientOptions {
   now?: () => number;
 }
 
+/** What an agent id may be (a UUID, a host name, a short label): one compliance row per id and token. */
+export const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
 /** The compliance report `POST /v1/distributors/report` takes. */
 export interface ApplyReport {
+  /** Which agent of the token reports; absent: one row for the whole token. */
+  agentId?: string;
   feed: string;
   version: number;
   appliedAt: string;

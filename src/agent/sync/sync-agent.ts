@@ -64,7 +64,12 @@ export class SyncAgent {
   /** `--once` renders and reports once, after the last version is applied, not after each artifact. */
   #deferOutputs = false;
 
-  private constructor(options: SyncAgentOptions, store: StateStore, consumer: FeedConsumer<PlainState>) {
+  private constructor(
+    options: SyncAgentOptions,
+    store: StateStore,
+    consumer: FeedConsumer<PlainState>,
+    readonly agentId: string,
+  ) {
     const { config } = options;
     this.#config = config;
     this.#log = options.log;
@@ -98,6 +103,7 @@ export class SyncAgent {
     });
     this.#reporter = new ApplyReporter({
       client: this.#client,
+      agentId,
       feed: config.feed,
       outputs: this.#outputs,
       log: this.#log,
@@ -128,7 +134,8 @@ export class SyncAgent {
       maxBytes: config.maxBytes,
       ...(resume && { resume }),
     });
-    const agent = new SyncAgent(options, store, consumer);
+    const agentId = config.agentId ?? (await store.agentId());
+    const agent = new SyncAgent(options, store, consumer, agentId);
     agent.#meta = loaded.value?.meta;
     agent.#updateStatus();
     return agent;

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_TIMEOUT_MS } from '../../core/hub-client.ts';
+import { AGENT_ID, DEFAULT_TIMEOUT_MS } from '../../core/hub-client.ts';
 import { DEFAULT_MAX_BYTES } from '../../core/verify.ts';
 import { isOutputFormat, parseOutputSpec } from '../../render/index.ts';
 import { type RenderOptions, RenderOptionsError, resolveRenderOptions } from '../../render/options.ts';
@@ -15,6 +15,8 @@ export interface SyncConfig {
   /** File of pinned public keys (base64 raw Ed25519, separated by white space or commas). */
   keyFile: string;
   stateDir: string;
+  /** The id reports are sent under (`--agent-id`); unset: the one kept in the state directory. */
+  agentId?: string;
   outputs: OutputSpec[];
   /** One sync, then exit (cron); otherwise a daemon. */
   once: boolean;
@@ -68,6 +70,7 @@ const inputSchema = z.strictObject({
   feed: z.enum(['dns', 'url']).optional(),
   key: text.optional(),
   state: text.optional(),
+  'agent-id': z.string().regex(AGENT_ID, "1 to 64 letters, digits, '.', '_', ':' or '-'").optional(),
   output: list.optional(),
   reload: list.optional(),
   once: z.boolean().optional(),
@@ -151,6 +154,7 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
     render,
     notify: (merged.notify ?? []).map((value) => hostPort('--notify', value)),
   };
+  if (merged['agent-id'] !== undefined) config.agentId = merged['agent-id'];
   if (merged['metrics-port'] !== undefined) {
     config.metrics = { host: d['metrics-host'], port: merged['metrics-port'] };
   }

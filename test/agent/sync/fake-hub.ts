@@ -50,7 +50,13 @@ export class FakeHub {
   readonly versions = new Map<number, PlainState>();
   latest = 0;
   /** Compliance reports received, parsed. */
-  readonly reports: Array<{ feed: string; version: number; appliedAt: string; outputs: unknown[] }> = [];
+  readonly reports: Array<{
+    agentId?: string;
+    feed: string;
+    version: number;
+    appliedAt: string;
+    outputs: unknown[];
+  }> = [];
   /** Paths requested (with query), in order. */
   readonly requests: string[] = [];
   /** Answers the next requests instead of the feed (first match wins; `once` ones are then removed). */

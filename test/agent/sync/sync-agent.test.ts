@@ -31,6 +31,7 @@ describe('applying the feed', () => {
     expect(await readFile(h.hostsPath, 'utf8')).toMatch(/^0\.0\.0\.0 blocked\.test #/m);
     expect(h.hub.reports).toEqual([
       {
+        agentId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         feed: 'dns',
         version: 1,
         appliedAt: expect.any(String),
@@ -57,6 +58,23 @@ describe('applying the feed', () => {
     expect(await agent.poll(0)).toMatchObject({ status: 'current', version: 2 });
     expect(agent.metrics.render()).toMatch(/^takedown_sync_applied_version 2$/m);
     expect(agent.metrics.render()).toMatch(/^takedown_sync_applies_total\{kind="delta"\} 1$/m);
+  });
+
+  it('reports under an id generated once and kept in the state directory; --agent-id overrides it', async () => {
+    h.hub.publish([domain('a.test')]);
+    expect(await (await h.open()).syncOnce()).toBe(true);
+    const kept = (await readFile(join(h.dir, 'state', 'agent-id'), 'utf8')).trim();
+    expect(h.hub.reports.at(-1)?.agentId).toBe(kept);
+
+    h.hub.publish([domain('b.test')]);
+    expect(await (await h.open()).syncOnce()).toBe(true);
+    expect(h.hub.reports.at(-1)).toMatchObject({ agentId: kept, version: 2 });
+
+    h.hub.publish([domain('c.test')]);
+    expect(await (await h.open({ 'agent-id': 'resolver-7.isp.example' })).syncOnce()).toBe(true);
+    expect(h.hub.reports.at(-1)).toMatchObject({ agentId: 'resolver-7.isp.example', version: 3 });
+    expect((await readFile(join(h.dir, 'state', 'agent-id'), 'utf8')).trim()).toBe(kept);
+    expect(() => h.config({ 'agent-id': 'two words' })).toThrow('flags: agent-id');
   });
 
   it('restores the outputs from local state when the hub is unreachable', async () => {
