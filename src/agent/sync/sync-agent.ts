@@ -34,6 +34,11 @@ export interface SyncAgentOptions {
   random?: () => number;
 }
 
+/** A failure that arrives sooner than this after the request started is a refused connection. */
+const REFUSED_WITHIN_MS = 1_000;
+/** The longest wait between attempts while the hub refuses connections at once (jittered down to half). */
+const REFUSED_RETRY_CAP_MS = 3_000;
+
 /** Most artifacts one `--once` run applies before it gives up on reaching the latest version. */
 const MAX_ONCE_ROUNDS = 64;
 
@@ -53,12 +58,15 @@ export class SyncAgent {
   readonly #outputs: OutputSet;
   readonly #zone: ZoneFeed | undefined;
   readonly #now: () => number;
+  readonly #random: () => number;
   readonly #backoff: Backoff;
   readonly #outputRetries: OutputRetries;
   readonly #keys: KeySetFollower;
   readonly #reporter: ApplyReporter;
   #meta: AppliedMeta | undefined;
   #needsSnapshot = false;
+  /** Since when, how often and why polls fail; undefined while they succeed. */
+  #failing: { since: number; failures: number; reason: string } | undefined;
   /** Whether the last poll reached the hub. */
   #hubReachable = false;
   /** `--once` renders and reports once, after the last version is applied, not after each artifact. */
@@ -76,6 +84,7 @@ export class SyncAgent {
     this.metrics = options.metrics ?? new SyncMetrics();
     this.#zone = options.zone;
     this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
     this.#store = store;
     this.#consumer = consumer;
     this.#client = new HubClient({
@@ -258,7 +267,8 @@ export class SyncAgent {
   /**
    * The daemon: restore, then long-poll until `signal` aborts. Failures back off exponentially with
    * jitter (capped), never sooner than the hub's `Retry-After`; outputs that failed are retried on
-   * their own back-off meanwhile.
+   * their own back-off meanwhile. Each wait after a failure is logged (`retry_scheduled`), and the first
+   * success after failures (`recovered`) polls again at once.
    */
   async run(signal: AbortSignal): Promise<void> {
     await this.restore();
@@ -272,23 +282,63 @@ export class SyncAgent {
       try {
         const outcome = await this.poll(first ? 0 : this.#waitSeconds(), signal);
         first = false;
+        if (signal.aborted) break;
         if (outcome.status === 'applied' || outcome.status === 'current') {
-          this.#backoff.reset();
-          // A hub that does not long-poll answers at once: keep to the interval then.
-          const interval =
-            outcome.status === 'applied' ? 0 : started + this.#config.intervalSeconds * 1000 - this.#now();
-          delay = Math.max(interval, outcome.retryAfterMs ?? 0);
+          delay = this.#succeeded(outcome, started);
         } else {
-          delay = Math.max(this.#backoff.fail(), outcome.retryAfterMs ?? 0);
+          const reason = outcome.status === 'failed' ? outcome.reason : outcome.code;
+          delay = this.#failed(reason, started, outcome.retryAfterMs);
         }
       } catch (error) {
         if (signal.aborted) break;
         this.#log('error', 'poll_error', { message: (error as Error).message });
-        delay = this.#backoff.fail();
+        delay = this.#failed('poll_error', started, undefined);
       }
       delay = this.#outputRetries.clampDelay(delay);
       await sleep(delay, signal);
     }
+  }
+
+  /** The wait after a poll that reached the hub. */
+  #succeeded(outcome: PollOutcome, started: number): number {
+    const retryAfter = outcome.retryAfterMs ?? 0;
+    const failing = this.#failing;
+    this.#failing = undefined;
+    this.#backoff.reset();
+    if (failing) {
+      this.#log('info', 'recovered', {
+        version: this.#consumer.version,
+        failures: failing.failures,
+        downSeconds: Math.round((this.#now() - failing.since) / 100) / 10,
+      });
+      // Whatever was published meanwhile is fetched now, not after the interval.
+      return retryAfter;
+    }
+    // A hub that does not long-poll answers at once: keep to the interval then.
+    const interval =
+      outcome.status === 'applied' ? 0 : started + this.#config.intervalSeconds * 1000 - this.#now();
+    return Math.max(interval, retryAfter);
+  }
+
+  /**
+   * The wait after a failed poll. A hub whose connections are refused at once (down, restarting) is cheap
+   * to ask again: the wait then stays under {@link REFUSED_RETRY_CAP_MS}, so the agent is current seconds
+   * after the hub returns. The hub's first answer after refusals starts the schedule again.
+   */
+  #failed(reason: string, started: number, retryAfterMs: number | undefined): number {
+    const now = this.#now();
+    if (this.#failing?.reason === 'network' && reason !== 'network') this.#backoff.reset();
+    this.#failing = {
+      since: this.#failing?.since ?? started,
+      failures: (this.#failing?.failures ?? 0) + 1,
+      reason,
+    };
+    const refusedAtOnce = reason === 'network' && now - started < REFUSED_WITHIN_MS;
+    let delay = this.#backoff.fail();
+    if (refusedAtOnce) delay = Math.min(delay, Math.round(REFUSED_RETRY_CAP_MS * (0.5 + this.#random() / 2)));
+    delay = Math.max(delay, retryAfterMs ?? 0);
+    this.#log('info', 'retry_scheduled', { delayMs: delay, failures: this.#failing.failures, reason });
+    return delay;
   }
 
   #waitSeconds(): number {
