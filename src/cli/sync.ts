@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { initOutputs } from '../agent/init-outputs.ts';
 import { lockStateDirectory } from '../agent/sync/state-lock.ts';
 import { SyncAgent } from '../agent/sync/sync-agent.ts';
 import {
@@ -27,6 +28,7 @@ const FLAGS = {
   'reload-timeout': { type: 'string' },
   timeout: { type: 'string' },
   once: { type: 'boolean' },
+  init: { type: 'boolean' },
   wait: { type: 'string' },
   interval: { type: 'string' },
   'max-backoff': { type: 'string' },
@@ -42,7 +44,7 @@ export const sync: Command = {
   summary: 'the ISP agent: pull and verify feed artifacts, render resolver/proxy files, reload, report',
   usage:
     'sync --hub URL --token TOKEN --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output FORMAT=PATH ...\n' +
-    '       [--reload CMD ...] [--once] [--metrics-port PORT] [--config FILE]\n' +
+    '       [--reload CMD ...] [--once | --init] [--metrics-port PORT] [--config FILE]\n' +
     '  --output FORMAT=PATH   repeatable; FORMAT one of rpz, unbound, dnsmasq, hosts, squid, squid-url\n' +
     '  --reload CMD           run after an output is replaced (Unbound: "unbound-control auth_zone_reload\n' +
     '                         rpz.takedown.", which re-reads only the zone). Either one\n' +
@@ -51,6 +53,8 @@ export const sync: Command = {
     `  --reload-timeout S     kill a reload command after S seconds (default ${D['reload-timeout']})\n` +
     '  --agent-id ID          the id reports are sent under (default: generated once, kept in the state\n' +
     '                         directory): the hub keeps one compliance row per agent of a token\n' +
+    '  --init                 write every --output that does not exist yet, empty but valid, and exit 0\n' +
+    '                         (run before the resolver starts, e.g. ExecStartPre); existing files are kept\n' +
     '  --once                 sync once and exit (cron): 0 when the outputs enforce the latest version\n' +
     `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
     `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
@@ -71,8 +75,14 @@ export const sync: Command = {
     "  per state directory: its `lock` file names the running agent's pid (a dead one's is taken over).",
   async run(argv) {
     const { values } = parseFlags(argv, FLAGS);
-    const { config: configPath, ...flags } = values;
+    const { config: configPath, init, ...flags } = values;
     const config = await loadConfig(configPath, flags);
+    if (init) {
+      const { written, kept } = await initOutputs(config.outputs, config.render);
+      const log = jsonLines((line) => process.stderr.write(line));
+      log('info', 'outputs_initialized', { written, kept });
+      return 0;
+    }
     const keys = await parsePublicKeys(await readKeyFile(config.keyFile));
     if (!keys.ok) throw new UsageError(`--key ${config.keyFile}: ${keys.error.message}`);
     const log = jsonLines((line) => process.stderr.write(line));
