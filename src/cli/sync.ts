@@ -59,8 +59,8 @@ export const sync: Command = {
     `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
     `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
     `  --max-backoff S        cap of the exponential back-off after failures (default ${D['max-backoff']})\n` +
-    `  --timeout S            give up on a request to the hub after S seconds beyond the long-poll wait,\n` +
-    `                         headers and body together; a large body earns time while it moves (default ${D.timeout})\n` +
+    `  --timeout S            deadline of a request to the hub beyond the long-poll wait (default ${D.timeout}),\n` +
+    '                         headers and body together; a large body earns time while it keeps moving\n' +
     `  --max-bytes N          largest artifact accepted, after decompression (default ${D['max-bytes']})\n` +
     '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics\n' +
     `  --metrics-host HOST    the address metrics listen on (default ${D['metrics-host']})\n` +
@@ -84,7 +84,8 @@ export const sync: Command = {
       return 0;
     }
     const keys = await parsePublicKeys(await readKeyFile(config.keyFile));
-    if (!keys.ok) throw new UsageError(`--key ${config.keyFile}: ${keys.error.message}`);
+    // The flags were right; the file is not: its message alone, without the usage.
+    if (!keys.ok) throw new SyncConfigError(`--key ${config.keyFile}: ${keys.error.message}`);
     const log = jsonLines((line) => process.stderr.write(line));
     const metrics = new SyncMetrics();
     const stop = new AbortController();
@@ -147,7 +148,7 @@ async function loadConfig(path: string | undefined, flags: Record<string, unknow
 
 function readKeyFile(path: string): Promise<string> {
   return readFile(path, 'utf8').catch((error: Error) => {
-    throw new UsageError(`--key ${path}: ${error.message}`);
+    throw new SyncConfigError(`--key ${path}: ${error.message}`);
   });
 }
 

@@ -65,6 +65,8 @@ export class SyncAgent {
   readonly #reporter: ApplyReporter;
   #meta: AppliedMeta | undefined;
   #needsSnapshot = false;
+  /** The snapshot the consumer refused last (its ETag), so the same bytes are not downloaded again. */
+  #refusedSnapshot: { etag: string; code: string } | undefined;
   /** Since when, how often and why polls fail; undefined while they succeed. */
   #failing: { since: number; failures: number; reason: string } | undefined;
   /** Whether the last poll reached the hub. */
@@ -184,37 +186,62 @@ export class SyncAgent {
   /** One poll of the hub (a long-poll of `waitSeconds` when the agent holds a state), applied if new. */
   async poll(waitSeconds: number, signal?: AbortSignal): Promise<PollOutcome> {
     const version = this.#consumer.version;
-    const wantSnapshot = version === null || this.#needsSnapshot;
-    let fetched = wantSnapshot
-      ? await this.#client.snapshot(this.#config.feed, { signal })
-      : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
+    let askedSnapshot = version === null || this.#needsSnapshot;
+    let fetched =
+      version === null || askedSnapshot
+        ? await this.#snapshot(signal)
+        : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
     // Stopping interrupts a long-poll: that is no failure of the hub.
     if (signal?.aborted) return { status: 'failed', reason: 'stopped' };
     if (fetched.kind === 'resync') {
       this.#log('warn', 'resync', { version, reason: 'the hub has no delta from this version' });
       this.#needsSnapshot = true;
-      fetched = await this.#client.snapshot(this.#config.feed, { signal });
+      askedSnapshot = true;
+      fetched = await this.#snapshot(signal);
     }
     const retryAfterMs = fetched.retryAfterMs;
     switch (fetched.kind) {
-      case 'current':
-        if (!wantSnapshot) {
+      case 'current': {
+        if (!askedSnapshot) {
           await this.#contacted();
           return { status: 'current', version, retryAfterMs };
         }
+        const refused = this.#refusedSnapshot;
+        if (refused) {
+          // Downloading it again would only be refused again: the caller backs off instead.
+          this.#log('warn', 'snapshot_unchanged', { rule: refused.code, etag: refused.etag });
+          return { status: 'rejected', code: refused.code, retryAfterMs };
+        }
         return this.#fetchFailed('http', 'the hub answered 304 to a snapshot request', retryAfterMs);
+      }
       case 'artifact': {
         const outcome = await this.#applyArtifact(fetched.bytes, true);
+        if (askedSnapshot) {
+          this.#refusedSnapshot =
+            outcome.status === 'rejected' && fetched.etag
+              ? { etag: fetched.etag, code: outcome.code }
+              : undefined;
+        }
         if (outcome.status === 'applied') await this.#contacted();
         return { ...outcome, retryAfterMs };
       }
       case 'absent':
-        return this.#fetchFailed('http', `the hub has no feed "${this.#config.feed}"`, retryAfterMs);
+        return this.#fetchFailed(
+          'http',
+          `the hub has no feed "${this.#config.feed}" (404 on /v1/feeds/${this.#config.feed}): is --hub the hub's base URL?`,
+          retryAfterMs,
+        );
       case 'resync':
         return this.#fetchFailed('http', 'the hub asked for a resync on a snapshot request', retryAfterMs);
       default:
         return this.#fetchFailed(fetched.reason, fetched.message, retryAfterMs);
     }
+  }
+
+  /** The latest snapshot, unless it is still the one refused last time (then the hub answers 304). */
+  #snapshot(signal: AbortSignal | undefined) {
+    const refused = this.#refusedSnapshot;
+    return this.#client.snapshot(this.#config.feed, { signal, ...(refused && { etag: refused.etag }) });
   }
 
   /**
@@ -276,7 +303,8 @@ export class SyncAgent {
     let first = true;
     while (!signal.aborted) {
       await this.#retryOutputs();
-      await this.#keys.check(signal);
+      // Keys followed: a snapshot refused for its key may be acceptable now.
+      if (await this.#keys.check(signal)) this.#refusedSnapshot = undefined;
       const started = this.#now();
       let delay: number;
       try {

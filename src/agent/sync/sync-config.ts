@@ -125,6 +125,7 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   const hub = flags.hub ?? env.hub ?? file.hub;
   const token = flags.token ?? env.token ?? file.token;
   const required = present({ hub, token, feed: merged.feed, key: merged.key, state: merged.state });
+  checkHubBase(required.hub);
   const outputs = pairReloads(merged.output ?? [], merged.reload ?? []);
   if (outputs.length === 0 && merged['serve-rpz'] === undefined) {
     throw new SyncConfigError('give at least one --output FORMAT=PATH (or --serve-rpz)');
@@ -162,6 +163,17 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   if (config.notify.length > 0 && !config.serveRpz) throw new SyncConfigError('--notify needs --serve-rpz');
   if (config.once && config.serveRpz) throw new SyncConfigError('--serve-rpz needs the daemon, not --once');
   return config;
+}
+
+/** `--hub` is the hub's base URL: the agent appends `/v1/...`; a URL already holding it would 404 on every feed. */
+function checkHubBase(hub: string): void {
+  const url = new URL(hub);
+  const at = url.pathname.search(/\/v1(\/|$)/);
+  if (at === -1) return;
+  const given = url.pathname.slice(at);
+  url.pathname = url.pathname.slice(0, at);
+  url.search = '';
+  throw new SyncConfigError(`--hub ${hub}: give the hub's base URL without ${given}, e.g. ${url.href}`);
 }
 
 /** The values, all given; else the error naming every missing flag. */

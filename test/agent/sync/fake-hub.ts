@@ -46,7 +46,8 @@ export interface ManifestOverrides {
 }
 
 export class FakeHub {
-  readonly key: SigningKey;
+  /** Signs every artifact; replace it to act as a hub whose key the agent does not trust. */
+  key: SigningKey;
   readonly versions = new Map<number, PlainState>();
   latest = 0;
   /** Compliance reports received, parsed. */
@@ -57,6 +58,8 @@ export class FakeHub {
     appliedAt: string;
     outputs: unknown[];
   }> = [];
+  /** Snapshots sent whole (200), as opposed to 304 for an ETag the agent already holds. */
+  snapshotsSent = 0;
   /** Paths requested (with query), in order. */
   readonly requests: string[] = [];
   /** Answers the next requests instead of the feed (first match wins; `once` ones are then removed). */
@@ -171,7 +174,14 @@ export class FakeHub {
       this.reports.push(JSON.parse(body));
       return send(res, { status: 200, body: '{"ok":true}' });
     }
-    if (url.pathname === '/v1/feeds/dns/snapshot') return send(res, artifact(await this.snapshot()));
+    if (url.pathname === '/v1/feeds/dns/snapshot') {
+      // Like the hub's, the tag changes with the bytes: here, with the version and the signing key.
+      const etag = `"dns-${this.latest}-${this.key.id}"`;
+      if (req.headers['if-none-match'] === etag) return send(res, { status: 304, headers: { etag } });
+      this.snapshotsSent++;
+      const body = await this.snapshot();
+      return send(res, { status: 200, body, headers: { 'content-type': 'application/octet-stream', etag } });
+    }
     if (url.pathname === '/v1/feeds/dns/delta') {
       const since = Number(url.searchParams.get('since'));
       const wait = Number(url.searchParams.get('wait') ?? 0);

@@ -223,6 +223,39 @@ describe('refusing bad artifacts', () => {
   });
 });
 
+describe('a hub signing with a key the agent does not trust', () => {
+  it('downloads the refused snapshot once, then backs off on 304s instead of downloading it again', async () => {
+    h.hub.publish([domain('a.test')]);
+    h.hub.key = await generateSigningKey();
+    const agent = await h.open({ 'max-backoff': 1 });
+    const before = await h.disk();
+    expect(await agent.poll(0)).toMatchObject({ status: 'rejected', code: 'untrusted_key' });
+    expect(await agent.poll(0)).toMatchObject({ status: 'rejected', code: 'untrusted_key' });
+    expect(h.hub.snapshotsSent).toBe(1);
+    expect(h.events('snapshot_unchanged')[0]).toMatchObject({ level: 'warn', rule: 'untrusted_key' });
+
+    const stop = new AbortController();
+    const running = agent.run(stop.signal);
+    try {
+      await until(() => h.events('retry_scheduled').length >= 3, 'three scheduled retries');
+    } finally {
+      stop.abort();
+      await running;
+    }
+    expect(h.hub.snapshotsSent).toBe(1);
+    expect(h.events('retry_scheduled')[0]).toMatchObject({
+      reason: 'untrusted_key',
+      delayMs: expect.any(Number),
+    });
+    expect(await h.disk()).toEqual(before);
+
+    // A new snapshot (another version) is another set of bytes: it is fetched.
+    h.hub.publish([domain('b.test')]);
+    expect(await agent.poll(0)).toMatchObject({ status: 'rejected', code: 'untrusted_key' });
+    expect(h.hub.snapshotsSent).toBe(2);
+  });
+});
+
 describe('outputs and reloads', () => {
   it('reports a failed reload, keeps the previous file, and retries until it succeeds', async () => {
     const flag = join(h.dir, 'reload-ok');

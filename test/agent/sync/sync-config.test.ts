@@ -114,6 +114,15 @@ describe('resolveSyncConfig', () => {
     expect(() => resolveSyncConfig({ flags: { ...base, feed: 'filter' }, env: {} })).toThrow('flags: feed');
     expect(() => resolveSyncConfig({ flags: { ...base, wait: '61' }, env: {} })).toThrow('flags: wait');
     expect(() => resolveSyncConfig({ flags: { ...base, hub: 'ftp://x' }, env: {} })).toThrow('flags: hub');
+    expect(() => resolveSyncConfig({ flags: { ...base, hub: 'https://hub.example/v1/' }, env: {} })).toThrow(
+      "--hub https://hub.example/v1/: give the hub's base URL without /v1/, e.g. https://hub.example/",
+    );
+    expect(() =>
+      resolveSyncConfig({ flags: { ...base, hub: 'https://x.example/takedown/v1/feeds' }, env: {} }),
+    ).toThrow('e.g. https://x.example/takedown');
+    expect(resolveSyncConfig({ flags: { ...base, hub: 'https://x.example/takedown/' }, env: {} }).hub).toBe(
+      'https://x.example/takedown/',
+    );
     expect(() =>
       resolveSyncConfig({ file: { dir: '/', values: { colour: 'red' } }, flags: base, env: {} }),
     ).toThrow('config file');
