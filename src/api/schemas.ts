@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_ID } from '../core/hub-client.ts';
 import { ACTIONS, CATEGORIES } from '../core/types.ts';
 import { ORDER_STATUSES, TOKEN_ROLES } from '../registry/types.ts';
 
@@ -93,6 +94,7 @@ export const releasedQuery = z.strictObject({
 });
 
 export const reportBody = z.strictObject({
+  agentId: z.string().regex(AGENT_ID, "1 to 64 letters, digits, '.', '_', ':' or '-'").optional(),
   feed: z.enum(['dns', 'url', 'filter']),
   version: z.number().int().min(0),
   appliedAt: isoTime,

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { initOutputs } from '../agent/init-outputs.ts';
+import { lockStateDirectory } from '../agent/sync/state-lock.ts';
 import { SyncAgent } from '../agent/sync/sync-agent.ts';
-import { resolveSyncConfig, type SyncConfig, SyncConfigError } from '../agent/sync/sync-config.ts';
+import {
+  SYNC_DEFAULTS as D,
+  resolveSyncConfig,
+  type SyncConfig,
+  SyncConfigError,
+} from '../agent/sync/sync-config.ts';
 import { jsonLines, type SyncLog } from '../agent/sync/sync-log.ts';
 import { SyncMetrics, serveMetrics } from '../agent/sync/sync-metrics.ts';
 import { parsePublicKeys } from '../core/keys.ts';
@@ -15,10 +22,13 @@ const FLAGS = {
   feed: { type: 'string' },
   key: { type: 'string' },
   state: { type: 'string' },
+  'agent-id': { type: 'string' },
   output: { type: 'string', multiple: true },
   reload: { type: 'string', multiple: true },
   'reload-timeout': { type: 'string' },
+  timeout: { type: 'string' },
   once: { type: 'boolean' },
+  init: { type: 'boolean' },
   wait: { type: 'string' },
   interval: { type: 'string' },
   'max-backoff': { type: 'string' },
@@ -34,19 +44,26 @@ export const sync: Command = {
   summary: 'the ISP agent: pull and verify feed artifacts, render resolver/proxy files, reload, report',
   usage:
     'sync --hub URL --token TOKEN --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output FORMAT=PATH ...\n' +
-    '       [--reload CMD ...] [--once] [--metrics-port PORT] [--config FILE]\n' +
+    '       [--reload CMD ...] [--once | --init] [--metrics-port PORT] [--config FILE]\n' +
     '  --output FORMAT=PATH   repeatable; FORMAT one of rpz, unbound, dnsmasq, hosts, squid, squid-url\n' +
     '  --reload CMD           run after an output is replaced (Unbound: "unbound-control auth_zone_reload\n' +
     '                         rpz.takedown.", which re-reads only the zone). Either one\n' +
     '                         per --output, paired in order ("" = none for that output), or FORMAT=CMD for\n' +
     '                         every output of FORMAT. A failed reload keeps PATH.prev and is retried.\n' +
-    '  --reload-timeout S     kill a reload command after S seconds (default 30)\n' +
+    `  --reload-timeout S     kill a reload command after S seconds (default ${D['reload-timeout']})\n` +
+    '  --agent-id ID          the id reports are sent under (default: generated once, kept in the state\n' +
+    '                         directory): the hub keeps one compliance row per agent of a token\n' +
+    '  --init                 write every --output that does not exist yet, empty but valid, and exit 0\n' +
+    '                         (run before the resolver starts, e.g. ExecStartPre); existing files are kept\n' +
     '  --once                 sync once and exit (cron): 0 when the outputs enforce the latest version\n' +
-    '  --wait S               long-poll time the hub may hold a request (default 30, at most 60)\n' +
-    '  --interval S           least time between polls when the hub answers at once (default 10)\n' +
-    '  --max-backoff S        cap of the exponential back-off after failures (default 300)\n' +
-    '  --max-bytes N          largest artifact accepted (default 1 GiB)\n' +
-    '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics (--metrics-host, 127.0.0.1)\n' +
+    `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
+    `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
+    `  --max-backoff S        cap of the exponential back-off after failures (default ${D['max-backoff']})\n` +
+    `  --timeout S            deadline of a request to the hub beyond the long-poll wait (default ${D.timeout}),\n` +
+    '                         headers and body together; a large body earns time while it keeps moving\n' +
+    `  --max-bytes N          largest artifact accepted, after decompression (default ${D['max-bytes']})\n` +
+    '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics\n' +
+    `  --metrics-host HOST    the address metrics listen on (default ${D['metrics-host']})\n` +
     '  --serve-rpz IP:PORT    also serve the policy zone over DNS (AXFR/IXFR, loopback transfers only);\n' +
     '                         --notify IP:PORT (repeatable) names secondaries to NOTIFY\n' +
     '  --config FILE          JSON object with the same keys as the flags ("output": [...], "once": true,\n' +
@@ -54,13 +71,21 @@ export const sync: Command = {
     '                         flags win; relative paths are relative to the file\n' +
     '  environment: TAKEDOWN_HUB, TAKEDOWN_TOKEN (keeps the token out of the process list)\n' +
     '  Logs are JSON lines on stderr. The state directory keeps the applied version, its entries and the\n' +
-    '  trusted keys; on start the outputs are brought up to it before the hub is asked anything.',
+    '  trusted keys; on start the outputs are brought up to it before the hub is asked anything. One agent\n' +
+    "  per state directory: its `lock` file names the running agent's pid (a dead one's is taken over).",
   async run(argv) {
     const { values } = parseFlags(argv, FLAGS);
-    const { config: configPath, ...flags } = values;
+    const { config: configPath, init, ...flags } = values;
     const config = await loadConfig(configPath, flags);
+    if (init) {
+      const { written, kept } = await initOutputs(config.outputs, config.render);
+      const log = jsonLines((line) => process.stderr.write(line));
+      log('info', 'outputs_initialized', { written, kept });
+      return 0;
+    }
     const keys = await parsePublicKeys(await readKeyFile(config.keyFile));
-    if (!keys.ok) throw new UsageError(`--key ${config.keyFile}: ${keys.error.message}`);
+    // The flags were right; the file is not: its message alone, without the usage.
+    if (!keys.ok) throw new SyncConfigError(`--key ${config.keyFile}: ${keys.error.message}`);
     const log = jsonLines((line) => process.stderr.write(line));
     const metrics = new SyncMetrics();
     const stop = new AbortController();
@@ -69,6 +94,11 @@ export const sync: Command = {
     process.once('SIGTERM', onSignal);
     const closers: Array<() => Promise<void>> = [];
     try {
+      const lock = await lockStateDirectory(config.stateDir);
+      closers.push(lock.release);
+      if (lock.takenOverFrom !== undefined) {
+        log('warn', 'stale_lock_taken_over', { stateDir: config.stateDir, pid: lock.takenOverFrom });
+      }
       if (config.metrics) {
         const served = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
         closers.push(served.close);
@@ -81,6 +111,7 @@ export const sync: Command = {
         hub: config.hub,
         feed: config.feed,
         version: agent.version,
+        agentId: agent.agentId,
         once: config.once,
       });
       if (config.once) return (await agent.syncOnce(stop.signal)) ? 0 : 1;
@@ -117,7 +148,7 @@ async function loadConfig(path: string | undefined, flags: Record<string, unknow
 
 function readKeyFile(path: string): Promise<string> {
   return readFile(path, 'utf8').catch((error: Error) => {
-    throw new UsageError(`--key ${path}: ${error.message}`);
+    throw new SyncConfigError(`--key ${path}: ${error.message}`);
   });
 }
 

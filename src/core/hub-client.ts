@@ -35,15 +35,25 @@ export interface HubClientOptions {
   token: string | null;
   /** Largest artifact accepted; a larger one is refused before it is read. */
   maxBytes: number;
-  /** Time allowed for a request beyond any long-poll wait. Default 120 s. */
+  /**
+   * The deadline of one request, headers and body together, beyond any long-poll wait. Default 120 s.
+   * A large body earns more time only as fast as its bytes arrive at `minBytesPerSecond`.
+   */
   timeoutMs?: number;
+  /** Every byte received pushes the deadline back by 1/this seconds. Default 128 KiB/s. */
+  minBytesPerSecond?: number;
   /** Sent as `user-agent` where the runtime lets a request set it. */
   userAgent?: string;
   now?: () => number;
 }
 
+/** What an agent id may be (a UUID, a host name, a short label): one compliance row per id and token. */
+export const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
 /** The compliance report `POST /v1/distributors/report` takes. */
 export interface ApplyReport {
+  /** Which agent of the token reports; absent: one row for the whole token. */
+  agentId?: string;
   feed: string;
   version: number;
   appliedAt: string;
@@ -53,12 +63,22 @@ export interface ApplyReport {
 /** How the sync agent and `takedown feed pull` introduce themselves to the hub. */
 export const USER_AGENT = 'takedown-sync/1';
 
+/** The deadline of a request unless the caller sets one: covers the headers and the body. */
+export const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_MIN_BYTES_PER_SECOND = 128 * 1024;
+
 export class HubClient {
   readonly #base: string;
   readonly #headers: Record<string, string>;
   readonly #maxBytes: number;
   readonly #timeoutMs: number;
+  readonly #minRate: number;
   readonly #now: () => number;
+  /**
+   * The deadlines of requests in flight. Their timers are held here, by the client, and not only by an
+   * abort signal: a timer reachable only through a combined signal can be garbage-collected and never fire.
+   */
+  readonly #deadlines = new Set<Deadline>();
 
   constructor(options: HubClientOptions) {
     this.#base = String(options.hub).replace(/\/+$/, '');
@@ -66,7 +86,8 @@ export class HubClient {
     if (options.token) this.#headers.authorization = `Bearer ${options.token}`;
     if (options.userAgent) this.#headers['user-agent'] = options.userAgent;
     this.#maxBytes = options.maxBytes;
-    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#minRate = options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
     this.#now = options.now ?? Date.now;
   }
 
@@ -95,83 +116,164 @@ export class HubClient {
     target: string,
     signal?: AbortSignal,
   ): Promise<{ kind: 'json'; body: unknown } | FetchFailure> {
-    const sent = await this.#request(`/v1/explain?target=${encodeURIComponent(target)}`, 0, signal, {
-      headers: { accept: 'application/json' },
+    const path = `/v1/explain?target=${encodeURIComponent(target)}`;
+    const init = { headers: { accept: 'application/json' } };
+    return this.#exchange(path, 0, signal, init, async (response, retryAfter) => {
+      if (!response.ok) return httpFailure(response, await errorText(response), retryAfter);
+      const body: unknown = await response.json().catch(() => null);
+      return { kind: 'json', body };
     });
-    if ('kind' in sent) return sent;
-    const { response, retryAfter } = sent;
-    if (!response.ok) return httpFailure(response, await errorText(response), retryAfter);
-    const body: unknown = await response.json().catch(() => null);
-    return { kind: 'json', body };
   }
 
   /** Sends a compliance report; `failed` says why the hub did not record it. */
   async report(body: ApplyReport, signal?: AbortSignal): Promise<{ kind: 'sent' } | FetchFailure> {
-    const sent = await this.#request('/v1/distributors/report', 0, signal, {
+    const init = {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
+    };
+    return this.#exchange('/v1/distributors/report', 0, signal, init, async (response, retryAfter) => {
+      if (!response.ok) return httpFailure(response, await errorText(response), retryAfter);
+      await response.body?.cancel();
+      return { kind: 'sent' as const };
     });
-    if ('kind' in sent) return sent;
-    const { response, retryAfter } = sent;
-    if (!response.ok) return httpFailure(response, await errorText(response), retryAfter);
-    await response.body?.cancel();
-    return { kind: 'sent' };
   }
 
-  async #artifact(
+  #artifact(
     path: string,
     waitMs: number,
     signal?: AbortSignal,
     headers: Record<string, string> = {},
   ): Promise<FetchOutcome> {
-    const sent = await this.#request(path, waitMs, signal, {
-      headers: { ...headers, accept: 'application/octet-stream' },
-    });
-    if ('kind' in sent) return sent;
-    const { response, retryAfter } = sent;
-    if (response.status === 304) return { kind: 'current', retryAfterMs: retryAfter };
-    if (response.status === 200) {
-      const body = await readLimited(response, this.#maxBytes);
-      if (typeof body === 'string') return { kind: 'failed', reason: 'too_large', message: body };
-      return { kind: 'artifact', bytes: body, etag: response.headers.get('etag'), retryAfterMs: retryAfter };
-    }
-    const text = await errorText(response);
-    if (response.status === 410 || errorCode(text) === 'resync_required') {
-      return { kind: 'resync', retryAfterMs: retryAfter };
-    }
-    if (response.status === 404) return { kind: 'absent', retryAfterMs: retryAfter };
-    return httpFailure(response, text, retryAfter);
+    const init = { headers: { ...headers, accept: 'application/octet-stream' } };
+    return this.#exchange(
+      path,
+      waitMs,
+      signal,
+      init,
+      async (response, retryAfter, deadline): Promise<FetchOutcome> => {
+        if (response.status === 304) return { kind: 'current', retryAfterMs: retryAfter };
+        if (response.status === 200) {
+          const body = await readLimited(response, this.#maxBytes, (n) => deadline.received(n));
+          if (typeof body === 'string') return { kind: 'failed', reason: 'too_large', message: body };
+          return {
+            kind: 'artifact',
+            bytes: body,
+            etag: response.headers.get('etag'),
+            retryAfterMs: retryAfter,
+          };
+        }
+        const text = await errorText(response);
+        if (response.status === 410 || errorCode(text) === 'resync_required') {
+          return { kind: 'resync', retryAfterMs: retryAfter };
+        }
+        if (response.status === 404) return { kind: 'absent', retryAfterMs: retryAfter };
+        return httpFailure(response, text, retryAfter);
+      },
+    );
   }
 
-  async #request(
+  /**
+   * One request and the reading of its answer by `read`, both under one deadline: a hub or proxy that
+   * stalls before the headers, after them, or trickles the body is given up on when it passes.
+   */
+  async #exchange<T>(
     path: string,
     waitMs: number,
     signal: AbortSignal | undefined,
     init: RequestInit,
-  ): Promise<{ response: Response; retryAfter: number | undefined } | FetchFailure> {
-    const timeout = AbortSignal.timeout(waitMs + this.#timeoutMs);
-    const url = this.#base + path;
-    const where = path.split('?')[0];
+    read: (response: Response, retryAfter: number | undefined, deadline: Deadline) => Promise<T>,
+  ): Promise<T | FetchFailure> {
+    const where = path.split('?')[0] as string;
+    const deadline = new Deadline(waitMs + this.#timeoutMs, this.#minRate, where);
+    this.#deadlines.add(deadline);
+    const stop = () => deadline.controller.abort(signal?.reason);
+    signal?.addEventListener('abort', stop);
     try {
-      const response = await fetch(url, {
+      if (signal?.aborted) stop();
+      const response = await fetch(this.#base + path, {
         ...init,
         headers: { ...init.headers, ...this.#headers },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: deadline.controller.signal,
       });
-      return { response, retryAfter: retryAfterMs(response.headers.get('retry-after'), this.#now()) };
+      deadline.headersArrived();
+      const retryAfter = retryAfterMs(response.headers.get('retry-after'), this.#now());
+      const value = await read(response, retryAfter, deadline);
+      // A reader that swallowed the abort (an error body read as '') still ran out of time.
+      return deadline.expired ? deadline.failure() : value;
     } catch (error) {
-      if (timeout.aborted) {
-        return {
-          kind: 'failed',
-          reason: 'timeout',
-          message: `${where}: no answer within ${waitMs + this.#timeoutMs} ms`,
-        };
-      }
+      if (deadline.expired) return deadline.failure();
       const cause = (error as { cause?: { message?: string } }).cause?.message;
       const detail = (cause ?? (error as Error).message).slice(0, 200);
       return { kind: 'failed', reason: 'network', message: `${where}: ${detail}` };
+    } finally {
+      deadline.clear();
+      this.#deadlines.delete(deadline);
+      signal?.removeEventListener('abort', stop);
     }
+  }
+}
+
+/**
+ * The deadline of one request: aborts its controller when it passes. It starts at `budgetMs`; each byte of
+ * the body pushes it back by 1/`minRate` s, so a large body moving at least that fast never runs out, and
+ * a trickle or a stall runs out at once.
+ */
+class Deadline {
+  readonly controller = new AbortController();
+  #expired = false;
+  #bytes = 0;
+  #headers = false;
+  readonly #start = Date.now();
+  readonly #budgetMs: number;
+  readonly #minRate: number;
+  readonly #where: string;
+  #timer: ReturnType<typeof setTimeout>;
+
+  constructor(budgetMs: number, minRate: number, where: string) {
+    this.#budgetMs = budgetMs;
+    this.#minRate = minRate;
+    this.#where = where;
+    this.#timer = setTimeout(() => this.#check(), budgetMs);
+  }
+
+  get expired(): boolean {
+    return this.#expired;
+  }
+
+  headersArrived(): void {
+    this.#headers = true;
+  }
+
+  /** `count` more bytes of the body arrived. */
+  received(count: number): void {
+    this.#bytes += count;
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+
+  failure(): FetchFailure {
+    const seconds = Math.round((Date.now() - this.#start) / 100) / 10;
+    const message = this.#headers
+      ? `${this.#where}: the body stalled: ${this.#bytes} bytes in ${seconds} s (deadline ${this.#budgetMs} ms, then ${this.#minRate} bytes/s)`
+      : `${this.#where}: no answer within ${this.#budgetMs} ms`;
+    return { kind: 'failed', reason: 'timeout', message };
+  }
+
+  #at(): number {
+    return this.#start + this.#budgetMs + (this.#bytes * 1000) / this.#minRate;
+  }
+
+  #check(): void {
+    const left = this.#at() - Date.now();
+    if (left > 0) {
+      this.#timer = setTimeout(() => this.#check(), left);
+      return;
+    }
+    this.#expired = true;
+    this.controller.abort(new Error(`deadline of ${this.#where} passed`));
   }
 }
 
@@ -209,8 +311,15 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   return Math.min(Math.max(0, ms), 3_600_000);
 }
 
-/** The body, or a message when it exceeds `maxBytes` (checked before reading when the length is announced). */
-async function readLimited(response: Response, maxBytes: number): Promise<Uint8Array | string> {
+/**
+ * The body, decoded (a gzip body counts by what it expands to), or a message when it exceeds `maxBytes`
+ * (checked before reading when the length is announced). `progress` hears of every chunk.
+ */
+async function readLimited(
+  response: Response,
+  maxBytes: number,
+  progress: (bytes: number) => void,
+): Promise<Uint8Array | string> {
   const announced = Number(response.headers.get('content-length') ?? Number.NaN);
   const tooLarge = (size: number) => `artifact of ${size} bytes exceeds the ${maxBytes} byte limit`;
   if (announced > maxBytes) {
@@ -222,6 +331,7 @@ async function readLimited(response: Response, maxBytes: number): Promise<Uint8A
   let size = 0;
   for await (const chunk of response.body) {
     size += chunk.length;
+    progress(chunk.length);
     if (size > maxBytes) {
       await response.body.cancel().catch(() => undefined);
       return tooLarge(size);

@@ -1,7 +1,8 @@
 /**
  * Ed25519 keys through WebCrypto, so the hub, the sync agent and the Worker share one implementation.
  * Text forms: a private key is base64 of its PKCS8 DER (what the hub keeps under its data directory);
- * a public key is base64 of its raw 32 bytes (what `GET /v1/keys` serves and a PUBLIC_KEY_FILE holds).
+ * a public key is base64 of its raw 32 bytes (what `GET /v1/keys` serves and a PUBLIC_KEY_FILE holds); a
+ * key file may also hold that JSON or PEM SubjectPublicKeyInfo (`parsePublicKeys`).
  */
 import { fromBase64, sha256, toBase64, toHex } from './bytes.ts';
 import { fail, ok, type Result } from './types.ts';
@@ -72,24 +73,98 @@ export async function importPrivateKey(text: string): Promise<Result<SigningKey>
 /** Base64 of the raw 32-byte public key. */
 export const exportPublicKey = (key: PublicKey): string => toBase64(key.raw);
 
-/** A public key from base64 of its raw 32 bytes (surrounding white space ignored, e.g. a file's newline). */
+/**
+ * A public key from base64 of its raw 32 bytes (surrounding white space ignored, e.g. a file's newline), or
+ * of its DER SubjectPublicKeyInfo (what `openssl pkey -pubout -outform DER` writes).
+ */
 export async function importPublicKey(text: string): Promise<Result<PublicKey>> {
-  const raw = fromBase64(text.trim());
-  if (raw?.length !== PUBLIC_KEY_BYTES) {
-    return fail('bad_key', `public key "${text.trim().slice(0, 60)}" is not base64 of 32 raw bytes`);
+  const bytes = fromBase64(text.trim());
+  if (bytes?.length === PUBLIC_KEY_BYTES) return importRawPublicKey(bytes);
+  if (bytes !== undefined && bytes.length > PUBLIC_KEY_BYTES) {
+    const raw = await rawFromSpki(bytes);
+    if (raw) return importRawPublicKey(raw);
   }
-  return importRawPublicKey(raw);
+  return fail(
+    'bad_key',
+    `public key "${text.trim().slice(0, 60)}" is not base64 of 32 raw bytes or of an Ed25519 SubjectPublicKeyInfo`,
+  );
 }
 
-/** Every public key in `text`, separated by commas or white space (TRUSTED_KEYS, a PUBLIC_KEY_FILE). */
+/**
+ * Every public key in `text`, in any of the forms a key reaches an operator: base64 keys separated by commas
+ * or white space (TRUSTED_KEYS, a PUBLIC_KEY_FILE), the JSON of `GET /v1/keys`, or PEM blocks
+ * (`-----BEGIN PUBLIC KEY-----`, Ed25519 SubjectPublicKeyInfo, as `openssl pkey -pubout` writes).
+ */
 export async function parsePublicKeys(text: string): Promise<Result<PublicKey[]>> {
+  const items = keyTexts(text);
+  if (!items.ok) return items;
   const keys: PublicKey[] = [];
-  for (const item of text.split(/[\s,]+/).filter((s) => s !== '')) {
-    const key = await importPublicKey(item);
+  for (const item of items.value) {
+    const key = await importPublicKey(item.text);
     if (!key.ok) return key;
+    if (item.id !== undefined && item.id !== key.value.id) {
+      return fail('bad_key', `key "${item.id}" of the JSON has id ${key.value.id}: the file was altered`);
+    }
     if (!keys.some((k) => k.id === key.value.id)) keys.push(key.value);
   }
   return keys.length > 0 ? ok(keys) : fail('bad_key', 'no public key given');
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
+
+/** The base64 texts of the keys in `text` (with the id the JSON names, if any), whatever its form. */
+function keyTexts(text: string): Result<Array<{ text: string; id?: string }>> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(trimmed);
+    } catch (error) {
+      return fail('bad_key', `the keys start like JSON but are not JSON: ${(error as Error).message}`);
+    }
+    const list = Array.isArray(json) ? json : (json as { keys?: unknown }).keys;
+    const items = Array.isArray(list) ? list.map(jsonKey) : [];
+    if (items.length === 0 || items.some((item) => item === undefined)) {
+      return fail(
+        'bad_key',
+        'JSON keys must be the answer of GET /v1/keys: {"keys": [{"id", "publicKey"}, ...]}',
+      );
+    }
+    return ok(items as Array<{ text: string; id?: string }>);
+  }
+  if (trimmed.includes('-----BEGIN')) {
+    const blocks = [...trimmed.matchAll(PEM_BLOCK)];
+    const other = blocks.find((m) => m[1] !== 'PUBLIC KEY');
+    if (other)
+      return fail('bad_key', `a PEM "${other[1]}" block is not a public key: give "PUBLIC KEY" blocks`);
+    if (blocks.length === 0) return fail('bad_key', 'a PEM block is not closed by its -----END line');
+    return ok(blocks.map((m) => ({ text: (m[2] as string).replace(/\s+/g, '') })));
+  }
+  return ok(
+    trimmed
+      .split(/[\s,]+/)
+      .filter((s) => s !== '')
+      .map((item) => ({ text: item })),
+  );
+}
+
+function jsonKey(item: unknown): { text: string; id?: string } | undefined {
+  if (typeof item === 'string') return { text: item };
+  const { publicKey, id } = (item ?? {}) as { publicKey?: unknown; id?: unknown };
+  if (typeof publicKey !== 'string') return undefined;
+  return typeof id === 'string' ? { text: publicKey, id } : { text: publicKey };
+}
+
+/** The raw key of a DER SubjectPublicKeyInfo when it is an Ed25519 one. */
+async function rawFromSpki(der: Uint8Array): Promise<Uint8Array | undefined> {
+  try {
+    const key = await crypto.subtle.importKey('spki', der as Uint8Array<ArrayBuffer>, ALGORITHM, true, [
+      'verify',
+    ]);
+    return new Uint8Array(await crypto.subtle.exportKey('raw', key));
+  } catch {
+    return undefined;
+  }
 }
 
 async function importRawPublicKey(raw: Uint8Array): Promise<Result<PublicKey>> {

@@ -1,12 +1,16 @@
 /** Compliance: which version of which feed each distributor (ISP sync agent) reports it has applied. */
 
+import { AGENT_ID } from '../core/hub-client.ts';
 import { toIsoTime } from './order-input.ts';
 import { failure, type Store, success } from './store.ts';
 import type { DistributorReport, DistributorStatus, RegistryResult } from './types.ts';
 
 const MAX_OUTPUTS_JSON = 16_384;
 
-/** Records a distributor token's latest report for a feed (one row per token and feed, replaced each time). */
+/**
+ * Records the latest report of one agent of a distributor token for a feed (one row per token, agent and
+ * feed, replaced each time). An agent that sends no id is its token's row (id '').
+ */
 export function recordReport(
   store: Store,
   tokenId: number,
@@ -25,6 +29,13 @@ export function recordReport(
   const appliedAt = toIsoTime(report.appliedAt);
   if (appliedAt === null)
     return failure('invalid_input', `appliedAt '${String(report.appliedAt)}' is not a valid time`);
+  const agentId = report.agentId ?? '';
+  if (agentId !== '' && !AGENT_ID.test(agentId)) {
+    return failure(
+      'invalid_input',
+      `agentId '${agentId.slice(0, 80)}' is not 1 to 64 letters, digits, '.', '_', ':' or '-'`,
+    );
+  }
   const outputs = JSON.stringify(report.outputs ?? []);
   if (outputs.length > MAX_OUTPUTS_JSON) {
     return failure('invalid_input', `outputs are larger than ${MAX_OUTPUTS_JSON} bytes of JSON`);
@@ -35,19 +46,21 @@ export function recordReport(
     }
     store
       .stmt(
-        `INSERT INTO distributors (token_id, feed, version, applied_at, reported_at, outputs) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (token_id, feed) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at,
-         reported_at = excluded.reported_at, outputs = excluded.outputs`,
+        `INSERT INTO distributors (token_id, agent_id, feed, version, applied_at, reported_at, outputs)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (token_id, agent_id, feed) DO UPDATE SET version = excluded.version,
+         applied_at = excluded.applied_at, reported_at = excluded.reported_at, outputs = excluded.outputs`,
       )
-      .run(tokenId, report.feed, report.version, appliedAt, store.nowIso(), outputs);
+      .run(tokenId, agentId, report.feed, report.version, appliedAt, store.nowIso(), outputs);
     return success(null);
   });
   if (!written.ok) return written;
-  return success(listDistributors(store, { tokenId, feed: report.feed })[0] as DistributorStatus);
+  return success(listDistributors(store, { tokenId, agentId, feed: report.feed })[0] as DistributorStatus);
 }
 
 interface DistributorRow {
   token_id: number;
+  agent_id: string;
   name: string;
   revoked_at: string | null;
   feed: string;
@@ -57,21 +70,31 @@ interface DistributorRow {
   outputs: string;
 }
 
-/** The latest report of every distributor and feed, by token then feed (optionally one token or feed). */
+/**
+ * The latest report of every agent and feed, by token, agent, then feed (optionally one token, agent or
+ * feed).
+ */
 export function listDistributors(
   store: Store,
-  filter: { tokenId?: number; feed?: string } = {},
+  filter: { tokenId?: number; agentId?: string; feed?: string } = {},
 ): DistributorStatus[] {
   const rows = store
     .stmt(
-      `SELECT d.token_id, t.name, t.revoked_at, d.feed, d.version, d.applied_at, d.reported_at, d.outputs
+      `SELECT d.token_id, d.agent_id, t.name, t.revoked_at, d.feed, d.version, d.applied_at, d.reported_at,
+         d.outputs
        FROM distributors d JOIN tokens t ON t.id = d.token_id
-       WHERE (@tokenId IS NULL OR d.token_id = @tokenId) AND (@feed IS NULL OR d.feed = @feed)
-       ORDER BY d.token_id, d.feed`,
+       WHERE (@tokenId IS NULL OR d.token_id = @tokenId) AND (@agentId IS NULL OR d.agent_id = @agentId)
+         AND (@feed IS NULL OR d.feed = @feed)
+       ORDER BY d.token_id, d.agent_id, d.feed`,
     )
-    .all({ tokenId: filter.tokenId ?? null, feed: filter.feed ?? null }) as DistributorRow[];
+    .all({
+      tokenId: filter.tokenId ?? null,
+      agentId: filter.agentId ?? null,
+      feed: filter.feed ?? null,
+    }) as DistributorRow[];
   return rows.map((r) => ({
     tokenId: r.token_id,
+    agentId: r.agent_id,
     name: r.name,
     tokenRevoked: r.revoked_at !== null,
     feed: r.feed,

@@ -465,7 +465,7 @@ export class Registry {
   }
 
   /** The compliance view: every distributor's latest report per feed. */
-  listDistributors(filter?: { tokenId?: number; feed?: string }): DistributorStatus[] {
+  listDistributors(filter?: { tokenId?: number; agentId?: string; feed?: string }): DistributorStatus[] {
     return listDistributors(this.store, filter);
   }
 

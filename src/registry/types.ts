@@ -316,6 +316,8 @@ export interface Principal {
 
 /** A sync agent's report: it applied `version` of `feed` at `appliedAt` and wrote `outputs`. */
 export interface DistributorReport {
+  /** The reporting agent's id; absent or '' for an agent that sends none (one row for its token). */
+  agentId?: string;
   feed: string;
   version: number;
   appliedAt: string | Date;
@@ -324,6 +326,7 @@ export interface DistributorReport {
 
 export interface DistributorStatus {
   tokenId: number;
+  agentId: string;
   name: string;
   tokenRevoked: boolean;
   feed: string;

@@ -119,6 +119,27 @@ describe('GET /v1/distributors', () => {
     expect(row).toMatchObject({ name: 'isp-b', tokenRevoked: true, version: 3 });
   });
 
+  it('has one row per agent: four agents on one token are four rows with the token name', async () => {
+    const agents = ['resolver-a', 'resolver-b', 'resolver-c', 'resolver-d'];
+    for (const [i, agentId] of agents.entries()) {
+      expect((await report(i % 3, { agentId })).status).toBe(200);
+    }
+    // A later report of one agent replaces only its own row.
+    expect((await report(3, { agentId: 'resolver-b' })).status).toBe(200);
+    const rows = (await compliance()).distributors.map((d) => [d.name, d.agentId, d.version, d.lagVersions]);
+    expect(rows).toEqual([
+      ['test-distributor', 'resolver-a', 0, 3],
+      ['test-distributor', 'resolver-b', 3, 0],
+      ['test-distributor', 'resolver-c', 2, 1],
+      ['test-distributor', 'resolver-d', 0, 3],
+    ]);
+    // An agent that sends no id is one more row of its token; a malformed id is refused.
+    expect((await report(1)).status).toBe(200);
+    expect((await compliance()).distributors.map((d) => d.agentId)).toContain('');
+    expectError(await report(1, { agentId: 'a b' }), 400, 'invalid_request');
+    expectError(await report(1, { agentId: 'x'.repeat(65) }), 400, 'invalid_request');
+  });
+
   it('is visible to auditors but not to distributors', async () => {
     expect((await t.call('GET', '/v1/distributors', { as: 'auditor' })).status).toBe(200);
     expectError(await t.call('GET', '/v1/distributors', { as: 'distributor' }), 403, 'forbidden');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64, sha256, toHex, utf8 } from '../../src/core/bytes.ts';
+import { fromBase64, sha256, toBase64, toHex, utf8 } from '../../src/core/bytes.ts';
 import {
   exportPrivateKey,
   exportPublicKey,
@@ -92,6 +92,64 @@ describe('Ed25519 keys', () => {
     expect(keys.ok && keys.value.map(exportPublicKey)).toEqual([a, b]);
     expect(await parsePublicKeys(' \n')).toMatchObject({ ok: false, error: { code: 'bad_key' } });
     expect(await parsePublicKeys(`${a},nope`)).toMatchObject({ ok: false, error: { code: 'bad_key' } });
+  });
+
+  it('reads a key file in the forms an operator gets: raw base64, the JSON of GET /v1/keys, PEM and DER SPKI', async () => {
+    const one = await generateSigningKey();
+    const two = await generateSigningKey();
+    const raw = exportPublicKey(one.publicKey);
+    const der = new Uint8Array(await crypto.subtle.exportKey('spki', one.publicKey.key));
+    const pem = (bytes: Uint8Array) =>
+      `-----BEGIN PUBLIC KEY-----\n${toBase64(bytes).replace(/.{64}/g, '$&\n')}\n-----END PUBLIC KEY-----\n`;
+    const keysJson = JSON.stringify({
+      keys: [one, two].map((k) => ({ id: k.id, publicKey: exportPublicKey(k.publicKey) })),
+    });
+    const ids = async (text: string) => {
+      const parsed = await parsePublicKeys(text);
+      if (!parsed.ok) throw new Error(parsed.error.message);
+      return parsed.value.map((k) => k.id);
+    };
+    expect(await ids(`${raw}\n`)).toEqual([one.id]);
+    expect(await ids(keysJson)).toEqual([one.id, two.id]);
+    expect(await ids(pem(der))).toEqual([one.id]);
+    expect(
+      await ids(pem(der) + pem(new Uint8Array(await crypto.subtle.exportKey('spki', two.publicKey.key)))),
+    ).toEqual([one.id, two.id]);
+    expect(await ids(toBase64(der))).toEqual([one.id]);
+  });
+
+  it('names what is wrong with a key file it cannot read', async () => {
+    const one = await generateSigningKey();
+    const message = async (text: string) => {
+      const parsed = await parsePublicKeys(text);
+      expect(parsed.ok).toBe(false);
+      return parsed.ok ? '' : parsed.error.message;
+    };
+    expect(await message('{"keys": []}')).toContain('GET /v1/keys');
+    expect(await message('{"key": "x"}')).toContain('GET /v1/keys');
+    expect(await message('{"keys": [')).toContain('not JSON');
+    const altered = JSON.stringify({
+      keys: [{ id: '0011223344556677', publicKey: exportPublicKey(one.publicKey) }],
+    });
+    expect(await message(altered)).toContain('the file was altered');
+    expect(await message('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n')).toContain(
+      'is not a public key',
+    );
+    expect(await message('-----BEGIN PUBLIC KEY-----\nAAAA\n')).toContain('not closed');
+    const rsa = await crypto.subtle.generateKey(
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 1024,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      },
+      true,
+      ['sign', 'verify'],
+    );
+    const rsaDer = new Uint8Array(await crypto.subtle.exportKey('spki', rsa.publicKey));
+    expect(
+      await message(`-----BEGIN PUBLIC KEY-----\n${toBase64(rsaDer)}\n-----END PUBLIC KEY-----`),
+    ).toContain('Ed25519 SubjectPublicKeyInfo');
   });
 });
 

@@ -37,6 +37,25 @@ describe('migrations', () => {
     expect(() => readMigrations(dir)).toThrow(/not named NNN_name\.sql/);
   });
 
+  it("keeps the compliance rows written before reports carried an agent id, as their token's row", () => {
+    const path = join(tempDir(), 'r.db');
+    const db = rawDb(path);
+    migrate(
+      db,
+      readMigrations().filter((m) => m.version === 1),
+    );
+    db.prepare(
+      "INSERT INTO tokens (id, name, role, token_hash, created_at) VALUES (7, 'isp', 'distributor', 'h', 't')",
+    ).run();
+    db.prepare(
+      "INSERT INTO distributors (token_id, feed, version, applied_at, reported_at, outputs) VALUES (7, 'dns', 0, 'a', 'r', '[]')",
+    ).run();
+    migrate(db);
+    expect(db.prepare('SELECT token_id, agent_id, feed, version FROM distributors').all()).toEqual([
+      { token_id: 7, agent_id: '', feed: 'dns', version: 0 },
+    ]);
+  });
+
   it('opens a migrated file read-only, and refuses a file without the schema', () => {
     const { registry, path } = tempRegistry();
     registry.close();

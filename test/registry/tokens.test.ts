@@ -98,6 +98,7 @@ describe('distributor reports', () => {
     );
     expect(latest).toEqual({
       tokenId: isp,
+      agentId: '',
       name: 'isp-1',
       tokenRevoked: false,
       feed: 'dns',

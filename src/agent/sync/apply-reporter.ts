@@ -5,6 +5,7 @@ import type { SyncMetrics } from './sync-metrics.ts';
 
 export interface ApplyReporterOptions {
   client: HubClient;
+  agentId: string;
   feed: string;
   outputs: OutputSet;
   log: SyncLog;
@@ -31,11 +32,11 @@ export class ApplyReporter {
 
   /** Sends the pending report for `version`; `fallbackAppliedAt` when no output records a time. */
   async send(version: number | null, fallbackAppliedAt: string | undefined): Promise<void> {
-    const { client, feed, outputs, log, metrics, now } = this.#o;
+    const { client, agentId, feed, outputs, log, metrics, now } = this.#o;
     if (!this.#pending || version === null) return;
     const appliedAt = outputs.appliedAt(version) ?? fallbackAppliedAt ?? new Date(now()).toISOString();
     const applied = outputs.report(version);
-    const sent = await client.report({ feed, version, appliedAt, outputs: applied });
+    const sent = await client.report({ agentId, feed, version, appliedAt, outputs: applied });
     if (sent.kind === 'failed') {
       metrics.report({ result: 'failed' });
       log('warn', 'report_failed', { version, message: sent.message });

@@ -31,11 +31,11 @@ export class KeySetFollower {
     this.#o = options;
   }
 
-  /** Looks for a new key set when the interval has passed since the last look. */
-  async check(signal: AbortSignal): Promise<void> {
-    if (this.#o.now() < this.#checkAt) return;
+  /** Looks for a new key set when the interval has passed since the last look; true when keys changed. */
+  async check(signal: AbortSignal): Promise<boolean> {
+    if (this.#o.now() < this.#checkAt) return false;
     this.#checkAt = this.#o.now() + KEY_SET_INTERVAL_MS;
-    await this.follow(signal);
+    return this.follow(signal);
   }
 
   /**

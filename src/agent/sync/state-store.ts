@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SavedState } from '../../core/consumer.ts';
+import { AGENT_ID } from '../../core/hub-client.ts';
 import { exportPublicKey, importPublicKey, type PublicKey } from '../../core/keys.ts';
 import type { KeyRing } from '../../core/keyset.ts';
 import { PlainState } from '../../core/plain-state.ts';
@@ -14,6 +15,8 @@ import { syncDirectory, writeFileDurably } from '../../util/durable-file.ts';
  *   state.json          what is applied (version, freshness, checksum), the trusted key ring, and what
  *                       each output last got
  *   entries-<V>.tsv     the entries of version V as the feed's canonical snapshot payload
+ *   agent-id            the id this agent reports under, generated on the first start
+ *   lock                the pid of the agent running on this directory (state-lock.ts)
  *
  * Both are written to a temporary file and renamed. The entries file of a new version is complete
  * before `state.json` names it, so a crash between the two writes leaves the previous version intact;
@@ -49,6 +52,7 @@ export interface LoadedState {
 }
 
 const STATE_FILE = 'state.json';
+const AGENT_ID_FILE = 'agent-id';
 const ENTRIES_FILE = /^entries-(\d+)\.tsv$/;
 
 const appliedSchema = z.strictObject({
@@ -156,6 +160,24 @@ export class StateStore {
       return fail('local_state', `${path} does not match the checksum and entry count in ${STATE_FILE}`);
     }
     return ok({ saved: { version: meta.version, state: state.value, expiresAt: meta.expiresAt }, meta });
+  }
+
+  /** This agent's id: generated once and kept, so every report from this directory names the same agent. */
+  async agentId(): Promise<string> {
+    const path = join(this.dir, AGENT_ID_FILE);
+    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (text === null) {
+      const id = crypto.randomUUID();
+      await writeFileDurably(path, `${id}\n`);
+      return id;
+    }
+    const id = text.trim();
+    if (!AGENT_ID.test(id))
+      throw new StateDirectoryError(`${path} does not hold an agent id: "${id.slice(0, 80)}"`);
+    return id;
   }
 
   /** The key ring a previous run followed, if it started from the same pinned keys. */

@@ -34,6 +34,11 @@ export interface SyncAgentOptions {
   random?: () => number;
 }
 
+/** A failure that arrives sooner than this after the request started is a refused connection. */
+const REFUSED_WITHIN_MS = 1_000;
+/** The longest wait between attempts while the hub refuses connections at once (jittered down to half). */
+const REFUSED_RETRY_CAP_MS = 3_000;
+
 /** Most artifacts one `--once` run applies before it gives up on reaching the latest version. */
 const MAX_ONCE_ROUNDS = 64;
 
@@ -53,30 +58,42 @@ export class SyncAgent {
   readonly #outputs: OutputSet;
   readonly #zone: ZoneFeed | undefined;
   readonly #now: () => number;
+  readonly #random: () => number;
   readonly #backoff: Backoff;
   readonly #outputRetries: OutputRetries;
   readonly #keys: KeySetFollower;
   readonly #reporter: ApplyReporter;
   #meta: AppliedMeta | undefined;
   #needsSnapshot = false;
+  /** The snapshot the consumer refused last (its ETag), so the same bytes are not downloaded again. */
+  #refusedSnapshot: { etag: string; code: string } | undefined;
+  /** Since when, how often and why polls fail; undefined while they succeed. */
+  #failing: { since: number; failures: number; reason: string } | undefined;
   /** Whether the last poll reached the hub. */
   #hubReachable = false;
   /** `--once` renders and reports once, after the last version is applied, not after each artifact. */
   #deferOutputs = false;
 
-  private constructor(options: SyncAgentOptions, store: StateStore, consumer: FeedConsumer<PlainState>) {
+  private constructor(
+    options: SyncAgentOptions,
+    store: StateStore,
+    consumer: FeedConsumer<PlainState>,
+    readonly agentId: string,
+  ) {
     const { config } = options;
     this.#config = config;
     this.#log = options.log;
     this.metrics = options.metrics ?? new SyncMetrics();
     this.#zone = options.zone;
     this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
     this.#store = store;
     this.#consumer = consumer;
     this.#client = new HubClient({
       hub: config.hub,
       token: config.token,
       maxBytes: config.maxBytes,
+      timeoutMs: config.timeoutSeconds * 1000,
       userAgent: USER_AGENT,
       now: this.#now,
     });
@@ -97,6 +114,7 @@ export class SyncAgent {
     });
     this.#reporter = new ApplyReporter({
       client: this.#client,
+      agentId,
       feed: config.feed,
       outputs: this.#outputs,
       log: this.#log,
@@ -127,7 +145,8 @@ export class SyncAgent {
       maxBytes: config.maxBytes,
       ...(resume && { resume }),
     });
-    const agent = new SyncAgent(options, store, consumer);
+    const agentId = config.agentId ?? (await store.agentId());
+    const agent = new SyncAgent(options, store, consumer, agentId);
     agent.#meta = loaded.value?.meta;
     agent.#updateStatus();
     return agent;
@@ -167,37 +186,62 @@ export class SyncAgent {
   /** One poll of the hub (a long-poll of `waitSeconds` when the agent holds a state), applied if new. */
   async poll(waitSeconds: number, signal?: AbortSignal): Promise<PollOutcome> {
     const version = this.#consumer.version;
-    const wantSnapshot = version === null || this.#needsSnapshot;
-    let fetched = wantSnapshot
-      ? await this.#client.snapshot(this.#config.feed, { signal })
-      : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
+    let askedSnapshot = version === null || this.#needsSnapshot;
+    let fetched =
+      version === null || askedSnapshot
+        ? await this.#snapshot(signal)
+        : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
     // Stopping interrupts a long-poll: that is no failure of the hub.
     if (signal?.aborted) return { status: 'failed', reason: 'stopped' };
     if (fetched.kind === 'resync') {
       this.#log('warn', 'resync', { version, reason: 'the hub has no delta from this version' });
       this.#needsSnapshot = true;
-      fetched = await this.#client.snapshot(this.#config.feed, { signal });
+      askedSnapshot = true;
+      fetched = await this.#snapshot(signal);
     }
     const retryAfterMs = fetched.retryAfterMs;
     switch (fetched.kind) {
-      case 'current':
-        if (!wantSnapshot) {
+      case 'current': {
+        if (!askedSnapshot) {
           await this.#contacted();
           return { status: 'current', version, retryAfterMs };
         }
+        const refused = this.#refusedSnapshot;
+        if (refused) {
+          // Downloading it again would only be refused again: the caller backs off instead.
+          this.#log('warn', 'snapshot_unchanged', { rule: refused.code, etag: refused.etag });
+          return { status: 'rejected', code: refused.code, retryAfterMs };
+        }
         return this.#fetchFailed('http', 'the hub answered 304 to a snapshot request', retryAfterMs);
+      }
       case 'artifact': {
         const outcome = await this.#applyArtifact(fetched.bytes, true);
+        if (askedSnapshot) {
+          this.#refusedSnapshot =
+            outcome.status === 'rejected' && fetched.etag
+              ? { etag: fetched.etag, code: outcome.code }
+              : undefined;
+        }
         if (outcome.status === 'applied') await this.#contacted();
         return { ...outcome, retryAfterMs };
       }
       case 'absent':
-        return this.#fetchFailed('http', `the hub has no feed "${this.#config.feed}"`, retryAfterMs);
+        return this.#fetchFailed(
+          'http',
+          `the hub has no feed "${this.#config.feed}" (404 on /v1/feeds/${this.#config.feed}): is --hub the hub's base URL?`,
+          retryAfterMs,
+        );
       case 'resync':
         return this.#fetchFailed('http', 'the hub asked for a resync on a snapshot request', retryAfterMs);
       default:
         return this.#fetchFailed(fetched.reason, fetched.message, retryAfterMs);
     }
+  }
+
+  /** The latest snapshot, unless it is still the one refused last time (then the hub answers 304). */
+  #snapshot(signal: AbortSignal | undefined) {
+    const refused = this.#refusedSnapshot;
+    return this.#client.snapshot(this.#config.feed, { signal, ...(refused && { etag: refused.etag }) });
   }
 
   /**
@@ -250,7 +294,8 @@ export class SyncAgent {
   /**
    * The daemon: restore, then long-poll until `signal` aborts. Failures back off exponentially with
    * jitter (capped), never sooner than the hub's `Retry-After`; outputs that failed are retried on
-   * their own back-off meanwhile.
+   * their own back-off meanwhile. Each wait after a failure is logged (`retry_scheduled`), and the first
+   * success after failures (`recovered`) polls again at once.
    */
   async run(signal: AbortSignal): Promise<void> {
     await this.restore();
@@ -258,29 +303,70 @@ export class SyncAgent {
     let first = true;
     while (!signal.aborted) {
       await this.#retryOutputs();
-      await this.#keys.check(signal);
+      // Keys followed: a snapshot refused for its key may be acceptable now.
+      if (await this.#keys.check(signal)) this.#refusedSnapshot = undefined;
       const started = this.#now();
       let delay: number;
       try {
         const outcome = await this.poll(first ? 0 : this.#waitSeconds(), signal);
         first = false;
+        if (signal.aborted) break;
         if (outcome.status === 'applied' || outcome.status === 'current') {
-          this.#backoff.reset();
-          // A hub that does not long-poll answers at once: keep to the interval then.
-          const interval =
-            outcome.status === 'applied' ? 0 : started + this.#config.intervalSeconds * 1000 - this.#now();
-          delay = Math.max(interval, outcome.retryAfterMs ?? 0);
+          delay = this.#succeeded(outcome, started);
         } else {
-          delay = Math.max(this.#backoff.fail(), outcome.retryAfterMs ?? 0);
+          const reason = outcome.status === 'failed' ? outcome.reason : outcome.code;
+          delay = this.#failed(reason, started, outcome.retryAfterMs);
         }
       } catch (error) {
         if (signal.aborted) break;
         this.#log('error', 'poll_error', { message: (error as Error).message });
-        delay = this.#backoff.fail();
+        delay = this.#failed('poll_error', started, undefined);
       }
       delay = this.#outputRetries.clampDelay(delay);
       await sleep(delay, signal);
     }
+  }
+
+  /** The wait after a poll that reached the hub. */
+  #succeeded(outcome: PollOutcome, started: number): number {
+    const retryAfter = outcome.retryAfterMs ?? 0;
+    const failing = this.#failing;
+    this.#failing = undefined;
+    this.#backoff.reset();
+    if (failing) {
+      this.#log('info', 'recovered', {
+        version: this.#consumer.version,
+        failures: failing.failures,
+        downSeconds: Math.round((this.#now() - failing.since) / 100) / 10,
+      });
+      // Whatever was published meanwhile is fetched now, not after the interval.
+      return retryAfter;
+    }
+    // A hub that does not long-poll answers at once: keep to the interval then.
+    const interval =
+      outcome.status === 'applied' ? 0 : started + this.#config.intervalSeconds * 1000 - this.#now();
+    return Math.max(interval, retryAfter);
+  }
+
+  /**
+   * The wait after a failed poll. A hub whose connections are refused at once (down, restarting) is cheap
+   * to ask again: the wait then stays under {@link REFUSED_RETRY_CAP_MS}, so the agent is current seconds
+   * after the hub returns. The hub's first answer after refusals starts the schedule again.
+   */
+  #failed(reason: string, started: number, retryAfterMs: number | undefined): number {
+    const now = this.#now();
+    if (this.#failing?.reason === 'network' && reason !== 'network') this.#backoff.reset();
+    this.#failing = {
+      since: this.#failing?.since ?? started,
+      failures: (this.#failing?.failures ?? 0) + 1,
+      reason,
+    };
+    const refusedAtOnce = reason === 'network' && now - started < REFUSED_WITHIN_MS;
+    let delay = this.#backoff.fail();
+    if (refusedAtOnce) delay = Math.min(delay, Math.round(REFUSED_RETRY_CAP_MS * (0.5 + this.#random() / 2)));
+    delay = Math.max(delay, retryAfterMs ?? 0);
+    this.#log('info', 'retry_scheduled', { delayMs: delay, failures: this.#failing.failures, reason });
+    return delay;
   }
 
   #waitSeconds(): number {

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { AGENT_ID, DEFAULT_TIMEOUT_MS } from '../../core/hub-client.ts';
 import { DEFAULT_MAX_BYTES } from '../../core/verify.ts';
 import { isOutputFormat, parseOutputSpec } from '../../render/index.ts';
 import { type RenderOptions, RenderOptionsError, resolveRenderOptions } from '../../render/options.ts';
@@ -14,6 +15,8 @@ export interface SyncConfig {
   /** File of pinned public keys (base64 raw Ed25519, separated by white space or commas). */
   keyFile: string;
   stateDir: string;
+  /** The id reports are sent under (`--agent-id`); unset: the one kept in the state directory. */
+  agentId?: string;
   outputs: OutputSpec[];
   /** One sync, then exit (cron); otherwise a daemon. */
   once: boolean;
@@ -24,6 +27,8 @@ export interface SyncConfig {
   /** Cap of the back-off after failures (s). */
   maxBackoffSeconds: number;
   reloadTimeoutSeconds: number;
+  /** Deadline of one request to the hub, headers and body, beyond the long-poll wait (s). */
+  timeoutSeconds: number;
   maxBytes: number;
   render: RenderOptions;
   metrics?: { host: string; port: number };
@@ -38,6 +43,21 @@ export class SyncConfigError extends Error {
   override name = 'SyncConfigError';
 }
 
+/**
+ * The default of every optional key, the one place they are written: `resolveSyncConfig` fills them and
+ * `takedown sync --help` prints them.
+ */
+export const SYNC_DEFAULTS = {
+  once: false,
+  wait: 30,
+  interval: 10,
+  'max-backoff': 300,
+  'reload-timeout': 30,
+  timeout: DEFAULT_TIMEOUT_MS / 1000,
+  'max-bytes': DEFAULT_MAX_BYTES,
+  'metrics-host': '127.0.0.1',
+} as const;
+
 const text = z.string().min(1);
 const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
 const seconds = (max: number) => z.coerce.number().min(0).max(max);
@@ -50,6 +70,7 @@ const inputSchema = z.strictObject({
   feed: z.enum(['dns', 'url']).optional(),
   key: text.optional(),
   state: text.optional(),
+  'agent-id': z.string().regex(AGENT_ID, "1 to 64 letters, digits, '.', '_', ':' or '-'").optional(),
   output: list.optional(),
   reload: list.optional(),
   once: z.boolean().optional(),
@@ -57,6 +78,7 @@ const inputSchema = z.strictObject({
   interval: seconds(3600).optional(),
   'max-backoff': seconds(86_400).optional(),
   'reload-timeout': seconds(3600).optional(),
+  timeout: z.coerce.number().positive().max(3600).optional(),
   'max-bytes': z.coerce.number().int().min(1).optional(),
   'metrics-port': port.optional(),
   'metrics-host': text.optional(),
@@ -102,14 +124,8 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   );
   const hub = flags.hub ?? env.hub ?? file.hub;
   const token = flags.token ?? env.token ?? file.token;
-  const missing = [
-    ['--hub', hub],
-    ['--token', token],
-    ['--feed', merged.feed],
-    ['--key', merged.key],
-    ['--state', merged.state],
-  ].filter(([, value]) => value === undefined);
-  if (missing.length > 0) throw new SyncConfigError(`missing ${missing.map(([flag]) => flag).join(', ')}`);
+  const required = present({ hub, token, feed: merged.feed, key: merged.key, state: merged.state });
+  checkHubBase(required.hub);
   const outputs = pairReloads(merged.output ?? [], merged.reload ?? []);
   if (outputs.length === 0 && merged['serve-rpz'] === undefined) {
     throw new SyncConfigError('give at least one --output FORMAT=PATH (or --serve-rpz)');
@@ -121,29 +137,50 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
     if (error instanceof RenderOptionsError) throw new SyncConfigError(`render.${error.message}`);
     throw error;
   }
+  const d = { ...SYNC_DEFAULTS, ...merged };
   const config: SyncConfig = {
-    hub: hub as string,
-    token: token as string,
-    feed: merged.feed as SyncConfig['feed'],
-    keyFile: merged.key as string,
-    stateDir: merged.state as string,
+    hub: required.hub,
+    token: required.token,
+    feed: required.feed,
+    keyFile: required.key,
+    stateDir: required.state,
     outputs,
-    once: merged.once ?? false,
-    waitSeconds: merged.wait ?? 30,
-    intervalSeconds: merged.interval ?? 10,
-    maxBackoffSeconds: merged['max-backoff'] ?? 300,
-    reloadTimeoutSeconds: merged['reload-timeout'] ?? 30,
-    maxBytes: merged['max-bytes'] ?? DEFAULT_MAX_BYTES,
+    once: d.once,
+    waitSeconds: d.wait,
+    intervalSeconds: d.interval,
+    maxBackoffSeconds: d['max-backoff'],
+    reloadTimeoutSeconds: d['reload-timeout'],
+    timeoutSeconds: d.timeout,
+    maxBytes: d['max-bytes'],
     render,
     notify: (merged.notify ?? []).map((value) => hostPort('--notify', value)),
   };
+  if (merged['agent-id'] !== undefined) config.agentId = merged['agent-id'];
   if (merged['metrics-port'] !== undefined) {
-    config.metrics = { host: merged['metrics-host'] ?? '127.0.0.1', port: merged['metrics-port'] };
+    config.metrics = { host: d['metrics-host'], port: merged['metrics-port'] };
   }
   if (merged['serve-rpz'] !== undefined) config.serveRpz = hostPort('--serve-rpz', merged['serve-rpz']);
   if (config.notify.length > 0 && !config.serveRpz) throw new SyncConfigError('--notify needs --serve-rpz');
   if (config.once && config.serveRpz) throw new SyncConfigError('--serve-rpz needs the daemon, not --once');
   return config;
+}
+
+/** `--hub` is the hub's base URL: the agent appends `/v1/...`; a URL already holding it would 404 on every feed. */
+function checkHubBase(hub: string): void {
+  const url = new URL(hub);
+  const at = url.pathname.search(/\/v1(\/|$)/);
+  if (at === -1) return;
+  const given = url.pathname.slice(at);
+  url.pathname = url.pathname.slice(0, at);
+  url.search = '';
+  throw new SyncConfigError(`--hub ${hub}: give the hub's base URL without ${given}, e.g. ${url.href}`);
+}
+
+/** The values, all given; else the error naming every missing flag. */
+function present<T extends Record<string, unknown>>(values: T): { [K in keyof T]-?: NonNullable<T[K]> } {
+  const missing = Object.keys(values).filter((key) => values[key] === undefined);
+  if (missing.length > 0) throw new SyncConfigError(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
+  return values as { [K in keyof T]-?: NonNullable<T[K]> };
 }
 
 function parse(values: unknown, where: string): z.output<typeof inputSchema> {

@@ -29,12 +29,11 @@ export interface Crafted {
   headers?: Record<string, string>;
 }
 
-/** An answer replacing the feed's for the paths `match` accepts. */
-export interface Override {
+/** An answer replacing the feed's for the paths `match` accepts: crafted, or written by `respond` itself. */
+export type Override = {
   match: (path: string) => boolean;
-  answer: () => Crafted | Promise<Crafted>;
   once?: boolean;
-}
+} & ({ answer: () => Crafted | Promise<Crafted> } | { respond: (res: ServerResponse) => void });
 
 export interface ManifestOverrides {
   feed?: string;
@@ -47,11 +46,20 @@ export interface ManifestOverrides {
 }
 
 export class FakeHub {
-  readonly key: SigningKey;
+  /** Signs every artifact; replace it to act as a hub whose key the agent does not trust. */
+  key: SigningKey;
   readonly versions = new Map<number, PlainState>();
   latest = 0;
   /** Compliance reports received, parsed. */
-  readonly reports: Array<{ feed: string; version: number; appliedAt: string; outputs: unknown[] }> = [];
+  readonly reports: Array<{
+    agentId?: string;
+    feed: string;
+    version: number;
+    appliedAt: string;
+    outputs: unknown[];
+  }> = [];
+  /** Snapshots sent whole (200), as opposed to 304 for an ETag the agent already holds. */
+  snapshotsSent = 0;
   /** Paths requested (with query), in order. */
   readonly requests: string[] = [];
   /** Answers the next requests instead of the feed (first match wins; `once` ones are then removed). */
@@ -154,9 +162,10 @@ export class FakeHub {
     }
     const override = this.overrides.findIndex((o) => o.match(path));
     if (override !== -1) {
-      const chosen = this.overrides[override];
-      if (chosen?.once) this.overrides.splice(override, 1);
-      return send(res, await (chosen as Override).answer());
+      const chosen = this.overrides[override] as Override;
+      if (chosen.once) this.overrides.splice(override, 1);
+      if ('respond' in chosen) return chosen.respond(res);
+      return send(res, await chosen.answer());
     }
     const url = new URL(path, 'http://hub');
     if (req.method === 'POST' && url.pathname === '/v1/distributors/report') {
@@ -165,7 +174,14 @@ export class FakeHub {
       this.reports.push(JSON.parse(body));
       return send(res, { status: 200, body: '{"ok":true}' });
     }
-    if (url.pathname === '/v1/feeds/dns/snapshot') return send(res, artifact(await this.snapshot()));
+    if (url.pathname === '/v1/feeds/dns/snapshot') {
+      // Like the hub's, the tag changes with the bytes: here, with the version and the signing key.
+      const etag = `"dns-${this.latest}-${this.key.id}"`;
+      if (req.headers['if-none-match'] === etag) return send(res, { status: 304, headers: { etag } });
+      this.snapshotsSent++;
+      const body = await this.snapshot();
+      return send(res, { status: 200, body, headers: { 'content-type': 'application/octet-stream', etag } });
+    }
     if (url.pathname === '/v1/feeds/dns/delta') {
       const since = Number(url.searchParams.get('since'));
       const wait = Number(url.searchParams.get('wait') ?? 0);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { payloadOffsetOf } from '../../../src/core/artifact.ts';
 import { exportPublicKey, generateSigningKey } from '../../../src/core/keys.ts';
 import { encodeKeySet } from '../../../src/core/keyset.ts';
+import { gzipBomb, stallAfterHeaders, trickle } from '../../helpers/hostile-http.ts';
 import { type Harness, harness, until } from './agent-harness.ts';
 import { artifact, DAY, domain } from './fake-hub.ts';
 
@@ -31,6 +32,7 @@ describe('applying the feed', () => {
     expect(await readFile(h.hostsPath, 'utf8')).toMatch(/^0\.0\.0\.0 blocked\.test #/m);
     expect(h.hub.reports).toEqual([
       {
+        agentId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         feed: 'dns',
         version: 1,
         appliedAt: expect.any(String),
@@ -57,6 +59,23 @@ describe('applying the feed', () => {
     expect(await agent.poll(0)).toMatchObject({ status: 'current', version: 2 });
     expect(agent.metrics.render()).toMatch(/^takedown_sync_applied_version 2$/m);
     expect(agent.metrics.render()).toMatch(/^takedown_sync_applies_total\{kind="delta"\} 1$/m);
+  });
+
+  it('reports under an id generated once and kept in the state directory; --agent-id overrides it', async () => {
+    h.hub.publish([domain('a.test')]);
+    expect(await (await h.open()).syncOnce()).toBe(true);
+    const kept = (await readFile(join(h.dir, 'state', 'agent-id'), 'utf8')).trim();
+    expect(h.hub.reports.at(-1)?.agentId).toBe(kept);
+
+    h.hub.publish([domain('b.test')]);
+    expect(await (await h.open()).syncOnce()).toBe(true);
+    expect(h.hub.reports.at(-1)).toMatchObject({ agentId: kept, version: 2 });
+
+    h.hub.publish([domain('c.test')]);
+    expect(await (await h.open({ 'agent-id': 'resolver-7.isp.example' })).syncOnce()).toBe(true);
+    expect(h.hub.reports.at(-1)).toMatchObject({ agentId: 'resolver-7.isp.example', version: 3 });
+    expect((await readFile(join(h.dir, 'state', 'agent-id'), 'utf8')).trim()).toBe(kept);
+    expect(() => h.config({ 'agent-id': 'two words' })).toThrow('flags: agent-id');
   });
 
   it('restores the outputs from local state when the hub is unreachable', async () => {
@@ -126,6 +145,33 @@ describe('applying the feed', () => {
   });
 });
 
+describe('a hub that never finishes an answer', () => {
+  it.each([
+    ['trickles the body one byte a second', trickle(), 'timeout', 'the body stalled'],
+    ['stalls after the headers', stallAfterHeaders, 'timeout', 'the body stalled: 0 bytes'],
+    ['sends a gzip bomb', gzipBomb(64 << 20), 'too_large', 'exceeds the 4194304 byte limit'],
+  ])(
+    'that %s is given up on within the deadline; the reason is logged and the outputs kept',
+    async (_, respond, reason, why) => {
+      h.hub.publish([domain('a.test')]);
+      const agent = await h.open({ timeout: 1, 'max-bytes': 4 << 20 });
+      expect(await agent.syncOnce()).toBe(true);
+      h.hub.publish([domain('a.test'), domain('b.test')]);
+      h.hub.overrides.push({ match: (p) => p.startsWith('/v1/feeds/dns/'), respond });
+      const before = await h.disk();
+
+      const started = performance.now();
+      expect(await agent.poll(0)).toMatchObject({ status: 'failed', reason });
+      // A deadline of 1 s; the bound leaves room for a loaded machine, far below a hang.
+      expect(performance.now() - started).toBeLessThan(4000);
+      expect(h.events('fetch_failed').at(-1)).toMatchObject({ level: 'warn', reason });
+      expect(String(h.events('fetch_failed').at(-1)?.message)).toContain(why);
+      expect(await h.disk()).toEqual(before);
+      expect(agent.version).toBe(1);
+    },
+  );
+});
+
 describe('refusing bad artifacts', () => {
   const flip = (bytes: Uint8Array, offset: number) => {
     const copy = bytes.slice();
@@ -182,6 +228,39 @@ describe('refusing bad artifacts', () => {
     expect(h.events('rejected')[0]).toMatchObject({ level: 'warn', rule, applied: 2 });
     expect(agent.metrics.render()).toContain(`takedown_sync_rejections_total{reason="${rule}"} 2`);
     expect(h.hub.reports).toHaveLength(1);
+  });
+});
+
+describe('a hub signing with a key the agent does not trust', () => {
+  it('downloads the refused snapshot once, then backs off on 304s instead of downloading it again', async () => {
+    h.hub.publish([domain('a.test')]);
+    h.hub.key = await generateSigningKey();
+    const agent = await h.open({ 'max-backoff': 1 });
+    const before = await h.disk();
+    expect(await agent.poll(0)).toMatchObject({ status: 'rejected', code: 'untrusted_key' });
+    expect(await agent.poll(0)).toMatchObject({ status: 'rejected', code: 'untrusted_key' });
+    expect(h.hub.snapshotsSent).toBe(1);
+    expect(h.events('snapshot_unchanged')[0]).toMatchObject({ level: 'warn', rule: 'untrusted_key' });
+
+    const stop = new AbortController();
+    const running = agent.run(stop.signal);
+    try {
+      await until(() => h.events('retry_scheduled').length >= 3, 'three scheduled retries');
+    } finally {
+      stop.abort();
+      await running;
+    }
+    expect(h.hub.snapshotsSent).toBe(1);
+    expect(h.events('retry_scheduled')[0]).toMatchObject({
+      reason: 'untrusted_key',
+      delayMs: expect.any(Number),
+    });
+    expect(await h.disk()).toEqual(before);
+
+    // A new snapshot (another version) is another set of bytes: it is fetched.
+    h.hub.publish([domain('b.test')]);
+    expect(await agent.poll(0)).toMatchObject({ status: 'rejected', code: 'untrusted_key' });
+    expect(h.hub.snapshotsSent).toBe(2);
   });
 });
 

@@ -106,6 +106,31 @@ describe('takedown sync', () => {
     expect(noToken.stderr).toContain('missing --token');
   });
 
+  it('reads the JSON of GET /v1/keys as a key file; a key file it cannot read is one clear line', async () => {
+    h.hub.publish([domain('blocked.test')]);
+    const raw = (await readFile(h.keyFile, 'utf8')).trim();
+    const json = join(h.dir, 'keys.json');
+    await writeFile(json, JSON.stringify({ keys: [{ id: h.pinned[0]?.id, publicKey: raw }] }));
+    const withJson = await runCli([...args('--once'), '--key', json], { env: env() });
+    expect(withJson.code, withJson.stderr).toBe(0);
+
+    await writeFile(json, '{"keys": "nope"}');
+    const bad = await runCli([...args('--once'), '--key', json], { env: env() });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe(
+      `takedown sync: --key ${json}: JSON keys must be the answer of GET /v1/keys: {"keys": [{"id", "publicKey"}, ...]}`,
+    );
+  });
+
+  it('refuses a hub URL that already holds /v1, naming the base URL to give', async () => {
+    const run = await runCli([...args('--once'), '--hub', `${h.hub.url}/v1`], { env: env() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `--hub ${h.hub.url}/v1: give the hub's base URL without /v1, e.g. ${h.hub.url}/`,
+    );
+    expect(h.hub.requests).toEqual([]);
+  });
+
   it('serves its metrics and stops cleanly on SIGTERM', async () => {
     h.hub.publish([domain('blocked.test')]);
     const agent = spawnSync(args('--metrics-port', '0', '--wait', '1'));
@@ -120,6 +145,31 @@ describe('takedown sync', () => {
       agent.child.kill('SIGTERM');
     }
     expect(await agent.exited).toBe(0);
+  });
+
+  it("refuses a second agent on the same state directory, naming the first one; takes over a dead one's lock", async () => {
+    h.hub.publish([domain('blocked.test')]);
+    const first = spawnSync(args('--wait', '1'));
+    try {
+      await until(() => first.stderr().includes('"event":"reported"'), 'the first agent to report');
+      const second = await runCli(args('--once'), { env: env() });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`is in use by another takedown sync (pid ${first.child.pid})`);
+      expect(second.stderr).not.toContain('"event":"applied"');
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    expect(await first.exited).toBe(0);
+    await expect(readFile(join(h.dir, 'state', 'lock'), 'utf8')).rejects.toThrow('ENOENT');
+
+    // A lock left by a process that no longer exists.
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    await writeFile(join(h.dir, 'state', 'lock'), `${dead.pid}\n`);
+    const next = await runCli(args('--once'), { env: env() });
+    expect(next.code).toBe(0);
+    expect(next.stderr).toContain(`"event":"stale_lock_taken_over"`);
+    expect(next.stderr).toContain(`"pid":${dead.pid}`);
   });
 
   it('killed with SIGKILL during a large apply leaves the old file whole; the next start finishes the job', async () => {

@@ -3,8 +3,10 @@ import {
   hostPort,
   pairReloads,
   resolveSyncConfig,
+  SYNC_DEFAULTS,
   SyncConfigError,
 } from '../../../src/agent/sync/sync-config.ts';
+import { sync } from '../../../src/cli/sync.ts';
 
 const base = {
   hub: 'https://hub.example',
@@ -57,6 +59,25 @@ describe('resolveSyncConfig', () => {
     expect(config.metrics).toBeUndefined();
   });
 
+  it('takes every default from SYNC_DEFAULTS, and the help text prints those same values', () => {
+    const config = resolveSyncConfig({ flags: { ...base, 'metrics-port': '9100' }, env: {} });
+    expect(config).toMatchObject({
+      once: SYNC_DEFAULTS.once,
+      waitSeconds: SYNC_DEFAULTS.wait,
+      intervalSeconds: SYNC_DEFAULTS.interval,
+      maxBackoffSeconds: SYNC_DEFAULTS['max-backoff'],
+      reloadTimeoutSeconds: SYNC_DEFAULTS['reload-timeout'],
+      maxBytes: SYNC_DEFAULTS['max-bytes'],
+      metrics: { host: SYNC_DEFAULTS['metrics-host'], port: 9100 },
+    });
+    for (const [flag, value] of Object.entries(SYNC_DEFAULTS)) {
+      if (typeof value === 'boolean') continue;
+      const line = sync.usage.split('\n').find((l) => l.trimStart().startsWith(`--${flag} `));
+      expect(line, `--${flag} in the help text`).toBeDefined();
+      expect(line).toContain(`(default ${value}`);
+    }
+  });
+
   it('lets flags win over the environment and the environment over the file; file paths are relative to it', () => {
     const config = resolveSyncConfig({
       file: {
@@ -93,6 +114,15 @@ describe('resolveSyncConfig', () => {
     expect(() => resolveSyncConfig({ flags: { ...base, feed: 'filter' }, env: {} })).toThrow('flags: feed');
     expect(() => resolveSyncConfig({ flags: { ...base, wait: '61' }, env: {} })).toThrow('flags: wait');
     expect(() => resolveSyncConfig({ flags: { ...base, hub: 'ftp://x' }, env: {} })).toThrow('flags: hub');
+    expect(() => resolveSyncConfig({ flags: { ...base, hub: 'https://hub.example/v1/' }, env: {} })).toThrow(
+      "--hub https://hub.example/v1/: give the hub's base URL without /v1/, e.g. https://hub.example/",
+    );
+    expect(() =>
+      resolveSyncConfig({ flags: { ...base, hub: 'https://x.example/takedown/v1/feeds' }, env: {} }),
+    ).toThrow('e.g. https://x.example/takedown');
+    expect(resolveSyncConfig({ flags: { ...base, hub: 'https://x.example/takedown/' }, env: {} }).hub).toBe(
+      'https://x.example/takedown/',
+    );
     expect(() =>
       resolveSyncConfig({ file: { dir: '/', values: { colour: 'red' } }, flags: base, env: {} }),
     ).toThrow('config file');

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HubClient } from '../../src/core/hub-client.ts';
+import {
+  gzipBomb,
+  type HostileAnswer,
+  serveOnLoopback,
+  stallAfterHeaders,
+  stallBeforeHeaders,
+  steady,
+  trickle,
+} from '../helpers/hostile-http.ts';
+import { REPO_ROOT } from '../helpers/hub.ts';
+
+// The feed client against real sockets on loopback that never finish an answer.
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+async function clientFor(answer: HostileAnswer, options: { timeoutMs: number; maxBytes?: number }) {
+  const hub = await serveOnLoopback((_, res) => answer(res));
+  close = hub.close;
+  return new HubClient({ hub: hub.url, token: null, maxBytes: options.maxBytes ?? 1 << 20, ...options });
+}
+
+/** The outcome and the seconds it took. */
+async function timed<T>(run: () => Promise<T>): Promise<{ outcome: T; seconds: number }> {
+  const started = performance.now();
+  const outcome = await run();
+  return { outcome, seconds: (performance.now() - started) / 1000 };
+}
+
+// The deadline is 1 s; the bound leaves room for a loaded machine, far below what a hang would take.
+const GIVE_UP_BOUND_SECONDS = 4;
+
+describe('one deadline for headers and body', () => {
+  it.each([
+    ['stalls before the headers', stallBeforeHeaders, 'no answer within 1000 ms'],
+    ['stalls after the headers', stallAfterHeaders, 'the body stalled: 0 bytes'],
+    ['trickles the body one byte a second', trickle(), 'the body stalled: '],
+  ])('gives up on a hub that %s, saying why', async (_, answer, why) => {
+    const client = await clientFor(answer, { timeoutMs: 1000 });
+    const { outcome, seconds } = await timed(() => client.snapshot('dns'));
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'timeout' });
+    expect((outcome as { message: string }).message).toContain(why);
+    expect(seconds).toBeGreaterThanOrEqual(0.9);
+    expect(seconds).toBeLessThan(GIVE_UP_BOUND_SECONDS);
+  });
+
+  it('lets a large body that keeps moving run past the first deadline', async () => {
+    // 1.2 MB over about 1.5 s: ten times the minimum rate, three times the base deadline.
+    const client = await clientFor(steady(1_200_000, 80_000, 100), {
+      timeoutMs: 500,
+      maxBytes: 1 << 22,
+    });
+    const { outcome } = await timed(() => client.snapshot('dns'));
+    expect(outcome).toMatchObject({ kind: 'artifact' });
+    expect((outcome as { bytes: Uint8Array }).bytes).toHaveLength(1_200_000);
+  });
+
+  it('refuses a gzip bomb by the size it expands to', async () => {
+    const client = await clientFor(gzipBomb(64 << 20), { timeoutMs: 10_000, maxBytes: 1 << 20 });
+    const { outcome } = await timed(() => client.snapshot('dns'));
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'too_large' });
+    expect((outcome as { message: string }).message).toContain('exceeds the 1048576 byte limit');
+  });
+
+  it('still fires when the garbage collector runs while a caller signal is attached', async () => {
+    const probe = fileURLToPath(new URL('./hub-client-gc-probe.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', probe], { cwd: REPO_ROOT });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(JSON.parse(out)).toMatchObject({ kind: 'failed', reason: 'timeout' });
+  });
+});
