@@ -1,12 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
+import type { Daemon } from '../../bench/lib/resolvers/daemon.ts';
+import { startDnsmasq } from '../../bench/lib/resolvers/dnsmasq.ts';
 import {
   authZoneSnippet,
-  findTool,
-  freePort,
   missingTools,
   queryDns,
   type RunningUnbound,
@@ -277,27 +276,14 @@ describe.skipIf(missingTools(['unbound', 'unbound-checkconf']))(
           version: points.version,
           options,
         });
-        dnsmasqPort = await freePort();
-        dnsmasq = spawnDaemon(findTool('dnsmasq') ?? 'dnsmasq', [
-          '--keep-in-foreground',
-          '--conf-file=/dev/null',
-          `--port=${dnsmasqPort}`,
-          '--listen-address=127.0.0.1',
-          '--bind-interfaces',
-          '--no-resolv',
-          '--no-hosts',
-          `--server=127.0.0.1#${internet.port}`,
-          `--servers-file=${servers}`,
-          `--pid-file=${join(workDir(), 'dnsmasq.pid')}`,
-          `--user=${userInfo().username}`,
-          '--log-facility=-',
-        ]);
-        const answers = () =>
-          queryDns(dnsmasqPort, 'ready.example', 'A').then(
-            () => true,
-            () => false,
-          );
-        await waitUntilReady(dnsmasq, answers, 10_000, 50);
+        const started = await startDnsmasq({
+          dir: workDir(),
+          upstreamPort: internet.port,
+          serversFile: servers,
+          probeName: 'ready.example',
+        });
+        dnsmasq = started.daemon;
+        dnsmasqPort = started.port;
       }
     }, 120_000);
 

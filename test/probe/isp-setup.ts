@@ -1,14 +1,13 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
+import { type RunningDnsmasq, startDnsmasq } from '../../bench/lib/resolvers/dnsmasq.ts';
 import {
   authZoneSnippet,
   findTool,
   freePort,
-  queryDns,
   type RunningUnbound,
   startUnbound,
 } from '../../bench/lib/resolvers/unbound.ts';
@@ -34,31 +33,8 @@ export async function startInternet(dir: string): Promise<RunningUnbound> {
 }
 
 /** dnsmasq forwarding every question to `upstreamPort`: an ISP resolver that enforces nothing. */
-export async function startForwardingDnsmasq(
-  dir: string,
-  upstreamPort: number,
-): Promise<{ port: number; daemon: Daemon }> {
-  const port = await freePort();
-  const daemon = spawnDaemon(findTool('dnsmasq') ?? 'dnsmasq', [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    `--port=${port}`,
-    '--listen-address=127.0.0.1',
-    '--bind-interfaces',
-    '--no-resolv',
-    '--no-hosts',
-    `--server=127.0.0.1#${upstreamPort}`,
-    `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-    `--user=${userInfo().username}`,
-    '--log-facility=-',
-  ]);
-  const answers = () =>
-    queryDns(port, 'ok.test', 'A', 300).then(
-      () => true,
-      () => false,
-    );
-  await waitUntilReady(daemon, answers, 10_000, 50);
-  return { port, daemon };
+export function startForwardingDnsmasq(dir: string, upstreamPort: number): Promise<RunningDnsmasq> {
+  return startDnsmasq({ dir, upstreamPort });
 }
 
 export interface RunningSquid {

@@ -1,12 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Daemon, spawnDaemon, waitUntilReady } from '../../bench/lib/resolvers/daemon.ts';
+import type { Daemon } from '../../bench/lib/resolvers/daemon.ts';
+import { startDnsmasq } from '../../bench/lib/resolvers/dnsmasq.ts';
 import {
   authZoneSnippet,
-  findTool,
-  freePort,
   missingTools,
   queryDns,
   type RunningUnbound,
@@ -50,27 +49,7 @@ describe.skipIf(missing)('the dnsmasq output with a real dnsmasq', () => {
       version: 1,
       options,
     });
-    port = await freePort();
-    dnsmasq = spawnDaemon(findTool('dnsmasq') ?? 'dnsmasq', [
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      `--port=${port}`,
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      '--no-resolv',
-      '--no-hosts',
-      `--server=127.0.0.1#${upstream.port}`,
-      `--servers-file=${path}`,
-      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-      `--user=${userInfo().username}`,
-      '--log-facility=-',
-    ]);
-    const answers = () =>
-      answer('ok.test').then(
-        () => true,
-        () => false,
-      );
-    await waitUntilReady(dnsmasq, answers, 10_000, 50);
+    ({ port, daemon: dnsmasq } = await startDnsmasq({ dir, upstreamPort: upstream.port, serversFile: path }));
   });
 
   afterAll(async () => {
