@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AGENT_ID } from '../core/hub-client.ts';
 import { ACTIONS, CATEGORIES } from '../core/types.ts';
+import { MAX_DECISION_REASON, MAX_ORDER_REASON } from '../registry/order-input.ts';
 import { ORDER_STATUSES, TOKEN_ROLES } from '../registry/types.ts';
 
 /** Longest target accepted on the wire; canonicalization refuses anything past 2048 characters anyway. */
@@ -20,26 +21,32 @@ export const createOrderBody = z.strictObject({
   authority: text(200),
   category: z.enum(CATEGORIES),
   action: z.enum(ACTIONS).optional(),
-  reason: z.string().max(4000).optional(),
+  reason: z.string().max(MAX_ORDER_REASON).optional(),
   issuedAt: orderTime.optional(),
   expiresAt: orderTime.nullable().optional(),
   targets: z.array(target).min(1).max(MAX_ORDER_TARGETS),
-  override: z.strictObject({ reason: text(2000) }).optional(),
+  override: z.strictObject({ reason: text(MAX_DECISION_REASON) }).optional(),
 });
 
 /** `?dryRun=true`: answer what the order would do, write nothing. */
 export const createOrderQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() });
 
-export const reasonBody = z.strictObject({ reason: text(2000) });
+export const reasonBody = z.strictObject({ reason: text(MAX_DECISION_REASON) });
 /** `release`: a false positive; the targets go on the released list. */
-export const revokeBody = z.strictObject({ reason: text(2000), release: z.boolean().optional() });
-export const extendBody = z.strictObject({ expiresAt: orderTime.nullable(), reason: text(2000).optional() });
-export const revokeEntryBody = z.strictObject({
-  target: target,
-  reason: text(2000),
+export const revokeBody = z.strictObject({
+  reason: text(MAX_DECISION_REASON),
   release: z.boolean().optional(),
 });
-export const unreleaseBody = z.strictObject({ target: target, reason: text(2000) });
+export const extendBody = z.strictObject({
+  expiresAt: orderTime.nullable(),
+  reason: text(MAX_DECISION_REASON).optional(),
+});
+export const revokeEntryBody = z.strictObject({
+  target: target,
+  reason: text(MAX_DECISION_REASON),
+  release: z.boolean().optional(),
+});
+export const unreleaseBody = z.strictObject({ target: target, reason: text(MAX_DECISION_REASON) });
 
 export const checkBody = z.strictObject({ targets: z.array(target).min(1).max(MAX_CHECK_TARGETS) });
 

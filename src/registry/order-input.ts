@@ -11,7 +11,10 @@ export type ValidOrder = Pick<
 > & { override: { reason: string } | null };
 
 const MAX_NAME = 200;
-const MAX_TEXT = 4000;
+/** Longest legal reason of an order. */
+export const MAX_ORDER_REASON = 4000;
+/** Longest reason of a decision: an override, a revocation, an approval, a release. */
+export const MAX_DECISION_REASON = 2000;
 /** Years 0..9999 keep ISO strings fixed-width, so they sort and compare as text. */
 const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
@@ -124,7 +127,7 @@ export function validateOrder(
   }
   let reason: string | null = null;
   if (input.reason !== undefined && input.reason !== null && input.reason !== '') {
-    const r = text(input.reason, 'reason', MAX_TEXT);
+    const r = text(input.reason, 'reason', MAX_ORDER_REASON);
     if (!r.ok) return r;
     reason = r.value;
   }
@@ -143,7 +146,7 @@ export function validateOrder(
   }
   let override: { reason: string } | null = null;
   if (input.override !== undefined && input.override !== null) {
-    const r = text(input.override.reason, 'override.reason', MAX_TEXT);
+    const r = text(input.override.reason, 'override.reason', MAX_DECISION_REASON);
     if (!r.ok) return r;
     override = { reason: r.value };
   }
