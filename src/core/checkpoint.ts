@@ -33,18 +33,18 @@ const ED25519 = 0x01;
 const ORIGIN = /^[^\s\u2014+][^\s+]*$/;
 
 /** Thrown for an origin a note cannot carry (empty, white space, "+" or a leading em dash). */
-export class CheckpointError extends Error {
+class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
 /** The signed part of a checkpoint's note. */
-export function checkpointBody(c: Checkpoint): string {
+function checkpointBody(c: Checkpoint): string {
   if (!ORIGIN.test(c.origin)) throw new CheckpointError(`origin "${c.origin}" is not a key name`);
   return `${c.origin}\n${c.treeSize}\n${toBase64(c.root)}\n${VERSION_LINE}${c.version}\n`;
 }
 
 /** The signed-note key hash of an Ed25519 key under `name`. */
-export function noteKeyHash(name: string, publicKeyRaw: Uint8Array): Uint8Array {
+function noteKeyHash(name: string, publicKeyRaw: Uint8Array): Uint8Array {
   return sha256Sync(concatBytes([utf8(name), Uint8Array.of(0x0a, ED25519), publicKeyRaw])).subarray(0, 4);
 }
 
@@ -117,3 +117,14 @@ export async function verifyCheckpoint(
   }
   return fail('checkpoint_unsigned', `checkpoint of ${checkpoint.origin} is not signed by a trusted key`);
 }
+
+export interface SignedCheckpoint {
+  version: number;
+  treeSize: number;
+  root: Uint8Array;
+  /** The signed note. */
+  note: string;
+}
+
+/** Signs checkpoints of `version` (default: the latest); null when the log has no such version. */
+export type CheckpointSource = (version?: number) => Promise<SignedCheckpoint | null>;

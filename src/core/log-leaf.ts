@@ -20,10 +20,10 @@
  */
 import { ACTIONS, type Action, CATEGORIES, type Category, type EntryKind } from './types.ts';
 
-export const LEAF_FORMAT = 'takedown-leaf/1';
+const LEAF_FORMAT = 'takedown-leaf/1';
 export const COMMITMENT_PREFIX = 'hmac-sha256:';
 
-export const ORDER_EVENTS = [
+const ORDER_EVENTS = [
   'order-created',
   'order-revoked',
   'order-expired',
@@ -152,7 +152,7 @@ export function encodeLeaf(leaf: LogLeaf): Uint8Array {
 }
 
 /** A leaf that does not decode; the message says why. */
-export class LeafFormatError extends Error {
+class LeafFormatError extends Error {
   override name = 'LeafFormatError';
 }
 
@@ -245,6 +245,3 @@ export function decodeLeaf(bytes: Uint8Array): LogLeaf {
 
 export const isChangeLeaf = (leaf: LogLeaf): leaf is ChangeLeaf =>
   leaf.type === 'add' || leaf.type === 'remove';
-
-/** Whether a change leaf's target is a commitment rather than the expression. */
-export const isCommitment = (target: string): boolean => target.startsWith(COMMITMENT_PREFIX);

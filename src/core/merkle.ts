@@ -29,7 +29,7 @@ export const hashChildren = (left: Uint8Array, right: Uint8Array): Uint8Array =>
 export type NodeReader = (level: number, index: number) => Uint8Array;
 
 /** The largest power of two smaller than n (n >= 2). */
-export function splitPoint(n: number): number {
+function splitPoint(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
@@ -42,7 +42,7 @@ const isPowerOfTwo = (n: number): boolean => n > 0 && 2 ** log2(n) === n;
  * MTH(D[start:end]) for the subtrees RFC 9162 proofs visit: `start` is a multiple of a power of two at least
  * as large as the range, so the range is one complete subtree or a left-full split of one.
  */
-export function rangeHash(read: NodeReader, start: number, end: number): Uint8Array {
+function rangeHash(read: NodeReader, start: number, end: number): Uint8Array {
   const n = end - start;
   if (n <= 0) throw new RangeError(`empty range [${start}, ${end})`);
   if (isPowerOfTwo(n) && start % n === 0) {
@@ -58,7 +58,7 @@ export const treeRoot = (read: NodeReader, size: number): Uint8Array =>
   size === 0 ? EMPTY_ROOT : rangeHash(read, 0, size);
 
 /** Thrown for a proof request outside the tree; the message names the bad number. */
-export class ProofRangeError extends RangeError {
+class ProofRangeError extends RangeError {
   override name = 'ProofRangeError';
 }
 

@@ -47,7 +47,7 @@ export interface SignedObservation extends ProbeObservation {
 const DOMAIN_TAG = 'takedown-probe-result/1\n';
 
 /** The signed bytes: a tag and the fields as a JSON array in a fixed order (no key-order ambiguity). */
-export function evidenceBytes(o: ProbeObservation): Uint8Array {
+function evidenceBytes(o: ProbeObservation): Uint8Array {
   return utf8(
     DOMAIN_TAG +
       JSON.stringify([

@@ -12,7 +12,7 @@
 export const TILE_WIDTH = 256;
 
 /** The path element of tile index `n`. */
-export function tileIndexPath(n: number): string {
+function tileIndexPath(n: number): string {
   const digits = String(n).padStart(3, '0');
   const groups: string[] = [];
   for (let end = digits.length; end > 0; end -= 3)

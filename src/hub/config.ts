@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ORDER_BODY_LIMIT } from '../api/json-body.ts';
 import { CATEGORIES } from '../core/types.ts';
 import { DEFAULT_FOUR_EYES } from '../registry/four-eyes.ts';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../registry/order-input.ts';
@@ -55,11 +56,7 @@ const hubConfigSchema = z.object({
       }),
     ),
   ),
-  bodyLimit: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(32 * 1024 * 1024),
+  bodyLimit: z.coerce.number().int().positive().default(DEFAULT_ORDER_BODY_LIMIT),
   /**
    * Seconds between full `PRAGMA integrity_check` runs of the registry (in a worker thread); 0 turns them off.
    * Six hours: a check reads the whole file, and damage found within hours still leaves recent backups good.

@@ -12,7 +12,7 @@ export interface DnsVerdict {
 }
 
 /** RFC 8914 EDE info codes that mean a policy stopped the answer: Blocked, Censored, Filtered. */
-export const BLOCKING_EDE_CODES: ReadonlySet<number> = new Set([15, 16, 17]);
+const BLOCKING_EDE_CODES: ReadonlySet<number> = new Set([15, 16, 17]);
 
 /** EDNS option code of an Extended DNS Error (RFC 8914). */
 const EDE_OPTION = 15;

@@ -3,7 +3,7 @@ import type { SignedObservation } from '../core/probe-evidence.ts';
 import type { Plan } from './probe-round.ts';
 
 /** A refusal or failure of the hub, with its status and error code. */
-export class ProbeHubError extends Error {
+class ProbeHubError extends Error {
   override name = 'ProbeHubError';
   constructor(
     readonly status: number,

@@ -28,7 +28,7 @@ export interface ChangePage {
 }
 
 /** The last change-log seq written at or before `version` (0 before any change). */
-export function seqAtVersion(store: Store, version: number): number {
+function seqAtVersion(store: Store, version: number): number {
   const seq = store
     .stmt(
       'SELECT last_seq FROM versions WHERE version <= ? AND last_seq IS NOT NULL ORDER BY version DESC LIMIT 1',

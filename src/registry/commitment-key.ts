@@ -18,7 +18,7 @@ import {
 import { dirname, join } from 'node:path';
 import { tempPathBeside } from '../util/durable-file.ts';
 
-export const COMMITMENT_KEY_FILE = 'commitment.key';
+const COMMITMENT_KEY_FILE = 'commitment.key';
 
 /** The commitment key file of the registry at `dbPath`. */
 export const commitmentKeyPath = (dbPath: string): string =>

@@ -37,7 +37,7 @@ export function leafTarget(settings: LogSettings, expression: string, category: 
 }
 
 /** The tree size after the latest logged version (0 for an empty log). */
-export function loggedSize(db: Database.Database): number {
+function loggedSize(db: Database.Database): number {
   return (
     (db.prepare('SELECT tree_size FROM log_heads ORDER BY version DESC LIMIT 1').pluck().get() as
       | number

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import { hashChildren, type NodeReader, treeRoot } from '../core/merkle.ts';
 
-export const TILE_HEIGHT = 8;
+const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 2 ** TILE_HEIGHT;
 const HASH = 32;
 

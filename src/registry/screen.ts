@@ -79,7 +79,7 @@ export function acceptTarget(
 }
 
 /** A clear message for the first rail a target trips. */
-export function railMessage(t: Target, rail: Rail, protectedDomains: ProtectedDomains): string {
+function railMessage(t: Target, rail: Rail, protectedDomains: ProtectedDomains): string {
   switch (rail) {
     case 'ip_literal':
       return `'${t.host}' is an IP address: a domain entry would block every site on it (list a URL with a path, or override)`;

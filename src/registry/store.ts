@@ -23,10 +23,10 @@ const sqliteCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.co
 const isBusy = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_BUSY';
 
 /** True when SQLite could not grow the file: the disk, or the `max_page_count` limit, is full. */
-export const isFull = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_FULL';
+const isFull = (e: unknown): boolean => sqliteCode(e) === 'SQLITE_FULL';
 
 /** The failure of a write that found the storage full (the transaction was rolled back). */
-export const storageFull = <T = never>(): RegistryResult<T> =>
+const storageFull = <T = never>(): RegistryResult<T> =>
   failure('storage_full', 'the registry storage is full; nothing was written');
 
 /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
  */
 
 /** The state directory is held by a live process; the message names its pid. */
-export class StateLockedError extends Error {
+class StateLockedError extends Error {
   override name = 'StateLockedError';
 }
 

@@ -15,7 +15,7 @@ import { unwrap } from '../registry-result.ts';
 import { validate } from '../validate.ts';
 
 /** Results per `POST /v1/probes/results`. */
-export const MAX_RESULTS_PER_BATCH = 1000;
+const MAX_RESULTS_PER_BATCH = 1000;
 
 const keyBody = z.strictObject({ publicKey: z.string().min(1).max(100) });
 
