@@ -84,7 +84,7 @@ function recentEntries(store: Store, size: number, confidential: readonly Catego
     .all(after) as VersionRow[];
   const active = store.stmt('SELECT active FROM entries WHERE expression = ?').pluck();
   const changes = store.stmt(
-    'SELECT expression, op, category FROM changes WHERE seq BETWEEN ? AND ? ORDER BY seq DESC',
+    "SELECT expression, op, category FROM changes WHERE seq BETWEEN ? AND ? AND op IN ('add', 'remove') ORDER BY seq DESC",
   );
   const seen = new Set<string>();
   const added: PlanEntry[] = [];
