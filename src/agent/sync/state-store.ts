@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { SavedState } from '../../core/consumer.ts';
 import { parseCheckpoint } from '../../core/checkpoint.ts';
+import type { SavedState } from '../../core/consumer.ts';
 import { AGENT_ID } from '../../core/hub-client.ts';
 import { exportPublicKey, importPublicKey, type PublicKey } from '../../core/keys.ts';
 import type { KeyRing } from '../../core/keyset.ts';
