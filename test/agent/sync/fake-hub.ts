@@ -68,6 +68,7 @@ export class FakeHub {
     version: number;
     appliedAt: string;
     outputs: unknown[];
+    checkpoint?: { version: number; treeSize: number; rootHash: string };
   }> = [];
   /** Snapshots sent whole (200), as opposed to 304 for an ETag the agent already holds. */
   snapshotsSent = 0;
@@ -82,6 +83,8 @@ export class FakeHub {
   readonly treeSizes = new Map<number, number>([[0, 0]]);
   /** Whether artifacts carry checkpoints (false: format-1-like artifacts without one). */
   checkpoints = true;
+  /** Answer proof requests with 503 (the log's route is down). */
+  proofsDown = false;
   /** Consistency proofs requested (kept apart from `requests`, which lists the feed's). */
   readonly proofRequests: string[] = [];
   /** Where compliance reports go besides `reports` (e.g. a real hub). */
@@ -250,6 +253,10 @@ export class FakeHub {
   #consistency(url: URL, res: ServerResponse): void {
     this.proofRequests.push(url.pathname + url.search);
     const [from, to] = ['from', 'to'].map((name) => this.treeSizes.get(Number(url.searchParams.get(name))));
+    if (this.proofsDown) {
+      send(res, { status: 503, body: '{"error":{"code":"unavailable","message":"down"}}' });
+      return;
+    }
     if (from === undefined || to === undefined || from < 1 || from > to) {
       send(res, { status: 404, body: '{"error":{"code":"not_found","message":"no such version"}}' });
       return;
