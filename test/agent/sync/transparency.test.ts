@@ -2,8 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../src/core/keys.ts';
+import { testApp } from '../../helpers/hub.ts';
 import { type Harness, harness } from './agent-harness.ts';
-import { artifact, domain } from './fake-hub.ts';
+import { artifact, domain, FakeHub } from './fake-hub.ts';
 
 // The agent follows the transparency log: each artifact's checkpoint must extend the one it holds.
 
@@ -111,5 +112,57 @@ describe('the agent and the transparency log', () => {
     expect(agent.version).toBe(1);
     h.hub.proofsDown = false;
     expect(await agent.poll(0)).toMatchObject({ status: 'applied', version: 2 });
+  });
+});
+
+describe('a hub showing two agents two different trees', () => {
+  it('shows up as a split view in GET /v1/distributors', async () => {
+    const t = await testApp();
+    const other = new FakeHub(h.hub.key);
+    await other.listen();
+    try {
+      for (const reference of ['O-1', 'O-2']) {
+        const json = { reference, authority: 'A', category: 'gambling', targets: [`${reference}.example`] };
+        expect((await t.call('POST', '/v1/orders', { as: 'regulator', json })).status).toBe(201);
+      }
+      // Both fake hubs pass the agents' reports on to the real hub, as one hub would record them.
+      for (const fake of [h.hub, other]) {
+        fake.forwardReports = async (json) => {
+          expect((await t.call('POST', '/v1/distributors/report', { as: 'distributor', json })).status).toBe(
+            200,
+          );
+        };
+        fake.publish([domain('a.test')]);
+        fake.publish([domain('a.test'), domain('b.test')]);
+      }
+      // The same lists, signed by the same key, over two logs: version 1 has a different leaf in the second.
+      other.rewriteLeaf(0, 'version 1: an order only agent B is shown');
+      const a = await h.open({ 'agent-id': 'resolver-a' });
+      const b = await h.open({
+        'agent-id': 'resolver-b',
+        hub: other.url,
+        state: join(h.dir, 'state-b'),
+        output: [`hosts=${join(h.dir, 'hosts-b')}`],
+      });
+      expect(await a.syncOnce()).toBe(true);
+      expect(await b.syncOnce()).toBe(true);
+
+      const r = await t.call('GET', '/v1/distributors', { as: 'regulator' });
+      expect(r.status).toBe(200);
+      const [view, ...more] = r.body.splitViews;
+      expect(more).toEqual([]);
+      expect(view).toMatchObject({ version: 2 });
+      expect(
+        view.roots.map((root: { agents: Array<{ agentId: string }> }) => root.agents.map((x) => x.agentId)),
+      ).toEqual([['resolver-a'], ['resolver-b']]);
+      expect(view.roots.map((root: { treeSize: number }) => root.treeSize)).toEqual([2, 2]);
+      // Neither fake log is the hub's own: every reported root is flagged as not the hub's.
+      expect(
+        r.body.distributors.map((d: { checkpoint: { matchesHub: boolean } }) => d.checkpoint.matchesHub),
+      ).toEqual([false, false]);
+    } finally {
+      await other.close();
+      await t.close();
+    }
   });
 });
