@@ -1,6 +1,6 @@
+import type { CheckpointSource } from '../core/checkpoint.ts';
 import type { Category } from '../core/types.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
-import type { CheckpointSource } from '../hub/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { JsonLog } from '../util/json-log.ts';
 import type { Metrics } from '../util/prometheus.ts';

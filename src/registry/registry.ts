@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Category, Change, FeedEntry } from '../core/types.ts';
-import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../feeds/feed-definitions.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../core/types.ts';
 import { verifyChain } from './change-log.ts';
 import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './change-queries.ts';
 import { commitmentKeyPath, loadCommitmentKey } from './commitment-key.ts';
