@@ -197,7 +197,7 @@ async function main() {
       const note = await signCheckpoint({ origin: 'takedown', ...to }, key);
       const heldNote = { ...held, note: await signCheckpoint(held, key) };
       const t0 = cpuMs();
-      const r = await checkLogAdvance(heldNote, note, [key.publicKey], async () => ({
+      const r = await checkLogAdvance(heldNote, note, to.version, [key.publicKey], async () => ({
         ok: true,
         value: proof,
       }));

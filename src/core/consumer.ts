@@ -149,7 +149,13 @@ export class FeedConsumer<S extends FeedState<S>> {
     // Before anything of the payload is used: a fork of the log is refused even if its list looks right.
     let checkpoint = this.#checkpoint;
     if (this.#proofs) {
-      const advanced = await checkLogAdvance(checkpoint, manifest.checkpoint, this.#trust.keys, this.#proofs);
+      const advanced = await checkLogAdvance(
+        checkpoint,
+        manifest.checkpoint,
+        manifest.to,
+        this.#trust.keys,
+        this.#proofs,
+      );
       if (!advanced.ok) return advanced;
       checkpoint = advanced.value;
     }

@@ -47,19 +47,22 @@ export const summarizeCheckpoint = (c: Checkpoint): CheckpointSummary => ({
 });
 
 /**
- * Checks the checkpoint `note` an artifact carries against the `held` one. Returns the checkpoint to hold
- * once the artifact is applied: the newer of the two (null while neither exists). An artifact without a
- * checkpoint (format 1) is accepted only by a consumer that holds none yet: once a consumer holds a
- * checkpoint, dropping it would let a hub leave the log behind unnoticed.
+ * Checks the checkpoint `note` an artifact of version `to` carries against the `held` one. Returns the
+ * checkpoint to hold once the artifact is applied: the newer of the two (null while neither exists). An
+ * artifact without a checkpoint (format 1, or the hub's version 0, whose log is empty) is accepted only by a
+ * consumer that holds none yet, or when it does not reach past the held one (a reload through an older
+ * snapshot, whose onward delta must then extend the held log): dropping the checkpoint would let a hub
+ * leave the log behind unnoticed.
  */
 export async function checkLogAdvance(
   held: HeldCheckpoint | null,
   note: string,
+  to: number,
   keys: readonly PublicKey[],
   proofs: ConsistencySource,
 ): Promise<Result<HeldCheckpoint | null>> {
   if (note === '') {
-    if (held === null) return ok(null);
+    if (held === null || to < held.version) return ok(held);
     return fail(
       'checkpoint_missing',
       `the artifact carries no checkpoint, the consumer holds the one of version ${held.version}`,

@@ -49,17 +49,17 @@ describe('checkLogAdvance', () => {
   it('holds the first checkpoint on its signature, then each one its proof extends', async () => {
     const l = log(40);
     const first = await l.head(3, 10);
-    expect(await checkLogAdvance(null, first.note, keys, unused)).toEqual({ ok: true, value: first });
+    expect(await checkLogAdvance(null, first.note, 3, keys, unused)).toEqual({ ok: true, value: first });
     const next = await l.head(5, 40);
-    expect(await checkLogAdvance(first, next.note, keys, l.proofs)).toEqual({ ok: true, value: next });
+    expect(await checkLogAdvance(first, next.note, 5, keys, l.proofs)).toEqual({ ok: true, value: next });
   });
 
   it('asks for no proof when the size did not change, and needs the same root then', async () => {
     const l = log(8);
     const held = await l.head(4, 8);
-    expect((await checkLogAdvance(held, (await l.head(5, 8)).note, keys, unused)).ok).toBe(true);
+    expect((await checkLogAdvance(held, (await l.head(5, 8)).note, 5, keys, unused)).ok).toBe(true);
     const forked = await log(8, (i) => (i === 2 ? 'slipped in' : `leaf ${i}`)).head(5, 8);
-    expect(await checkLogAdvance(held, forked.note, keys, unused)).toMatchObject({
+    expect(await checkLogAdvance(held, forked.note, 5, keys, unused)).toMatchObject({
       ok: false,
       error: { code: 'log_inconsistent' },
     });
@@ -70,7 +70,7 @@ describe('checkLogAdvance', () => {
     const held = await l.head(2, 10);
     const rewritten = log(20, (i) => (i === 3 ? 'rewritten' : `leaf ${i}`));
     const code = async (note: string, proofs: ConsistencySource = rewritten.proofs) => {
-      const r = await checkLogAdvance(held, note, keys, proofs);
+      const r = await checkLogAdvance(held, note, 3, keys, proofs);
       return r.ok ? 'ok' : r.error.code;
     };
     expect(await code((await rewritten.head(3, 20)).note)).toBe('log_inconsistent');
@@ -82,8 +82,10 @@ describe('checkLogAdvance', () => {
     expect(await code('')).toBe('checkpoint_missing');
     const down: ConsistencySource = async () => fail('proof_unavailable', 'down');
     expect(await code((await l.head(3, 20)).note, down)).toBe('proof_unavailable');
-    // Without a held checkpoint an artifact without one (format 1) passes, as before the log.
-    expect(await checkLogAdvance(null, '', keys, unused)).toEqual({ ok: true, value: null });
+    // Without a held checkpoint an artifact without one (format 1) passes, as before the log; with one, only
+    // an artifact older than the held checkpoint does (the hub's empty version 0), keeping the held one.
+    expect(await checkLogAdvance(null, '', 3, keys, unused)).toEqual({ ok: true, value: null });
+    expect(await checkLogAdvance(held, '', 0, keys, unused)).toEqual({ ok: true, value: held });
   });
 
   it("refuses a hub answer that names other roots than the held checkpoints'", async () => {

@@ -20,6 +20,8 @@ import { hashTilePath, TILE_WIDTH } from '../../src/core/tlog-tiles.ts';
 const HELD_CHECKPOINT = 'edge-state/filter.checkpoint';
 /** The transparency log as `takedown publish` writes it (tlog-tiles.ts). */
 const LOG_CHECKPOINT = 'log/checkpoint';
+/** Consistency proofs the cron kept (bucket-pull.ts): the hub's answers, checked by whoever uses them. */
+const proofPath = (from: number, to: number) => `log/proofs/${from}-${to}.json`;
 
 /** The part of the Workers `R2Bucket` API the edge uses (a narrow port: tests and types stay small). */
 export interface ArtifactBucket {
@@ -114,6 +116,23 @@ export class FeedStore {
     const width = Math.min(TILE_WIDTH, nodes - index * TILE_WIDTH);
     if (width <= 0) return null;
     return this.artifact(`log/${hashTilePath(level, index, width)}`);
+  }
+
+  /** A consistency proof answer of the hub the cron kept (`log/proofs/<from>-<to>.json`), or null. */
+  async consistencyAnswer(from: number, to: number): Promise<unknown> {
+    const object = await this.bucket.get(proofPath(from, to));
+    if (!object) return null;
+    try {
+      return JSON.parse(await object.text());
+    } catch {
+      return null;
+    }
+  }
+
+  putConsistencyAnswer(from: number, to: number, answer: unknown): Promise<unknown> {
+    return this.bucket.put(proofPath(from, to), JSON.stringify(answer), {
+      httpMetadata: { contentType: 'application/json' },
+    });
   }
 
   putIndex(index: StaticIndex): Promise<unknown> {

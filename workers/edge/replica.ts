@@ -13,6 +13,7 @@ import {
   type ConsistencySource,
   type HeldCheckpoint,
   hubConsistencySource,
+  proofFromAnswer,
   tileConsistencySource,
 } from '../../src/core/log-consistency.ts';
 import type { FeedIndex } from '../../src/core/static-layout.ts';
@@ -141,7 +142,10 @@ export class FeedReplica {
     const { store, hub } = this.sources;
     if (store) {
       const tiles = await this.tileProof(store, older, newer);
-      if (tiles.ok || tiles.error.code !== 'proof_unavailable' || !hub) return tiles;
+      if (tiles.ok || tiles.error.code !== 'proof_unavailable') return tiles;
+      const kept = await store.consistencyAnswer(older.version, newer.version).catch(() => null);
+      if (kept !== null) return proofFromAnswer(kept, older, newer);
+      if (!hub) return tiles;
     }
     if (hub) return hubConsistencySource(hub)(older, newer);
     return fail('proof_unavailable', 'no log tiles in the bucket and no hub to ask for a consistency proof');
