@@ -108,6 +108,13 @@ export const reportBody = z.strictObject({
   outputs: z
     .array(z.strictObject({ format: z.string().max(40), path: z.string().max(1024), ok: z.boolean() }))
     .max(50),
+  checkpoint: z
+    .strictObject({
+      version: z.number().int().min(1),
+      treeSize: z.number().int().min(1),
+      rootHash: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of a 32-byte root hash'),
+    })
+    .optional(),
 });
 
 export const keySetQuery = z.strictObject({ version: z.coerce.number().int().min(1).optional() });

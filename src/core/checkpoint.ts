@@ -118,6 +118,7 @@ export async function verifyCheckpoint(
   return fail('checkpoint_unsigned', `checkpoint of ${checkpoint.origin} is not signed by a trusted key`);
 }
 
+/** A checkpoint with its signed note, as the hub serves it. */
 export interface SignedCheckpoint {
   version: number;
   treeSize: number;
@@ -126,5 +127,5 @@ export interface SignedCheckpoint {
   note: string;
 }
 
-/** Signs checkpoints of `version` (default: the latest); null when the log has no such version. */
+/** The hub's checkpoints: the one of `version` (default: the latest); null when the log has no such version. */
 export type CheckpointSource = (version?: number) => Promise<SignedCheckpoint | null>;

@@ -7,6 +7,7 @@ import { KEYS_FEED, type Manifest } from './artifact.ts';
 import { FilterState } from './filter-state.ts';
 import type { PublicKey } from './keys.ts';
 import { followKeySet, type KeyRing, pinnedKeys } from './keyset.ts';
+import { type ConsistencySource, checkLogAdvance, type HeldCheckpoint } from './log-consistency.ts';
 import { PlainState } from './plain-state.ts';
 import { type FeedName, fail, ok, type Result } from './types.ts';
 import { verifyArtifact, verifyResultingState } from './verify.ts';
@@ -36,6 +37,17 @@ export interface FeedConsumerOptions<S> {
   trust: KeyRing | readonly PublicKey[];
   resume?: SavedState<S>;
   maxBytes?: number;
+  /** Follow the transparency log: every artifact's checkpoint must extend the held one. */
+  log?: LogFollowing;
+}
+
+/**
+ * How a consumer follows the transparency log: where consistency proofs come from, and the checkpoint it
+ * held before (saved by an earlier run, or kept across a reload: held even without a state).
+ */
+export interface LogFollowing {
+  proofs: ConsistencySource;
+  checkpoint?: HeldCheckpoint | null;
 }
 
 /** What an accepted artifact did. */
@@ -49,6 +61,8 @@ export interface AppliedArtifact {
   expiresAt: number;
   /** The verified payload that made the state (a delta's changes, for consumers that replay them). */
   payload: Uint8Array;
+  /** The checkpoint held after it (null while the consumer follows no log or has seen no checkpoint). */
+  checkpoint: HeldCheckpoint | null;
 }
 
 /** One feed's verified state. */
@@ -58,6 +72,8 @@ export class FeedConsumer<S extends FeedState<S>> {
   readonly #maxBytes: number | undefined;
   #trust: KeyRing;
   #current: SavedState<S> | undefined;
+  readonly #proofs: ConsistencySource | undefined;
+  #checkpoint: HeldCheckpoint | null;
   /** Updates run one after another: each one verifies against the state the previous one left. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -68,6 +84,16 @@ export class FeedConsumer<S extends FeedState<S>> {
     this.#maxBytes = options.maxBytes;
     this.#trust = 'version' in options.trust ? options.trust : pinnedKeys(options.trust);
     this.#current = options.resume;
+    this.#proofs = options.log?.proofs;
+    this.#checkpoint = options.log?.checkpoint ?? null;
+  }
+
+  /**
+   * The newest transparency-log checkpoint verified (normally the applied version's); null before one, or
+   * when the consumer follows no log.
+   */
+  get checkpoint(): HeldCheckpoint | null {
+    return this.#checkpoint;
   }
 
   /** The applied version; `null` before the first snapshot. */
@@ -120,6 +146,19 @@ export class FeedConsumer<S extends FeedState<S>> {
     });
     if (!verified.ok) return verified;
     const { manifest, payload } = verified.value;
+    // Before anything of the payload is used: a fork of the log is refused even if its list looks right.
+    let checkpoint = this.#checkpoint;
+    if (this.#proofs) {
+      const advanced = await checkLogAdvance(
+        checkpoint,
+        manifest.checkpoint,
+        manifest.to,
+        this.#trust.keys,
+        this.#proofs,
+      );
+      if (!advanced.ok) return advanced;
+      checkpoint = advanced.value;
+    }
     const base = this.#current?.state;
     if (manifest.kind === 'delta' && !base) return fail('gap', 'a delta needs a state to apply to');
     const next = manifest.kind === 'snapshot' ? this.#fromSnapshot(payload) : (base as S).applyDelta(payload);
@@ -131,8 +170,9 @@ export class FeedConsumer<S extends FeedState<S>> {
     );
     if (!matches.ok) return matches;
     this.#current = { version: manifest.to, state, expiresAt: manifest.expiresAt };
+    this.#checkpoint = checkpoint;
     const { kind, from, to, entryCount, checksum, createdAt, expiresAt } = manifest;
-    return ok({ kind, from, to, entryCount, checksum, createdAt, expiresAt, payload });
+    return ok({ kind, from, to, entryCount, checksum, createdAt, expiresAt, payload, checkpoint });
   }
 
   #serially<T>(task: () => Promise<T>): Promise<T> {
@@ -147,6 +187,7 @@ export interface CreateOptions<S> {
   maxBytes?: number;
   /** `filter` only: keep no key set (see `FilterState`); the state checksum is then not checked. */
   lean?: boolean;
+  log?: LogFollowing;
 }
 
 /** A consumer of `feed` trusting `trust`: plain state for `dns` and `url`, hashed for `filter`. */
@@ -165,7 +206,7 @@ export function createFeedConsumer(
   trust: KeyRing | readonly PublicKey[],
   options: CreateOptions<PlainState> | CreateOptions<FilterState> = {},
 ): FeedConsumer<PlainState> | FeedConsumer<FilterState> {
-  const { lean, resume, maxBytes } = options;
+  const { lean, resume, maxBytes, log } = options;
   if (feed === 'filter') {
     const fromSnapshot = (payload: Uint8Array) => FilterState.fromSnapshot(payload, { lean: lean === true });
     return new FeedConsumer({
@@ -174,8 +215,10 @@ export function createFeedConsumer(
       trust,
       resume: resume as SavedState<FilterState>,
       maxBytes,
+      log,
     });
   }
   const fromSnapshot = PlainState.fromSnapshot;
-  return new FeedConsumer({ feed, fromSnapshot, trust, resume: resume as SavedState<PlainState>, maxBytes });
+  const plain = resume as SavedState<PlainState>;
+  return new FeedConsumer({ feed, fromSnapshot, trust, resume: plain, maxBytes, log });
 }

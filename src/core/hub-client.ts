@@ -58,6 +58,8 @@ export interface ApplyReport {
   version: number;
   appliedAt: string;
   outputs: Array<{ format: string; path: string; ok: boolean }>;
+  /** The transparency log checkpoint of `version` the agent enforces (absent before it holds one). */
+  checkpoint?: { version: number; treeSize: number; rootHash: string };
 }
 
 /** How the sync agent and `takedown feed pull` introduce themselves to the hub. */
@@ -112,17 +114,29 @@ export class HubClient {
   }
 
   /** The JSON of `GET /v1/explain?target=` (the entries and orders matching a URL). */
-  async explain(
-    target: string,
-    signal?: AbortSignal,
-  ): Promise<{ kind: 'json'; body: unknown } | FetchFailure> {
-    const path = `/v1/explain?target=${encodeURIComponent(target)}`;
+  explain(target: string, signal?: AbortSignal): Promise<{ kind: 'json'; body: unknown } | FetchFailure> {
+    return this.#json(`/v1/explain?target=${encodeURIComponent(target)}`, signal);
+  }
+
+  #json(path: string, signal?: AbortSignal): Promise<{ kind: 'json'; body: unknown } | FetchFailure> {
     const init = { headers: { accept: 'application/json' } };
     return this.#exchange(path, 0, signal, init, async (response, retryAfter) => {
       if (!response.ok) return httpFailure(response, await errorText(response), retryAfter);
       const body: unknown = await response.json().catch(() => null);
       return { kind: 'json', body };
     });
+  }
+
+  /**
+   * The JSON of `GET /v1/log/proof/consistency?from=&to=` (registry versions): the proof that the log of
+   * version `to` extends the one of version `from`. Nothing in it is trusted (see log-consistency.ts).
+   */
+  consistencyProof(
+    from: number,
+    to: number,
+    signal?: AbortSignal,
+  ): Promise<{ kind: 'json'; body: unknown } | FetchFailure> {
+    return this.#json(`/v1/log/proof/consistency?from=${from}&to=${to}`, signal);
   }
 
   /** Sends a compliance report; `failed` says why the hub did not record it. */

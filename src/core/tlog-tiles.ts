@@ -9,7 +9,11 @@
  *
  * N is written in groups of three digits, all but the last prefixed with "x" (1234067 -> x001/x234/067).
  */
-export const TILE_WIDTH = 256;
+import { hashChildren, type NodeReader } from './merkle.ts';
+
+export const TILE_HEIGHT = 8;
+export const TILE_WIDTH = 2 ** TILE_HEIGHT;
+const HASH = 32;
 
 /** The path element of tile index `n`. */
 function tileIndexPath(n: number): string {
@@ -67,4 +71,30 @@ export function decodeBundle(bundle: Uint8Array): Uint8Array[] {
     at += 2 + n;
   }
   return out;
+}
+
+/** The root of `span` (a power of two) consecutive hashes of `tile` starting at entry `offset`. */
+export function subtreeOfTile(tile: Uint8Array, offset: number, span: number): Uint8Array {
+  if (span === 1) return tile.slice(offset * HASH, (offset + 1) * HASH);
+  const half = span / 2;
+  return hashChildren(subtreeOfTile(tile, offset, half), subtreeOfTile(tile, offset + half, half));
+}
+
+/**
+ * Complete-subtree hashes from hash tiles, loaded through `load` (null when the tile does not exist): tile
+ * (level, idx) holds the hashes of the nodes of height 8 * level with indices 256 * idx .. 256 * idx + n - 1.
+ */
+export function tileNodeReader(load: (level: number, idx: number) => Uint8Array | null): NodeReader {
+  return (height, index) => {
+    const level = Math.floor(height / TILE_HEIGHT);
+    const span = 2 ** (height % TILE_HEIGHT);
+    const first = index * span;
+    const idx = Math.floor(first / TILE_WIDTH);
+    const offset = first % TILE_WIDTH;
+    const tile = load(level, idx);
+    if (tile === null || tile.length < (offset + span) * HASH) {
+      throw new Error(`the log's tiles lack the subtree of height ${height} at ${index}`);
+    }
+    return subtreeOfTile(tile, offset, span);
+  };
 }

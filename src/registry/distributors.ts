@@ -1,9 +1,12 @@
 /** Compliance: which version of which feed each distributor (ISP sync agent) reports it has applied. */
 
+import { fromBase64, toBase64 } from '../core/bytes.ts';
 import { AGENT_ID } from '../core/hub-client.ts';
+import { HASH_BYTES } from '../core/merkle.ts';
+import { logHead } from './log-queries.ts';
 import { toIsoTime } from './order-input.ts';
 import { failure, type Store, success } from './store.ts';
-import type { DistributorReport, DistributorStatus, RegistryResult } from './types.ts';
+import type { DistributorReport, DistributorStatus, RegistryResult, SplitView } from './types.ts';
 
 const MAX_OUTPUTS_JSON = 16_384;
 
@@ -40,18 +43,51 @@ export function recordReport(
   if (outputs.length > MAX_OUTPUTS_JSON) {
     return failure('invalid_input', `outputs are larger than ${MAX_OUTPUTS_JSON} bytes of JSON`);
   }
+  const checkpoint = report.checkpoint;
+  let root: Uint8Array | null = null;
+  if (checkpoint !== undefined) {
+    if (checkpoint.version !== report.version) {
+      return failure(
+        'invalid_input',
+        `checkpoint of version ${checkpoint.version} reported with version ${report.version}`,
+      );
+    }
+    if (!Number.isSafeInteger(checkpoint.treeSize) || checkpoint.treeSize < 1) {
+      return failure(
+        'invalid_input',
+        `checkpoint treeSize ${String(checkpoint.treeSize)} is not a positive integer`,
+      );
+    }
+    root = typeof checkpoint.rootHash === 'string' ? (fromBase64(checkpoint.rootHash) ?? null) : null;
+    if (root?.length !== HASH_BYTES)
+      return failure('invalid_input', 'checkpoint rootHash is not base64 of 32 bytes');
+  }
   const written = store.write(() => {
     if (store.stmt('SELECT 1 FROM tokens WHERE id = ?').get(tokenId) === undefined) {
       return failure('not_found', `token ${tokenId} does not exist`);
     }
     store
       .stmt(
-        `INSERT INTO distributors (token_id, agent_id, feed, version, applied_at, reported_at, outputs)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO distributors (token_id, agent_id, feed, version, applied_at, reported_at, outputs,
+         checkpoint_version, checkpoint_tree_size, checkpoint_root)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (token_id, agent_id, feed) DO UPDATE SET version = excluded.version,
-         applied_at = excluded.applied_at, reported_at = excluded.reported_at, outputs = excluded.outputs`,
+         applied_at = excluded.applied_at, reported_at = excluded.reported_at, outputs = excluded.outputs,
+         checkpoint_version = excluded.checkpoint_version, checkpoint_tree_size = excluded.checkpoint_tree_size,
+         checkpoint_root = excluded.checkpoint_root`,
       )
-      .run(tokenId, agentId, report.feed, report.version, appliedAt, store.nowIso(), outputs);
+      .run(
+        tokenId,
+        agentId,
+        report.feed,
+        report.version,
+        appliedAt,
+        store.nowIso(),
+        outputs,
+        checkpoint?.version ?? null,
+        checkpoint?.treeSize ?? null,
+        root,
+      );
     return success(null);
   });
   if (!written.ok) return written;
@@ -68,6 +104,9 @@ interface DistributorRow {
   applied_at: string;
   reported_at: string;
   outputs: string;
+  checkpoint_version: number | null;
+  checkpoint_tree_size: number | null;
+  checkpoint_root: Buffer | null;
 }
 
 /**
@@ -81,7 +120,7 @@ export function listDistributors(
   const rows = store
     .stmt(
       `SELECT d.token_id, d.agent_id, t.name, t.revoked_at, d.feed, d.version, d.applied_at, d.reported_at,
-         d.outputs
+         d.outputs, d.checkpoint_version, d.checkpoint_tree_size, d.checkpoint_root
        FROM distributors d JOIN tokens t ON t.id = d.token_id
        WHERE (@tokenId IS NULL OR d.token_id = @tokenId) AND (@agentId IS NULL OR d.agent_id = @agentId)
          AND (@feed IS NULL OR d.feed = @feed)
@@ -102,5 +141,47 @@ export function listDistributors(
     appliedAt: r.applied_at,
     reportedAt: r.reported_at,
     outputs: JSON.parse(r.outputs),
+    checkpoint: reportedCheckpoint(store, r),
   }));
+}
+
+function reportedCheckpoint(store: Store, r: DistributorRow): DistributorStatus['checkpoint'] {
+  if (r.checkpoint_version === null || r.checkpoint_tree_size === null || r.checkpoint_root === null)
+    return null;
+  const hub = logHead(store, r.checkpoint_version);
+  const rootHash = toBase64(r.checkpoint_root);
+  const matchesHub =
+    hub === null ? null : hub.treeSize === r.checkpoint_tree_size && toBase64(hub.root) === rootHash;
+  return { version: r.checkpoint_version, treeSize: r.checkpoint_tree_size, rootHash, matchesHub };
+}
+
+/**
+ * The versions for which distributors were shown different trees: two reported roots for one version (a
+ * split view), or a reported root the hub's own log does not have for that version.
+ */
+export function splitViews(store: Store, distributors: readonly DistributorStatus[]): SplitView[] {
+  const byVersion = new Map<number, Map<string, SplitView['roots'][number]>>();
+  for (const d of distributors) {
+    const c = d.checkpoint;
+    if (c === null) continue;
+    const roots = byVersion.get(c.version) ?? new Map();
+    byVersion.set(c.version, roots);
+    const key = `${c.treeSize} ${c.rootHash}`;
+    const root = roots.get(key) ?? {
+      treeSize: c.treeSize,
+      rootHash: c.rootHash,
+      matchesHub: c.matchesHub,
+      agents: [],
+    };
+    roots.set(key, root);
+    root.agents.push({ tokenId: d.tokenId, agentId: d.agentId, name: d.name, feed: d.feed });
+  }
+  const views: SplitView[] = [];
+  for (const [version, roots] of [...byVersion].sort((a, b) => a[0] - b[0])) {
+    const all = [...roots.values()];
+    if (all.length < 2 && all.every((r) => r.matchesHub !== false)) continue;
+    const hub = logHead(store, version);
+    views.push({ version, hubRootHash: hub === null ? null : toBase64(hub.root), roots: all });
+  }
+  return views;
 }

@@ -5,9 +5,10 @@
  */
 import { ChangeLeafEncoder, type LeafOrder } from '../core/log-leaf.ts';
 import { consistencyProof, inclusionProof, type NodeReader } from '../core/merkle.ts';
+import { tileNodeReader } from '../core/tlog-tiles.ts';
 import type { Action, Category, ChangeOp } from '../core/types.ts';
 import { leafTarget, VersionLeaves } from './log-leaves.ts';
-import { storedTiles, tileNodeReader } from './log-tiles.ts';
+import { storedTiles } from './log-tiles.ts';
 import { kindOf } from './rows.ts';
 import { failure, type Store, success } from './store.ts';
 import type { RegistryResult } from './types.ts';

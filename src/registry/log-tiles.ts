@@ -5,34 +5,10 @@
  * stored tile entry, so a proof at 10M leaves reads a handful of tiles.
  */
 import type Database from 'better-sqlite3';
-import { hashChildren, type NodeReader, treeRoot } from '../core/merkle.ts';
+import { type NodeReader, treeRoot } from '../core/merkle.ts';
+import { subtreeOfTile, TILE_WIDTH, tileNodeReader } from '../core/tlog-tiles.ts';
 
-const TILE_HEIGHT = 8;
-export const TILE_WIDTH = 2 ** TILE_HEIGHT;
 const HASH = 32;
-
-/** The root of `span` (a power of two) consecutive hashes of `tile` starting at entry `offset`. */
-function subtreeOfTile(tile: Uint8Array, offset: number, span: number): Uint8Array {
-  if (span === 1) return tile.slice(offset * HASH, (offset + 1) * HASH);
-  const half = span / 2;
-  return hashChildren(subtreeOfTile(tile, offset, half), subtreeOfTile(tile, offset + half, half));
-}
-
-/** Complete-subtree hashes from tiles, loaded through `load` (null when the tile does not exist). */
-export function tileNodeReader(load: (level: number, idx: number) => Uint8Array | null): NodeReader {
-  return (height, index) => {
-    const level = Math.floor(height / TILE_HEIGHT);
-    const span = 2 ** (height % TILE_HEIGHT);
-    const first = index * span;
-    const idx = Math.floor(first / TILE_WIDTH);
-    const offset = first % TILE_WIDTH;
-    const tile = load(level, idx);
-    if (tile === null || tile.length < (offset + span) * HASH) {
-      throw new Error(`the log's tiles lack the subtree of height ${height} at ${index}`);
-    }
-    return subtreeOfTile(tile, offset, span);
-  };
-}
 
 /** Reads tiles of `log_tiles` (the statement prepared once). */
 export function storedTiles(db: Database.Database): (level: number, idx: number) => Uint8Array | null {

@@ -17,7 +17,7 @@ import {
   type OrderOutcome,
 } from './create-order.ts';
 import { approveOrder, rejectOrder } from './decide-order.ts';
-import { listDistributors, recordReport } from './distributors.ts';
+import { listDistributors, recordReport, splitViews } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
@@ -68,6 +68,7 @@ import type {
   Principal,
   RegistryResult,
   ReleasedTarget,
+  SplitView,
   TokenInfo,
   TokenRole,
   VersionInfo,
@@ -467,6 +468,11 @@ export class Registry {
   /** The compliance view: every distributor's latest report per feed. */
   listDistributors(filter?: { tokenId?: number; agentId?: string; feed?: string }): DistributorStatus[] {
     return listDistributors(this.store, filter);
+  }
+
+  /** The versions for which the distributors' reported checkpoints disagree (see distributors.ts). */
+  splitViews(distributors: readonly DistributorStatus[]): SplitView[] {
+    return splitViews(this.store, distributors);
   }
 
   /** Re-reads the protected-domain list; on an error the previous list stays in force. */

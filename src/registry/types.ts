@@ -322,6 +322,15 @@ export interface DistributorReport {
   version: number;
   appliedAt: string | Date;
   outputs: unknown;
+  /** The transparency-log checkpoint of `version` the agent enforces. */
+  checkpoint?: ReportedCheckpoint;
+}
+
+/** A checkpoint as agents report it: the registry version, its tree size and root (base64). */
+export interface ReportedCheckpoint {
+  version: number;
+  treeSize: number;
+  rootHash: string;
 }
 
 export interface DistributorStatus {
@@ -334,4 +343,22 @@ export interface DistributorStatus {
   appliedAt: string;
   reportedAt: string;
   outputs: unknown;
+  /**
+   * The checkpoint reported with the version (null: none); `matchesHub` compares its root with the hub's own
+   * tree of that version (null when the hub has no such version in its log).
+   */
+  checkpoint: (ReportedCheckpoint & { matchesHub: boolean | null }) | null;
+}
+
+/** One version for which the distributors' reported roots disagree with each other or with the hub. */
+export interface SplitView {
+  version: number;
+  /** The hub's own root of that version (base64), null when its log has none. */
+  hubRootHash: string | null;
+  roots: Array<{
+    treeSize: number;
+    rootHash: string;
+    matchesHub: boolean | null;
+    agents: Array<{ tokenId: number; agentId: string; name: string; feed: string }>;
+  }>;
 }

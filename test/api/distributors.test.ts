@@ -144,4 +144,83 @@ describe('GET /v1/distributors', () => {
     expect((await t.call('GET', '/v1/distributors', { as: 'auditor' })).status).toBe(200);
     expectError(await t.call('GET', '/v1/distributors', { as: 'distributor' }), 403, 'forbidden');
   });
+
+  describe('checkpoints', () => {
+    /** The hub's own checkpoint of `version`, as an agent reports it. */
+    const hubCheckpoint = async (version: number) => {
+      const r = await t.call('GET', `/v1/log/proof/consistency?from=${version}&to=${version}`);
+      expect(r.status).toBe(200);
+      const { treeSize, rootHash } = r.body.to;
+      return { version, treeSize, rootHash };
+    };
+    const otherRoot = Buffer.alloc(32, 7).toString('base64');
+
+    it("shows the checkpoint each agent enforces, matching the hub's, and no split view", async () => {
+      const checkpoint = await hubCheckpoint(3);
+      expect((await report(3, { agentId: 'resolver-a', checkpoint })).status).toBe(200);
+      expect((await report(3, { agentId: 'resolver-b', checkpoint })).status).toBe(200);
+      expect((await report(2, { agentId: 'resolver-c' })).status).toBe(200);
+      const body = await compliance();
+      expect(body.distributors.map((d) => [d.agentId, d.checkpoint])).toEqual([
+        ['resolver-a', { ...checkpoint, matchesHub: true }],
+        ['resolver-b', { ...checkpoint, matchesHub: true }],
+        ['resolver-c', null],
+      ]);
+      expect((body as unknown as { splitViews: unknown[] }).splitViews).toEqual([]);
+    });
+
+    it("flags a split view: two agents holding different roots for one version, one of them not the hub's", async () => {
+      const honest = await hubCheckpoint(2);
+      const forked = { ...honest, rootHash: otherRoot };
+      expect((await report(2, { agentId: 'resolver-a', checkpoint: honest })).status).toBe(200);
+      expect((await report(2, { agentId: 'resolver-b', checkpoint: forked }, ispB.token)).status).toBe(200);
+      const body = (await compliance()) as unknown as {
+        splitViews: unknown[];
+        distributors: Array<Record<string, unknown>>;
+      };
+      expect(body.distributors.map((d) => (d.checkpoint as { matchesHub: boolean }).matchesHub)).toEqual([
+        true,
+        false,
+      ]);
+      expect(body.splitViews).toEqual([
+        {
+          version: 2,
+          hubRootHash: honest.rootHash,
+          roots: [
+            {
+              treeSize: honest.treeSize,
+              rootHash: honest.rootHash,
+              matchesHub: true,
+              agents: [
+                {
+                  tokenId: t.tokenIds.distributor,
+                  agentId: 'resolver-a',
+                  name: 'test-distributor',
+                  feed: 'dns',
+                },
+              ],
+            },
+            {
+              treeSize: honest.treeSize,
+              rootHash: otherRoot,
+              matchesHub: false,
+              agents: [{ tokenId: ispB.id, agentId: 'resolver-b', name: 'isp-b', feed: 'dns' }],
+            },
+          ],
+        },
+      ]);
+    });
+
+    it('refuses a checkpoint of another version or without a root, and records nothing', async () => {
+      const checkpoint = await hubCheckpoint(2);
+      expectError(await report(3, { checkpoint }), 422, 'invalid_input');
+      expectError(
+        await report(2, { checkpoint: { ...checkpoint, rootHash: 'abc' } }),
+        400,
+        'invalid_request',
+      );
+      expectError(await report(2, { checkpoint: { ...checkpoint, treeSize: 0 } }), 400, 'invalid_request');
+      expect((await compliance()).distributors).toEqual([]);
+    });
+  });
 });

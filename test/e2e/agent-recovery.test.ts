@@ -82,6 +82,11 @@ describe('takedown sync across a hub restart', () => {
       CURRENT_WITHIN_MS,
     );
 
+    // The recovery is logged once the poll that applied the order returns (after its report is sent).
+    await eventually(
+      async () => (events(agent.log()).some((e) => e.event === 'recovered') ? true : undefined),
+      `the recovery in the agent's log:\n${agent.log()}`,
+    );
     const log = events(agent.log());
     const retries = log.filter((e) => e.event === 'retry_scheduled');
     expect(retries.length).toBeGreaterThanOrEqual(FAILURES_DURING_OUTAGE);

@@ -106,6 +106,7 @@ describe('distributor reports', () => {
       appliedAt: '2025-01-01T00:00:09.000Z',
       reportedAt: '2025-01-01T00:00:10.000Z',
       outputs,
+      checkpoint: null,
     });
     expect(registry.listDistributors().map((d) => [d.feed, d.version])).toEqual([
       ['dns', 2],

@@ -2,8 +2,9 @@ import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { exportPublicKey, generateSigningKey } from '../../src/core/keys.ts';
 import { WARNING_HEADER } from '../../workers/edge/app.ts';
 import { ORDERS_UNAVAILABLE } from '../../workers/edge/block-page.ts';
-import { clearBucket, publish, startEdge } from './edge-harness.ts';
+import { bucket, clearBucket, publish, startEdge } from './edge-harness.ts';
 import { DAY, HOUR, TestFilterFeed, tamperPayload } from './filter-feed.ts';
+import { TestLog } from './test-log.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 let now = T0 + HOUR;
@@ -222,5 +223,91 @@ describe('edge worker in workerd', () => {
     const r = await worker.fetch(new Request('https://evil.example/'), { ...env, ...VARS, HUB_URL: '' }, ctx);
     await waitOnExecutionContext(ctx);
     expect(r.status).toBe(451);
+  });
+
+  describe('the transparency log', () => {
+    /** A feed whose artifacts carry the checkpoints of `log`. */
+    const logged = (log: TestLog) => {
+      const f = new TestFilterFeed(key, () => T0);
+      f.checkpoint = (version) => log.checkpoint(version);
+      return f;
+    };
+    const putLog = async (log: TestLog, version: number) => {
+      for (const [path, body] of await log.files(version)) await bucket.put(path, body);
+    };
+    const status = async (send: (url: string) => Promise<Response>) =>
+      (await (await send('https://x.example/.takedown/status')).json()) as {
+        checkpoint: { version: number; treeSize: number } | null;
+        refusals: Record<string, number>;
+      };
+
+    it('applies a delta whose log extends the held one, proven from the tiles in the bucket', async () => {
+      const log = new TestLog(key);
+      const f = logged(log);
+      log.append(1);
+      const snapshot = await f.snapshot(1, V1);
+      await publish(snapshot);
+      const { send, edge } = await startEdge(VARS, clock);
+      expect((await send('https://evil.example/')).status).toBe(451);
+      expect((await status(send)).checkpoint).toMatchObject({ version: 1, treeSize: 1 });
+
+      log.append(2);
+      await publish(snapshot, [await f.delta(1, V1, 2, V2)]);
+      await putLog(log, 2);
+      now += 1000;
+      await send('https://x.example/');
+      expect(edge.lastRefresh?.problems).toEqual([]);
+      expect(edge.version).toBe(2);
+      expect((await status(send)).checkpoint).toMatchObject({ version: 2, treeSize: 2 });
+    });
+
+    it('refuses a delta whose log rewrote the tree it holds, keeps serving, and a new isolate refuses it too', async () => {
+      const log = new TestLog(key);
+      const f = logged(log);
+      log.append(1);
+      const snapshot = await f.snapshot(1, V1);
+      await publish(snapshot);
+      const first = await startEdge(VARS, clock);
+      expect((await first.send('https://evil.example/')).status).toBe(451);
+
+      // Version 1's leaf is rewritten, and the forked log published with the next version.
+      log.rewrite(0, 'version 1, as the hub now tells it');
+      log.append(2);
+      await publish(snapshot, [await f.delta(1, V1, 2, V2)]);
+      await putLog(log, 2);
+      now += 1000;
+      await first.send('https://x.example/');
+      expect(first.edge.lastRefresh?.problems).toContainEqual(
+        expect.objectContaining({ source: 'bucket', code: 'log_inconsistent' }),
+      );
+      expect(first.edge.version).toBe(1);
+      expect((await first.send('https://evil.example/')).status).toBe(451);
+      expect((await first.send('https://casino.example/')).status).toBe(200);
+      expect((await status(first.send)).refusals.log_inconsistent).toBeGreaterThan(0);
+
+      // Another isolate starts from the checkpoint kept in the bucket: the forked snapshot is no feed.
+      await publish(await f.snapshot(2, V2));
+      const second = await startEdge(VARS, clock);
+      expect((await second.send('https://casino.example/')).status).toBe(503);
+      expect(second.edge.lastRefresh?.problems).toContainEqual(
+        expect.objectContaining({ code: 'log_inconsistent' }),
+      );
+    });
+
+    it('refuses an artifact without a checkpoint once it holds one', async () => {
+      const log = new TestLog(key);
+      log.append(1);
+      const snapshot = await logged(log).snapshot(1, V1);
+      await publish(snapshot);
+      const { send, edge } = await startEdge(VARS, clock);
+      await send('https://x.example/');
+      await publish(snapshot, [await feed.delta(1, V1, 2, V2)]);
+      now += 1000;
+      await send('https://x.example/');
+      expect(edge.lastRefresh?.problems).toContainEqual(
+        expect.objectContaining({ code: 'checkpoint_missing' }),
+      );
+      expect(edge.version).toBe(1);
+    });
   });
 });

@@ -20,6 +20,9 @@ export interface Dates {
 
 /** A `filter` feed signed by `key` whose versions the caller defines as sets of expressions. */
 export class TestFilterFeed {
+  /** The checkpoint each artifact carries (none unless set, as before the transparency log). */
+  checkpoint: ((version: number) => Promise<string>) | undefined;
+
   constructor(
     private readonly key: SigningKey,
     /** The clock the artifacts are dated by, unless a call gives dates. */
@@ -31,7 +34,7 @@ export class TestFilterFeed {
   async snapshot(version: number, expressions: readonly string[], dates: Dates = {}): Promise<Uint8Array> {
     const s = await encodeFilterSnapshot(expressions, { fpr: 1e-6, bits: this.bits });
     return encodeArtifact(
-      this.manifest('snapshot', 0, version, s.entryCount, s.checksum, dates),
+      await this.manifest('snapshot', 0, version, s.entryCount, s.checksum, dates),
       s.payload,
       this.key,
     );
@@ -48,21 +51,29 @@ export class TestFilterFeed {
     const added = after.filter((e) => !before.includes(e));
     const removed = before.filter((e) => !after.includes(e));
     const payload = encodeFilterDelta(added, removed, this.bits);
-    const manifest = this.manifest('delta', from, to, keyCount(keys), await keySetChecksum(keys), dates);
+    const manifest = await this.manifest(
+      'delta',
+      from,
+      to,
+      keyCount(keys),
+      await keySetChecksum(keys),
+      dates,
+    );
     return encodeArtifact(manifest, payload, this.key);
   }
 
-  private manifest(
+  private async manifest(
     kind: 'snapshot' | 'delta',
     from: number,
     to: number,
     entryCount: number,
     checksum: string,
     dates: Dates,
-  ): ManifestInput {
+  ): Promise<ManifestInput> {
     const createdAt = dates.createdAt ?? this.now();
     const expiresAt = dates.expiresAt ?? createdAt + DAY;
-    return { kind, feed: 'filter', from, to, createdAt, expiresAt, entryCount, checksum };
+    const checkpoint = (await this.checkpoint?.(to)) ?? '';
+    return { kind, feed: 'filter', from, to, createdAt, expiresAt, entryCount, checksum, checkpoint };
   }
 }
 

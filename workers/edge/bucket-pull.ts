@@ -74,6 +74,7 @@ export async function pullIntoBucket(
       report.stored.push(summary(manifest));
       latest = Math.max(latest, manifest.to);
     }
+    await keepProofs(store, hub, deltas, snapshot.version, report);
     const index: StaticIndex = {
       format: STATIC_FORMAT,
       version: latest,
@@ -87,6 +88,35 @@ export async function pullIntoBucket(
     report.problems.push({ code: 'bucket_error', message: String(error) });
   }
   return report;
+}
+
+/**
+ * Keeps the hub's consistency proofs from every delta's base to where its delta and the snapshot lead, so an
+ * isolate holding the base's checkpoint can check the log while the hub is down (a bucket the cron fills has
+ * no log tiles). The proofs are checked by the isolates against the checkpoints they hold, never trusted.
+ */
+async function keepProofs(
+  store: FeedStore,
+  hub: HubClient,
+  deltas: FeedIndex['deltas'],
+  snapshotVersion: number,
+  report: PullReport,
+): Promise<void> {
+  const pairs = new Set<string>();
+  for (const d of deltas) {
+    if (d.from < 1) continue;
+    pairs.add(`${d.from}-${d.to}`);
+    if (d.from < snapshotVersion) pairs.add(`${d.from}-${snapshotVersion}`);
+  }
+  for (const pair of pairs) {
+    const [from, to] = pair.split('-').map(Number) as [number, number];
+    const answer = await hub.consistencyProof(from, to);
+    if (answer.kind === 'failed') {
+      report.problems.push(hubProblem(answer));
+      continue;
+    }
+    await store.putConsistencyAnswer(from, to, answer.body);
+  }
 }
 
 /** The snapshot entry of the new index: the stored one while the hub's ETag matches, else a verified new one. */

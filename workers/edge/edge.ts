@@ -5,6 +5,7 @@
  */
 import type { FilterState } from '../../src/core/filter-state.ts';
 import { HubClient } from '../../src/core/hub-client.ts';
+import { summarizeCheckpoint } from '../../src/core/log-consistency.ts';
 import type { Failure } from '../../src/core/types.ts';
 import { type PullReport, pullIntoBucket } from './bucket-pull.ts';
 import { type EdgeConfig, type EdgeEnv, type FailMode, fallbackOf, parseEdgeEnv } from './config.ts';
@@ -141,6 +142,8 @@ export class Edge {
       failMode: this.failMode,
       configError: 'failMode' in this.config ? null : this.config,
       sources: { bucket: this.#store !== null, hub: this.#hub !== null },
+      checkpoint: replica?.checkpoint ? summarizeCheckpoint(replica.checkpoint) : null,
+      refusals: { ...replica?.refusals },
       lastRefresh: this.lastRefresh,
       lastPull: this.lastPull,
     };

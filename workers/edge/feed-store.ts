@@ -14,6 +14,14 @@ import {
   staticArtifactName,
   staticIndexText,
 } from '../../src/core/static-layout.ts';
+import { hashTilePath, TILE_WIDTH } from '../../src/core/tlog-tiles.ts';
+
+/** Where the edge keeps the log checkpoint it holds (outside the feed's folder, which pulls prune). */
+const HELD_CHECKPOINT = 'edge-state/filter.checkpoint';
+/** The transparency log as `takedown publish` writes it (tlog-tiles.ts). */
+const LOG_CHECKPOINT = 'log/checkpoint';
+/** Consistency proofs the cron kept (bucket-pull.ts): the hub's answers, checked by whoever uses them. */
+const proofPath = (from: number, to: number) => `log/proofs/${from}-${to}.json`;
 
 /** The part of the Workers `R2Bucket` API the edge uses (a narrow port: tests and types stay small). */
 export interface ArtifactBucket {
@@ -86,6 +94,45 @@ export class FeedStore {
       httpMetadata: { contentType: 'application/octet-stream' },
     });
     return { path, bytes: bytes.length };
+  }
+
+  /** The checkpoint note the edge held last (its isolates share it), or null. */
+  async heldCheckpoint(): Promise<string | null> {
+    return (await this.bucket.get(HELD_CHECKPOINT))?.text() ?? null;
+  }
+
+  putHeldCheckpoint(note: string): Promise<unknown> {
+    return this.bucket.put(HELD_CHECKPOINT, note, { httpMetadata: { contentType: 'text/plain' } });
+  }
+
+  /** The published log's latest checkpoint note (`log/checkpoint`), or null when no log is published. */
+  async logCheckpoint(): Promise<string | null> {
+    return (await this.bucket.get(LOG_CHECKPOINT))?.text() ?? null;
+  }
+
+  /** Hash tile (level, index) of the published log of `size` leaves (partial tiles are named by width). */
+  async logTile(level: number, index: number, size: number): Promise<Uint8Array | null> {
+    const nodes = Math.floor(size / TILE_WIDTH ** level);
+    const width = Math.min(TILE_WIDTH, nodes - index * TILE_WIDTH);
+    if (width <= 0) return null;
+    return this.artifact(`log/${hashTilePath(level, index, width)}`);
+  }
+
+  /** A consistency proof answer of the hub the cron kept (`log/proofs/<from>-<to>.json`), or null. */
+  async consistencyAnswer(from: number, to: number): Promise<unknown> {
+    const object = await this.bucket.get(proofPath(from, to));
+    if (!object) return null;
+    try {
+      return JSON.parse(await object.text());
+    } catch {
+      return null;
+    }
+  }
+
+  putConsistencyAnswer(from: number, to: number, answer: unknown): Promise<unknown> {
+    return this.bucket.put(proofPath(from, to), JSON.stringify(answer), {
+      httpMetadata: { contentType: 'application/json' },
+    });
   }
 
   putIndex(index: StaticIndex): Promise<unknown> {

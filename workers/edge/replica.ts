@@ -4,12 +4,20 @@
  * is down), then with the hub. Every artifact goes through the shared consumer, which verifies it against the pinned keys
  * and keeps the last good state when it refuses one.
  */
+import { type Checkpoint, parseCheckpoint, verifyCheckpoint } from '../../src/core/checkpoint.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
 import { type HubClient, needsSnapshot } from '../../src/core/hub-client.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
+import {
+  type ConsistencySource,
+  type HeldCheckpoint,
+  hubConsistencySource,
+  proofFromAnswer,
+  tileConsistencySource,
+} from '../../src/core/log-consistency.ts';
 import type { FeedIndex } from '../../src/core/static-layout.ts';
-import type { Failure, Result } from '../../src/core/types.ts';
+import { type Failure, fail, type Result } from '../../src/core/types.ts';
 import { FeedStore } from './feed-store.ts';
 import { hubProblem } from './hub-problem.ts';
 
@@ -35,12 +43,21 @@ export interface ReplicaSources {
 
 export class FeedReplica {
   #consumer: FeedConsumer<FilterState>;
+  /** Artifacts refused since the isolate started, by code (log_inconsistent among them). */
+  readonly refusals: Record<string, number> = {};
+  /** The version of the checkpoint the bucket holds for the edge (-1: not read yet; 0: none). */
+  #storedCheckpoint = -1;
 
   constructor(
     private readonly trust: readonly PublicKey[],
     private readonly sources: ReplicaSources,
   ) {
-    this.#consumer = this.fresh();
+    this.#consumer = this.fresh(null);
+  }
+
+  /** The transparency-log checkpoint the replica holds (docs/TRANSPARENCY.md, for consumers). */
+  get checkpoint(): HeldCheckpoint | null {
+    return this.#consumer.checkpoint;
   }
 
   get state(): FilterState | null {
@@ -69,6 +86,7 @@ export class FeedReplica {
       problems: [],
     };
     const { store, hub } = this.sources;
+    if (store && this.#storedCheckpoint < 0) await this.loadCheckpoint(store, report);
     const listed = store ? await this.readIndex(store, report) : null;
     let reloaded = false;
     if (store && listed) reloaded = await this.fromBucket(store, listed, now, report, false);
@@ -79,7 +97,76 @@ export class FeedReplica {
       await this.fromBucket(store, listed, now, report, true);
     }
     report.to = this.version;
+    const held = this.#consumer.checkpoint;
+    if (store && held && held.version > this.#storedCheckpoint) {
+      try {
+        await store.putHeldCheckpoint(held.note);
+        this.#storedCheckpoint = held.version;
+      } catch (error) {
+        report.problems.push({ source: 'bucket', code: 'bucket_error', message: String(error) });
+      }
+    }
     return report;
+  }
+
+  /**
+   * The checkpoint an earlier isolate held, so that a new one does not take a forked log on trust. It is
+   * signed: one that no pinned key signed is ignored (and reported).
+   */
+  private async loadCheckpoint(store: FeedStore, report: UpdateReport): Promise<void> {
+    try {
+      const note = await store.heldCheckpoint();
+      this.#storedCheckpoint = 0;
+      if (note === null) return;
+      const verified = await verifyCheckpoint(note, this.trust);
+      if (!verified.ok) {
+        report.problems.push({
+          source: 'bucket',
+          code: 'checkpoint_invalid',
+          message: verified.error.message,
+        });
+        return;
+      }
+      this.#storedCheckpoint = verified.value.version;
+      if (this.#consumer.state === null) this.#consumer = this.fresh({ ...verified.value, note });
+    } catch (error) {
+      report.problems.push({ source: 'bucket', code: 'bucket_error', message: String(error) });
+    }
+  }
+
+  /**
+   * Consistency proofs: from the log tiles published beside the artifacts (`takedown publish` writes them
+   * under `log/`), else from the hub's proof route.
+   */
+  private readonly proofs: ConsistencySource = async (older, newer) => {
+    const { store, hub } = this.sources;
+    if (store) {
+      const tiles = await this.tileProof(store, older, newer);
+      if (tiles.ok || tiles.error.code !== 'proof_unavailable') return tiles;
+      const kept = await store.consistencyAnswer(older.version, newer.version).catch(() => null);
+      if (kept !== null) return proofFromAnswer(kept, older, newer);
+      if (!hub) return tiles;
+    }
+    if (hub) return hubConsistencySource(hub)(older, newer);
+    return fail('proof_unavailable', 'no log tiles in the bucket and no hub to ask for a consistency proof');
+  };
+
+  private async tileProof(
+    store: FeedStore,
+    older: Checkpoint,
+    newer: Checkpoint,
+  ): Promise<Result<Uint8Array[]>> {
+    // The published checkpoint only says which tile files exist: the proof is checked against held roots.
+    const note = await store.logCheckpoint().catch(() => null);
+    const published = note === null ? null : parseCheckpoint(note);
+    if (!published?.ok || published.value.checkpoint.treeSize < newer.treeSize) {
+      return fail('proof_unavailable', `the bucket publishes no log tiles of size ${newer.treeSize} or more`);
+    }
+    const size = published.value.checkpoint.treeSize;
+    return tileConsistencySource((level, index) => store.logTile(level, index, size).catch(() => null))(
+      older,
+      newer,
+    );
   }
 
   private async readIndex(store: FeedStore, report: UpdateReport): Promise<FeedIndex | null> {
@@ -183,10 +270,14 @@ export class FeedReplica {
       return null;
     }
     report.problems.push({ source, ...result.error });
+    this.refusals[result.error.code] = (this.refusals[result.error.code] ?? 0) + 1;
     return result.error.code;
   }
 
-  private fresh(): FeedConsumer<FilterState> {
-    return createFeedConsumer(FEED, this.trust, { maxBytes: MAX_ARTIFACT_BYTES });
+  /** A consumer with no state, holding `checkpoint` (default: the current one's), so a reload cannot fork. */
+  private fresh(checkpoint: HeldCheckpoint | null = this.#consumer.checkpoint): FeedConsumer<FilterState> {
+    const proofs: ConsistencySource = (older, newer) => this.proofs(older, newer);
+    const log = { proofs, checkpoint };
+    return createFeedConsumer(FEED, this.trust, { maxBytes: MAX_ARTIFACT_BYTES, log });
   }
 }

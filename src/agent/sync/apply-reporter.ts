@@ -1,4 +1,5 @@
 import type { HubClient } from '../../core/hub-client.ts';
+import type { CheckpointSummary } from '../../core/log-consistency.ts';
 import type { OutputSet } from './output-set.ts';
 import type { SyncLog } from './sync-log.ts';
 import type { SyncMetrics } from './sync-metrics.ts';
@@ -30,13 +31,21 @@ export class ApplyReporter {
     this.#pending = true;
   }
 
-  /** Sends the pending report for `version`; `fallbackAppliedAt` when no output records a time. */
-  async send(version: number | null, fallbackAppliedAt: string | undefined): Promise<void> {
+  /**
+   * Sends the pending report for `version` and the log checkpoint enforced with it; `fallbackAppliedAt`
+   * when no output records a time.
+   */
+  async send(
+    version: number | null,
+    fallbackAppliedAt: string | undefined,
+    checkpoint?: CheckpointSummary,
+  ): Promise<void> {
     const { client, agentId, feed, outputs, log, metrics, now } = this.#o;
     if (!this.#pending || version === null) return;
     const appliedAt = outputs.appliedAt(version) ?? fallbackAppliedAt ?? new Date(now()).toISOString();
     const applied = outputs.report(version);
-    const sent = await client.report({ agentId, feed, version, appliedAt, outputs: applied });
+    const report = { agentId, feed, version, appliedAt, outputs: applied, ...(checkpoint && { checkpoint }) };
+    const sent = await client.report(report);
     if (sent.kind === 'failed') {
       metrics.report({ result: 'failed' });
       log('warn', 'report_failed', { version, message: sent.message });

@@ -1,10 +1,12 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseCheckpoint } from '../../core/checkpoint.ts';
 import type { SavedState } from '../../core/consumer.ts';
 import { AGENT_ID } from '../../core/hub-client.ts';
 import { exportPublicKey, importPublicKey, type PublicKey } from '../../core/keys.ts';
 import type { KeyRing } from '../../core/keyset.ts';
+import type { HeldCheckpoint } from '../../core/log-consistency.ts';
 import { PlainState } from '../../core/plain-state.ts';
 import { fail, ok, type Result } from '../../core/types.ts';
 import { syncDirectory, writeFileDurably } from '../../util/durable-file.ts';
@@ -12,8 +14,8 @@ import { syncDirectory, writeFileDurably } from '../../util/durable-file.ts';
 /**
  * The agent's local state, one directory:
  *
- *   state.json          what is applied (version, freshness, checksum), the trusted key ring, and what
- *                       each output last got
+ *   state.json          what is applied (version, freshness, checksum), the transparency-log checkpoint
+ *                       held, the trusted key ring, and what each output last got
  *   entries-<V>.tsv     the entries of version V as the feed's canonical snapshot payload
  *   agent-id            the id this agent reports under, generated on the first start
  *   lock                the pid of the agent running on this directory (state-lock.ts)
@@ -67,6 +69,11 @@ const stateSchema = z.strictObject({
   format: z.literal(1),
   feed: z.string(),
   applied: appliedSchema.optional(),
+  /**
+   * The signed note of the log checkpoint held. Kept when the applied entries are dropped: whatever the
+   * agent applies next must still extend the log it saw.
+   */
+  checkpoint: z.string().optional(),
   trust: z
     .strictObject({
       pinned: z.array(z.string()),
@@ -94,10 +101,12 @@ export class StateDirectoryError extends Error {
 export class StateStore {
   readonly dir: string;
   #doc: StateDocument;
+  readonly checkpoint: HeldCheckpoint | null;
 
-  private constructor(dir: string, doc: StateDocument) {
+  private constructor(dir: string, doc: StateDocument, checkpoint: HeldCheckpoint | null = null) {
     this.dir = dir;
     this.#doc = doc;
+    this.checkpoint = checkpoint;
   }
 
   /**
@@ -128,7 +137,13 @@ export class StateStore {
     if (parsed.data.feed !== feed) {
       throw new StateDirectoryError(`state directory ${dir} holds feed "${parsed.data.feed}", not "${feed}"`);
     }
-    return new StateStore(dir, parsed.data);
+    const note = parsed.data.checkpoint;
+    if (note === undefined) return new StateStore(dir, parsed.data);
+    const checkpoint = parseCheckpoint(note);
+    if (!checkpoint.ok) {
+      throw new StateDirectoryError(`${join(dir, STATE_FILE)}: ${checkpoint.error.message}`);
+    }
+    return new StateStore(dir, parsed.data, { ...checkpoint.value.checkpoint, note });
   }
 
   get applied(): AppliedMeta | undefined {
@@ -193,10 +208,13 @@ export class StateStore {
     return { version: trust.version, keys };
   }
 
-  /** Saves the entries of a new applied version, then switches `state.json` to it. */
-  async saveApplied(state: PlainState, meta: AppliedMeta): Promise<void> {
+  /**
+   * Saves the entries of a new applied version, then switches `state.json` to it and to the checkpoint
+   * held with it (null: none yet).
+   */
+  async saveApplied(state: PlainState, meta: AppliedMeta, checkpoint: HeldCheckpoint | null): Promise<void> {
     await writeFileDurably(join(this.dir, entriesFile(meta.version)), state.toSnapshotPayload());
-    await this.#write({ ...this.#doc, applied: meta });
+    await this.#write({ ...this.#doc, applied: meta, ...(checkpoint && { checkpoint: checkpoint.note }) });
     await this.#removeStaleEntries(meta.version);
   }
 

@@ -2,6 +2,7 @@ import { decodeArtifact } from '../../core/artifact.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
 import { HubClient, needsSnapshot, USER_AGENT } from '../../core/hub-client.ts';
 import type { PublicKey } from '../../core/keys.ts';
+import { hubConsistencySource, LOG_CODES, summarizeCheckpoint } from '../../core/log-consistency.ts';
 import type { PlainState } from '../../core/plain-state.ts';
 import type { Failure } from '../../core/types.ts';
 import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
@@ -78,6 +79,7 @@ export class SyncAgent {
     options: SyncAgentOptions,
     store: StateStore,
     consumer: FeedConsumer<PlainState>,
+    client: HubClient,
     readonly agentId: string,
   ) {
     const { config } = options;
@@ -89,14 +91,7 @@ export class SyncAgent {
     this.#random = options.random ?? Math.random;
     this.#store = store;
     this.#consumer = consumer;
-    this.#client = new HubClient({
-      hub: config.hub,
-      token: config.token,
-      maxBytes: config.maxBytes,
-      timeoutMs: config.timeoutSeconds * 1000,
-      userAgent: USER_AGENT,
-      now: this.#now,
-    });
+    this.#client = client;
     this.#outputs = new OutputSet(config.outputs, store.outputs, {
       render: config.render,
       reloadTimeoutMs: config.reloadTimeoutSeconds * 1000,
@@ -141,12 +136,22 @@ export class SyncAgent {
       loaded = { ok: true, value: null };
     }
     const resume = loaded.value?.saved;
+    const client = new HubClient({
+      hub: config.hub,
+      token: config.token,
+      maxBytes: config.maxBytes,
+      timeoutMs: config.timeoutSeconds * 1000,
+      userAgent: USER_AGENT,
+      now: options.now ?? Date.now,
+    });
     const consumer = createFeedConsumer(config.feed, trust, {
       maxBytes: config.maxBytes,
       ...(resume && { resume }),
+      // Proofs are fetched only when the tree grew: equal sizes are checked without a request.
+      log: { proofs: hubConsistencySource(client), checkpoint: store.checkpoint },
     });
     const agentId = config.agentId ?? (await store.agentId());
-    const agent = new SyncAgent(options, store, consumer, agentId);
+    const agent = new SyncAgent(options, store, consumer, client, agentId);
     agent.#meta = loaded.value?.meta;
     agent.#updateStatus();
     return agent;
@@ -395,7 +400,7 @@ export class SyncAgent {
       checksum: manifest.checksum,
       appliedAt: new Date(this.#now()).toISOString(),
     };
-    await this.#store.saveApplied(state, this.#meta);
+    await this.#store.saveApplied(state, this.#meta, manifest.checkpoint);
     if (this.#zone) {
       const delta = manifest.kind === 'delta' ? manifest.payload : undefined;
       this.#zone.publish(manifest.to, state, previous ? zoneChanges(previous, state, delta) : null);
@@ -420,7 +425,9 @@ export class SyncAgent {
     const decoded = decodeArtifact(bytes);
     const m = decoded.ok ? decoded.value.manifest : undefined;
     this.metrics.rejection({ reason: error.code });
-    this.#log('warn', 'rejected', {
+    // A log that does not extend the one seen before is evidence against the hub, not a glitch.
+    const level = (LOG_CODES as readonly string[]).includes(error.code) ? 'error' : 'warn';
+    this.#log(level, 'rejected', {
       rule: error.code,
       message: error.message,
       applied: this.#consumer.version,
@@ -462,7 +469,10 @@ export class SyncAgent {
 
   #sendReport(): Promise<void> {
     if (this.#deferOutputs) return Promise.resolve();
-    return this.#reporter.send(this.#consumer.version, this.#meta?.appliedAt);
+    const version = this.#consumer.version;
+    const checkpoint = this.#consumer.checkpoint;
+    const enforced = checkpoint?.version === version ? summarizeCheckpoint(checkpoint) : undefined;
+    return this.#reporter.send(version, this.#meta?.appliedAt, enforced);
   }
 
   #fetchFailed(reason: string, message: string, retryAfterMs: number | undefined): PollOutcome {

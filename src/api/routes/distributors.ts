@@ -7,8 +7,9 @@ import { reportBody } from '../schemas.ts';
 import { validate } from '../validate.ts';
 
 /**
- * `/v1/distributors`: sync agents report what they applied; regulators see, per distributor, the applied
- * version, how far behind the registry it is (in versions and seconds) and when it last reported.
+ * `/v1/distributors`: sync agents report what they applied and the log checkpoint they enforce; regulators
+ * see, per distributor, the applied version, how far behind the registry it is (in versions and seconds),
+ * when it last reported, and every version for which distributors hold different trees (`splitViews`).
  */
 export function distributorsRoutes({ registry, authenticate, log }: AppDeps) {
   return new Hono<AuthEnv>()
@@ -29,6 +30,7 @@ export function distributorsRoutes({ registry, authenticate, log }: AppDeps) {
           version: report.version,
           registryVersion,
           outputsFailed: report.outputs.filter((output) => !output.ok).length,
+          ...(status.checkpoint?.matchesHub === false && { checkpointMismatch: status.checkpoint.rootHash }),
         });
         return c.json({ ...status, registryVersion });
       },
@@ -46,6 +48,6 @@ export function distributorsRoutes({ registry, authenticate, log }: AppDeps) {
           lastContactSeconds: Math.round((now - Date.parse(d.reportedAt)) / 1000),
         };
       });
-      return c.json({ version: current, distributors });
+      return c.json({ version: current, distributors, splitViews: registry.splitViews(distributors) });
     });
 }

@@ -1,13 +1,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeArtifact, type ManifestInput } from '../../../src/core/artifact.ts';
+import { toBase64, utf8 } from '../../../src/core/bytes.ts';
+import { signCheckpoint } from '../../../src/core/checkpoint.ts';
 import type { SigningKey } from '../../../src/core/keys.ts';
+import {
+  consistencyProof,
+  hashChildren,
+  hashLeaf,
+  type NodeReader,
+  treeRoot,
+} from '../../../src/core/merkle.ts';
 import { encodeDelta } from '../../../src/core/plain-payload.ts';
 import { diff, PlainState } from '../../../src/core/plain-state.ts';
 import type { FeedEntry } from '../../../src/core/types.ts';
 
 // A tiny hub on loopback serving a signed `dns` feed the way the real one does (snapshot, delta with
-// 304 and long-poll, resync), whose answers a test can replace with crafted bytes.
+// 304 and long-poll, resync, a transparency log with one leaf per version and its consistency proofs),
+// whose answers a test can replace with crafted bytes.
 
 export const DAY = 86_400_000;
 
@@ -43,6 +53,7 @@ export interface ManifestOverrides {
   expiresAt?: number;
   entryCount?: number;
   checksum?: string;
+  checkpoint?: string;
 }
 
 export class FakeHub {
@@ -57,6 +68,7 @@ export class FakeHub {
     version: number;
     appliedAt: string;
     outputs: unknown[];
+    checkpoint?: { version: number; treeSize: number; rootHash: string };
   }> = [];
   /** Snapshots sent whole (200), as opposed to 304 for an ETag the agent already holds. */
   snapshotsSent = 0;
@@ -66,6 +78,17 @@ export class FakeHub {
   readonly overrides: Override[] = [];
   /** Bearer token required; undefined: any. */
   token: string | undefined;
+  /** The transparency log's leaves (one per published version) and each version's tree size. */
+  readonly leaves: Uint8Array[] = [];
+  readonly treeSizes = new Map<number, number>([[0, 0]]);
+  /** Whether artifacts carry checkpoints (false: format-1-like artifacts without one). */
+  checkpoints = true;
+  /** Answer proof requests with 503 (the log's route is down). */
+  proofsDown = false;
+  /** Consistency proofs requested (kept apart from `requests`, which lists the feed's). */
+  readonly proofRequests: string[] = [];
+  /** Where compliance reports go besides `reports` (e.g. a real hub). */
+  forwardReports: ((body: unknown) => Promise<void>) | undefined;
   #server: Server | undefined;
   #waiters = new Set<() => void>();
   port = 0;
@@ -81,11 +104,34 @@ export class FakeHub {
 
   /** Makes `entries` the latest version (`latest + 1` unless given) and wakes long-polls. */
   publish(entries: Iterable<FeedEntry>, version = this.latest + 1): number {
-    this.versions.set(version, PlainState.fromEntries(entries));
+    const state = PlainState.fromEntries(entries);
+    this.versions.set(version, state);
+    this.leaves.push(utf8(`version ${version}: ${state.entryCount} entries`));
+    this.treeSizes.set(version, this.leaves.length);
     this.latest = version;
     for (const wake of this.#waiters) wake();
     return version;
   }
+
+  /** Rewrites leaf `index` of the log, as a hub that changed its history would: later trees change. */
+  rewriteLeaf(index: number, text: string): void {
+    this.leaves[index] = utf8(text);
+  }
+
+  /** The signed checkpoint of `version` (signed by `key`). */
+  checkpoint(version: number, key = this.key): Promise<string> {
+    const treeSize = this.treeSizes.get(version) ?? this.leaves.length;
+    return signCheckpoint(
+      { origin: 'takedown', treeSize, root: treeRoot(this.#nodes, treeSize), version },
+      key,
+    );
+  }
+
+  /** Complete-subtree hashes of the log, recomputed from the leaves (a test log is small). */
+  readonly #nodes: NodeReader = (level, index) =>
+    level === 0
+      ? hashLeaf(this.leaves[index] as Uint8Array)
+      : hashChildren(this.#nodes(level - 1, 2 * index), this.#nodes(level - 1, 2 * index + 1));
 
   stateAt(version: number): PlainState {
     const state = this.versions.get(version);
@@ -101,7 +147,7 @@ export class FakeHub {
   ): Promise<Uint8Array> {
     const state = this.stateAt(version);
     return encodeArtifact(
-      await this.#manifest('snapshot', 0, version, state, overrides),
+      await this.#manifest('snapshot', 0, version, state, overrides, key),
       state.toSnapshotPayload(),
       key,
     );
@@ -140,9 +186,12 @@ export class FakeHub {
     to: number,
     state: PlainState,
     o: ManifestOverrides,
+    key = this.key,
   ): Promise<ManifestInput> {
     const createdAt = o.createdAt ?? Date.now();
+    const checkpoint = o.checkpoint ?? (this.checkpoints ? await this.checkpoint(o.to ?? to, key) : '');
     return {
+      checkpoint,
       kind,
       feed: o.feed ?? 'dns',
       from: o.from ?? from,
@@ -156,6 +205,8 @@ export class FakeHub {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
+    const url = new URL(path, 'http://hub');
+    if (url.pathname === '/v1/log/proof/consistency') return this.#consistency(url, res);
     this.requests.push(path);
     if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
       return send(res, { status: 401, body: '{"error":{"code":"unauthorized","message":"bad token"}}' });
@@ -167,11 +218,11 @@ export class FakeHub {
       if ('respond' in chosen) return chosen.respond(res);
       return send(res, await chosen.answer());
     }
-    const url = new URL(path, 'http://hub');
     if (req.method === 'POST' && url.pathname === '/v1/distributors/report') {
       let body = '';
       for await (const chunk of req) body += chunk;
       this.reports.push(JSON.parse(body));
+      await this.forwardReports?.(JSON.parse(body));
       return send(res, { status: 200, body: '{"ok":true}' });
     }
     if (url.pathname === '/v1/feeds/dns/snapshot') {
@@ -196,6 +247,31 @@ export class FakeHub {
       return send(res, artifact(await this.delta(since)));
     }
     return send(res, { status: 404, body: '{"error":{"code":"not_found","message":"no such thing"}}' });
+  }
+
+  /** `GET /v1/log/proof/consistency?from=&to=` as the real hub answers it. */
+  #consistency(url: URL, res: ServerResponse): void {
+    this.proofRequests.push(url.pathname + url.search);
+    const [from, to] = ['from', 'to'].map((name) => this.treeSizes.get(Number(url.searchParams.get(name))));
+    if (this.proofsDown) {
+      send(res, { status: 503, body: '{"error":{"code":"unavailable","message":"down"}}' });
+      return;
+    }
+    if (from === undefined || to === undefined || from < 1 || from > to) {
+      send(res, { status: 404, body: '{"error":{"code":"not_found","message":"no such version"}}' });
+      return;
+    }
+    const head = (version: string | null, treeSize: number) => ({
+      version: Number(version),
+      treeSize,
+      rootHash: toBase64(treeRoot(this.#nodes, treeSize)),
+    });
+    const body = {
+      from: head(url.searchParams.get('from'), from),
+      to: head(url.searchParams.get('to'), to),
+      proof: consistencyProof(this.#nodes, from, to).map(toBase64),
+    };
+    send(res, { status: 200, body: JSON.stringify(body) });
   }
 
   #waitForPublish(ms: number): Promise<void> {

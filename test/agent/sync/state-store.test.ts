@@ -32,8 +32,8 @@ describe('StateStore', () => {
     expect(await store.loadEntries()).toEqual({ ok: true, value: null });
     const v1 = PlainState.fromEntries([domain('a.test')]);
     const v2 = PlainState.fromEntries([domain('a.test'), domain('b.test')]);
-    await store.saveApplied(v1, await meta(v1, 1));
-    await store.saveApplied(v2, await meta(v2, 2));
+    await store.saveApplied(v1, await meta(v1, 1), null);
+    await store.saveApplied(v2, await meta(v2, 2), null);
     await store.saveOutputs([{ format: 'rpz', path: '/x', version: 2, ok: true, appliedAt: 'then' }]);
     expect((await readdir(dir)).sort()).toEqual(['entries-2.tsv', 'state.json']);
 
@@ -50,7 +50,7 @@ describe('StateStore', () => {
   it('reports damaged entries, and forgets them on request', async () => {
     const store = await StateStore.open(dir, 'dns');
     const v1 = PlainState.fromEntries([domain('a.test')]);
-    await store.saveApplied(v1, await meta(v1, 1));
+    await store.saveApplied(v1, await meta(v1, 1), null);
     await writeFile(join(dir, 'entries-1.tsv'), 'a.test/\tdomain\tmalware\tredirect\n');
     const loaded = await (await StateStore.open(dir, 'dns')).loadEntries();
     expect(loaded).toMatchObject({ ok: false, error: { code: 'local_state' } });

@@ -40,6 +40,7 @@ describe('applying the feed', () => {
           { format: 'rpz', path: h.rpzPath, ok: true },
           { format: 'hosts', path: h.hostsPath, ok: true },
         ],
+        checkpoint: { version: 1, treeSize: 1, rootHash: expect.any(String) },
       },
     ]);
 
@@ -187,7 +188,7 @@ describe('refusing bad artifacts', () => {
         return flip(artifact, payloadOffsetOf(artifact));
       },
     ],
-    ['a tampered manifest', 'bad_signature', async (h) => flip(await h.hub.snapshot(3), 40)],
+    ['a tampered manifest', 'bad_signature', async (h) => flip(await h.hub.snapshot(3), 50)],
     ['a replayed older snapshot', 'rollback', (h) => h.hub.snapshot(1)],
     ['a delta from another version', 'gap', (h) => h.hub.delta(1, 3)],
     [
