@@ -1,6 +1,6 @@
+import type { CheckpointSource } from '../core/checkpoint.ts';
 import type { Category } from '../core/types.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
-import type { CheckpointSource } from '../hub/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { JsonLog } from '../util/json-log.ts';
 import type { Metrics } from '../util/prometheus.ts';
@@ -30,6 +30,8 @@ export interface AppDeps {
   bodyLimit: number;
   /** The signed feeds served under `/v1/feeds`. */
   feeds: FeedService;
+  /** The console's settings (`/console`). */
+  console?: { sessionMinutes: number; lagDeadlineSeconds: number };
   /** Structured log: one line per request, per write and per agent report (default: none). */
   log?: JsonLog;
 }

@@ -117,3 +117,15 @@ export async function verifyCheckpoint(
   }
   return fail('checkpoint_unsigned', `checkpoint of ${checkpoint.origin} is not signed by a trusted key`);
 }
+
+/** A version's tree head and its signed note. */
+export interface SignedCheckpoint {
+  version: number;
+  treeSize: number;
+  root: Uint8Array;
+  /** The signed note. */
+  note: string;
+}
+
+/** Signs checkpoints of `version` (default: the latest); null when the log has no such version. */
+export type CheckpointSource = (version?: number) => Promise<SignedCheckpoint | null>;

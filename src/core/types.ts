@@ -13,6 +13,9 @@ export const CATEGORIES = [
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+/** Categories that never appear in a plain feed unless configured otherwise. */
+export const DEFAULT_CONFIDENTIAL_CATEGORIES: readonly Category[] = ['csam'];
+
 export const ACTIONS = ['block', 'redirect'] as const;
 export type Action = (typeof ACTIONS)[number];
 

@@ -16,9 +16,6 @@ export const FEED_NAMES: readonly FeedName[] = ['dns', 'url', 'filter'];
 /** The plain-text feeds. */
 export type PlainFeedName = Exclude<FeedName, 'filter'>;
 
-/** Categories that never appear in a plain feed unless configured otherwise. */
-export const DEFAULT_CONFIDENTIAL_CATEGORIES: readonly Category[] = ['csam'];
-
 export const isFeedName = (name: string): name is FeedName =>
   (FEED_NAMES as readonly string[]).includes(name);
 

@@ -1,7 +1,7 @@
 import type { SigningKey } from '../core/keys.ts';
 import type { Category } from '../core/types.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../core/types.ts';
 import type { ArtifactStore } from './artifact-store.ts';
-import { DEFAULT_CONFIDENTIAL_CATEGORIES } from './feed-definitions.ts';
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;

@@ -3,20 +3,9 @@
  * feed signing key. Ed25519 is deterministic, so a checkpoint is signed on demand (and cached) instead of
  * stored: the same version, key and origin always give the same note.
  */
-import { signCheckpoint } from '../core/checkpoint.ts';
+import { type CheckpointSource, type SignedCheckpoint, signCheckpoint } from '../core/checkpoint.ts';
 import type { SigningKey } from '../core/keys.ts';
 import type { Registry } from '../registry/registry.ts';
-
-export interface SignedCheckpoint {
-  version: number;
-  treeSize: number;
-  root: Uint8Array;
-  /** The signed note. */
-  note: string;
-}
-
-/** Signs checkpoints of `version` (default: the latest); null when the log has no such version. */
-export type CheckpointSource = (version?: number) => Promise<SignedCheckpoint | null>;
 
 const CACHED = 1024;
 

@@ -6,10 +6,10 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { CheckpointSource } from '../core/checkpoint.ts';
 import { encodeBundle, entryBundlePath, hashTilePath, TILE_WIDTH, tilesOf } from '../core/tlog-tiles.ts';
 import type { Registry } from '../registry/registry.ts';
 import { writeFileDurably } from '../util/durable-file.ts';
-import type { CheckpointSource } from './checkpoints.ts';
 
 const HASH = 32;
 

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Category, Change, FeedEntry } from '../core/types.ts';
-import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../feeds/feed-definitions.ts';
+import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../core/types.ts';
 import { verifyChain } from './change-log.ts';
 import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './change-queries.ts';
 import { commitmentKeyPath, loadCommitmentKey } from './commitment-key.ts';
@@ -17,7 +17,14 @@ import {
   type OrderOutcome,
 } from './create-order.ts';
 import { approveOrder, rejectOrder } from './decide-order.ts';
-import { listDistributors, recordReport } from './distributors.ts';
+import {
+  type DistributorCompliance,
+  distributorCompliance,
+  type LagPoint,
+  lagHistory,
+  listDistributors,
+  recordReport,
+} from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
@@ -467,6 +474,16 @@ export class Registry {
   /** The compliance view: every distributor's latest report per feed. */
   listDistributors(filter?: { tokenId?: number; agentId?: string; feed?: string }): DistributorStatus[] {
     return listDistributors(this.store, filter);
+  }
+
+  /** Every agent's latest report with its lag in versions and seconds now. */
+  distributorCompliance(): DistributorCompliance[] {
+    return distributorCompliance(this.store);
+  }
+
+  /** The lag each report had when it arrived, since `since` (ISO time), oldest first. */
+  lagHistory(since: string): LagPoint[] {
+    return lagHistory(this.store, since);
   }
 
   /** Re-reads the protected-domain list; on an error the previous list stays in force. */

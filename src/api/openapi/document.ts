@@ -2,7 +2,7 @@ import type { RouterRoute } from 'hono/types';
 import { z } from 'zod';
 import { type HandlerMeta, metaOf } from '../route-meta.ts';
 import { errorResponse } from './responses.ts';
-import { type AnswerDoc, ROUTE_DOCS, type RouteDoc } from './route-docs.ts';
+import { type AnswerDoc, consoleDoc, ROUTE_DOCS, type RouteDoc } from './route-docs.ts';
 
 // The OpenAPI 3.1 document of a running app, built from its own route list: each route's middleware says which
 // roles it admits, which zod schemas validate its parts and how large a body may be (route-meta.ts), and
@@ -170,10 +170,10 @@ export function openApiDocument(
   const paths: Record<string, Json> = {};
   for (const facts of routeFacts(routes)) {
     const path = openApiPath(facts.path);
-    paths[path] = {
-      ...paths[path],
-      [facts.method.toLowerCase()]: operation(facts, docs[`${facts.method} ${facts.path}`]),
-    };
+    const doc =
+      docs[`${facts.method} ${facts.path}`] ??
+      (facts.path.startsWith('/console') ? consoleDoc(facts.method, facts.path) : undefined);
+    paths[path] = { ...paths[path], [facts.method.toLowerCase()]: operation(facts, doc) };
   }
   return {
     openapi: '3.1.0',

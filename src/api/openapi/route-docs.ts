@@ -336,3 +336,23 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     answers: { 200: htmlPage('the report') },
   },
 };
+
+/**
+ * The console's pages and forms (`/console/...`): HTML for people, described once for all. Without a session
+ * every one but sign-in, the language switch and the stylesheet redirects to sign-in.
+ */
+export function consoleDoc(method: string, path: string): RouteDoc {
+  const open = ['/console/sign-in', '/console/lang/:lang', '/console/static/console.css'].includes(path);
+  const answers: Record<number, AnswerDoc> =
+    method === 'GET'
+      ? {
+          200: path.endsWith('.css')
+            ? { description: 'stylesheet', media: 'text/css' }
+            : htmlPage('the page'),
+        }
+      : { 303: { description: 'done: redirect to the page that shows the result' } };
+  if (!open) answers[303] = { description: 'redirect (to sign-in when there is no session)' };
+  if (method === 'POST')
+    answers[403] = htmlPage('the form carried no valid CSRF token, or the role may not do this');
+  return { summary: `Console: ${method} ${path}`, tag: 'console', answers };
+}
