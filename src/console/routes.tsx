@@ -459,8 +459,11 @@ export function consoleRoutes(deps: AppDeps) {
     );
   };
   app.get('/tokens', only('admin'), (c) => {
+    const session = c.get('session');
+    const minted = session.minted;
+    session.minted = undefined;
     const done = c.req.query('revoked');
-    return tokensPage(c, done ? { notice: view(c).t('tokenRevoked', { id: done }) } : {});
+    return tokensPage(c, { minted, ...(done ? { notice: view(c).t('tokenRevoked', { id: done }) } : {}) });
   });
   app.post('/tokens', only('admin'), (c) => {
     const f = c.get('form');
@@ -473,7 +476,8 @@ export function consoleRoutes(deps: AppDeps) {
       role: body.data.role,
       actor: c.get('session').principal.id,
     });
-    return tokensPage(c, { minted: { token: created.value.token, name: body.data.name } });
+    c.get('session').minted = { token: created.value.token, name: body.data.name };
+    return c.redirect('/console/tokens', 303);
   });
   app.post('/tokens/:id/revoke', only('admin'), (c) => {
     const id = Number(c.req.param('id'));

@@ -19,6 +19,8 @@ export interface Session {
   /** The synchronizer token every form of this session carries. */
   csrf: string;
   expiresAt: number;
+  /** A token just minted: shown by the next page of this session only, so a reload cannot mint or show it again. */
+  minted?: { token: string; name: string };
 }
 
 const randomId = () => randomBytes(32).toString('base64url');
