@@ -19,12 +19,15 @@ const SERIES = [
 
 export function LagChart({
   title,
+  labels,
   history,
   rows,
   deadlineSeconds,
   now,
 }: {
   title: string;
+  /** The time axis' two ends, in the page's language. */
+  labels: { start: string; now: string };
   history: LagPoint[];
   rows: DistributorCompliance[];
   deadlineSeconds: number;
@@ -71,10 +74,10 @@ export function LagChart({
           0
         </text>
         <text x={PAD.left} y={HEIGHT - 8} font-size="11" fill="#222">
-          −24 h
+          {labels.start}
         </text>
         <text x={WIDTH - PAD.right} y={HEIGHT - 8} text-anchor="end" font-size="11" fill="#222">
-          now
+          {labels.now}
         </text>
         <line
           class="deadline"

@@ -305,6 +305,7 @@ export function IspsPage({
       )}
       <LagChart
         title={t('lagChart')}
+        labels={{ start: t('chartStart'), now: t('chartNow') }}
         history={history}
         deadlineSeconds={deadlineSeconds}
         now={now}

@@ -84,7 +84,7 @@ describe.skipIf(missingTools(['chromium']))('the console in Chromium', () => {
     hub = await startHubProcess({
       dataDir,
       adminToken: admin,
-      env: { TAKEDOWN_APPROVAL_MAX_TARGETS: '5000', TAKEDOWN_LAG_DEADLINE_SECONDS: '600' },
+      env: { TAKEDOWN_APPROVAL_MAX_TARGETS: '5000', TAKEDOWN_LAG_DEADLINE_SECONDS: '5' },
     });
     for (const role of ['regulator', 'distributor']) {
       tokens[role] = (await api('POST', '/v1/tokens', admin, { role, name: `browser-${role}` })).body;
@@ -201,12 +201,32 @@ describe.skipIf(missingTools(['chromium']))('the console in Chromium', () => {
       outputs: [{ format: 'rpz', path: '/etc/unbound/takedown.rpz', ok: true }],
     });
     expect(report.status).toBe(200);
-    await page.reload();
-    const row = page.locator('#isps tbody tr');
-    expect(await row.count()).toBe(1);
-    expect(await row.textContent()).toContain('hn-resolver-1');
-    expect(await row.getAttribute('class')).toBeNull();
-    expect(await page.locator('#lag-chart polyline.series').count()).toBe(1);
+    // A second resolver still at version 1: behind since the order's version, red once past the 5 s deadline.
+    const behind = await api('POST', '/v1/distributors/report', tokens.distributor?.token as string, {
+      agentId: 'hcm-resolver-2',
+      feed: 'dns',
+      version: 1,
+      appliedAt: new Date().toISOString(),
+      outputs: [{ format: 'unbound', path: '/etc/unbound/takedown.conf', ok: true }],
+    });
+    expect(behind.status).toBe(200);
+    const rows = page.locator('#isps tbody tr');
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return rows.evaluateAll((trs) =>
+            trs.map((tr) => [tr.textContent?.includes('hcm') ?? false, tr.className]),
+          );
+        },
+        { timeout: 20_000, interval: 1000 },
+      )
+      .toEqual([
+        [true, 'late'],
+        [false, ''],
+      ]);
+    expect(await rows.nth(1).textContent()).toContain('hn-resolver-1');
+    expect(await page.locator('#lag-chart polyline.series').count()).toBe(2);
     await check('isps');
 
     // Language switch, then sign out: no page without a session afterwards.
@@ -223,6 +243,7 @@ describe.skipIf(missingTools(['chromium']))('the console in Chromium', () => {
   it('lets an admin audit the log, export it, and mint a token shown once', {
     timeout: 120_000,
   }, async () => {
+    await context.clearCookies();
     await signIn(admin);
     await page.goto(`${hub.url}/console/audit`);
     expect(await page.locator('.notice.ok').textContent()).toMatch(/\d+/);
