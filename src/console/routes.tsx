@@ -23,7 +23,15 @@ import { type Lang, pickLang } from './i18n.ts';
 import { Layout, mayOpen, PAGES, type View, viewOf } from './layout.tsx';
 import { type NewOrderForm, NewOrderPage, OrderPage, OrdersPage } from './order-pages.tsx';
 import { AuditPage, EntriesPage, IspsPage, MessagePage, SignInPage, TokensPage } from './pages.tsx';
-import { LANG_COOKIE, type Session, SessionStore, sameSecret, setLangCookie, signInCsrf } from './session.ts';
+import {
+  LANG_COOKIE,
+  type Session,
+  SessionStore,
+  SIGN_IN_COOKIE,
+  sameSecret,
+  setLangCookie,
+  signInCsrf,
+} from './session.ts';
 
 // The regulator's console (docs/ARCHITECTURE.md: console): server-rendered pages over the registry functions the
 // API routes call, plain HTML forms (no script at all), a session cookie and a CSRF token on every form.
@@ -143,7 +151,7 @@ export function consoleRoutes(deps: AppDeps) {
     const v = viewOf(langOf(c), '/console/sign-in');
     const form = (await c.req.parseBody()) as Form;
     const csrf = signInCsrf(c);
-    if (!sameSecret(text(form, 'csrf'), getCookie(c, 'takedown_signin'))) {
+    if (!sameSecret(text(form, 'csrf'), getCookie(c, SIGN_IN_COOKIE))) {
       return render(c, v, v.t('signIn'), <SignInPage view={v} csrf={csrf} error={v.t('csrfRefused')} />, 403);
     }
     const principal = deps.authenticate(text(form, 'token').trim());

@@ -21,6 +21,8 @@ export function openApiRoutes(routes: () => readonly RouterRoute[]) {
     .get('/openapi.json', (c) => c.json(document()))
     .get('/docs', (c) => {
       c.header('content-security-policy', "default-src 'none'; style-src 'self'");
-      return c.html(`<!doctype html>${(<ReferencePage doc={document()} />).toString()}`);
+      return c.html(
+        `<!doctype html>${(<ReferencePage doc={document()} stylesheet="/console/static/console.css" />).toString()}`,
+      );
     });
 }
