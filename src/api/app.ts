@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { errorBody } from '../core/types.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiError, handleError, handleNotFound } from './errors.ts';
+import { openApiRoutes } from './openapi/routes.tsx';
 import { requestLog } from './request-log.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { complianceRoutes } from './routes/compliance.ts';
@@ -85,5 +86,9 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/compliance', complianceRoutes(deps));
   app.route('/v1/log', logRoutes(deps));
   app.route('/', transparencyRoutes(deps));
+  app.route(
+    '/',
+    openApiRoutes(() => app.routes),
+  );
   return app;
 }

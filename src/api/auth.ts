@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Principal, TokenRole } from '../registry/types.ts';
 import { ApiError } from './errors.ts';
+import { withMeta } from './route-meta.ts';
 
 export type Authenticate = (token: string) => Principal | null;
 
@@ -13,27 +14,30 @@ export type AuthEnv = { Variables: { principal: Principal } };
  * role could act as any role anyway.
  */
 export function requireRole(authenticate: Authenticate, ...roles: TokenRole[]): MiddlewareHandler<AuthEnv> {
-  return async (c, next) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-    if (!match?.[1]) {
-      c.header('WWW-Authenticate', 'Bearer realm="takedown"');
-      throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token>)');
-    }
-    const principal = authenticate(match[1]);
-    if (!principal) {
-      c.header('WWW-Authenticate', 'Bearer realm="takedown", error="invalid_token"');
-      throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
-    }
-    if (principal.role !== 'admin' && roles.length > 0 && !roles.includes(principal.role)) {
-      throw new ApiError(
-        403,
-        'forbidden',
-        `role ${principal.role} may not do this (needs ${roles.join(' or ')})`,
-      );
-    }
-    c.set('principal', principal);
-    await next();
-  };
+  return withMeta<MiddlewareHandler<AuthEnv>>(
+    async (c, next) => {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+      if (!match?.[1]) {
+        c.header('WWW-Authenticate', 'Bearer realm="takedown"');
+        throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token>)');
+      }
+      const principal = authenticate(match[1]);
+      if (!principal) {
+        c.header('WWW-Authenticate', 'Bearer realm="takedown", error="invalid_token"');
+        throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
+      }
+      if (principal.role !== 'admin' && roles.length > 0 && !roles.includes(principal.role)) {
+        throw new ApiError(
+          403,
+          'forbidden',
+          `role ${principal.role} may not do this (needs ${roles.join(' or ')})`,
+        );
+      }
+      c.set('principal', principal);
+      await next();
+    },
+    { roles },
+  );
 }
 
 /** The actor string recorded in the change log for a principal. */

@@ -30,6 +30,8 @@ export interface AppDeps {
   bodyLimit: number;
   /** The signed feeds served under `/v1/feeds`. */
   feeds: FeedService;
+  /** The console's settings (`/console`). */
+  console?: { sessionMinutes: number; lagDeadlineSeconds: number };
   /** Structured log: one line per request, per write and per agent report (default: none). */
   log?: JsonLog;
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './errors.ts';
+import { withMeta } from './route-meta.ts';
 
 // A JSON body is read under a per-route byte cap and its nesting checked by a cheap scan of the bytes as they
 // arrive, before JSON.parse sees them: a 10 MB `[[[[...` costs JSON.parse (and whatever walks the result)
@@ -114,24 +115,27 @@ async function readChecked(request: Request, limit: number): Promise<string> {
  * `c.req.json()` (and so the validator) finds it.
  */
 export function jsonBody(limit: number): MiddlewareHandler {
-  return async (c, next) => {
-    const type = c.req.header('content-type') ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
-      throw new ApiError(
-        415,
-        'unsupported_media_type',
-        `content-type must be application/json, got "${type}"`,
-      );
-    }
-    const text = await readChecked(c.req.raw, limit);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ApiError(400, 'malformed_json', 'request body is not valid JSON');
-    }
-    // The stream is spent: Hono's body cache (which holds promises) is where `c.req.json()` looks next.
-    c.req.bodyCache.json = Promise.resolve(parsed);
-    await next();
-  };
+  return withMeta<MiddlewareHandler>(
+    async (c, next) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(type)) {
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          `content-type must be application/json, got "${type}"`,
+        );
+      }
+      const text = await readChecked(c.req.raw, limit);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new ApiError(400, 'malformed_json', 'request body is not valid JSON');
+      }
+      // The stream is spent: Hono's body cache (which holds promises) is where `c.req.json()` looks next.
+      c.req.bodyCache.json = Promise.resolve(parsed);
+      await next();
+    },
+    { bodyLimit: limit },
+  );
 }

@@ -62,6 +62,9 @@ export const orderQuery = z.strictObject({
   reference: z.string().max(200).optional(),
   authority: z.string().max(200).optional(),
   category: z.enum(CATEGORIES).optional(),
+  referencePrefix: z.string().max(200).optional(),
+  since: z.union([isoTime, z.iso.date()]).optional(),
+  until: z.union([isoTime, z.iso.date()]).optional(),
 });
 
 export const orderEntriesQuery = z.strictObject({ cursor, limit });

@@ -2,6 +2,7 @@ import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler, ValidationTargets } from 'hono';
 import type { z } from 'zod';
 import { ApiError, type FieldProblem } from './errors.ts';
+import { type HandlerMeta, withMeta } from './route-meta.ts';
 
 /** Where a problem is, as clients name it: the body, the query string, the path. */
 const PART: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' };
@@ -32,7 +33,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   schema: T,
 ) {
   const part = PART[target] ?? target;
-  return zValidator(target, schema, (result) => {
+  const validator = zValidator(target, schema, (result) => {
     if (!result.success) {
       const details = problems(result.error.issues, part);
       const first = details[0];
@@ -43,6 +44,9 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
         details,
       );
     }
+  });
+  return withMeta(validator, {
+    request: { part: target as NonNullable<HandlerMeta['request']>['part'], schema },
   });
 }
 

@@ -10,6 +10,8 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./export.ts')).exportCommand,
   check: async () => (await import('./check.ts')).check,
   audit: async () => (await import('./audit.ts')).audit,
+  orders: async () => (await import('./orders.ts')).orders,
+  entries: async () => (await import('./entries.ts')).entries,
   backup: async () => (await import('./backup.ts')).backup,
   log: async () => (await import('./log.ts')).log,
   keygen: async () => (await import('./keygen.ts')).keygen,

@@ -13,6 +13,9 @@ export const CATEGORIES = [
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+/** Categories that never appear in a plain feed unless configured otherwise. */
+export const DEFAULT_CONFIDENTIAL_CATEGORIES: readonly Category[] = ['csam'];
+
 export const ACTIONS = ['block', 'redirect'] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -57,9 +60,3 @@ export const fail = <T = never>(code: string, message: string): Result<T> => ({
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
-
-/**
- * Categories that never appear in a plain feed, and whose targets the transparency log commits to instead of
- * naming, unless configured otherwise.
- */
-export const DEFAULT_CONFIDENTIAL_CATEGORIES: readonly Category[] = ['csam'];

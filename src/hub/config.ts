@@ -65,6 +65,15 @@ const hubConfigSchema = z.object({
     .number()
     .min(0)
     .default(6 * 3600),
+  /** Minutes a console session lasts after sign-in (TAKEDOWN_CONSOLE_SESSION_MINUTES). */
+  consoleSessionMinutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(8 * 60),
+  /** Seconds an ISP may stay behind the registry before the console shows it red (TAKEDOWN_LAG_DEADLINE_SECONDS). */
+  lagDeadlineSeconds: z.coerce.number().int().min(1).default(3600),
   /** Bloom false-positive rate of the filter feed. */
   filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
   /** Categories that appear only in the hashed filter feed. */
@@ -135,6 +144,8 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     rpzNotify: pick('TAKEDOWN_RPZ_NOTIFY'),
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
     integrityCheckSeconds: pick('TAKEDOWN_INTEGRITY_CHECK_SECONDS'),
+    consoleSessionMinutes: pick('TAKEDOWN_CONSOLE_SESSION_MINUTES'),
+    lagDeadlineSeconds: pick('TAKEDOWN_LAG_DEADLINE_SECONDS'),
     confidential: pick('TAKEDOWN_CONFIDENTIAL_CATEGORIES'),
     timeZone: pick('TAKEDOWN_TIME_ZONE'),
     approvalMaxTargets: pick('TAKEDOWN_APPROVAL_MAX_TARGETS'),

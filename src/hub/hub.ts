@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import type { AppDeps } from '../api/deps.ts';
+import { consoleRoutes } from '../console/routes.tsx';
 import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.ts';
 import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
@@ -99,7 +101,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       (version) => feeds.committed(version),
     );
 
-    const app = createApp({
+    const appDeps: AppDeps = {
       registry,
       authenticate: (token) => registry.authenticate(token),
       metrics,
@@ -115,7 +117,14 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       feeds,
       log,
       checkpoint,
-    });
+      console: {
+        sessionMinutes: config.consoleSessionMinutes,
+        lagDeadlineSeconds: config.lagDeadlineSeconds,
+      },
+    };
+    const app = createApp(appDeps);
+    // The console sits beside the API, over the same dependencies (docs/ARCHITECTURE.md: console).
+    app.route('/console', consoleRoutes(appDeps));
     const integrity = new IntegrityMonitor(
       config.dbPath,
       config.integrityCheckSeconds * 1000,

@@ -5,10 +5,77 @@ import { AGENT_ID } from '../core/hub-client.ts';
 import { HASH_BYTES } from '../core/merkle.ts';
 import { logHead } from './log-queries.ts';
 import { toIsoTime } from './order-input.ts';
+import { versionInfo } from './queries.ts';
 import { failure, type Store, success } from './store.ts';
 import type { DistributorReport, DistributorStatus, RegistryResult, SplitView } from './types.ts';
 
 const MAX_OUTPUTS_JSON = 16_384;
+/** Days of per-report lag kept for the lag-over-time chart. */
+export const LAG_HISTORY_DAYS = 30;
+
+/** How far behind the registry an agent at `version` is, at `nowMs`. */
+export interface Lag {
+  lagVersions: number;
+  /** Seconds since the first version it has not applied was committed (0 when current). */
+  lagSeconds: number;
+}
+
+function lagOf(store: Store, version: number, nowMs: number): Lag {
+  const current = store.currentVersion();
+  const missed = version < current ? versionInfo(store, version + 1) : null;
+  return {
+    lagVersions: Math.max(0, current - version),
+    lagSeconds: missed ? Math.max(0, Math.round((nowMs - Date.parse(missed.createdAt)) / 1000)) : 0,
+  };
+}
+
+export type DistributorCompliance = DistributorStatus & Lag & { lastContactSeconds: number };
+
+/** Every agent's latest report with its lag now: the compliance view of the API and the console. */
+export function distributorCompliance(store: Store): DistributorCompliance[] {
+  const now = store.now().getTime();
+  return listDistributors(store).map((d) => ({
+    ...d,
+    ...lagOf(store, d.version, now),
+    lastContactSeconds: Math.round((now - Date.parse(d.reportedAt)) / 1000),
+  }));
+}
+
+export interface LagPoint extends Lag {
+  tokenId: number;
+  agentId: string;
+  feed: string;
+  reportedAt: string;
+  version: number;
+}
+
+/** The lag of every report since `since` (ISO time), oldest first. */
+export function lagHistory(store: Store, since: string): LagPoint[] {
+  return (
+    store
+      .stmt(
+        `SELECT token_id, agent_id, feed, reported_at, version, lag_versions, lag_seconds FROM distributor_lag
+         WHERE reported_at >= ? ORDER BY reported_at, rowid`,
+      )
+      .all(since) as Array<{
+      token_id: number;
+      agent_id: string;
+      feed: string;
+      reported_at: string;
+      version: number;
+      lag_versions: number;
+      lag_seconds: number;
+    }>
+  ).map((r) => ({
+    tokenId: r.token_id,
+    agentId: r.agent_id,
+    feed: r.feed,
+    reportedAt: r.reported_at,
+    version: r.version,
+    lagVersions: r.lag_versions,
+    lagSeconds: r.lag_seconds,
+  }));
+}
 
 /**
  * Records the latest report of one agent of a distributor token for a feed (one row per token, agent and
@@ -88,6 +155,16 @@ export function recordReport(
         checkpoint?.treeSize ?? null,
         root,
       );
+    const now = store.now();
+    const lag = lagOf(store, report.version, now.getTime());
+    store
+      .stmt(
+        `INSERT INTO distributor_lag (token_id, agent_id, feed, reported_at, version, lag_versions, lag_seconds)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(tokenId, agentId, report.feed, now.toISOString(), report.version, lag.lagVersions, lag.lagSeconds);
+    const horizon = new Date(now.getTime() - LAG_HISTORY_DAYS * 86_400_000).toISOString();
+    store.stmt('DELETE FROM distributor_lag WHERE reported_at < ?').run(horizon);
     return success(null);
   });
   if (!written.ok) return written;

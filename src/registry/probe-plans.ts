@@ -91,6 +91,8 @@ function recentEntries(store: Store, size: number, confidential: readonly Catego
   const released: PlanEntry[] = [];
   for (const version of versions) {
     for (const change of changes.iterate(version.first_seq, version.last_seq) as Iterable<ChangeRow>) {
+      // Decision rows (an order created, approved, extended...) share the chain but name no entry.
+      if (change.op !== 'add' && change.op !== 'remove') continue;
       if (seen.has(change.expression)) continue;
       seen.add(change.expression);
       if (confidential.includes(change.category)) continue;

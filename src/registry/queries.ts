@@ -53,7 +53,15 @@ export interface OrderQuery {
   reference?: string;
   category?: Category;
   authority?: string;
+  /** Orders whose reference starts with this. */
+  referencePrefix?: string;
+  /** Created at or after this ISO time or date. */
+  since?: string;
+  /** Created before this ISO time or date (a bare date excludes that day). */
+  until?: string;
 }
+
+const utcText = (time: string) => (/^\d{4}-\d\d-\d\d$/.test(time) ? time : new Date(time).toISOString());
 
 /** Orders, newest first. */
 export function listOrders(store: Store, q: OrderQuery = {}): RegistryResult<Page<Order>> {
@@ -76,6 +84,19 @@ export function listOrders(store: Store, q: OrderQuery = {}): RegistryResult<Pag
     if (value === undefined) continue;
     where.push(`o.${column} = ?`);
     params.push(value);
+  }
+  if (q.referencePrefix) {
+    where.push('substr(o.reference, 1, length(?)) = ?');
+    params.push(q.referencePrefix, q.referencePrefix);
+  }
+  // Times are stored as UTC ISO strings: comparing text orders them, and a bare date sorts before its times.
+  if (q.since !== undefined) {
+    where.push('o.created_at >= ?');
+    params.push(utcText(q.since));
+  }
+  if (q.until !== undefined) {
+    where.push('o.created_at < ?');
+    params.push(utcText(q.until));
   }
   const sql = `SELECT ${ORDER_COLUMNS} FROM orders o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY o.id DESC LIMIT ?`;

@@ -17,7 +17,15 @@ import {
   type OrderOutcome,
 } from './create-order.ts';
 import { approveOrder, rejectOrder } from './decide-order.ts';
-import { listDistributors, recordReport, splitViews } from './distributors.ts';
+import {
+  type DistributorCompliance,
+  distributorCompliance,
+  type LagPoint,
+  lagHistory,
+  listDistributors,
+  recordReport,
+  splitViews,
+} from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
@@ -473,6 +481,16 @@ export class Registry {
   /** The versions for which the distributors' reported checkpoints disagree (see distributors.ts). */
   splitViews(distributors: readonly DistributorStatus[]): SplitView[] {
     return splitViews(this.store, distributors);
+  }
+
+  /** Every agent's latest report with its lag in versions and seconds now. */
+  distributorCompliance(): DistributorCompliance[] {
+    return distributorCompliance(this.store);
+  }
+
+  /** The lag each report had when it arrived, since `since` (ISO time), oldest first. */
+  lagHistory(since: string): LagPoint[] {
+    return lagHistory(this.store, since);
   }
 
   /** Re-reads the protected-domain list; on an error the previous list stays in force. */

@@ -36,18 +36,11 @@ export function distributorsRoutes({ registry, authenticate, log }: AppDeps) {
       },
     )
     .get('/', requireRole(authenticate, 'regulator', 'auditor'), (c) => {
-      const current = registry.currentVersion();
-      const now = Date.now();
-      const distributors = registry.listDistributors().map((d) => {
-        // Seconds behind: since the first version the distributor has not applied was committed.
-        const missed = d.version < current ? registry.versionInfo(d.version + 1) : null;
-        return {
-          ...d,
-          lagVersions: Math.max(0, current - d.version),
-          lagSeconds: missed ? Math.max(0, Math.round((now - Date.parse(missed.createdAt)) / 1000)) : 0,
-          lastContactSeconds: Math.round((now - Date.parse(d.reportedAt)) / 1000),
-        };
+      const distributors = registry.distributorCompliance();
+      return c.json({
+        version: registry.currentVersion(),
+        distributors,
+        splitViews: registry.splitViews(distributors),
       });
-      return c.json({ version: current, distributors, splitViews: registry.splitViews(distributors) });
     });
 }

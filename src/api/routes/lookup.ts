@@ -2,11 +2,11 @@ import { Hono } from 'hono';
 import { lookupExpressions } from '../../core/expressions.ts';
 import type { Category } from '../../core/types.ts';
 import { canonicalizeUrl } from '../../core/url.ts';
-import { enforcementPoints } from '../../feeds/enforcement.ts';
 import type { Match, Principal } from '../../registry/types.ts';
 import { type AuthEnv, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { unprocessable } from '../errors.ts';
+import { explainTarget } from '../explain.ts';
 import { BODY_LIMITS, jsonBody } from '../json-body.ts';
 import { checkBody, explainQuery } from '../schemas.ts';
 import { validate } from '../validate.ts';
@@ -36,39 +36,20 @@ export function lookupRoutes({ registry, authenticate, confidentialCategories }:
 
   return new Hono<AuthEnv>()
     .get('/explain', anyToken, validate('query', explainQuery), (c) => {
+      const principal = c.get('principal');
       const { target } = c.req.valid('query');
-      const url = canonicalizeUrl(target);
-      if (!url.ok)
-        throw unprocessable(url.error.code, url.error.message, [
-          { field: 'target', reason: url.error.message },
-        ]);
-      const expressions = lookupExpressions(url.value);
-      const matches = registry.matchExpressions(expressions);
-      const visible = shown(c.get('principal'));
-      const reply = {
+      const explained = explainTarget(
+        registry,
         target,
-        canonical: url.value.href,
-        expressions,
-        blocked: matches.length > 0,
-        version: registry.currentVersion(),
-        matches: matches
-          .filter((m) => visible(m.entry.category))
-          .map((m) => ({ ...m.entry, orders: m.orders })),
-      };
-      // The enforcement points name the matching expressions: not for a match the caller may not see.
-      const hidden = matches.some((m) => !visible(m.entry.category));
-      const enforcement = hidden
-        ? {}
-        : {
-            enforcement: enforcementPoints(
-              url.value,
-              matches.map((m) => m.entry),
-              confidentialCategories,
-            ),
-          };
-      if (!seesConfidential(c.get('principal'))) return c.json({ ...reply, ...enforcement });
-      // Every order that ever held a matching expression, ended ones included, and any release.
-      return c.json({ ...reply, ...enforcement, history: registry.entryHistories(expressions) });
+        confidentialCategories,
+        shown(principal),
+        seesConfidential(principal),
+      );
+      if (!explained.ok)
+        throw unprocessable(explained.error.code, explained.error.message, [
+          { field: 'target', reason: explained.error.message },
+        ]);
+      return c.json(explained.value);
     })
     .post('/check', anyToken, jsonBody(BODY_LIMITS.check), validate('json', checkBody), (c) => {
       const { targets } = c.req.valid('json');

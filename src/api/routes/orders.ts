@@ -1,9 +1,8 @@
 import { Hono } from 'hono';
-import { enforcementOf } from '../../feeds/enforcement.ts';
-import type { TargetResult } from '../../registry/types.ts';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { BODY_LIMITS, jsonBody } from '../json-body.ts';
+import { previewOrder } from '../order-preview.ts';
 import { unwrap } from '../registry-result.ts';
 import {
   createOrderBody,
@@ -28,10 +27,6 @@ export function ordersRoutes({
 }: AppDeps) {
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
-  const withEnforcement = (r: TargetResult, category: Parameters<typeof enforcementOf>[1]) =>
-    r.kind === undefined || r.status === 'rejected'
-      ? r
-      : { ...r, enforcement: enforcementOf(r.kind, category, confidentialCategories) };
 
   return new Hono<AuthEnv>()
     .post(
@@ -43,12 +38,7 @@ export function ordersRoutes({
       (c) => {
         const body = c.req.valid('json');
         if (c.req.valid('query').dryRun === 'true') {
-          const dry = unwrap(registry.dryRunOrder(body));
-          return c.json({
-            dryRun: true,
-            ...dry,
-            results: dry.results.map((r) => withEnforcement(r, body.category)),
-          });
+          return c.json(unwrap(previewOrder(registry, body, confidentialCategories)));
         }
         const principal = c.get('principal');
         const created = unwrap(registry.createOrder(body, actorOf(principal)));
