@@ -4,6 +4,7 @@ import { type BenchResult, formatNumber, type Goal } from './result.ts';
 
 /** Section order: the hub and feed figures first, then any other script's, by name. */
 export const BENCH_ORDER = [
+  'scale',
   'import',
   'canonicalize',
   'check',
