@@ -1,6 +1,7 @@
 import type { Category } from '../core/types.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { RegistryThreads } from '../registry/registry-threads.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
 
@@ -21,6 +22,11 @@ export interface AppDeps {
   confidential?: readonly Category[];
   /** Largest request body in bytes. */
   bodyLimit: number;
+  /**
+   * Runs whole-list registry work (the chain audit, large revokes) in worker threads; without it (a
+   * registry in memory) that work runs inline.
+   */
+  threads?: RegistryThreads;
   /** The signed feeds served under `/v1/feeds`. */
   feeds: FeedService;
 }

@@ -3,13 +3,13 @@
  * snapshot build and the hub's start need. It runs in a worker thread on its own read-only connection
  * inside one read transaction (WAL), so neither requests nor registry writes wait for it.
  */
-import { Worker } from 'node:worker_threads';
 import { sha256Hex } from '../core/bytes.ts';
 import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
 import { encodeSnapshot } from '../core/plain-payload.ts';
 import type { Category, FeedEntry, FeedName } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
+import { runWorkerTask } from '../util/ts-worker.ts';
 import { wideKeysOf } from './filter-mirror.ts';
 
 /** One feed's snapshot payload and what its manifest announces. */
@@ -42,11 +42,6 @@ export interface ScanRequest extends ScanOptions {
   databasePath: string;
 }
 
-/** A scan in a worker failed; the message is the worker's. */
-class FeedScanError extends Error {
-  override name = 'FeedScanError';
-}
-
 /** Reads every feed of `registry` at its current version (synchronously, in one read transaction). */
 export async function scanRegistry(registry: Registry, options: ScanOptions): Promise<FeedScan> {
   const excludeCategories = options.confidential;
@@ -77,31 +72,7 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
 export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promise<FeedScan> {
-  const entry = new URL('./scan-worker.ts', import.meta.url).href;
-  // A worker cannot load TypeScript by itself: register tsx's loader inside it first.
-  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: request });
-  return new Promise((resolve, reject) => {
-    const abort = () => {
-      void worker.terminate();
-      reject(new FeedScanError('feed scan aborted'));
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    const settle = () => signal?.removeEventListener('abort', abort);
-    worker.once('message', (message: { ok: true; scan: FeedScan } | { ok: false; message: string }) => {
-      settle();
-      if (message.ok) resolve(message.scan);
-      else reject(new FeedScanError(`feed scan failed: ${message.message}`));
-    });
-    worker.once('error', (error) => {
-      settle();
-      reject(new FeedScanError(`feed scan failed: ${error.message}`));
-    });
-    worker.once('exit', (code) => {
-      settle();
-      reject(new FeedScanError(`feed scan worker exited with code ${code} before answering`));
-    });
-  });
+  return runWorkerTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
 }
 
 /** The buffers of a scan, moved rather than copied across threads. */

@@ -8,6 +8,7 @@ import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
+import { RegistryThreads } from '../registry/registry-threads.ts';
 import { resolveRenderOptions } from '../render/options.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
@@ -51,7 +52,11 @@ export async function createHub(config: HubConfig): Promise<Hub> {
     const committed = (version: number) => {
       for (const listener of listeners) listener(version);
     };
-    const expiry = new ExpiryTimer(registry, committed);
+    const threads = new RegistryThreads(config.dbPath);
+    const expiry = new ExpiryTimer(
+      { nextExpiry: () => registry.nextExpiry(), expireDue: (now) => threads.expireDue(now) },
+      committed,
+    );
     const feeds = new FeedService({
       databasePath: config.dbPath,
       signingKey,
@@ -78,8 +83,9 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       bodyLimit: config.bodyLimit,
       confidential: config.confidential,
       feeds,
+      threads,
     });
-    expiry.sweep();
+    expiry.arm();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
     const feedsStarted = feeds.start().catch((err: Error) => {
       console.error(`feeds did not start: ${err.message}`);
@@ -94,7 +100,7 @@ export async function createHub(config: HubConfig): Promise<Hub> {
       feedsStarted,
       firstAdminToken,
       async close() {
-        expiry.stop();
+        await expiry.stop();
         await feedsStarted.catch(() => undefined);
         await feeds.stop();
         registry.close();

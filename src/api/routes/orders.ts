@@ -12,8 +12,19 @@ import {
 } from '../schemas.ts';
 import { jsonBody, validate } from '../validate.ts';
 
+/** Revoking an order of at least this many entries runs in a worker thread (see docs/DECISIONS.md). */
+const OFF_THREAD_REVOKE_ENTRIES = 10_000;
+
 /** `/v1/orders`: regulators write, auditors read. */
-export function ordersRoutes({ registry, authenticate, committed }: AppDeps) {
+export function ordersRoutes({ registry, authenticate, committed, threads }: AppDeps) {
+  const revoke = async (id: number, reason: string, actor: string) => {
+    const found = registry.getOrder(id, { limit: 1 });
+    const large = found.ok && found.value.order.entryCount >= OFF_THREAD_REVOKE_ENTRIES;
+    return threads && large
+      ? await threads.revokeOrder(id, reason, actor)
+      : registry.revokeOrder(id, reason, actor);
+  };
+
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
 
@@ -31,14 +42,19 @@ export function ordersRoutes({ registry, authenticate, committed }: AppDeps) {
       const { order, entries } = unwrap(registry.getOrder(c.req.valid('param').id, c.req.valid('query')));
       return c.json({ order, entries: entries.items, nextCursor: entries.nextCursor });
     })
-    .post('/:id/revoke', write, validate('param', idParam), jsonBody, validate('json', reasonBody), (c) => {
-      const { id } = c.req.valid('param');
-      const outcome = unwrap(
-        registry.revokeOrder(id, c.req.valid('json').reason, actorOf(c.get('principal'))),
-      );
-      committed(outcome.version);
-      return c.json(outcome);
-    })
+    .post(
+      '/:id/revoke',
+      write,
+      validate('param', idParam),
+      jsonBody,
+      validate('json', reasonBody),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const outcome = unwrap(await revoke(id, c.req.valid('json').reason, actorOf(c.get('principal'))));
+        committed(outcome.version);
+        return c.json(outcome);
+      },
+    )
     .post('/:id/extend', write, validate('param', idParam), jsonBody, validate('json', extendBody), (c) => {
       const { id } = c.req.valid('param');
       const outcome = unwrap(
