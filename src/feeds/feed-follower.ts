@@ -6,6 +6,7 @@
  */
 import type { KeyWidths } from '../core/confirm.ts';
 import { PlainState } from '../core/plain-state.ts';
+import { SetHash } from '../core/set-hash.ts';
 import type { Change } from '../core/types.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { type Signing, storedSnapshot } from './artifact-builders.ts';
@@ -158,7 +159,8 @@ export class FeedFollower {
       this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
     }
     this.#waiters.notify(target);
-    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
+    // During a scan this queues the next one: the running scan began before these changes.
+    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) void this.#requestScan();
   }
 
   /**
@@ -244,10 +246,11 @@ export class FeedFollower {
   }
 
   #seed(scan: FeedScan): void {
+    // The scan thread indexed and hashed the payloads: loading them here costs their chunk lists only.
     const plain = (feed: 'dns' | 'url'): PlainState => {
-      const state = PlainState.fromSnapshot(scan.snapshots[feed].payload);
-      if (!state.ok) throw new Error(`scanned ${feed} snapshot does not load: ${state.error.message}`);
-      return state.value;
+      const { payload, starts, sum } = scan.snapshots[feed];
+      if (!starts || !sum) throw new Error(`scanned ${feed} snapshot comes without its index`);
+      return PlainState.fromIndexed(payload, starts, SetHash.fromWords(sum));
     };
     this.#mirrors = {
       version: scan.version,

@@ -3,10 +3,10 @@
  * snapshot build and the hub's start need. It runs in a worker thread on its own read-only connection
  * inside one read transaction (WAL), so neither requests nor registry writes wait for it.
  */
-import { sha256Hex } from '../core/bytes.ts';
 import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
-import { encodeSnapshot } from '../core/plain-payload.ts';
+import { encodeSnapshot, indexSnapshot } from '../core/plain-payload.ts';
+import { setHashOfLines } from '../core/plain-state.ts';
 import type { Category, FeedEntry, FeedName } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import { runWorkerTask } from '../util/ts-worker.ts';
@@ -19,6 +19,9 @@ export interface ScannedSnapshot {
   checksum: string;
   /** `filter` only: the key widths of the root and path classes. */
   bits?: KeyWidths;
+  /** `dns` and `url` only: the payload's line index and set hash, so the hub loads it without a re-read. */
+  starts?: Uint32Array;
+  sum?: Uint32Array;
 }
 
 export interface FeedScan {
@@ -62,8 +65,8 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
     version: read.version,
     committedAt: read.committedAt,
     snapshots: {
-      dns: { ...read.dns, checksum: await sha256Hex(read.dns.payload) },
-      url: { ...read.url, checksum: await sha256Hex(read.url.payload) },
+      dns: indexed(read.dns),
+      url: indexed(read.url),
       filter: { payload: filter.payload, entryCount: filter.entryCount, checksum: filter.checksum, bits },
     },
     filterWide,
@@ -81,8 +84,18 @@ export function transferables(scan: FeedScan): ArrayBuffer[] {
     scan.filterWide.root.buffer as ArrayBuffer,
     scan.filterWide.path.buffer as ArrayBuffer,
   ]);
-  for (const snapshot of Object.values(scan.snapshots)) buffers.add(snapshot.payload.buffer as ArrayBuffer);
+  for (const snapshot of Object.values(scan.snapshots)) {
+    for (const array of [snapshot.payload, snapshot.starts, snapshot.sum])
+      if (array) buffers.add(array.buffer as ArrayBuffer);
+  }
   return [...buffers];
+}
+
+function indexed(plain: { payload: Uint8Array; entryCount: number }): ScannedSnapshot {
+  const starts = indexSnapshot(plain.payload);
+  if (!starts.ok) throw new Error(`encodeSnapshot produced an invalid payload: ${starts.error.message}`);
+  const sum = setHashOfLines(plain.payload, starts.value);
+  return { ...plain, checksum: sum.hex(), starts: starts.value, sum: sum.words };
 }
 
 function encodeCounted(entries: Iterable<FeedEntry>): { payload: Uint8Array; entryCount: number } {
