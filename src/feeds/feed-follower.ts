@@ -15,6 +15,7 @@ import { advanceMirrors, type FeedMirrors, plainChanges } from './feed-mirrors.t
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
 import type { FeedServiceConfig } from './feed-service-options.ts';
 import { FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
+import { seedFromStore, storeWideKeys } from './mirror-seed.ts';
 import type { SnapshotCatalog } from './snapshot-catalog.ts';
 import { VersionWaiters } from './version-waiters.ts';
 
@@ -62,15 +63,16 @@ export class FeedFollower {
   }
 
   /**
-   * Loads the retained snapshots, scans the registry once (in a worker) to seed the mirrors, stores new
-   * snapshots when the stored ones are older, then follows the registry. Rejects when the first scan fails.
+   * Loads the retained snapshots and seeds the mirrors from the latest ones (checked in a worker), or,
+   * when they cannot be used, scans the registry once (in a worker) and stores new snapshots; then
+   * follows the registry from there. Rejects when that first scan fails.
    */
   async start(): Promise<void> {
     const reader = openRegistry(this.#config.databasePath, { readonly: true, protectedDomainsFile: null });
     this.#reader = reader;
     try {
       await this.#catalog.load(FEED_NAMES, reader.currentVersion());
-      await this.#runScan();
+      if (!(await this.#resume())) await this.#runScan();
     } catch (error) {
       reader.close();
       this.#reader = null;
@@ -217,6 +219,19 @@ export class FeedFollower {
     return scan;
   }
 
+  /** Seeds the mirrors from the stored snapshots (fast start); false when a scan must do it. */
+  async #resume(): Promise<boolean> {
+    const seeded = await seedFromStore(this.#catalog, this.#config.store);
+    if ('reason' in seeded) return false;
+    this.#lastScanAt = this.#config.now();
+    this.#mirrors = seeded.mirrors;
+    this.#announceDns(null);
+    this.#waiters.notify(seeded.mirrors.version);
+    // The change-log tail after the stored version, followed like any commit (or rescanned when large).
+    this.advance();
+    return true;
+  }
+
   /** One background scan: new snapshots when the registry moved, mirrors seeded or checked against it. */
   async #runScan(): Promise<void> {
     const started = this.#config.now();
@@ -237,6 +252,7 @@ export class FeedFollower {
         await this.#catalog.add(feed, await storedSnapshot(feed, scan, snapshotSigning(this.#config)));
       }
     }
+    await storeWideKeys(this.#config.store, scan.version, scan.filterWide);
     this.#lastScanAt = started;
     this.#awaitingRescan = false;
     const mirrors = this.#mirrors;

@@ -36,8 +36,9 @@ export interface FeedServiceOptions {
   /** How often the registry is checked for versions committed without `committed()` (default 200 ms). */
   pollMs?: number;
   /**
-   * A gap of more net changes than this (a huge import) is closed by a background rescan instead of on
-   * the event loop (default 250 000).
+   * A gap of more net changes than this (a large import or revoke) is closed by a background rescan
+   * instead of on the event loop (default 20 000: reading and applying 100 000 changes stalls the loop
+   * for seconds at a million entries; see docs/BENCHMARKS.md).
    */
   maxIncrementalChanges?: number;
   /** The clock (ms since the epoch). */
@@ -61,7 +62,7 @@ export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfi
     deltaCacheEntries: 256,
     deltaCacheBytes: 64 * 1024 * 1024,
     pollMs: 200,
-    maxIncrementalChanges: 250_000,
+    maxIncrementalChanges: 20_000,
     now: Date.now,
     onError: (error) => console.error(`feeds: ${error.message}`),
     // An option given as undefined keeps its default.
