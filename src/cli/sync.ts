@@ -12,6 +12,7 @@ const FLAGS = {
   config: { type: 'string' },
   hub: { type: 'string' },
   token: { type: 'string' },
+  mirror: { type: 'string' },
   feed: { type: 'string' },
   key: { type: 'string' },
   state: { type: 'string' },
@@ -35,6 +36,9 @@ export const sync: Command = {
   usage:
     'sync --hub URL --token TOKEN --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output FORMAT=PATH ...\n' +
     '       [--reload CMD ...] [--once] [--metrics-port PORT] [--config FILE]\n' +
+    '  --mirror URL           read the feeds from a static mirror (the `takedown publish` layout on any HTTP\n' +
+    '                         server, CDN or bucket) instead of the hub, with the same verification;\n' +
+    '                         --hub and --token are then optional and only used for reports\n' +
     '  --output FORMAT=PATH   repeatable; FORMAT one of rpz, unbound, dnsmasq, hosts, squid, squid-url\n' +
     '  --reload CMD           run after an output is replaced (Unbound: "unbound-control auth_zone_reload\n' +
     '                         rpz.takedown.", which re-reads only the zone). Either one\n' +
@@ -78,7 +82,7 @@ export const sync: Command = {
       if (zone) closers.push(zone.close);
       const agent = await SyncAgent.open({ config, pinned: keys.value, log, metrics, ...(zone && { zone }) });
       log('info', 'started', {
-        hub: config.hub,
+        source: config.mirror ?? config.hub,
         feed: config.feed,
         version: agent.version,
         once: config.once,

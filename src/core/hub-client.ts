@@ -90,6 +90,14 @@ export class HubClient {
     return this.#artifact(`/v1/keys/keyset${version === undefined ? '' : `?version=${version}`}`, 0, signal);
   }
 
+  /**
+   * Any file under the base URL, as bytes: how a static mirror (`takedown publish` layout, see
+   * mirror-client.ts) is read, with the same limits, timeouts and failure reasons as the feeds.
+   */
+  file(path: string, signal?: AbortSignal): Promise<FetchOutcome> {
+    return this.#artifact(`/${path.replace(/^\/+/, '')}`, 0, signal);
+  }
+
   /** The JSON of `GET /v1/explain?target=` (the entries and orders matching a URL). */
   async explain(
     target: string,

@@ -4,7 +4,8 @@ import type { SyncLog } from './sync-log.ts';
 import type { SyncMetrics } from './sync-metrics.ts';
 
 export interface ApplyReporterOptions {
-  client: HubClient;
+  /** Null when there is no hub to report to (an agent reading a static mirror only). */
+  client: Pick<HubClient, 'report'> | null;
   feed: string;
   outputs: OutputSet;
   log: SyncLog;
@@ -32,7 +33,7 @@ export class ApplyReporter {
   /** Sends the pending report for `version`; `fallbackAppliedAt` when no output records a time. */
   async send(version: number | null, fallbackAppliedAt: string | undefined): Promise<void> {
     const { client, feed, outputs, log, metrics, now } = this.#o;
-    if (!this.#pending || version === null) return;
+    if (!this.#pending || version === null || client === null) return;
     const appliedAt = outputs.appliedAt(version) ?? fallbackAppliedAt ?? new Date(now()).toISOString();
     const applied = outputs.report(version);
     const sent = await client.report({ feed, version, appliedAt, outputs: applied });

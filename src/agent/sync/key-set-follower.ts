@@ -1,7 +1,7 @@
 import { decodeArtifact } from '../../core/artifact.ts';
 import type { FeedConsumer } from '../../core/consumer.ts';
-import type { HubClient } from '../../core/hub-client.ts';
 import type { PublicKey } from '../../core/keys.ts';
+import type { FeedSource } from '../../core/mirror-client.ts';
 import type { PlainState } from '../../core/plain-state.ts';
 import type { Failure } from '../../core/types.ts';
 import type { StateStore } from './state-store.ts';
@@ -11,7 +11,7 @@ import type { SyncLog } from './sync-log.ts';
 const KEY_SET_INTERVAL_MS = 3_600_000;
 
 export interface KeySetFollowerOptions {
-  client: HubClient;
+  client: FeedSource;
   consumer: FeedConsumer<PlainState>;
   store: StateStore;
   /** The keys pinned in configuration, saved beside every followed set. */

@@ -2,6 +2,7 @@ import { decodeArtifact } from '../../core/artifact.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
 import { HubClient, needsSnapshot, USER_AGENT } from '../../core/hub-client.ts';
 import type { PublicKey } from '../../core/keys.ts';
+import { type FeedSource, MirrorClient } from '../../core/mirror-client.ts';
 import type { PlainState } from '../../core/plain-state.ts';
 import type { Failure } from '../../core/types.ts';
 import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
@@ -48,7 +49,7 @@ export class SyncAgent {
   readonly #config: SyncConfig;
   readonly #log: SyncLog;
   readonly #store: StateStore;
-  readonly #client: HubClient;
+  readonly #client: FeedSource;
   readonly #consumer: FeedConsumer<PlainState>;
   readonly #outputs: OutputSet;
   readonly #zone: ZoneFeed | undefined;
@@ -73,13 +74,20 @@ export class SyncAgent {
     this.#now = options.now ?? Date.now;
     this.#store = store;
     this.#consumer = consumer;
-    this.#client = new HubClient({
-      hub: config.hub,
-      token: config.token,
-      maxBytes: config.maxBytes,
-      userAgent: USER_AGENT,
-      now: this.#now,
-    });
+    const hub =
+      config.hub === undefined
+        ? null
+        : new HubClient({
+            hub: config.hub,
+            token: config.token ?? null,
+            maxBytes: config.maxBytes,
+            userAgent: USER_AGENT,
+            now: this.#now,
+          });
+    const mirror = config.mirror;
+    this.#client = mirror
+      ? new MirrorClient({ mirror, maxBytes: config.maxBytes, userAgent: USER_AGENT, now: this.#now })
+      : (hub as HubClient);
     this.#outputs = new OutputSet(config.outputs, store.outputs, {
       render: config.render,
       reloadTimeoutMs: config.reloadTimeoutSeconds * 1000,
@@ -96,7 +104,7 @@ export class SyncAgent {
       now: this.#now,
     });
     this.#reporter = new ApplyReporter({
-      client: this.#client,
+      client: hub,
       feed: config.feed,
       outputs: this.#outputs,
       log: this.#log,

@@ -8,8 +8,11 @@ import type { OutputSpec } from '../apply-output.ts';
 
 /** Everything `takedown sync` runs with, validated once. */
 export interface SyncConfig {
-  hub: string;
-  token: string;
+  /** The hub: where feeds come from unless `mirror` is set, and where reports go. */
+  hub?: string;
+  token?: string;
+  /** A static mirror (`takedown publish` layout) to read the feeds from instead of the hub. */
+  mirror?: string;
   feed: 'dns' | 'url';
   /** File of pinned public keys (base64 raw Ed25519, separated by white space or commas). */
   keyFile: string;
@@ -47,6 +50,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 const inputSchema = z.strictObject({
   hub: z.url({ protocol: /^https?$/ }).optional(),
   token: text.optional(),
+  mirror: z.url({ protocol: /^https?$/ }).optional(),
   feed: z.enum(['dns', 'url']).optional(),
   key: text.optional(),
   state: text.optional(),
@@ -102,9 +106,16 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   );
   const hub = flags.hub ?? env.hub ?? file.hub;
   const token = flags.token ?? env.token ?? file.token;
+  // A mirror replaces the hub as the source; reports then go to the hub only when --hub is given too.
+  const source =
+    merged.mirror === undefined
+      ? [
+          ['--hub', hub],
+          ['--token', token],
+        ]
+      : [];
   const missing = [
-    ['--hub', hub],
-    ['--token', token],
+    ...source,
     ['--feed', merged.feed],
     ['--key', merged.key],
     ['--state', merged.state],
@@ -122,8 +133,9 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
     throw error;
   }
   const config: SyncConfig = {
-    hub: hub as string,
-    token: token as string,
+    ...(hub !== undefined && { hub }),
+    ...(token !== undefined && { token }),
+    ...(merged.mirror !== undefined && { mirror: merged.mirror }),
     feed: merged.feed as SyncConfig['feed'],
     keyFile: merged.key as string,
     stateDir: merged.state as string,
