@@ -39,7 +39,9 @@ if (!Number.isSafeInteger(ENTRIES) || ENTRIES < 20_000) {
 }
 
 const rec = new Recorder(
-  'scale',
+  ENTRIES === 1_000_000
+    ? 'scale'
+    : `scale-${ENTRIES >= 1e6 && ENTRIES % 1e6 === 0 ? `${ENTRIES / 1e6}m` : ENTRIES}`,
   `The hub with ${formatNumber(ENTRIES)} active entries`,
   `A registry of ${formatNumber(ENTRIES)} domain names (the distinct names of every list in ` +
     '`../shared/data/domains/`, then generated `*.takedown-scale-N.com` names to fill up) is filled through the ' +
@@ -51,6 +53,7 @@ const rec = new Recorder(
     `${formatNumber(IMPORT_NAMES)} names as another process, revoking the ${formatNumber(ENTRIES)}-entry order. ` +
     "CPU seconds are the hub process's (all threads). `TAKEDOWN_BENCH_ENTRIES=10000000 npm run bench -- scale` " +
     'runs it at 10M.',
+  'scale',
 );
 
 const baseline: Map<string, number> = existsSync(BASELINE)

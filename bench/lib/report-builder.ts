@@ -51,7 +51,7 @@ function section(r: BenchResult): string[] {
   const out = [
     `## ${r.title}`,
     '',
-    `Script: \`bench/${r.name}.ts\`; results: \`bench/results/${r.name}.json\`.`,
+    `Script: \`bench/${r.script ?? r.name}.ts\`; results: \`bench/results/${r.name}.json\`.`,
     '',
   ];
   if (r.method) out.push(r.method, '');
@@ -72,7 +72,7 @@ function section(r: BenchResult): string[] {
   }
   for (const note of r.notes) out.push(`- ${note}`);
   if (r.notes.length > 0) out.push('');
-  out.push(`Re-run: \`npm run bench -- ${r.name}\`.`, '');
+  out.push(`Re-run: \`npm run bench -- ${r.script ?? r.name}\`.`, '');
   return out;
 }
 
