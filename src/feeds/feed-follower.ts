@@ -4,7 +4,6 @@
  * net changes; a gap too large or a mismatch holds them until a background scan reseeds them; scans also
  * store new snapshots after enough changes or time. Serving lives in FeedService.
  */
-import type { KeyWidths } from '../core/confirm.ts';
 import { PlainState } from '../core/plain-state.ts';
 import { SetHash } from '../core/set-hash.ts';
 import type { Change } from '../core/types.ts';
@@ -281,15 +280,24 @@ export class FeedFollower {
 
   /** A scan at the mirrors' version must agree with them; if not, the scan (the registry) wins. */
   async #check(mirrors: FeedMirrors, scan: FeedScan): Promise<void> {
-    const { dns, url, filter } = scan.snapshots;
+    const { dns, url } = scan.snapshots;
+    // The filter mirror is its wide keys: comparing them with the scan's is a linear pass, where its
+    // checksum would narrow, encode and hash every key on the event loop.
     const agree =
       (await mirrors.dns.checksum()) === dns.checksum &&
       (await mirrors.url.checksum()) === url.checksum &&
-      (await mirrors.filter.summary(filter.bits as KeyWidths)).checksum === filter.checksum;
+      sameKeys(mirrors.filter.wide.root, scan.filterWide.root) &&
+      sameKeys(mirrors.filter.wide.path, scan.filterWide.path);
     if (agree || this.#mirrors !== mirrors) return;
     this.#config.onError(
       new MirrorDivergedError(`feed mirrors at version ${scan.version} differ from the registry`),
     );
     this.#seed(scan);
   }
+}
+
+function sameKeys(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
