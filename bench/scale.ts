@@ -64,6 +64,12 @@ const baseline: Map<string, number> = existsSync(BASELINE)
     )
   : new Map();
 
+if (baseline.size > 0)
+  rec.note(
+    '"before" figures: this benchmark on the code before the hub moved whole-list work off its event loop ' +
+      `(chunked plain states, set-hash checksum, fast start), kept in bench/baselines/scale-${ENTRIES}.json.`,
+  );
+
 /** A figure, with the value of the same figure before issue 11's changes when that run is recorded. */
 function figure(label: string, value: number, unit: string, note?: string): void {
   const before = baseline.get(label);
