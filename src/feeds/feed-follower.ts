@@ -8,7 +8,7 @@ import { PlainState } from '../core/plain-state.ts';
 import { SetHash } from '../core/set-hash.ts';
 import type { Change } from '../core/types.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
-import { type Signing, storedSnapshot } from './artifact-builders.ts';
+import type { Signing } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
 import { advanceMirrors, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
@@ -242,13 +242,14 @@ export class FeedFollower {
         confidential: this.#config.confidentialCategories,
         fpr: this.#config.filterFpr,
         minBits: this.#catalog.latest('filter')?.bits,
+        signing: snapshotSigning(this.#config),
       },
       this.#scanAbort.signal,
     );
     if (this.#stopped) return;
     for (const feed of FEED_NAMES) {
       if (this.#catalog.latest(feed)?.version !== scan.version) {
-        await this.#catalog.add(feed, await storedSnapshot(feed, scan, snapshotSigning(this.#config)));
+        await this.#catalog.add(feed, scan.artifacts[feed]);
       }
     }
     await storeWideKeys(this.#config.store, scan.version, scan.filterWide);

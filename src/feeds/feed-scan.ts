@@ -3,6 +3,8 @@
  * snapshot build and the hub's start need. It runs in a worker thread on its own read-only connection
  * inside one read transaction (WAL), so neither requests nor registry writes wait for it.
  */
+
+import { PAYLOAD_OFFSET } from '../core/artifact.ts';
 import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
 import { encodeSnapshot, indexSnapshot } from '../core/plain-payload.ts';
@@ -10,6 +12,8 @@ import { setHashOfLines } from '../core/plain-state.ts';
 import type { Category, FeedEntry, FeedName } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import { runWorkerTask } from '../util/ts-worker.ts';
+import { type Signing, storedSnapshot } from './artifact-builders.ts';
+import { FEED_NAMES } from './feed-definitions.ts';
 import { wideKeysOf } from './filter-mirror.ts';
 
 /** One feed's snapshot payload and what its manifest announces. */
@@ -31,10 +35,17 @@ export interface FeedScan {
   snapshots: Record<FeedName, ScannedSnapshot>;
   /** Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed. */
   filterWide: PerClass<Float64Array>;
+  /**
+   * Every feed's snapshot artifact, signed in the scan's thread: the hub stores these bytes as they are,
+   * and each snapshot's `payload` is a view into its artifact, so nothing N-sized is copied on its loop.
+   */
+  artifacts: Record<FeedName, Uint8Array>;
 }
 
 export interface ScanOptions {
   confidential: readonly Category[];
+  /** How the snapshot artifacts are signed (a CryptoKey crosses to a worker thread as it is). */
+  signing: Signing;
   /** Bloom false-positive rate of the filter snapshot. */
   fpr: number;
   /** The widths of the previous filter snapshot: kept unless the entry count needs more. */
@@ -61,7 +72,7 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
   const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
   const bits = confirmationWidths(counts, options.fpr, options.minBits);
   const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
-  return {
+  const scanned = {
     version: read.version,
     committedAt: read.committedAt,
     snapshots: {
@@ -71,6 +82,12 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
     },
     filterWide,
   };
+  const artifacts = {} as Record<FeedName, Uint8Array>;
+  for (const feed of FEED_NAMES) {
+    artifacts[feed] = await storedSnapshot(feed, scanned, options.signing);
+    scanned.snapshots[feed].payload = artifacts[feed].subarray(PAYLOAD_OFFSET);
+  }
+  return { ...scanned, artifacts };
 }
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
@@ -88,6 +105,7 @@ export function transferables(scan: FeedScan): ArrayBuffer[] {
     for (const array of [snapshot.payload, snapshot.starts, snapshot.sum])
       if (array) buffers.add(array.buffer as ArrayBuffer);
   }
+  for (const artifact of Object.values(scan.artifacts)) buffers.add(artifact.buffer as ArrayBuffer);
   return [...buffers];
 }
 
