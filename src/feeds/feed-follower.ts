@@ -252,7 +252,7 @@ export class FeedFollower {
         await this.#catalog.add(feed, scan.artifacts[feed]);
       }
     }
-    await storeWideKeys(this.#config.store, scan.version, scan.filterWide);
+    await storeWideKeys(this.#config.store, scan.version, scan.wideKeysFile);
     this.#lastScanAt = started;
     this.#awaitingRescan = false;
     const mirrors = this.#mirrors;

@@ -15,6 +15,7 @@ import { runWorkerTask } from '../util/ts-worker.ts';
 import { type Signing, storedSnapshot } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
 import { wideKeysOf } from './filter-mirror.ts';
+import { decodeWideKeys, encodeWideKeys } from './mirror-seed.ts';
 
 /** One feed's snapshot payload and what its manifest announces. */
 export interface ScannedSnapshot {
@@ -33,8 +34,12 @@ export interface FeedScan {
   /** Commit time of `version` (ms since the epoch; 0 for version 0). */
   committedAt: number;
   snapshots: Record<FeedName, ScannedSnapshot>;
-  /** Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed. */
+  /**
+   * Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed;
+   * views into `wideKeysFile`, which the hub stores as it is for its next start (mirror-seed.ts).
+   */
   filterWide: PerClass<Float64Array>;
+  wideKeysFile: Uint8Array;
   /**
    * Every feed's snapshot artifact, signed in the scan's thread: the hub stores these bytes as they are,
    * and each snapshot's `payload` is a view into its artifact, so nothing N-sized is copied on its loop.
@@ -68,7 +73,8 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
     for (const entry of registry.activeEntries()) expressions.push(entry.expression);
     return { version, committedAt: info ? Date.parse(info.createdAt) : 0, dns, url, expressions };
   });
-  const filterWide = wideKeysOf(read.expressions);
+  const wideKeysFile = encodeWideKeys(wideKeysOf(read.expressions));
+  const filterWide = decodeWideKeys(wideKeysFile) as PerClass<Float64Array>;
   const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
   const bits = confirmationWidths(counts, options.fpr, options.minBits);
   const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
@@ -81,6 +87,7 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
       filter: { payload: filter.payload, entryCount: filter.entryCount, checksum: filter.checksum, bits },
     },
     filterWide,
+    wideKeysFile,
   };
   const artifacts = {} as Record<FeedName, Uint8Array>;
   for (const feed of FEED_NAMES) {

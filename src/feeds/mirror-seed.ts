@@ -28,23 +28,21 @@ export function encodeWideKeys(wide: PerClass<Float64Array>): Uint8Array {
   return new Uint8Array(all.buffer);
 }
 
+/** The wide keys of a stored file, as views into it when it is 8-byte aligned (else into a copy). */
 export function decodeWideKeys(bytes: Uint8Array): PerClass<Float64Array> | null {
   if (bytes.byteLength % 8 !== 0 || bytes.byteLength < 8) return null;
-  const all = new Float64Array(bytes.slice().buffer);
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const all = new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
   const roots = all[0] as number;
   if (!Number.isSafeInteger(roots) || roots < 0 || roots > all.length - 1) return null;
   return { root: all.subarray(1, 1 + roots), path: all.subarray(1 + roots) };
 }
 
-/** Stores the wide keys of a scanned version and drops those of older ones. */
-export async function storeWideKeys(
-  store: ArtifactStore,
-  version: number,
-  wide: PerClass<Float64Array>,
-): Promise<void> {
+/** Stores the wide keys file (`encodeWideKeys`) of a scanned version and drops those of older ones. */
+export async function storeWideKeys(store: ArtifactStore, version: number, file: Uint8Array): Promise<void> {
   const key = mirrorKeysKey(version);
   for (const old of await store.list(PREFIX)) if (old !== key) await store.delete(old);
-  await store.put(key, encodeWideKeys(wide));
+  await store.put(key, file);
 }
 
 /** What the worker checks: the payloads and wide keys of one version and what their manifests announce. */
