@@ -20,6 +20,14 @@ export class SetHash {
     return new SetHash(words.slice(0, 8));
   }
 
+  /** A sum from its 64 hex digits (as `hex()` writes them); undefined when it is not that. */
+  static fromHex(hex: string): SetHash | undefined {
+    if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+    const words = new Uint32Array(8);
+    for (let i = 0; i < 8; i++) words[i] = Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16);
+    return new SetHash(words);
+  }
+
   /** A copy that `add`/`remove` change in place (for updating the sum by many lines). */
   mutable(): MutableSetHash {
     return new MutableSetHash(this.words.slice());

@@ -2,7 +2,7 @@
  * Fast start: the hub's mirrors seeded from its latest stored snapshots instead of a scan of the
  * registry. The plain snapshots hold their entries; the filter snapshot holds only narrowed keys, so
  * every scan also stores the filter mirror's wide keys (`mirrors/<version>.keys`) beside its snapshots.
- * A worker thread indexes the payloads and recomputes every checksum against the signed manifests; on
+ * A worker thread checks the payloads against the signed manifests and indexes them; on
  * any mismatch or missing piece the hub falls back to a scan. The change-log tail after the snapshots'
  * version is then followed like any commit.
  */
@@ -47,7 +47,10 @@ export async function storeWideKeys(store: ArtifactStore, version: number, file:
 
 /** What the worker checks: the payloads and wide keys of one version and what their manifests announce. */
 export interface SeedCheckRequest {
-  plain: Record<'dns' | 'url', { payload: Uint8Array; checksum: string; entryCount: number }>;
+  plain: Record<
+    'dns' | 'url',
+    { payload: Uint8Array; payloadSha256: string; checksum: string; entryCount: number }
+  >;
   wide: PerClass<Float64Array>;
   filter: { bits: KeyWidths; checksum: string };
 }
@@ -77,6 +80,7 @@ export async function seedFromStore(
   const payload = (s: StoredSnapshot) => s.bytes.subarray(PAYLOAD_OFFSET);
   const plainOf = (s: StoredSnapshot) => ({
     payload: payload(s),
+    payloadSha256: s.manifest.payloadSha256,
     checksum: s.manifest.checksum,
     entryCount: s.manifest.entryCount,
   });

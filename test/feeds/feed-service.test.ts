@@ -449,6 +449,28 @@ describe('FeedService', () => {
     }
   });
 
+  it('scans at start instead when a stored plain snapshot does not match its manifest', async () => {
+    const dir = join(tmpdir(), `takedown-seed-bytes-${process.pid}-${Date.now()}`);
+    try {
+      const first = await openTestHub({ dir });
+      await first.order('malware', ['one.example']);
+      await first.service.rebuildSnapshots();
+      await first.order('malware', ['two.example']);
+      await first.close();
+      const key = snapshotKey('url', 1);
+      const bytes = (await first.store.get(key)) as Uint8Array;
+      bytes[bytes.length - 3] = 0x7a;
+      await first.store.delete(key);
+      await first.store.put(key, bytes);
+      const second = await openTestHub({ dir, key: first.key });
+      hubs.push(second);
+      expect(second.service.feeds().map((f) => f.snapshotVersion)).toEqual([2, 2, 2]);
+      expect(second.errors).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('drops stored snapshots of versions this registry never had', async () => {
     const store = new MemoryArtifactStore();
     const other = await hub({ store });
