@@ -72,8 +72,8 @@ if (baseline.size > 0)
 
 if (baseline.size === 0 && ENTRIES === 10_000_000)
   rec.note(
-    'No "before" run of this script at 10M (it takes the old hub about 15 minutes per long operation). The issue ' +
-      'that asked for these changes measured the old hub at 10M: longest stall 39.9 s for audit verify, 36.2 s for ' +
+    'No "before" run of this script at 10M. The issue that asked for these changes measured the old hub at 10M: ' +
+      'longest stall 39.9 s for audit verify, 36.2 s for ' +
       'a 1M-entry revoke, 3.6 s for a 1 000-target order, 5.7 s for a 10 000-target order, 1.6 s (6.4 s after a ' +
       'large revoke) for installing rebuilt snapshots, connection resets; 111 s (97 CPU-s) to become ready, 5 GiB ' +
       'peak RSS.',
