@@ -4,6 +4,7 @@ import { type BenchResult, formatNumber, type Goal } from './result.ts';
 
 /** Section order: the hub and feed figures first, then any other script's, by name. */
 export const BENCH_ORDER = [
+  'scale',
   'import',
   'transparency-log',
   'canonicalize',
@@ -52,7 +53,7 @@ function section(r: BenchResult): string[] {
   const out = [
     `## ${r.title}`,
     '',
-    `Script: \`bench/${r.name}.ts\`; results: \`bench/results/${r.name}.json\`.`,
+    `Script: \`bench/${r.script ?? r.name}.ts\`; results: \`bench/results/${r.name}.json\`.`,
     '',
   ];
   if (r.method) out.push(r.method, '');
@@ -73,7 +74,7 @@ function section(r: BenchResult): string[] {
   }
   for (const note of r.notes) out.push(`- ${note}`);
   if (r.notes.length > 0) out.push('');
-  out.push(`Re-run: \`npm run bench -- ${r.name}\`.`, '');
+  out.push(`Re-run: \`npm run bench -- ${r.script ?? r.name}\`.`, '');
   return out;
 }
 

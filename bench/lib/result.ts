@@ -34,8 +34,10 @@ export interface Machine {
 }
 
 export interface BenchResult {
-  /** The script's name: bench/NAME.ts writes bench/results/NAME.json. */
+  /** The results' name: bench/NAME.ts writes bench/results/NAME.json unless `script` says otherwise. */
   name: string;
+  /** The script, when one script writes several results (e.g. per size): bench/SCRIPT.ts. */
+  script?: string;
   title: string;
   /** What is measured, and how (rounds, warm-up, baseline), in a sentence or two. */
   method: string;
@@ -74,6 +76,7 @@ export class Recorder {
     readonly name: string,
     private readonly title: string,
     private readonly method: string,
+    private readonly script?: string,
   ) {}
 
   figure(label: string, value: number, unit: string, note?: string): number {
@@ -96,6 +99,7 @@ export class Recorder {
   write(skipped?: string): BenchResult {
     const result: BenchResult = {
       name: this.name,
+      ...(this.script === undefined ? {} : { script: this.script }),
       title: this.title,
       method: this.method,
       ...(skipped === undefined ? {} : { skipped }),

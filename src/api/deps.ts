@@ -2,6 +2,7 @@ import type { CheckpointSource } from '../core/checkpoint.ts';
 import type { Category } from '../core/types.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { RegistryThreads } from '../registry/registry-threads.ts';
 import type { JsonLog } from '../util/json-log.ts';
 import type { Metrics } from '../util/prometheus.ts';
 import type { Authenticate } from './auth.ts';
@@ -28,6 +29,11 @@ export interface AppDeps {
   checkpoint?: CheckpointSource;
   /** Largest request body in bytes. */
   bodyLimit: number;
+  /**
+   * Runs whole-list registry work (the chain audit, large revokes) in worker threads; without it (a
+   * registry in memory) that work runs inline.
+   */
+  threads?: RegistryThreads;
   /** The signed feeds served under `/v1/feeds`. */
   feeds: FeedService;
   /** The console's settings (`/console`). */

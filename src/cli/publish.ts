@@ -1,10 +1,10 @@
 import { join, resolve } from 'node:path';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
-import { checkpointSource } from '../hub/checkpoints.ts';
 import { hubConfigFromEnv, loadHubConfig } from '../hub/config.ts';
 import { publishLog } from '../hub/log-publisher.ts';
 import { loadSigningKey } from '../hub/signing-key.ts';
+import { checkpointSource } from '../registry/checkpoints.ts';
 import { openRegistry } from '../registry/registry.ts';
 import { type Command, parseFlags, UsageError } from './command.ts';
 

@@ -31,9 +31,11 @@ import { KEY_ID_BYTES, SIGNATURE_BYTES, type SigningKey, sign } from './keys.ts'
 import { fail, ok, type Result } from './types.ts';
 
 /** Bump on any change of the bytes below (the golden test fails until it is bumped). */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The version before checkpoints, which consumers still read. */
 const FORMAT_VERSION_1 = 1;
+/** Checkpoints, with plain feeds still checksummed as one digest of the payload; consumers still read it. */
+const FORMAT_VERSION_2 = 2;
 const MAGIC = Uint8Array.of(0x89, 0x54, 0x4b, 0x44, 0x0d, 0x0a, 0x1a, 0x0a);
 /** Bytes of the fixed part of header and manifest (all of it in version 1). */
 const FIXED_BYTES = 147;
@@ -150,10 +152,14 @@ export function decodeArtifact(bytes: Uint8Array): Result<DecodedArtifact> {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const formatVersion = view.getUint16(8);
-  if (formatVersion !== FORMAT_VERSION && formatVersion !== FORMAT_VERSION_1) {
+  if (
+    formatVersion !== FORMAT_VERSION &&
+    formatVersion !== FORMAT_VERSION_2 &&
+    formatVersion !== FORMAT_VERSION_1
+  ) {
     return fail(
       'unsupported_format',
-      `artifact format version ${formatVersion}, this code reads ${FORMAT_VERSION_1} and ${FORMAT_VERSION}`,
+      `artifact format version ${formatVersion}, this code reads ${FORMAT_VERSION_1} to ${FORMAT_VERSION}`,
     );
   }
   const signedLength = signedLengthOf(bytes);

@@ -1,10 +1,11 @@
 /**
- * The state of a plain feed (`dns`, `url`): a sorted map expression -> entry kept as its canonical
- * snapshot payload plus a line index. Ten million entries then cost their text and 4 bytes each
- * instead of ten million objects, the checksum is one digest over bytes already in memory, and a delta
- * is applied by copying runs of unchanged lines.
+ * The state of a plain feed (`dns`, `url`): a sorted map expression -> entry held as chunks of canonical
+ * snapshot lines, each chunk bytes plus a line index. Ten million entries then cost their text and 4
+ * bytes each instead of ten million objects; a delta of k changes rebuilds only the chunks it touches
+ * and copies the chunk list, never the whole state, and updates the set-hash checksum (set-hash.ts) by
+ * one digest per change. Versions share their untouched chunks.
  */
-import { sha256Hex } from './bytes.ts';
+
 import {
   compareExpressionAt,
   compareExpressions,
@@ -15,74 +16,125 @@ import {
   type PlainChange,
   snapshotLine,
 } from './plain-payload.ts';
+import { MutableSetHash, SetHash } from './set-hash.ts';
 import type { Change, FeedEntry, Result } from './types.ts';
 import { fail, ok } from './types.ts';
 
 const encoder = new TextEncoder();
 
+/** Lines per chunk when a state is loaded; a chunk grown past twice this is split. */
+const CHUNK_LINES = 1024;
+
+/** Sorted lines: line i is `bytes[starts[i], starts[i + 1])`; `starts` may be a view of a larger index. */
+interface Chunk {
+  readonly bytes: Uint8Array;
+  readonly starts: Uint32Array;
+  /** The first line's expression, to find a chunk by binary search. */
+  readonly first: string;
+}
+
+const linesOf = (chunk: Chunk) => chunk.starts.length - 1;
+
+/** The set-hash checksum of snapshot lines `payload[starts[i], starts[i+1])`. */
+export function setHashOfLines(payload: Uint8Array, starts: Uint32Array): SetHash {
+  const sum = new MutableSetHash();
+  for (let i = 0; i + 1 < starts.length; i++) sum.add(payload, starts[i] as number, starts[i + 1] as number);
+  return sum.done();
+}
+
 /**
- * The checksum a manifest carries for a plain feed: hex SHA-256 of the canonical snapshot payload of
- * the state. The hub computes it from its entries, which must come sorted by expression.
+ * The checksum a manifest carries for a plain feed: the set hash of the snapshot lines of the state. The
+ * hub computes it from its entries, which must come sorted by expression.
  */
-export async function plainChecksum(sortedEntries: Iterable<FeedEntry>): Promise<string> {
-  return sha256Hex(encodeSnapshot(sortedEntries));
+export function plainChecksum(sortedEntries: Iterable<FeedEntry>): string {
+  const payload = encodeSnapshot(sortedEntries);
+  const starts = indexSnapshot(payload);
+  if (!starts.ok) throw new Error(`encodeSnapshot produced an invalid payload: ${starts.error.message}`);
+  return setHashOfLines(payload, starts.value).hex();
 }
 
 /** An immutable plain feed state; every update returns a new one. */
 export class PlainState {
-  readonly #bytes: Uint8Array;
-  /** Start of each line, then the payload length. */
-  readonly #starts: Uint32Array;
-  #checksum: Promise<string> | undefined;
+  readonly #chunks: readonly Chunk[];
+  readonly #count: number;
+  readonly #sum: SetHash;
 
-  private constructor(bytes: Uint8Array, starts: Uint32Array) {
-    this.#bytes = bytes;
-    this.#starts = starts;
+  private constructor(chunks: readonly Chunk[], count: number, sum: SetHash) {
+    this.#chunks = chunks;
+    this.#count = count;
+    this.#sum = sum;
   }
 
   /** The state with no entries. */
   static empty(): PlainState {
-    return new PlainState(new Uint8Array(0), new Uint32Array(1));
+    return new PlainState([], 0, SetHash.empty());
   }
 
   /** The state held by a snapshot payload (copied, so the caller may reuse its buffer). */
   static fromSnapshot(payload: Uint8Array): Result<PlainState> {
     const starts = indexSnapshot(payload);
-    return starts.ok ? ok(new PlainState(payload.slice(), starts.value)) : starts;
+    if (!starts.ok) return starts;
+    const bytes = payload.slice();
+    return ok(PlainState.fromIndexed(bytes, starts.value, setHashOfLines(bytes, starts.value)));
+  }
+
+  /**
+   * The state of a snapshot payload already validated and indexed (`indexSnapshot`) with its set hash,
+   * as the hub's scan thread hands them over: nothing is copied or re-read, so it costs the chunk list.
+   */
+  static fromIndexed(payload: Uint8Array, starts: Uint32Array, sum: SetHash): PlainState {
+    const count = starts.length - 1;
+    const chunks: Chunk[] = [];
+    for (let from = 0; from < count; from += CHUNK_LINES) {
+      const to = Math.min(count, from + CHUNK_LINES);
+      chunks.push(chunkOf(payload, starts.subarray(from, to + 1)));
+    }
+    return new PlainState(chunks, count, sum);
   }
 
   /** The state of `entries` in any order; throws `PlainPayloadError` on an invalid or duplicate entry. */
   static fromEntries(entries: Iterable<FeedEntry>): PlainState {
     const sorted = [...entries].sort((a, b) => compareExpressions(a.expression, b.expression));
-    const bytes = encodeSnapshot(sorted);
-    const starts = indexSnapshot(bytes);
-    if (!starts.ok) throw new Error(`encodeSnapshot produced an invalid payload: ${starts.error.message}`);
-    return new PlainState(bytes, starts.value);
+    const loaded = PlainState.fromSnapshot(encodeSnapshot(sorted));
+    if (!loaded.ok) throw new Error(`encodeSnapshot produced an invalid payload: ${loaded.error.message}`);
+    return loaded.value;
   }
 
   get entryCount(): number {
-    return this.#starts.length - 1;
+    return this.#count;
   }
 
-  /** Hex SHA-256 of {@link toSnapshotPayload} (computed once). */
+  /** The set hash of the state's snapshot lines, 64 hex digits (see set-hash.ts). */
   checksum(): Promise<string> {
-    this.#checksum ??= sha256Hex(this.#bytes);
-    return this.#checksum;
+    return Promise.resolve(this.#sum.hex());
   }
 
-  /** The canonical snapshot payload of this state. Shared, not copied: do not modify it. */
+  /** The canonical snapshot payload of this state (built from the chunks: O(state)). */
   toSnapshotPayload(): Uint8Array {
-    return this.#bytes;
+    let size = 0;
+    for (const chunk of this.#chunks) size += lineBytes(chunk, 0, linesOf(chunk));
+    const out = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of this.#chunks) {
+      const part = chunk.bytes.subarray(chunk.starts[0], chunk.starts[linesOf(chunk)]);
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
   }
 
   /** The entry of `expression`, if present. */
   get(expression: string): FeedEntry | undefined {
-    const line = this.#find(expression);
-    return line === -1 ? undefined : this.#entry(line);
+    const chunk = this.#chunks[this.#chunkFor(expression, 0)];
+    if (!chunk) return undefined;
+    const line = lowerBound(chunk, expression, 0);
+    return line < linesOf(chunk) && compareLine(chunk, line, expression) === 0
+      ? entryOf(chunk, line)
+      : undefined;
   }
 
   has(expression: string): boolean {
-    return this.#find(expression) !== -1;
+    return this.get(expression) !== undefined;
   }
 
   /** Whether any of a URL's lookup expressions is an entry. */
@@ -92,7 +144,7 @@ export class PlainState {
 
   /** Entries in expression order. */
   *entries(): IterableIterator<FeedEntry> {
-    for (let i = 0; i < this.entryCount; i++) yield this.#entry(i);
+    for (const chunk of this.#chunks) for (let i = 0; i < linesOf(chunk); i++) yield entryOf(chunk, i);
   }
 
   /**
@@ -106,87 +158,151 @@ export class PlainState {
 
   /** `changes` must be sorted and free of duplicates, as `decodeDelta` guarantees. */
   #apply(changes: readonly PlainChange[]): Result<PlainState> {
-    // Pieces of the new payload: runs [from, to) of this state's lines, or new lines.
-    const pieces: ([number, number] | Uint8Array)[] = [];
-    let line = 0;
-    for (const change of changes) {
-      const query = change.expression;
-      const next = this.#lowerBound(query, line);
-      if (next > line) pieces.push([line, next]);
-      line = next;
-      const present = line < this.entryCount && this.#compare(line, query) === 0;
-      if (change.op === 'remove') {
-        if (!present)
-          return fail('resync_required', `delta removes "${change.expression}", which is not in the state`);
-        line++;
-      } else {
-        if (present)
-          return fail('resync_required', `delta adds "${change.expression}", which is already in the state`);
-        pieces.push(encoder.encode(snapshotLine(change)));
-      }
+    const chunks: Chunk[] = [];
+    const sum = this.#sum.mutable();
+    let count = this.#count;
+    let next = 0;
+    let i = 0;
+    while (i < changes.length) {
+      const at = this.#chunkFor((changes[i] as PlainChange).expression, next);
+      for (; next < at; next++) chunks.push(this.#chunks[next] as Chunk);
+      // The changes that fall in chunk `at`: up to the next chunk's first expression.
+      const bound = this.#chunks[at + 1]?.first;
+      let end = i;
+      while (
+        end < changes.length &&
+        (bound === undefined || (changes[end] as PlainChange).expression < bound)
+      )
+        end++;
+      const rebuilt = applyToChunk(this.#chunks[at], changes.slice(i, end), sum);
+      if (!rebuilt.ok) return rebuilt;
+      count += rebuilt.value.delta;
+      chunks.push(...rebuilt.value.chunks);
+      next = at + 1;
+      i = end;
     }
-    if (line < this.entryCount) pieces.push([line, this.entryCount]);
-    return ok(this.#build(pieces));
+    for (; next < this.#chunks.length; next++) chunks.push(this.#chunks[next] as Chunk);
+    return ok(new PlainState(chunks, count, sum.done()));
   }
 
-  #build(pieces: ([number, number] | Uint8Array)[]): PlainState {
-    let size = 0;
-    let count = 0;
-    for (const piece of pieces) {
-      if (piece instanceof Uint8Array) {
-        size += piece.length;
-        count++;
-      } else {
-        size += (this.#starts[piece[1]] as number) - (this.#starts[piece[0]] as number);
-        count += piece[1] - piece[0];
-      }
-    }
-    const bytes = new Uint8Array(size);
-    const starts = new Uint32Array(count + 1);
-    let offset = 0;
-    let line = 0;
-    for (const piece of pieces) {
-      if (piece instanceof Uint8Array) {
-        starts[line++] = offset;
-        bytes.set(piece, offset);
-        offset += piece.length;
-        continue;
-      }
-      const from = this.#starts[piece[0]] as number;
-      const to = this.#starts[piece[1]] as number;
-      bytes.set(this.#bytes.subarray(from, to), offset);
-      for (let i = piece[0]; i < piece[1]; i++) starts[line++] = (this.#starts[i] as number) - from + offset;
-      offset += to - from;
-    }
-    starts[count] = size;
-    return new PlainState(bytes, starts);
-  }
-
-  #find(expression: string): number {
-    const line = this.#lowerBound(expression, 0);
-    return line < this.entryCount && this.#compare(line, expression) === 0 ? line : -1;
-  }
-
-  /** First line at or after `from` whose expression is >= `query`. */
-  #lowerBound(query: string, from: number): number {
+  /** The last chunk at or after `from` whose first expression is <= `expression` (else `from`). */
+  #chunkFor(expression: string, from: number): number {
     let lo = from;
-    let hi = this.entryCount;
+    let hi = this.#chunks.length - 1;
+    if (hi < lo) return lo;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#compare(mid, query) < 0) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.#chunks[mid] as Chunk).first <= expression) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }
-
-  #compare(line: number, query: string): number {
-    return compareExpressionAt(this.#bytes, this.#starts[line] as number, query);
-  }
-
-  #entry(line: number): FeedEntry {
-    return entryAt(this.#bytes, this.#starts[line] as number, this.#starts[line + 1] as number);
-  }
 }
+
+function chunkOf(bytes: Uint8Array, starts: Uint32Array): Chunk {
+  const first = entryAt(bytes, starts[0] as number, starts[1] as number).expression;
+  return { bytes, starts, first };
+}
+
+/**
+ * The chunks that replace `chunk` (absent when the state is empty) after `changes`, and how the entry
+ * count moves; the set hash is updated in place.
+ */
+function applyToChunk(
+  chunk: Chunk | undefined,
+  changes: readonly PlainChange[],
+  sum: MutableSetHash,
+): Result<{ chunks: Chunk[]; delta: number }> {
+  const lines = chunk ? linesOf(chunk) : 0;
+  // Pieces of the new chunk: runs [from, to) of the old chunk's lines, or new lines.
+  const pieces: ([number, number] | Uint8Array)[] = [];
+  let line = 0;
+  let delta = 0;
+  for (const change of changes) {
+    const next = chunk ? lowerBound(chunk, change.expression, line) : 0;
+    if (next > line) pieces.push([line, next]);
+    line = next;
+    const present = chunk !== undefined && line < lines && compareLine(chunk, line, change.expression) === 0;
+    if (change.op === 'remove') {
+      if (!present)
+        return fail('resync_required', `delta removes "${change.expression}", which is not in the state`);
+      const old = chunk as Chunk;
+      sum.remove(old.bytes, old.starts[line] as number, old.starts[line + 1] as number);
+      delta--;
+      line++;
+    } else {
+      if (present)
+        return fail('resync_required', `delta adds "${change.expression}", which is already in the state`);
+      const bytes = encoder.encode(snapshotLine(change));
+      sum.add(bytes, 0, bytes.length);
+      pieces.push(bytes);
+      delta++;
+    }
+  }
+  if (line < lines) pieces.push([line, lines]);
+  return ok({ chunks: chunk || pieces.length > 0 ? build(chunk, pieces) : [], delta });
+}
+
+/** Concatenates pieces into one chunk's bytes and index, split into chunks of CHUNK_LINES if it grew. */
+function build(chunk: Chunk | undefined, pieces: ([number, number] | Uint8Array)[]): Chunk[] {
+  let size = 0;
+  let count = 0;
+  for (const piece of pieces) {
+    if (piece instanceof Uint8Array) {
+      size += piece.length;
+      count++;
+    } else {
+      size += lineBytes(chunk as Chunk, piece[0], piece[1]);
+      count += piece[1] - piece[0];
+    }
+  }
+  if (count === 0) return [];
+  const bytes = new Uint8Array(size);
+  const starts = new Uint32Array(count + 1);
+  let offset = 0;
+  let line = 0;
+  for (const piece of pieces) {
+    if (piece instanceof Uint8Array) {
+      starts[line++] = offset;
+      bytes.set(piece, offset);
+      offset += piece.length;
+      continue;
+    }
+    const old = chunk as Chunk;
+    const from = old.starts[piece[0]] as number;
+    const to = old.starts[piece[1]] as number;
+    bytes.set(old.bytes.subarray(from, to), offset);
+    for (let i = piece[0]; i < piece[1]; i++) starts[line++] = (old.starts[i] as number) - from + offset;
+    offset += to - from;
+  }
+  starts[count] = size;
+  if (count <= 2 * CHUNK_LINES) return [chunkOf(bytes, starts)];
+  const split: Chunk[] = [];
+  for (let from = 0; from < count; from += CHUNK_LINES)
+    split.push(chunkOf(bytes, starts.subarray(from, Math.min(count, from + CHUNK_LINES) + 1)));
+  return split;
+}
+
+const lineBytes = (chunk: Chunk, from: number, to: number) =>
+  (chunk.starts[to] as number) - (chunk.starts[from] as number);
+
+/** First line at or after `from` whose expression is >= `query`. */
+function lowerBound(chunk: Chunk, query: string, from: number): number {
+  let lo = from;
+  let hi = linesOf(chunk);
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareLine(chunk, mid, query) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const compareLine = (chunk: Chunk, line: number, query: string) =>
+  compareExpressionAt(chunk.bytes, chunk.starts[line] as number, query);
+
+const entryOf = (chunk: Chunk, line: number): FeedEntry =>
+  entryAt(chunk.bytes, chunk.starts[line] as number, chunk.starts[line + 1] as number);
 
 /**
  * The net changes that turn `a` into `b`, sorted as a delta payload orders them; an entry whose

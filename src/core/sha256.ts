@@ -204,3 +204,19 @@ export class PrefixedSha256 {
     return digestOut();
   }
 }
+
+/**
+ * SHA-256 of `bytes[start, end)` as eight big-endian words in `out`: the plain feeds' set hash adds and
+ * subtracts digests as 256-bit numbers, one per entry line.
+ */
+export function sha256Words(bytes: Uint8Array, start: number, end: number, out: Uint32Array): void {
+  const digest = sha256Sync(bytes.subarray(start, end));
+  for (let i = 0; i < 8; i++) {
+    out[i] =
+      (((digest[4 * i] as number) << 24) |
+        ((digest[4 * i + 1] as number) << 16) |
+        ((digest[4 * i + 2] as number) << 8) |
+        (digest[4 * i + 3] as number)) >>>
+      0;
+  }
+}

@@ -19,7 +19,11 @@ export interface Signing {
 }
 
 /** A snapshot artifact as stored: dated at its version's commit (see freshness.ts). */
-export async function storedSnapshot(feed: FeedName, scan: FeedScan, signing: Signing): Promise<Uint8Array> {
+export async function storedSnapshot(
+  feed: FeedName,
+  scan: Pick<FeedScan, 'snapshots' | 'committedAt' | 'version'>,
+  signing: Signing,
+): Promise<Uint8Array> {
   const { payload, entryCount, checksum } = scan.snapshots[feed];
   const createdAt = scan.committedAt;
   const input: ManifestInput = {

@@ -4,16 +4,17 @@
  * net changes; a gap too large or a mismatch holds them until a background scan reseeds them; scans also
  * store new snapshots after enough changes or time. Serving lives in FeedService.
  */
-import type { KeyWidths } from '../core/confirm.ts';
 import { PlainState } from '../core/plain-state.ts';
+import { SetHash } from '../core/set-hash.ts';
 import type { Change } from '../core/types.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
-import { type Signing, storedSnapshot } from './artifact-builders.ts';
+import type { Signing } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
 import { advanceMirrors, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
 import type { FeedServiceConfig } from './feed-service-options.ts';
 import { FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
+import { seedFromStore, storeWideKeys } from './mirror-seed.ts';
 import type { SnapshotCatalog } from './snapshot-catalog.ts';
 import { VersionWaiters } from './version-waiters.ts';
 
@@ -61,15 +62,16 @@ export class FeedFollower {
   }
 
   /**
-   * Loads the retained snapshots, scans the registry once (in a worker) to seed the mirrors, stores new
-   * snapshots when the stored ones are older, then follows the registry. Rejects when the first scan fails.
+   * Loads the retained snapshots and seeds the mirrors from the latest ones (checked in a worker), or,
+   * when they cannot be used, scans the registry once (in a worker) and stores new snapshots; then
+   * follows the registry from there. Rejects when that first scan fails.
    */
   async start(): Promise<void> {
     const reader = openRegistry(this.#config.databasePath, { readonly: true, protectedDomainsFile: null });
     this.#reader = reader;
     try {
       await this.#catalog.load(FEED_NAMES, reader.currentVersion());
-      await this.#runScan();
+      if (!(await this.#resume())) await this.#runScan();
     } catch (error) {
       reader.close();
       this.#reader = null;
@@ -158,7 +160,8 @@ export class FeedFollower {
       this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
     }
     this.#waiters.notify(target);
-    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges && !this.#scan) void this.#requestScan();
+    // During a scan this queues the next one: the running scan began before these changes.
+    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) void this.#requestScan();
   }
 
   /**
@@ -215,6 +218,19 @@ export class FeedFollower {
     return scan;
   }
 
+  /** Seeds the mirrors from the stored snapshots (fast start); false when a scan must do it. */
+  async #resume(): Promise<boolean> {
+    const seeded = await seedFromStore(this.#catalog, this.#config.store);
+    if ('reason' in seeded) return false;
+    this.#lastScanAt = this.#config.now();
+    this.#mirrors = seeded.mirrors;
+    this.#announceDns(null);
+    this.#waiters.notify(seeded.mirrors.version);
+    // The change-log tail after the stored version, followed like any commit (or rescanned when large).
+    this.advance();
+    return true;
+  }
+
   /** One background scan: new snapshots when the registry moved, mirrors seeded or checked against it. */
   async #runScan(): Promise<void> {
     const started = this.#config.now();
@@ -226,15 +242,18 @@ export class FeedFollower {
         confidential: this.#config.confidentialCategories,
         fpr: this.#config.filterFpr,
         minBits: this.#catalog.latest('filter')?.bits,
+        signing: { key: this.#config.signingKey, ttlMs: this.#config.snapshotTtlMs },
+        ...(this.#config.logOrigin !== undefined && { logOrigin: this.#config.logOrigin }),
       },
       this.#scanAbort.signal,
     );
     if (this.#stopped) return;
     for (const feed of FEED_NAMES) {
       if (this.#catalog.latest(feed)?.version !== scan.version) {
-        await this.#catalog.add(feed, await storedSnapshot(feed, scan, snapshotSigning(this.#config)));
+        await this.#catalog.add(feed, scan.artifacts[feed]);
       }
     }
+    await storeWideKeys(this.#config.store, scan.version, scan.wideKeysFile);
     this.#lastScanAt = started;
     this.#awaitingRescan = false;
     const mirrors = this.#mirrors;
@@ -244,10 +263,11 @@ export class FeedFollower {
   }
 
   #seed(scan: FeedScan): void {
+    // The scan thread indexed and hashed the payloads: loading them here costs their chunk lists only.
     const plain = (feed: 'dns' | 'url'): PlainState => {
-      const state = PlainState.fromSnapshot(scan.snapshots[feed].payload);
-      if (!state.ok) throw new Error(`scanned ${feed} snapshot does not load: ${state.error.message}`);
-      return state.value;
+      const { payload, starts, sum } = scan.snapshots[feed];
+      if (!starts || !sum) throw new Error(`scanned ${feed} snapshot comes without its index`);
+      return PlainState.fromIndexed(payload, starts, SetHash.fromWords(sum));
     };
     this.#mirrors = {
       version: scan.version,
@@ -262,15 +282,24 @@ export class FeedFollower {
 
   /** A scan at the mirrors' version must agree with them; if not, the scan (the registry) wins. */
   async #check(mirrors: FeedMirrors, scan: FeedScan): Promise<void> {
-    const { dns, url, filter } = scan.snapshots;
+    const { dns, url } = scan.snapshots;
+    // The filter mirror is its wide keys: comparing them with the scan's is a linear pass, where its
+    // checksum would narrow, encode and hash every key on the event loop.
     const agree =
       (await mirrors.dns.checksum()) === dns.checksum &&
       (await mirrors.url.checksum()) === url.checksum &&
-      (await mirrors.filter.summary(filter.bits as KeyWidths)).checksum === filter.checksum;
+      sameKeys(mirrors.filter.wide.root, scan.filterWide.root) &&
+      sameKeys(mirrors.filter.wide.path, scan.filterWide.path);
     if (agree || this.#mirrors !== mirrors) return;
     this.#config.onError(
       new MirrorDivergedError(`feed mirrors at version ${scan.version} differ from the registry`),
     );
     this.#seed(scan);
   }
+}
+
+function sameKeys(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

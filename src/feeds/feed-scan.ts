@@ -3,14 +3,20 @@
  * snapshot build and the hub's start need. It runs in a worker thread on its own read-only connection
  * inside one read transaction (WAL), so neither requests nor registry writes wait for it.
  */
-import { Worker } from 'node:worker_threads';
-import { sha256Hex } from '../core/bytes.ts';
+
+import { payloadOffsetOf } from '../core/artifact.ts';
 import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
-import { encodeSnapshot } from '../core/plain-payload.ts';
+import { encodeSnapshot, indexSnapshot } from '../core/plain-payload.ts';
+import { setHashOfLines } from '../core/plain-state.ts';
 import type { Category, FeedEntry, FeedName } from '../core/types.ts';
+import { checkpointSource } from '../registry/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
+import { runWorkerTask } from '../util/ts-worker.ts';
+import { type Signing, storedSnapshot } from './artifact-builders.ts';
+import { FEED_NAMES } from './feed-definitions.ts';
 import { wideKeysOf } from './filter-mirror.ts';
+import { decodeWideKeys, encodeWideKeys } from './mirror-seed.ts';
 
 /** One feed's snapshot payload and what its manifest announces. */
 export interface ScannedSnapshot {
@@ -19,6 +25,9 @@ export interface ScannedSnapshot {
   checksum: string;
   /** `filter` only: the key widths of the root and path classes. */
   bits?: KeyWidths;
+  /** `dns` and `url` only: the payload's line index and set hash, so the hub loads it without a re-read. */
+  starts?: Uint32Array;
+  sum?: Uint32Array;
 }
 
 export interface FeedScan {
@@ -26,12 +35,28 @@ export interface FeedScan {
   /** Commit time of `version` (ms since the epoch; 0 for version 0). */
   committedAt: number;
   snapshots: Record<FeedName, ScannedSnapshot>;
-  /** Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed. */
+  /**
+   * Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed;
+   * views into `wideKeysFile`, which the hub stores as it is for its next start (mirror-seed.ts).
+   */
   filterWide: PerClass<Float64Array>;
+  wideKeysFile: Uint8Array;
+  /**
+   * Every feed's snapshot artifact, signed in the scan's thread: the hub stores these bytes as they are,
+   * and each snapshot's `payload` is a view into its artifact, so nothing N-sized is copied on its loop.
+   */
+  artifacts: Record<FeedName, Uint8Array>;
 }
 
 export interface ScanOptions {
   confidential: readonly Category[];
+  /** How the snapshot artifacts are signed (a CryptoKey crosses to a worker thread as it is). */
+  signing: Pick<Signing, 'key' | 'ttlMs'>;
+  /**
+   * The transparency log's origin: the scan signs its version's checkpoint from its own connection (a
+   * function cannot cross to a worker thread); absent, the artifacts carry none.
+   */
+  logOrigin?: string;
   /** Bloom false-positive rate of the filter snapshot. */
   fpr: number;
   /** The widths of the previous filter snapshot: kept unless the entry count needs more. */
@@ -40,11 +65,6 @@ export interface ScanOptions {
 
 export interface ScanRequest extends ScanOptions {
   databasePath: string;
-}
-
-/** A scan in a worker failed; the message is the worker's. */
-class FeedScanError extends Error {
-  override name = 'FeedScanError';
 }
 
 /** Reads every feed of `registry` at its current version (synchronously, in one read transaction). */
@@ -59,49 +79,41 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
     for (const entry of registry.activeEntries()) expressions.push(entry.expression);
     return { version, committedAt: info ? Date.parse(info.createdAt) : 0, dns, url, expressions };
   });
-  const filterWide = wideKeysOf(read.expressions);
+  const wideKeysFile = encodeWideKeys(wideKeysOf(read.expressions));
+  const filterWide = decodeWideKeys(wideKeysFile) as PerClass<Float64Array>;
   const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
   const bits = confirmationWidths(counts, options.fpr, options.minBits);
   const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
-  return {
+  const scanned = {
     version: read.version,
     committedAt: read.committedAt,
     snapshots: {
-      dns: { ...read.dns, checksum: await sha256Hex(read.dns.payload) },
-      url: { ...read.url, checksum: await sha256Hex(read.url.payload) },
+      dns: indexed(read.dns),
+      url: indexed(read.url),
       filter: { payload: filter.payload, entryCount: filter.entryCount, checksum: filter.checksum, bits },
     },
     filterWide,
+    wideKeysFile,
   };
+  const artifacts = {} as Record<FeedName, Uint8Array>;
+  const { key, ttlMs } = options.signing;
+  const checkpoints =
+    options.logOrigin === undefined ? null : checkpointSource(registry, key, options.logOrigin);
+  const signing: Signing = {
+    key,
+    ttlMs,
+    checkpoint: async (version) => (await checkpoints?.(version))?.note ?? '',
+  };
+  for (const feed of FEED_NAMES) {
+    artifacts[feed] = await storedSnapshot(feed, scanned, signing);
+    scanned.snapshots[feed].payload = artifacts[feed].subarray(payloadOffsetOf(artifacts[feed]));
+  }
+  return { ...scanned, artifacts };
 }
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
 export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promise<FeedScan> {
-  const entry = new URL('./scan-worker.ts', import.meta.url).href;
-  // A worker cannot load TypeScript by itself: register tsx's loader inside it first.
-  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: request });
-  return new Promise((resolve, reject) => {
-    const abort = () => {
-      void worker.terminate();
-      reject(new FeedScanError('feed scan aborted'));
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    const settle = () => signal?.removeEventListener('abort', abort);
-    worker.once('message', (message: { ok: true; scan: FeedScan } | { ok: false; message: string }) => {
-      settle();
-      if (message.ok) resolve(message.scan);
-      else reject(new FeedScanError(`feed scan failed: ${message.message}`));
-    });
-    worker.once('error', (error) => {
-      settle();
-      reject(new FeedScanError(`feed scan failed: ${error.message}`));
-    });
-    worker.once('exit', (code) => {
-      settle();
-      reject(new FeedScanError(`feed scan worker exited with code ${code} before answering`));
-    });
-  });
+  return runWorkerTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
 }
 
 /** The buffers of a scan, moved rather than copied across threads. */
@@ -110,8 +122,19 @@ export function transferables(scan: FeedScan): ArrayBuffer[] {
     scan.filterWide.root.buffer as ArrayBuffer,
     scan.filterWide.path.buffer as ArrayBuffer,
   ]);
-  for (const snapshot of Object.values(scan.snapshots)) buffers.add(snapshot.payload.buffer as ArrayBuffer);
+  for (const snapshot of Object.values(scan.snapshots)) {
+    for (const array of [snapshot.payload, snapshot.starts, snapshot.sum])
+      if (array) buffers.add(array.buffer as ArrayBuffer);
+  }
+  for (const artifact of Object.values(scan.artifacts)) buffers.add(artifact.buffer as ArrayBuffer);
   return [...buffers];
+}
+
+function indexed(plain: { payload: Uint8Array; entryCount: number }): ScannedSnapshot {
+  const starts = indexSnapshot(plain.payload);
+  if (!starts.ok) throw new Error(`encodeSnapshot produced an invalid payload: ${starts.error.message}`);
+  const sum = setHashOfLines(plain.payload, starts.value);
+  return { ...plain, checksum: sum.hex(), starts: starts.value, sum: sum.words };
 }
 
 function encodeCounted(entries: Iterable<FeedEntry>): { payload: Uint8Array; entryCount: number } {

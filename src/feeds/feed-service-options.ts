@@ -36,19 +36,23 @@ export interface FeedServiceOptions {
   /** How often the registry is checked for versions committed without `committed()` (default 200 ms). */
   pollMs?: number;
   /**
-   * A gap of more net changes than this (a huge import) is closed by a background rescan instead of on
-   * the event loop (default 250 000).
+   * A gap of more net changes than this (a large import or revoke) is closed by a background rescan
+   * instead of on the event loop (default 20 000: reading and applying 100 000 changes stalls the loop
+   * for seconds at a million entries; see docs/BENCHMARKS.md).
    */
   maxIncrementalChanges?: number;
   /** The transparency log's signed checkpoint of a version, carried by its artifacts (default: none). */
   checkpoint?: (version: number) => Promise<string>;
+  /** The log's origin, for scans to sign their version's checkpoint in their own thread (default: none). */
+  logOrigin?: string;
   /** The clock (ms since the epoch). */
   now?: () => number;
   /** Failures of background work (scans, mirror checks); default console.error. */
   onError?: (error: Error) => void;
 }
 
-export type FeedServiceConfig = Required<FeedServiceOptions>;
+export type FeedServiceConfig = Required<Omit<FeedServiceOptions, 'logOrigin'>> &
+  Pick<FeedServiceOptions, 'logOrigin'>;
 
 /** The options with their defaults; throws RangeError naming a bad number. */
 export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfig {
@@ -63,7 +67,7 @@ export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfi
     deltaCacheEntries: 256,
     deltaCacheBytes: 64 * 1024 * 1024,
     pollMs: 200,
-    maxIncrementalChanges: 250_000,
+    maxIncrementalChanges: 20_000,
     now: Date.now,
     checkpoint: async () => '',
     onError: (error) => console.error(`feeds: ${error.message}`),

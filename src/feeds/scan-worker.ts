@@ -8,7 +8,7 @@ try {
   const registry = openRegistry(request.databasePath, { readonly: true, protectedDomainsFile: null });
   try {
     const scan = await scanRegistry(registry, request);
-    parentPort?.postMessage({ ok: true, scan }, transferables(scan));
+    parentPort?.postMessage({ ok: true, value: scan }, transferables(scan));
   } finally {
     registry.close();
   }

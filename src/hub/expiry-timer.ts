@@ -1,18 +1,19 @@
 /**
  * Releases expired orders without a restart: sleeps until the registry's next expiry (re-armed after every
  * write, since a new order may expire sooner), then sweeps. Timers are capped because setTimeout overflows
- * past ~24.8 days.
+ * past ~24.8 days. A sweep may run in a worker thread (it can end millions of entries): one at a time.
  */
 const MAX_SLEEP_MS = 60 * 60 * 1000;
 
 export interface ExpirySource {
   nextExpiry(): Date | null;
-  expireDue(now: Date): { version: number } | null;
+  expireDue(now: Date): { version: number } | null | Promise<{ version: number } | null>;
 }
 
 export class ExpiryTimer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private sweeping: Promise<void> | null = null;
 
   constructor(
     private readonly registry: ExpirySource,
@@ -20,32 +21,45 @@ export class ExpiryTimer {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** (Re-)arms the timer for the earliest pending expiry. */
+  /** (Re-)arms the timer for the earliest pending expiry; a sweep in progress re-arms when it ends. */
   arm(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.sweeping) return;
     clearTimeout(this.timer);
     const next = this.registry.nextExpiry();
     if (next === null) return;
     const wait = Math.min(Math.max(0, next.getTime() - this.now().getTime()), MAX_SLEEP_MS);
-    this.timer = setTimeout(() => this.sweep(), wait);
+    this.timer = setTimeout(() => void this.sweep(), wait);
     this.timer.unref();
   }
 
-  sweep(): void {
-    try {
-      const outcome = this.registry.expireDue(this.now());
-      if (outcome !== null) this.committed(outcome.version);
-    } catch (err) {
-      console.error('expiry sweep failed; retrying in 10 s:', (err as Error).message);
-      this.timer = setTimeout(() => this.sweep(), 10_000);
-      this.timer.unref();
-      return;
-    }
-    this.arm();
+  /** Expires what is due now; settles when the sweep (and the commit notice) is done. */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.#expire().then((outcome) => {
+      this.sweeping = null;
+      if (this.stopped || outcome === 'failed') return;
+      // The commit notice re-arms the timer through the hub's listeners.
+      if (outcome === null) this.arm();
+      else this.committed(outcome.version);
+    });
+    return this.sweeping;
   }
 
-  stop(): void {
+  async #expire(): Promise<{ version: number } | null | 'failed'> {
+    try {
+      return await this.registry.expireDue(this.now());
+    } catch (err) {
+      console.error('expiry sweep failed; retrying in 10 s:', (err as Error).message);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.sweep(), 10_000);
+      this.timer.unref();
+      return 'failed';
+    }
+  }
+
+  /** Stops the timer; resolves once a sweep in progress has ended. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.sweeping;
   }
 }

@@ -9,12 +9,13 @@ import { exportPublicKey, type PublicKey, type SigningKey } from '../core/keys.t
 import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
+import { checkpointSource } from '../registry/checkpoints.ts';
 import { corruptionMessage } from '../registry/integrity.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
+import { RegistryThreads } from '../registry/registry-threads.ts';
 import { resolveRenderOptions } from '../render/options.ts';
 import { type JsonLog, jsonLog } from '../util/json-log.ts';
 import { Metrics } from '../util/prometheus.ts';
-import { checkpointSource } from './checkpoints.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { IntegrityMonitor } from './integrity-monitor.ts';
@@ -48,17 +49,21 @@ export interface RunningHub extends Hub {
  */
 export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<Hub> {
   // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
-  const registry = openRegistry(config.dbPath, {
-    quickCheck: true,
+  // Worker threads open their own connection with the same settings (large revokes, expiry sweeps).
+  const registryThreadOptions = {
     confidentialCategories: config.confidential,
     timeZone: config.timeZone,
-    ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
     fourEyes: {
       maxTargets: config.approvalMaxTargets,
       maxSubdomainEntries: config.approvalMaxSubdomains,
       pendingTtlHours: config.approvalTtlHours,
       popularDomainsFile: config.popularDomainsFile ?? null,
     },
+  };
+  const registry = openRegistry(config.dbPath, {
+    quickCheck: true,
+    ...registryThreadOptions,
+    ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
   });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
@@ -72,11 +77,12 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
     const committed = (version: number) => {
       for (const listener of listeners) listener(version);
     };
+    const threads = new RegistryThreads(config.dbPath, registryThreadOptions);
     const expiry = new ExpiryTimer(
       {
         nextExpiry: () => registry.nextExpiry(),
-        expireDue: (now) => {
-          const outcome = registry.expireDue(now);
+        expireDue: async (now) => {
+          const outcome = await threads.expireDue(now);
           if (outcome)
             log('orders_expired', {
               orders: outcome.orders.join(','),
@@ -95,6 +101,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       confidentialCategories: config.confidential,
       filterFpr: config.filterFpr,
       checkpoint: async (version) => (await checkpoint(version))?.note ?? '',
+      logOrigin: config.logOrigin,
     });
     listeners.push(
       () => expiry.arm(),
@@ -117,6 +124,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       feeds,
       log,
       checkpoint,
+      threads,
       console: {
         sessionMinutes: config.consoleSessionMinutes,
         lagDeadlineSeconds: config.lagDeadlineSeconds,
@@ -139,7 +147,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       (error) => log('integrity_check_failed', { message: error.message }, 'warn'),
     );
     integrity.start();
-    expiry.sweep();
+    expiry.arm();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
     const feedsStarted = feeds.start().catch((err: Error) => {
       log('feeds_failed', { message: err.message }, 'error');
@@ -155,7 +163,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       feedsStarted,
       firstAdminToken,
       async close() {
-        expiry.stop();
+        await expiry.stop();
         await integrity.stop();
         await feedsStarted.catch(() => undefined);
         await feeds.stop();

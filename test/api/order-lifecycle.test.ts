@@ -156,6 +156,32 @@ describe('POST /v1/orders/:id/revoke', () => {
   });
 });
 
+describe('POST /v1/orders/:id/revoke of a large order', () => {
+  it('revokes 10 000 entries in a worker thread in one version, and the feeds follow it', async () => {
+    // Published at once: this test is about the revoke, not the second regulator large orders wait for.
+    await t.close();
+    t = await testApp({ config: { approvalMaxTargets: 0 } });
+    const targets = Array.from({ length: 10_000 }, (_, i) => `large-${i}.example`);
+    const { order, version } = await create('LARGE', targets);
+    await eventually(async () => (t.hub.feeds.version === version ? true : undefined), 'feeds at the order');
+    const r = await t.call('POST', `/v1/orders/${order.id}/revoke`, {
+      as: 'regulator',
+      json: { reason: 'appeal upheld' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ version: version + 1, adds: 0, removes: 10_000 });
+    expect((await getOrder(order.id)).order).toMatchObject({ status: 'revoked', endedVersion: version + 1 });
+    expect(await blocked('large-9999.example')).toBe(false);
+    await eventually(
+      async () => (t.hub.feeds.version === version + 1 ? true : undefined),
+      'feeds at the revoke',
+    );
+    const again = () =>
+      t.call('POST', `/v1/orders/${order.id}/revoke`, { as: 'regulator', json: { reason: 'x' } });
+    await expectRefused(t, again, 409, 'conflict');
+  });
+});
+
 describe('POST /v1/orders/:id/extend', () => {
   it('sets a new expiry, or none, each in a new version', async () => {
     const { order } = await create('E', ['e.example'], {

@@ -161,8 +161,8 @@ describe('encodeArtifact / decodeArtifact', () => {
     expect(code(new Uint8Array(0))).toBe('malformed');
     expect(code(bytes.subarray(0, 9))).toBe('malformed');
     expect(code(patched(0, 0x50))).toBe('malformed');
-    expect(code(patched(9, 3))).toBe('unsupported_format');
-    expect(code(patched(9, 3).subarray(0, 10))).toBe('unsupported_format');
+    expect(code(patched(9, FORMAT_VERSION + 1))).toBe('unsupported_format');
+    expect(code(patched(9, FORMAT_VERSION + 1).subarray(0, 10))).toBe('unsupported_format');
     expect(code(bytes.subarray(0, payloadOffsetOf(bytes) - 1))).toBe('malformed');
     expect(code(patched(10, 4))).toBe('malformed');
     expect(code(patched(10, 3))).toBe('malformed');

@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/core/bytes.ts';
 import {
   decodeDelta,
   encodeDelta,
@@ -12,6 +12,21 @@ import { diff, PlainState, plainChecksum } from '../../src/core/plain-state.ts';
 import { ACTIONS, CATEGORIES, type FeedEntry, type Result } from '../../src/core/types.ts';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
+
+/** The plain feeds' checksum computed independently: SHA-256 of each line, summed modulo 2^256, 64 hex digits. */
+function setHash(payload: Uint8Array): string {
+  let sum = 0n;
+  let start = 0;
+  for (let end = payload.indexOf(0x0a); end !== -1; end = payload.indexOf(0x0a, start)) {
+    sum += BigInt(
+      `0x${createHash('sha256')
+        .update(payload.subarray(start, end + 1))
+        .digest('hex')}`,
+    );
+    start = end + 1;
+  }
+  return (sum % 2n ** 256n).toString(16).padStart(64, '0');
+}
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 /** A payload refused as `bad_payload` with a message naming the line and what is wrong there. */
@@ -138,9 +153,65 @@ describe('PlainState', () => {
 
   it('has a checksum the hub computes from sorted entries without a state', async () => {
     const sorted = [...state.entries()];
-    expect(await state.checksum()).toBe(await plainChecksum(sorted));
-    expect(await state.checksum()).toBe(await sha256Hex(state.toSnapshotPayload()));
-    expect(await PlainState.empty().checksum()).toBe(await sha256Hex(new Uint8Array(0)));
+    expect(await state.checksum()).toBe(plainChecksum(sorted));
+    expect(await state.checksum()).toBe(setHash(state.toSnapshotPayload()));
+    expect(await PlainState.empty().checksum()).toBe('0'.repeat(64));
+    // Lines of every length around SHA-256's 64-byte blocks and their 55/56-byte padding edge.
+    for (let length = 40; length < 140; length++) {
+      const long = PlainState.fromEntries([domain(`${'x'.repeat(length)}.example/`), domain('a.example/')]);
+      expect(await long.checksum()).toBe(setHash(long.toSnapshotPayload()));
+    }
+  });
+
+  it('checksums the set of lines: the sum of their SHA-256 modulo 2^256, whatever the order of changes', async () => {
+    const a = PlainState.fromEntries([domain('a.example/')]);
+    const ab = a.applyDelta(utf8('+\tb.example/\tdomain\tphishing\tblock\n'));
+    const b = PlainState.fromEntries([domain('b.example/')]);
+    const ba = b.applyDelta(utf8('+\ta.example/\tdomain\tphishing\tblock\n'));
+    if (!ab.ok || !ba.ok) throw new Error('delta refused');
+    expect(await ab.value.checksum()).toBe(await ba.value.checksum());
+    expect(await ab.value.checksum()).toBe(
+      setHash(utf8('a.example/\tdomain\tphishing\tblock\nb.example/\tdomain\tphishing\tblock\n')),
+    );
+  });
+
+  it('applies deltas across many chunks of a large state like a state built from scratch', async () => {
+    const names = (from: number, to: number, step = 1) =>
+      Array.from({ length: Math.ceil((to - from) / step) }, (_, i) =>
+        domain(`n${String(from + i * step).padStart(6, '0')}.example/`),
+      );
+    const big = PlainState.fromEntries(names(0, 10_000));
+    // Removes every third entry, adds 3 000 new ones in one chunk's range (it splits) and others all over.
+    const removed = names(0, 10_000, 3);
+    const added = [...names(20_000, 23_000), ...names(10_000, 10_400)].map((e) => ({
+      ...e,
+      expression: `m${e.expression}`,
+    }));
+    const changes = [
+      ...removed.map((e) => ({ op: 'remove' as const, expression: e.expression })),
+      ...added.map((e) => ({ op: 'add' as const, ...e })),
+    ];
+    const next = big.applyDelta(encodeDelta(changes));
+    if (!next.ok) throw new Error(next.error.message);
+    const removedSet = new Set(removed.map((e) => e.expression));
+    const expected = PlainState.fromEntries([
+      ...names(0, 10_000).filter((e) => !removedSet.has(e.expression)),
+      ...added,
+    ]);
+    expect(next.value.entryCount).toBe(expected.entryCount);
+    expect(next.value.toSnapshotPayload()).toEqual(expected.toSnapshotPayload());
+    expect(await next.value.checksum()).toBe(await expected.checksum());
+    expect(next.value.has('mn020500.example/')).toBe(true);
+    expect(next.value.has('n000003.example/')).toBe(false);
+    expect(next.value.has('n000004.example/')).toBe(true);
+    // Back to empty, chunk by chunk.
+    const emptied = next.value.applyDelta(
+      encodeDelta(
+        [...next.value.entries()].map((e) => ({ op: 'remove' as const, expression: e.expression })),
+      ),
+    );
+    expect(emptied.ok && emptied.value.entryCount).toBe(0);
+    expect(emptied.ok && (await emptied.value.checksum())).toBe('0'.repeat(64));
   });
 
   it('copies a snapshot payload so later writes to the buffer do not reach the state', () => {

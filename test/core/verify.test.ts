@@ -29,7 +29,9 @@ const PAYLOAD_OFFSET = payloadOffsetOf(delta13);
 /** The reason a change of the byte at `offset` must be refused for, by the field it lands in. */
 function expectedCodes(offset: number, length: number): string[] {
   if (offset < 8) return ['malformed'];
-  if (offset < 10) return ['unsupported_format'];
+  // A flipped low bit of the version can name an older format this code still reads: then the signature or
+  // the older layout fails instead.
+  if (offset < 10) return ['unsupported_format', 'bad_signature', 'malformed'];
   const digests = (offset >= 67 && offset < 99) || (offset >= 107 && offset < 139);
   // Other manifest fields can also turn into impossible values (unknown kind, from > to, a number
   // above 2^53, expiry before creation), which the structural check catches before the signature.

@@ -408,12 +408,64 @@ describe('FeedService', () => {
       expect(after.map(hex)).toEqual(before.map(hex));
       expect(hex(artifactOf(await second.service.delta('url', 1)).bytes)).toBe(hex(deltaBefore));
       expect(await second.store.list('snapshots/')).toEqual(keys);
-      // Versions the stored snapshots lack when it starts: its start-up scan becomes the new snapshots.
+      // Versions the stored snapshots lack when it starts: it starts from the stored snapshots (no
+      // scan, so no new snapshot) and follows the change-log tail like any commit.
       await second.order('malware', ['while-down.example']);
       await second.close();
       const third = await openTestHub({ dir, key: first.key });
       hubs.push(third);
-      expect(third.service.feeds().map((f) => f.snapshotVersion)).toEqual([3, 3, 3]);
+      expect(third.service.feeds().map((f) => f.snapshotVersion)).toEqual([2, 2, 2]);
+      expect(third.service.version).toBe(3);
+      const tail = artifactOf(await third.service.delta('dns', 2));
+      expect(new TextDecoder().decode(tail.bytes.subarray(payloadOffsetOf(tail.bytes)))).toBe(
+        '+\twhile-down.example/\tdomain\tmalware\tblock\n',
+      );
+      expect(third.errors).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scans at start instead when the stored filter mirror keys are missing or do not match', async () => {
+    const dir = join(tmpdir(), `takedown-seed-${process.pid}-${Date.now()}`);
+    try {
+      const first = await openTestHub({ dir });
+      await first.order('malware', ['one.example']);
+      await first.service.rebuildSnapshots();
+      await first.order('malware', ['two.example']);
+      const [keys] = await first.store.list('mirrors/');
+      expect(keys).toBe('mirrors/0000000000000001.keys');
+      await first.close();
+      // Keys of another state: the seed check refuses them and the start-up scan stores version 2.
+      await first.store.delete(keys as string);
+      await first.store.put(keys as string, new Uint8Array(new Float64Array([1, 12345]).buffer));
+      const second = await openTestHub({ dir, key: first.key });
+      hubs.push(second);
+      expect(second.service.feeds().map((f) => f.snapshotVersion)).toEqual([2, 2, 2]);
+      expect(await second.store.list('mirrors/')).toEqual(['mirrors/0000000000000002.keys']);
+      expect(second.errors).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scans at start instead when a stored plain snapshot does not match its manifest', async () => {
+    const dir = join(tmpdir(), `takedown-seed-bytes-${process.pid}-${Date.now()}`);
+    try {
+      const first = await openTestHub({ dir });
+      await first.order('malware', ['one.example']);
+      await first.service.rebuildSnapshots();
+      await first.order('malware', ['two.example']);
+      await first.close();
+      const key = snapshotKey('url', 1);
+      const bytes = (await first.store.get(key)) as Uint8Array;
+      bytes[bytes.length - 3] = 0x7a;
+      await first.store.delete(key);
+      await first.store.put(key, bytes);
+      const second = await openTestHub({ dir, key: first.key });
+      hubs.push(second);
+      expect(second.service.feeds().map((f) => f.snapshotVersion)).toEqual([2, 2, 2]);
+      expect(second.errors).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

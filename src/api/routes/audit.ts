@@ -6,7 +6,7 @@ import { auditQuery } from '../schemas.ts';
 import { validate } from '../validate.ts';
 
 /** `/v1/audit`: the hash-chained change log and its verification. */
-export function auditRoutes({ registry, authenticate }: AppDeps) {
+export function auditRoutes({ registry, authenticate, threads }: AppDeps) {
   const auditor = requireRole(authenticate, 'auditor');
   return new Hono<AuthEnv>()
     .get('/', auditor, validate('query', auditQuery), (c) => {
@@ -14,5 +14,7 @@ export function auditRoutes({ registry, authenticate }: AppDeps) {
       const page = unwrap(registry.listChanges({ afterSeq: after, version, limit }));
       return c.json({ changes: page.items, nextAfter: page.nextAfterSeq });
     })
-    .get('/verify', auditor, (c) => c.json(registry.verifyChain()));
+    .get('/verify', auditor, async (c) =>
+      c.json(threads ? await threads.verifyChain() : registry.verifyChain()),
+    );
 }

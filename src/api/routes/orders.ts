@@ -16,6 +16,9 @@ import {
 } from '../schemas.ts';
 import { validate } from '../validate.ts';
 
+/** Revoking an order of at least this many entries runs in a worker thread (see docs/DECISIONS.md). */
+const OFF_THREAD_REVOKE_ENTRIES = 10_000;
+
 /** `/v1/orders`: regulators write, auditors read; a second regulator approves or rejects pending orders. */
 export function ordersRoutes({
   registry,
@@ -24,7 +27,15 @@ export function ordersRoutes({
   confidentialCategories,
   bodyLimit,
   log,
+  threads,
 }: AppDeps) {
+  const revoke = async (id: number, reason: string, actor: string, release: boolean) => {
+    const found = registry.getOrder(id, { limit: 1 });
+    const large = found.ok && found.value.order.entryCount >= OFF_THREAD_REVOKE_ENTRIES;
+    return threads && large
+      ? await threads.revokeOrder(id, reason, actor, release)
+      : registry.revokeOrder(id, reason, actor, { release });
+  };
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
 
@@ -75,11 +86,11 @@ export function ordersRoutes({
       validate('param', idParam),
       jsonBody(BODY_LIMITS.small),
       validate('json', revokeBody),
-      (c) => {
+      async (c) => {
         const { id } = c.req.valid('param');
         const principal = c.get('principal');
         const { reason, release } = c.req.valid('json');
-        const outcome = unwrap(registry.revokeOrder(id, reason, actorOf(principal), { release }));
+        const outcome = unwrap(await revoke(id, reason, actorOf(principal), release === true));
         committed(outcome.version);
         log?.('order_revoked', { order: id, version: outcome.version, release, actor: principal.id });
         return c.json(outcome);

@@ -5,7 +5,7 @@
  */
 import { type CheckpointSource, type SignedCheckpoint, signCheckpoint } from '../core/checkpoint.ts';
 import type { SigningKey } from '../core/keys.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { Registry } from './registry.ts';
 
 const CACHED = 1024;
 
