@@ -72,6 +72,31 @@ function compress(b: Uint8Array, o: number): void {
 }
 
 /**
+ * Pads the last `fill` message bytes already in `TAIL` for a message of `length` bytes and compresses
+ * them, leaving the digest in `H`.
+ */
+function finish(fill: number, length: number): void {
+  TAIL[fill++] = 0x80;
+  if (fill > 56) {
+    TAIL.fill(0, fill, 64);
+    compress(TAIL, 0);
+    fill = 0;
+  }
+  TAIL.fill(0, fill, 56);
+  const bits = length * 8;
+  const high = Math.floor(bits / 0x100000000);
+  TAIL[56] = high >>> 24;
+  TAIL[57] = high >>> 16;
+  TAIL[58] = high >>> 8;
+  TAIL[59] = high;
+  TAIL[60] = bits >>> 24;
+  TAIL[61] = bits >>> 16;
+  TAIL[62] = bits >>> 8;
+  TAIL[63] = bits;
+  compress(TAIL, 0);
+}
+
+/**
  * SHA-256 of `prefix` (one byte, or -1 for none) followed by `parts`, without concatenating them first:
  * Merkle hashing is always a domain-separation byte and one or two byte strings.
  */
@@ -98,24 +123,7 @@ export function sha256Parts(prefix: number, ...parts: Uint8Array[]): Uint8Array 
     while (i < part.length) push(part[i++] as number);
     length += part.length;
   }
-  TAIL[fill++] = 0x80;
-  if (fill > 56) {
-    TAIL.fill(0, fill, 64);
-    compress(TAIL, 0);
-    fill = 0;
-  }
-  TAIL.fill(0, fill, 56);
-  const bits = length * 8;
-  const high = Math.floor(bits / 0x100000000);
-  TAIL[56] = high >>> 24;
-  TAIL[57] = high >>> 16;
-  TAIL[58] = high >>> 8;
-  TAIL[59] = high;
-  TAIL[60] = bits >>> 24;
-  TAIL[61] = bits >>> 16;
-  TAIL[62] = bits >>> 8;
-  TAIL[63] = bits;
-  compress(TAIL, 0);
+  finish(fill, length);
   return digestOut();
 }
 
@@ -210,13 +218,10 @@ export class PrefixedSha256 {
  * subtracts digests as 256-bit numbers, one per entry line.
  */
 export function sha256Words(bytes: Uint8Array, start: number, end: number, out: Uint32Array): void {
-  const digest = sha256Sync(bytes.subarray(start, end));
-  for (let i = 0; i < 8; i++) {
-    out[i] =
-      (((digest[4 * i] as number) << 24) |
-        ((digest[4 * i + 1] as number) << 16) |
-        ((digest[4 * i + 2] as number) << 8) |
-        (digest[4 * i + 3] as number)) >>>
-      0;
-  }
+  H.set(IV);
+  let o = start;
+  for (; o + 64 <= end; o += 64) compress(bytes, o);
+  TAIL.set(bytes.subarray(o, end));
+  finish(end - o, end - start);
+  for (let i = 0; i < 8; i++) out[i] = (H[i] as number) >>> 0;
 }

@@ -15,7 +15,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/core/merkle.ts';
-import { PrefixedSha256, sha256Node, sha256Sync } from '../../src/core/sha256.ts';
+import { PrefixedSha256, sha256Node, sha256Sync, sha256Words } from '../../src/core/sha256.ts';
 
 const VECTORS = new URL('../fixtures/merkle/testdata/', import.meta.url);
 
@@ -97,6 +97,18 @@ describe('sha256Sync', () => {
     }
     const [l, r] = [sha256Sync(Uint8Array.of(1)), sha256Sync(Uint8Array.of(2))];
     expect(toHex(sha256Node(l, r))).toBe(hash('sha256', Buffer.concat([Uint8Array.of(1), l, r]), 'hex'));
+  });
+
+  it('hashes a range of a larger buffer into big-endian words, as node:crypto hashes the range', () => {
+    const buffer = Uint8Array.from({ length: 400 }, (_, i) => (i * 17 + 3) & 0xff);
+    const out = new Uint32Array(8);
+    for (const start of [0, 1, 63]) {
+      for (let n = 0; n < 140; n++) {
+        sha256Words(buffer, start, start + n, out);
+        const words = Array.from(out, (w) => w.toString(16).padStart(8, '0')).join('');
+        expect(words).toBe(hash('sha256', buffer.subarray(start, start + n), 'hex'));
+      }
+    }
   });
 });
 
