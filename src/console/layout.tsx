@@ -46,6 +46,33 @@ export function Notice({ kind, children }: { kind: 'ok' | 'error'; children: Chi
   );
 }
 
+/**
+ * A table with one header cell per column and one row per item; `empty`, when given, stands instead of a
+ * table without rows.
+ */
+export function Table<T>(props: {
+  columns: readonly string[];
+  rows: readonly T[];
+  row: (item: T) => Child;
+  empty?: string;
+  id?: string;
+  class?: string;
+}) {
+  if (props.empty !== undefined && props.rows.length === 0) return <p>{props.empty}</p>;
+  return (
+    <table id={props.id} class={props.class}>
+      <thead>
+        <tr>
+          {props.columns.map((column) => (
+            <th scope="col">{column}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.rows.map(props.row)}</tbody>
+    </table>
+  );
+}
+
 /** The page frame: skip link, navigation for the session's role, language switch, sign-out. */
 export function Layout({ view, title, children }: { view: View; title: string; children: Child }) {
   const { t, session } = view;

@@ -2,7 +2,7 @@
 import { CATEGORIES } from '../core/types.ts';
 import type { Order, OrderEntry, TargetResult } from '../registry/types.ts';
 import { ORDER_STATUSES } from '../registry/types.ts';
-import { Csrf, Field, Notice, Select, type View } from './layout.tsx';
+import { Csrf, Field, Notice, Select, Table, type View } from './layout.tsx';
 
 const opts = (values: readonly string[]) => values.map((v) => [v, v] as const);
 const when = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
@@ -56,40 +56,34 @@ export function OrdersPage({
         </p>
       </form>
       {error ? <Notice kind="error">{error}</Notice> : null}
-      {orders.length === 0 ? (
-        <p>{t('none')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('id')}</th>
-              <th scope="col">{t('reference')}</th>
-              <th scope="col">{t('authority')}</th>
-              <th scope="col">{t('category')}</th>
-              <th scope="col">{t('status')}</th>
-              <th scope="col">{t('entries')}</th>
-              <th scope="col">{t('created')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {orders.map((o) => (
-              <tr>
-                <td>
-                  <a href={`/console/orders/${o.id}`}>{o.id}</a>
-                </td>
-                <td>
-                  <a href={`/console/orders/${o.id}`}>{o.reference}</a>
-                </td>
-                <td>{o.authority}</td>
-                <td>{o.category}</td>
-                <td class={`status-${o.status}`}>{o.status}</td>
-                <td>{o.entryCount}</td>
-                <td>{when(o.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        columns={[
+          t('id'),
+          t('reference'),
+          t('authority'),
+          t('category'),
+          t('status'),
+          t('entries'),
+          t('created'),
+        ]}
+        rows={orders}
+        row={(o) => (
+          <tr>
+            <td>
+              <a href={`/console/orders/${o.id}`}>{o.id}</a>
+            </td>
+            <td>
+              <a href={`/console/orders/${o.id}`}>{o.reference}</a>
+            </td>
+            <td>{o.authority}</td>
+            <td>{o.category}</td>
+            <td class={`status-${o.status}`}>{o.status}</td>
+            <td>{o.entryCount}</td>
+            <td>{when(o.createdAt)}</td>
+          </tr>
+        )}
+        empty={t('none')}
+      />
       {next ? (
         <p>
           <a rel="next" href={`/console/orders?${new URLSearchParams({ ...clean(filters), cursor: next })}`}>
@@ -206,26 +200,18 @@ export function OrderPage({
         </div>
       ) : null}
       <h2>{t('entries')}</h2>
-      <table>
-        <thead>
+      <Table
+        columns={[t('expression'), t('kind'), t('active'), t('version')]}
+        rows={entries}
+        row={(e) => (
           <tr>
-            <th scope="col">{t('expression')}</th>
-            <th scope="col">{t('kind')}</th>
-            <th scope="col">{t('active')}</th>
-            <th scope="col">{t('version')}</th>
+            <td>{e.expression}</td>
+            <td>{e.kind}</td>
+            <td>{e.linkStatus === 'active' && e.active ? t('yes') : t('no')}</td>
+            <td>{e.firstVersion}</td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr>
-              <td>{e.expression}</td>
-              <td>{e.kind}</td>
-              <td>{e.linkStatus === 'active' && e.active ? t('yes') : t('no')}</td>
-              <td>{e.firstVersion}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {next ? (
         <p>
           <a rel="next" href={`/console/orders/${order.id}?cursor=${encodeURIComponent(next)}`}>
@@ -352,36 +338,28 @@ export function NewOrderPage({
               </ul>
             </div>
           ) : null}
-          <table class="preview">
-            <thead>
-              <tr>
-                <th scope="col">{t('target')}</th>
-                <th scope="col">{t('canonical')}</th>
-                <th scope="col">{t('kind')}</th>
-                <th scope="col">{t('result')}</th>
-                <th scope="col">{t('enforcedBy')}</th>
+          <Table
+            class="preview"
+            columns={[t('target'), t('canonical'), t('kind'), t('result'), t('enforcedBy')]}
+            rows={rows}
+            row={(r) => (
+              <tr class={`result-${r.status}`}>
+                <td>{r.target}</td>
+                <td>{r.expression ?? ''}</td>
+                <td>{r.kind ?? ''}</td>
+                <td>
+                  {r.status}
+                  {r.code ? (
+                    <span class="error">
+                      {' '}
+                      {r.code}: {r.message}
+                    </span>
+                  ) : null}
+                </td>
+                <td>{r.enforcement?.points.join(', ') ?? ''}</td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr class={`result-${r.status}`}>
-                  <td>{r.target}</td>
-                  <td>{r.expression ?? ''}</td>
-                  <td>{r.kind ?? ''}</td>
-                  <td>
-                    {r.status}
-                    {r.code ? (
-                      <span class="error">
-                        {' '}
-                        {r.code}: {r.message}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td>{r.enforcement?.points.join(', ') ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         </section>
       ) : null}
     </>

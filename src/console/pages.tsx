@@ -4,7 +4,7 @@ import type { DistributorCompliance, LagPoint } from '../registry/distributors.t
 import type { ChainReport, ChangeRecord, Entry, TokenInfo } from '../registry/types.ts';
 import { TOKEN_ROLES } from '../registry/types.ts';
 import { LagChart } from './lag-chart.tsx';
-import { Csrf, Field, Notice, Select, type View } from './layout.tsx';
+import { Csrf, Field, Notice, Select, Table, type View } from './layout.tsx';
 
 const opts = (values: readonly string[]) => values.map((v) => [v, v] as const);
 
@@ -84,36 +84,24 @@ export function EntriesPage({
           <button type="submit">{t('search')}</button>
         </p>
       </form>
-      {entries.length === 0 ? (
-        <p>{t('none')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('expression')}</th>
-              <th scope="col">{t('kind')}</th>
-              <th scope="col">{t('category')}</th>
-              <th scope="col">{t('active')}</th>
-              <th scope="col">{t('order')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr>
-                <td>
-                  <a href={`/console/entries?explain=${encodeURIComponent(`http://${e.expression}`)}`}>
-                    {e.expression}
-                  </a>
-                </td>
-                <td>{e.kind}</td>
-                <td>{e.category}</td>
-                <td>{e.active ? t('yes') : t('no')}</td>
-                <td>{e.orderId ? <a href={`/console/orders/${e.orderId}`}>{e.orderId}</a> : ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        columns={[t('expression'), t('kind'), t('category'), t('active'), t('order')]}
+        rows={entries}
+        row={(e) => (
+          <tr>
+            <td>
+              <a href={`/console/entries?explain=${encodeURIComponent(`http://${e.expression}`)}`}>
+                {e.expression}
+              </a>
+            </td>
+            <td>{e.kind}</td>
+            <td>{e.category}</td>
+            <td>{e.active ? t('yes') : t('no')}</td>
+            <td>{e.orderId ? <a href={`/console/orders/${e.orderId}`}>{e.orderId}</a> : ''}</td>
+          </tr>
+        )}
+        empty={t('none')}
+      />
       {next ? (
         <p>
           <a rel="next" href={`/console/entries?${new URLSearchParams({ ...clean(filters), cursor: next })}`}>
@@ -205,32 +193,21 @@ export function AuditPage({
         {t('export')}: <a href="/console/audit/export?format=csv">{t('exportCsv')}</a> ·{' '}
         <a href="/console/audit/export?format=jsonl">{t('exportJsonl')}</a>
       </p>
-      <table>
-        <thead>
+      <Table
+        columns={[t('seq'), t('version'), t('op'), t('expression'), t('order'), t('actor'), t('reason')]}
+        rows={changes}
+        row={(ch) => (
           <tr>
-            <th scope="col">{t('seq')}</th>
-            <th scope="col">{t('version')}</th>
-            <th scope="col">{t('op')}</th>
-            <th scope="col">{t('expression')}</th>
-            <th scope="col">{t('order')}</th>
-            <th scope="col">{t('actor')}</th>
-            <th scope="col">{t('reason')}</th>
+            <td>{ch.seq}</td>
+            <td>{ch.version}</td>
+            <td>{ch.op}</td>
+            <td>{ch.expression}</td>
+            <td>{ch.orderId ? <a href={`/console/orders/${ch.orderId}`}>{ch.orderRef}</a> : ''}</td>
+            <td>{ch.actor}</td>
+            <td>{ch.reason}</td>
           </tr>
-        </thead>
-        <tbody>
-          {changes.map((ch) => (
-            <tr>
-              <td>{ch.seq}</td>
-              <td>{ch.version}</td>
-              <td>{ch.op}</td>
-              <td>{ch.expression}</td>
-              <td>{ch.orderId ? <a href={`/console/orders/${ch.orderId}`}>{ch.orderRef}</a> : ''}</td>
-              <td>{ch.actor}</td>
-              <td>{ch.reason}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {nextAfter !== null ? (
         <p>
           <a rel="next" href={`/console/audit?after=${nextAfter}`}>
@@ -264,45 +241,40 @@ export function IspsPage({
         {t('version')}: <strong id="registry-version">{version}</strong>.{' '}
         {t('deadline', { seconds: deadlineSeconds })}
       </p>
-      {rows.length === 0 ? (
-        <p>{t('noReports')}</p>
-      ) : (
-        <table id="isps">
-          <thead>
-            <tr>
-              <th scope="col">{t('distributor')}</th>
-              <th scope="col">{t('feed')}</th>
-              <th scope="col">{t('applied')}</th>
-              <th scope="col">{t('lagVersions')}</th>
-              <th scope="col">{t('lagSeconds')}</th>
-              <th scope="col">{t('lastSeen')}</th>
-              <th scope="col">{t('outputs')}</th>
-              <th scope="col">{t('status')}</th>
+      <Table
+        id="isps"
+        columns={[
+          t('distributor'),
+          t('feed'),
+          t('applied'),
+          t('lagVersions'),
+          t('lagSeconds'),
+          t('lastSeen'),
+          t('outputs'),
+          t('status'),
+        ]}
+        rows={rows}
+        row={(d) => {
+          const late = d.lagSeconds > deadlineSeconds;
+          const outputs = (d.outputs ?? []) as Array<{ format: string; ok: boolean }>;
+          return (
+            <tr class={late ? 'late' : undefined}>
+              <td>
+                {d.name}
+                {d.agentId ? ` / ${d.agentId}` : ''}
+              </td>
+              <td>{d.feed}</td>
+              <td>{d.version}</td>
+              <td>{d.lagVersions}</td>
+              <td>{d.lagSeconds}</td>
+              <td>{d.reportedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</td>
+              <td>{outputs.map((o) => `${o.format}${o.ok ? '' : ' ✗'}`).join(', ')}</td>
+              <td>{late ? t('late') : t('onTime')}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((d) => {
-              const late = d.lagSeconds > deadlineSeconds;
-              const outputs = (d.outputs ?? []) as Array<{ format: string; ok: boolean }>;
-              return (
-                <tr class={late ? 'late' : undefined}>
-                  <td>
-                    {d.name}
-                    {d.agentId ? ` / ${d.agentId}` : ''}
-                  </td>
-                  <td>{d.feed}</td>
-                  <td>{d.version}</td>
-                  <td>{d.lagVersions}</td>
-                  <td>{d.lagSeconds}</td>
-                  <td>{d.reportedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</td>
-                  <td>{outputs.map((o) => `${o.format}${o.ok ? '' : ' ✗'}`).join(', ')}</td>
-                  <td>{late ? t('late') : t('onTime')}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+          );
+        }}
+        empty={t('noReports')}
+      />
       <LagChart
         title={t('lagChart')}
         labels={{ start: t('chartStart'), now: t('chartNow') }}
@@ -353,41 +325,31 @@ export function TokensPage({
         </p>
       </form>
       <h2>{t('tokens')}</h2>
-      <table>
-        <thead>
+      <Table
+        columns={[t('id'), t('name'), t('role'), t('created'), t('lastUsed'), t('status')]}
+        rows={tokens}
+        row={(k) => (
           <tr>
-            <th scope="col">{t('id')}</th>
-            <th scope="col">{t('name')}</th>
-            <th scope="col">{t('role')}</th>
-            <th scope="col">{t('created')}</th>
-            <th scope="col">{t('lastUsed')}</th>
-            <th scope="col">{t('status')}</th>
+            <td>{k.id}</td>
+            <td>{k.name}</td>
+            <td>{k.role}</td>
+            <td>{k.createdAt}</td>
+            <td>{k.lastUsedAt ?? ''}</td>
+            <td>
+              {k.revokedAt ? (
+                `${t('revokedAt')} ${k.revokedAt}`
+              ) : (
+                <form method="post" action={`/console/tokens/${k.id}/revoke`} class="inline">
+                  <Csrf view={view} />
+                  <button type="submit" aria-label={`${t('revoke')} ${k.name}`}>
+                    {t('revoke')}
+                  </button>
+                </form>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {tokens.map((k) => (
-            <tr>
-              <td>{k.id}</td>
-              <td>{k.name}</td>
-              <td>{k.role}</td>
-              <td>{k.createdAt}</td>
-              <td>{k.lastUsedAt ?? ''}</td>
-              <td>
-                {k.revokedAt ? (
-                  `${t('revokedAt')} ${k.revokedAt}`
-                ) : (
-                  <form method="post" action={`/console/tokens/${k.id}/revoke`} class="inline">
-                    <Csrf view={view} />
-                    <button type="submit" aria-label={`${t('revoke')} ${k.name}`}>
-                      {t('revoke')}
-                    </button>
-                  </form>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }
