@@ -73,6 +73,25 @@ export function Table<T>(props: {
   );
 }
 
+/** The link to the next page of a list, when there is one. */
+export function NextPage({ href, label }: { href: string | undefined; label: string }) {
+  if (href === undefined) return null;
+  return (
+    <p>
+      <a rel="next" href={href}>
+        {label}
+      </a>
+    </p>
+  );
+}
+
+/** The query of a list's next page: its filters that are set, and the cursor. */
+export const nextQuery = (filters: object, cursor: string): string =>
+  new URLSearchParams({
+    ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined && v !== '')),
+    cursor,
+  }).toString();
+
 /** The page frame: skip link, navigation for the session's role, language switch, sign-out. */
 export function Layout({ view, title, children }: { view: View; title: string; children: Child }) {
   const { t, session } = view;

@@ -2,7 +2,7 @@
 import { CATEGORIES } from '../core/types.ts';
 import type { Order, OrderEntry, TargetResult } from '../registry/types.ts';
 import { ORDER_STATUSES } from '../registry/types.ts';
-import { Csrf, Field, Notice, Select, Table, type View } from './layout.tsx';
+import { Csrf, Field, NextPage, Notice, nextQuery, Select, Table, type View } from './layout.tsx';
 
 const opts = (values: readonly string[]) => values.map((v) => [v, v] as const);
 const when = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
@@ -84,22 +84,10 @@ export function OrdersPage({
         )}
         empty={t('none')}
       />
-      {next ? (
-        <p>
-          <a rel="next" href={`/console/orders?${new URLSearchParams({ ...clean(filters), cursor: next })}`}>
-            {t('next')}
-          </a>
-        </p>
-      ) : null}
+      <NextPage href={next ? `/console/orders?${nextQuery(filters, next)}` : undefined} label={t('next')} />
     </>
   );
 }
-
-const clean = (o: object) =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Record<
-    string,
-    string
-  >;
 
 export function OrderPage({
   view,
@@ -212,13 +200,10 @@ export function OrderPage({
           </tr>
         )}
       />
-      {next ? (
-        <p>
-          <a rel="next" href={`/console/orders/${order.id}?cursor=${encodeURIComponent(next)}`}>
-            {t('next')}
-          </a>
-        </p>
-      ) : null}
+      <NextPage
+        href={next ? `/console/orders/${order.id}?cursor=${encodeURIComponent(next)}` : undefined}
+        label={t('next')}
+      />
     </>
   );
 }

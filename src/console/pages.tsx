@@ -4,7 +4,7 @@ import type { DistributorCompliance, LagPoint } from '../registry/distributors.t
 import type { ChainReport, ChangeRecord, Entry, TokenInfo } from '../registry/types.ts';
 import { TOKEN_ROLES } from '../registry/types.ts';
 import { LagChart } from './lag-chart.tsx';
-import { Csrf, Field, Notice, Select, Table, type View } from './layout.tsx';
+import { Csrf, Field, NextPage, Notice, nextQuery, Select, Table, type View } from './layout.tsx';
 
 const opts = (values: readonly string[]) => values.map((v) => [v, v] as const);
 
@@ -102,13 +102,7 @@ export function EntriesPage({
         )}
         empty={t('none')}
       />
-      {next ? (
-        <p>
-          <a rel="next" href={`/console/entries?${new URLSearchParams({ ...clean(filters), cursor: next })}`}>
-            {t('next')}
-          </a>
-        </p>
-      ) : null}
+      <NextPage href={next ? `/console/entries?${nextQuery(filters, next)}` : undefined} label={t('next')} />
       <form method="get" action="/console/entries" aria-labelledby="explain-h">
         <h2 id="explain-h">{t('explain')}</h2>
         <Field label="URL" name="explain" value={target} />
@@ -164,12 +158,6 @@ export function EntriesPage({
   );
 }
 
-const clean = (o: object) =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Record<
-    string,
-    string
-  >;
-
 export function AuditPage({
   view,
   chain,
@@ -208,13 +196,10 @@ export function AuditPage({
           </tr>
         )}
       />
-      {nextAfter !== null ? (
-        <p>
-          <a rel="next" href={`/console/audit?after=${nextAfter}`}>
-            {t('next')}
-          </a>
-        </p>
-      ) : null}
+      <NextPage
+        href={nextAfter !== null ? `/console/audit?after=${nextAfter}` : undefined}
+        label={t('next')}
+      />
     </>
   );
 }
