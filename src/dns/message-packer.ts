@@ -56,7 +56,10 @@ export class MessagePacker {
     this.#buffer.fill(0, 4, 12);
     this.#offset = 12;
     this.#count = 0;
-    if (!this.#first) return this.#names.reset();
+    if (!this.#first) {
+      this.#names.reset();
+      return;
+    }
     this.#first = false;
     this.#buffer.writeUInt16BE(1, 4);
     this.#offset = writeQuestion(this.head.question, this.#buffer, 12);

@@ -69,7 +69,9 @@ export class NameCompressor {
   relative(name: string): string | undefined {
     if (name === this.zone) return '';
     const cut = name.length - this.zone.length - 1;
-    return cut > 0 && name.charCodeAt(cut) === 0x2e && name.endsWith(this.zone) ? name.slice(0, cut) : undefined;
+    return cut > 0 && name.charCodeAt(cut) === 0x2e && name.endsWith(this.zone)
+      ? name.slice(0, cut)
+      : undefined;
   }
 
   /** Writes `relative` + origin at `offset` of `buffer` and returns the offset past it. */
@@ -78,21 +80,28 @@ export class NameCompressor {
       throw new NameEncodingError(`"${relative}.${this.zone}" is longer than 255 bytes`);
     const previous = this.#previous;
     const previousAt = this.#previousAt;
-    if (offset < POINTER_WINDOW) {
-      this.#previous = relative;
-      this.#previousAt = offset;
-    }
     if (previousAt !== -1 && relative.length >= previous.length) {
       if (relative === previous) return pointer(buffer, offset, previousAt);
       const cut = relative.length - previous.length - 1;
-      if (cut > 0 && relative.charCodeAt(cut) === 0x2e && relative.indexOf('.') === cut && relative.endsWith(previous))
+      if (
+        cut > 0 &&
+        relative.charCodeAt(cut) === 0x2e &&
+        relative.indexOf('.') === cut &&
+        relative.endsWith(previous)
+      ) {
+        this.#remember(relative, offset);
         return pointer(buffer, this.#label(relative, 0, cut, buffer, offset), previousAt);
+      }
     }
     let at = offset;
     for (let start = 0; start < relative.length; ) {
       const suffix = start === 0 ? relative : relative.slice(start);
       const known = this.#suffixes.get(suffix);
-      if (known !== undefined) return pointer(buffer, at, known);
+      if (known !== undefined) {
+        if (start === 0) this.#remember(relative, known);
+        return pointer(buffer, at, known);
+      }
+      if (start === 0) this.#remember(relative, offset);
       let end = relative.indexOf('.', start);
       if (end === -1) end = relative.length;
       if (at < POINTER_WINDOW) this.#suffixes.set(suffix, at);
@@ -103,6 +112,13 @@ export class NameCompressor {
     if (at < POINTER_WINDOW && this.#origin.length > 1) this.#originAt = at;
     buffer.set(this.#origin, at);
     return at + this.#origin.length;
+  }
+
+  /** `name`'s first label stands at `at`: the next name may repeat it or add one label to it. */
+  #remember(name: string, at: number): void {
+    if (at >= POINTER_WINDOW) return;
+    this.#previous = name;
+    this.#previousAt = at;
   }
 
   /** Writes the label `name[start, end)` at `at` and returns the offset past it. */

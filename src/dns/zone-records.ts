@@ -58,9 +58,15 @@ export class PolicyBodies {
 
   of(type: RpzRecord['type'], data: string): Uint8Array {
     let byData = this.#byType.get(type);
-    if (byData === undefined) this.#byType.set(type, (byData = new Map()));
+    if (byData === undefined) {
+      byData = new Map();
+      this.#byType.set(type, byData);
+    }
     let body = byData.get(data);
-    if (body === undefined) byData.set(data, (body = recordBody(toAnswer({ name: '@', type, data }, this.options))));
+    if (body === undefined) {
+      body = recordBody(toAnswer({ name: '@', type, data }, this.options));
+      byData.set(data, body);
+    }
     return body;
   }
 }

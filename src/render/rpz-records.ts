@@ -77,7 +77,11 @@ export function rpzPolicy(entry: FeedEntry, options: RenderOptions): RpzPolicy |
   if (name === undefined || !fits(name, options.zone) || SPECIAL_TRIGGER.test(name)) return undefined;
   // A name too long for a wildcard under the origin has no sub-domain the zone could name anyway.
   const wildcard = `*.${name}`;
-  return { name, wildcard: fits(wildcard, options.zone) ? wildcard : undefined, data: policyData(entry, options) };
+  return {
+    name,
+    wildcard: fits(wildcard, options.zone) ? wildcard : undefined,
+    data: policyData(entry, options),
+  };
 }
 
 /**
