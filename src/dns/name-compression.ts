@@ -6,36 +6,54 @@
 export const POINTER_WINDOW = 0x4000;
 const MAX_NAME_WIRE = 255;
 const MAX_LABEL = 63;
+const DOT = 0x2e;
 
 /** A name the wire form cannot carry; the message says which and why. */
 export class NameEncodingError extends Error {
   override name = 'NameEncodingError';
 }
 
-function checkLabel(length: number, name: string): void {
-  if (length === 0 || length > MAX_LABEL)
-    throw new NameEncodingError(`"${name}" has an empty label or one over ${MAX_LABEL} bytes`);
+/**
+ * Throws unless `name` (dotted, no trailing dot, `''` = no label) has labels of 1-63 ASCII bytes
+ * and its labels take at most `room` bytes on the wire (the root or origin after them not counted). Checked before any byte is
+ * written, so a refused name leaves the message and its dictionary as they were.
+ */
+function checkName(name: string, room: number, shown: string): void {
+  if (name.length === 0) return;
+  if (name.length + 1 > room) throw new NameEncodingError(`"${shown}" is longer than 255 bytes`);
+  let label = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    // Zone names are host names (`a-z 0-9 - _`, `*`): anything outside ASCII is a bug upstream.
+    if (c > 0x7f) throw new NameEncodingError(`"${shown}" is not ASCII`);
+    if (c !== DOT) label++;
+    else if (label === 0 || label > MAX_LABEL) break;
+    else label = 0;
+  }
+  if (label === 0 || label > MAX_LABEL)
+    throw new NameEncodingError(`"${shown}" has an empty label or one over ${MAX_LABEL} bytes`);
+}
+
+/** Writes the label `name[start, end)` at `at` and returns the offset past it. */
+function writeLabel(name: string, start: number, end: number, buffer: Uint8Array, at: number): number {
+  buffer[at++] = end - start;
+  for (let i = start; i < end; i++) buffer[at++] = name.charCodeAt(i);
+  return at;
 }
 
 /** `zone` (no trailing dot) in uncompressed wire form, root label included. */
 function originWire(zone: string): Uint8Array {
-  const labels = zone === '' ? [] : zone.split('.');
-  const bytes = new Uint8Array(labels.reduce((sum, label) => sum + label.length + 1, 1));
-  let offset = 0;
-  for (const label of labels) {
-    checkLabel(label.length, zone);
-    bytes[offset++] = label.length;
-    for (let i = 0; i < label.length; i++) bytes[offset++] = asciiCode(label, i, zone);
+  checkName(zone, MAX_NAME_WIRE - 1, zone);
+  const bytes = new Uint8Array(zone.length === 0 ? 1 : zone.length + 2);
+  let at = 0;
+  for (let start = 0; start < zone.length; ) {
+    const dot = zone.indexOf('.', start);
+    const end = dot === -1 ? zone.length : dot;
+    at = writeLabel(zone, start, end, bytes, at);
+    start = end + 1;
   }
-  if (bytes.length > MAX_NAME_WIRE) throw new NameEncodingError(`"${zone}" is longer than 255 bytes`);
+  bytes[at] = 0;
   return bytes;
-}
-
-// Zone names here are host names (`a-z 0-9 - _`, `*`); any byte outside ASCII means a bug upstream.
-function asciiCode(name: string, index: number, whole: string): number {
-  const c = name.charCodeAt(index);
-  if (c > 0x7f) throw new NameEncodingError(`"${whole}" is not ASCII`);
-  return c;
 }
 
 /**
@@ -46,9 +64,9 @@ export class NameCompressor {
   readonly zone: string;
   readonly #origin: Uint8Array;
   /** Relative suffix (`b.example` of `a.b.example`) -> offset of its first label. */
-  #suffixes = new Map<string, number>();
+  readonly #suffixes = new Map<string, number>();
   #originAt = -1;
-  /** The last name written whole or in part, and its offset: the next is often it again or one label below it. */
+  /** The last name whose first label is at a pointable offset: the next name is often it again or one label below it. */
   #previous = '';
   #previousAt = -1;
 
@@ -69,28 +87,28 @@ export class NameCompressor {
   relative(name: string): string | undefined {
     if (name === this.zone) return '';
     const cut = name.length - this.zone.length - 1;
-    return cut > 0 && name.charCodeAt(cut) === 0x2e && name.endsWith(this.zone)
+    return cut > 0 && name.charCodeAt(cut) === DOT && name.endsWith(this.zone)
       ? name.slice(0, cut)
       : undefined;
   }
 
   /** Writes `relative` + origin at `offset` of `buffer` and returns the offset past it. */
   write(relative: string, buffer: Uint8Array, offset: number): number {
-    if (relative.length > 0 && relative.length + this.#origin.length + 1 > MAX_NAME_WIRE)
-      throw new NameEncodingError(`"${relative}.${this.zone}" is longer than 255 bytes`);
+    checkName(relative, MAX_NAME_WIRE - this.#origin.length, `${relative}.${this.zone}`);
     const previous = this.#previous;
     const previousAt = this.#previousAt;
     if (previousAt !== -1 && relative.length >= previous.length) {
       if (relative === previous) return pointer(buffer, offset, previousAt);
+      // One label above the previous name (`*.name` after `name`): no dictionary look-up needed.
       const cut = relative.length - previous.length - 1;
       if (
         cut > 0 &&
-        relative.charCodeAt(cut) === 0x2e &&
+        relative.charCodeAt(cut) === DOT &&
         relative.indexOf('.') === cut &&
         relative.endsWith(previous)
       ) {
         this.#remember(relative, offset);
-        return pointer(buffer, this.#label(relative, 0, cut, buffer, offset), previousAt);
+        return pointer(buffer, writeLabel(relative, 0, cut, buffer, offset), previousAt);
       }
     }
     let at = offset;
@@ -102,10 +120,10 @@ export class NameCompressor {
         return pointer(buffer, at, known);
       }
       if (start === 0) this.#remember(relative, offset);
-      let end = relative.indexOf('.', start);
-      if (end === -1) end = relative.length;
       if (at < POINTER_WINDOW) this.#suffixes.set(suffix, at);
-      at = this.#label(relative, start, end, buffer, at);
+      const dot = relative.indexOf('.', start);
+      const end = dot === -1 ? relative.length : dot;
+      at = writeLabel(relative, start, end, buffer, at);
       start = end + 1;
     }
     if (this.#originAt !== -1) return pointer(buffer, at, this.#originAt);
@@ -114,19 +132,10 @@ export class NameCompressor {
     return at + this.#origin.length;
   }
 
-  /** `name`'s first label stands at `at`: the next name may repeat it or add one label to it. */
   #remember(name: string, at: number): void {
     if (at >= POINTER_WINDOW) return;
     this.#previous = name;
     this.#previousAt = at;
-  }
-
-  /** Writes the label `name[start, end)` at `at` and returns the offset past it. */
-  #label(name: string, start: number, end: number, buffer: Uint8Array, at: number): number {
-    checkLabel(end - start, name);
-    buffer[at++] = end - start;
-    for (let i = start; i < end; i++) buffer[at++] = asciiCode(name, i, name);
-    return at;
   }
 }
 

@@ -163,22 +163,31 @@ describe('MessagePacker', () => {
     expect(decoded.answers?.map((answer) => answer.name)).toEqual(names);
   });
 
-  it('takes 63-byte labels and 255-byte names, and refuses longer ones or names outside the zone', () => {
+  it('takes 63-byte labels and 255-byte names, refuses longer ones or names outside the zone, and stays intact', () => {
     const packer = new MessagePacker(head());
     const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(48)}.rpz.takedown`;
     expect(longest.length).toBe(253);
     packer.add(cname(longest));
     packer.add(cname(`*.${longest.slice(2)}`));
+    expect(() => packer.add(cname(`e${longest}`))).toThrow(NameEncodingError);
+    expect(() => packer.add(cname(`${longest.slice(0, 192)}${'d'.repeat(49)}.rpz.takedown`))).toThrow(
+      /longer than 255 bytes/,
+    );
+    expect(() => packer.add(cname(`x.${'a'.repeat(64)}.rpz.takedown`))).toThrow(/label/);
+    expect(() => packer.add(cname('a..b.rpz.takedown'))).toThrow(/label/);
+    expect(() => packer.add(cname('évil.rpz.takedown'))).toThrow(/ASCII/);
+    expect(() => packer.add(cname('evil.example'))).toThrow(/not in the zone/);
+    // The refused names left nothing behind: later names still point to what is really there.
+    packer.add(cname(`x.${'a'.repeat(63)}.rpz.takedown`));
+    packer.add(cname(longest));
     const message = packer.finish();
     checkPointers(message);
     expect(dnsPacket.decode(message).answers?.map((answer) => answer.name)).toEqual([
       longest,
       `*.${longest.slice(2)}`,
+      `x.${'a'.repeat(63)}.rpz.takedown`,
+      longest,
     ]);
-    expect(() => packer.add(cname(`e${longest}`))).toThrow(NameEncodingError);
-    expect(() => packer.add(cname(`${'a'.repeat(64)}.rpz.takedown`))).toThrow(/label/);
-    expect(() => packer.add(cname('a..b.rpz.takedown'))).toThrow(/label/);
-    expect(() => packer.add(cname('evil.example'))).toThrow(/not in the zone/);
     expect(() => new MessagePacker(head(), MAX_TCP_MESSAGE)).toThrow(RangeError);
   });
 
