@@ -13,25 +13,31 @@ export class NameEncodingError extends Error {
   override name = 'NameEncodingError';
 }
 
+// Built only for an error: a message per call would cost more than the check.
+const shownName = (name: string, zone: string) => (zone === '' ? name : `${name}.${zone}`);
+
 /**
  * Throws unless `name` (dotted, no trailing dot, `''` = no label) has labels of 1-63 ASCII bytes
  * and its labels take at most `room` bytes on the wire (the root or origin after them not counted). Checked before any byte is
  * written, so a refused name leaves the message and its dictionary as they were.
  */
-function checkName(name: string, room: number, shown: string): void {
+function checkName(name: string, room: number, zone: string): void {
   if (name.length === 0) return;
-  if (name.length + 1 > room) throw new NameEncodingError(`"${shown}" is longer than 255 bytes`);
+  if (name.length + 1 > room)
+    throw new NameEncodingError(`"${shownName(name, zone)}" is longer than 255 bytes`);
   let label = 0;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     // Zone names are host names (`a-z 0-9 - _`, `*`): anything outside ASCII is a bug upstream.
-    if (c > 0x7f) throw new NameEncodingError(`"${shown}" is not ASCII`);
+    if (c > 0x7f) throw new NameEncodingError(`"${shownName(name, zone)}" is not ASCII`);
     if (c !== DOT) label++;
     else if (label === 0 || label > MAX_LABEL) break;
     else label = 0;
   }
   if (label === 0 || label > MAX_LABEL)
-    throw new NameEncodingError(`"${shown}" has an empty label or one over ${MAX_LABEL} bytes`);
+    throw new NameEncodingError(
+      `"${shownName(name, zone)}" has an empty label or one over ${MAX_LABEL} bytes`,
+    );
 }
 
 /** Writes the label `name[start, end)` at `at` and returns the offset past it. */
@@ -43,7 +49,7 @@ function writeLabel(name: string, start: number, end: number, buffer: Uint8Array
 
 /** `zone` (no trailing dot) in uncompressed wire form, root label included. */
 function originWire(zone: string): Uint8Array {
-  checkName(zone, MAX_NAME_WIRE - 1, zone);
+  checkName(zone, MAX_NAME_WIRE - 1, '');
   const bytes = new Uint8Array(zone.length === 0 ? 1 : zone.length + 2);
   let at = 0;
   for (let start = 0; start < zone.length; ) {
@@ -94,7 +100,7 @@ export class NameCompressor {
 
   /** Writes `relative` + origin at `offset` of `buffer` and returns the offset past it. */
   write(relative: string, buffer: Uint8Array, offset: number): number {
-    checkName(relative, MAX_NAME_WIRE - this.#origin.length, `${relative}.${this.zone}`);
+    checkName(relative, MAX_NAME_WIRE - this.#origin.length, this.zone);
     const previous = this.#previous;
     const previousAt = this.#previousAt;
     if (previousAt !== -1 && relative.length >= previous.length) {
