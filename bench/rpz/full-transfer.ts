@@ -1,13 +1,14 @@
 // (a) of the RPZ benchmark: a full AXFR from our primary against BIND serving the same zone file.
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { loadavg } from 'node:os';
 import { cpuSecondsOf, memoryOf } from '../lib/child.ts';
 import { startNamed } from '../lib/resolvers/bind.ts';
 import { formatNumber } from '../lib/result.ts';
 import { MiB, median } from '../lib/timing.ts';
 import type { Agent } from './agent-process.ts';
 import type { Cleanup } from './propagation.ts';
-import { AXFR_ROUNDS, LOAD_TIMEOUT_MS, MB, rec, ZONE } from './settings.ts';
+import { AXFR_ROUNDS, GOAL_AXFR_BYTES, LOAD_TIMEOUT_MS, MB, rec, ZONE } from './settings.ts';
 // ---------------------------------------------------------------------------------------------------
 // (a) Full zone transfer.
 
@@ -119,6 +120,9 @@ export async function fullTransfer(primary: Agent, primaryPort: number, zoneFile
     { key: 'bind', port: named.port, pid: namedPid },
   ] as const;
   const runs: Record<'ours' | 'bind', Array<Transfer & { cpu: number }>> = { ours: [], bind: [] };
+  const loadAtStart = loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' ');
   for (let round = 0; round < AXFR_ROUNDS; round++) {
     for (const server of servers) {
       const cpu = cpuSecondsOf(server.pid) ?? Number.NaN;
@@ -181,11 +185,17 @@ export async function fullTransfer(primary: Agent, primaryPort: number, zoneFile
     `${mib(before.bind.rss)} MiB before the transfers; peak ${mib(after.bind.peak)} MiB (loading included)`,
   );
   rec.goal(
-    'AXFR of 1M names: our primary no slower than BIND (server CPU per transfer, median)',
+    'AXFR of 1M names: our primary no slower than BIND (server CPU per transfer and wall clock, medians)',
     '<= BIND',
     `${ours.cpu.toFixed(2)} s vs ${bind.cpu.toFixed(2)} s CPU (${(ours.cpu / bind.cpu).toFixed(2)}x); wall ` +
       `${ours.seconds.toFixed(2)} s vs ${bind.seconds.toFixed(2)} s (${(ours.seconds / bind.seconds).toFixed(2)}x)`,
-    ours.cpu <= bind.cpu,
+    ours.cpu <= bind.cpu && ours.seconds <= bind.seconds,
+  );
+  rec.goal(
+    'AXFR of 1M names: bytes on the wire (TCP frames) against BIND',
+    `<= ${GOAL_AXFR_BYTES}x BIND`,
+    `${(ours.bytes / MB).toFixed(2)} MB vs ${(bind.bytes / MB).toFixed(2)} MB (${(ours.bytes / bind.bytes).toFixed(3)}x)`,
+    ours.bytes <= GOAL_AXFR_BYTES * bind.bytes,
   );
   if (memory) {
     const accounted = memory.heapTotal + memory.external;
@@ -197,7 +207,9 @@ export async function fullTransfer(primary: Agent, primaryPort: number, zoneFile
     );
   }
   rec.note(
-    `AXFR wire size: ours ${(ours.bytes / MB).toFixed(1)} MB, BIND ${(bind.bytes / MB).toFixed(1)} MB for the same ` +
-      `${formatNumber(ours.records)} records (BIND compresses owner names; ours does not).`,
+    `AXFR wire size: ours ${(ours.bytes / MB).toFixed(1)} MB in messages of up to 16 KiB, BIND ` +
+      `${(bind.bytes / MB).toFixed(1)} MB (its \`transfer-message-size\` default, 20 480 bytes before compression), ` +
+      `for the same ${formatNumber(ours.records)} records; both compress owner names (RFC 1035 section 4.1.4). ` +
+      `Load average at the start of the transfers: ${loadAtStart}.`,
   );
 }

@@ -9,6 +9,7 @@ export const NAMES = 1_000_000;
 export const SMALL = 10;
 export const LARGE = 10_000;
 export const AXFR_ROUNDS = 3;
+export const GOAL_AXFR_BYTES = 1.1;
 export const ZONE = 'rpz.takedown.';
 export const GOAL_UNBOUND_MS = 2_000;
 export const GOAL_SPEEDUP = 5;

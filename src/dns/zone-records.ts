@@ -1,6 +1,7 @@
 import type { Answer, SoaAnswer } from 'dns-packet';
 import type { RenderOptions } from '../render/options.ts';
 import { type RpzRecord, rpzApexRecords } from '../render/rpz-records.ts';
+import { recordBody } from './record-body.ts';
 
 // The policy zone's records (the same ones the zone-file renderer writes) as dns-packet answers.
 
@@ -44,4 +45,28 @@ export function apexAnswers(version: number, options: RenderOptions): { soa: Ans
 /** Identity of a record for journal arithmetic: owner, type and data (the comment does not count). */
 export function recordKey(record: RpzRecord): string {
   return `${record.name} ${record.type} ${record.data}`;
+}
+
+/**
+ * Wire bodies (`recordBody`) of policy data, each encoded once: a million entries share a handful
+ * of distinct bodies (`CNAME .` above all).
+ */
+export class PolicyBodies {
+  readonly #byType = new Map<RpzRecord['type'], Map<string, Uint8Array>>();
+
+  constructor(private readonly options: RenderOptions) {}
+
+  of(type: RpzRecord['type'], data: string): Uint8Array {
+    let byData = this.#byType.get(type);
+    if (byData === undefined) {
+      byData = new Map();
+      this.#byType.set(type, byData);
+    }
+    let body = byData.get(data);
+    if (body === undefined) {
+      body = recordBody(toAnswer({ name: '@', type, data }, this.options));
+      byData.set(data, body);
+    }
+    return body;
+  }
 }

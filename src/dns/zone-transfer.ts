@@ -2,10 +2,10 @@ import type { Answer } from 'dns-packet';
 import { canaryRecords } from '../core/canary.ts';
 import type { FeedEntry } from '../core/types.ts';
 import type { EntrySource, RenderOptions } from '../render/options.ts';
-import { rpzRecords } from '../render/rpz-records.ts';
+import { rpzPolicy } from '../render/rpz-records.ts';
 import type { ZoneDiff } from './journal.ts';
 import { MessagePacker, type ResponseHead } from './message-packer.ts';
-import { apexAnswers, toAnswer } from './zone-records.ts';
+import { apexAnswers, PolicyBodies, toAnswer } from './zone-records.ts';
 
 // The messages of a zone transfer, produced lazily: the caller writes each one before the next is
 // built, so a zone of millions of records never sits in memory as a whole.
@@ -61,12 +61,19 @@ export async function* axfrMessages(
     records++;
     if (full) yield full;
   }
+  const bodies = new PolicyBodies(options);
   for await (const batch of batches(entries)) {
     for (const entry of batch) {
-      for (const record of rpzRecords(entry, options)) {
-        const full = packer.add(toAnswer(record, options));
-        records++;
-        if (full) yield full;
+      const policy = rpzPolicy(entry, options);
+      if (policy === undefined) continue;
+      // The records of `rpzRecords`, in its order (the name's, then the wildcard's), never built.
+      for (let owner: string | undefined = policy.name; owner !== undefined; ) {
+        for (const { type, data } of policy.data) {
+          const full = packer.addEncoded(owner, bodies.of(type, data));
+          records++;
+          if (full) yield full;
+        }
+        owner = owner === policy.name ? policy.wildcard : undefined;
       }
     }
   }

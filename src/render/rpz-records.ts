@@ -41,7 +41,12 @@ function fits(owner: string, zone: string): boolean {
 // Owner names ending in these labels are RPZ triggers of another kind (IP, NS name, client IP).
 const SPECIAL_TRIGGER = /(?:^|\.)rpz-[a-z-]*$/;
 
-function policyData(entry: FeedEntry, options: RenderOptions): Array<Pick<RpzRecord, 'type' | 'data'>> {
+type PolicyData = Readonly<Pick<RpzRecord, 'type' | 'data'>>;
+
+// `CNAME .` is the RPZ action for NXDOMAIN.
+const BLOCK: readonly PolicyData[] = [{ type: 'CNAME', data: '.' }];
+
+function policyData(entry: FeedEntry, options: RenderOptions): readonly PolicyData[] {
   if (entry.action === 'redirect') {
     if (options.walledGardenHost) return [{ type: 'CNAME', data: options.walledGardenHost }];
     if (options.walledGardenAddresses.length > 0) {
@@ -51,8 +56,32 @@ function policyData(entry: FeedEntry, options: RenderOptions): Array<Pick<RpzRec
       }));
     }
   }
-  // `CNAME .` is the RPZ action for NXDOMAIN.
-  return [{ type: 'CNAME', data: '.' }];
+  return BLOCK;
+}
+
+/** The owner names (relative to the origin) and the data of one entry's policy records. */
+export interface RpzPolicy {
+  name: string;
+  /** `*.name`, unless it would be too long for the zone. */
+  wildcard: string | undefined;
+  data: readonly PolicyData[];
+}
+
+/**
+ * What `rpzRecords` makes of an entry, without the records themselves (the DNS primary encodes
+ * millions of them): undefined when the entry has no policy records.
+ */
+export function rpzPolicy(entry: FeedEntry, options: RenderOptions): RpzPolicy | undefined {
+  if (entry.kind !== 'domain') return undefined;
+  const name = domainName(entry.expression);
+  if (name === undefined || !fits(name, options.zone) || SPECIAL_TRIGGER.test(name)) return undefined;
+  // A name too long for a wildcard under the origin has no sub-domain the zone could name anyway.
+  const wildcard = `*.${name}`;
+  return {
+    name,
+    wildcard: fits(wildcard, options.zone) ? wildcard : undefined,
+    data: policyData(entry, options),
+  };
 }
 
 /**
@@ -63,15 +92,12 @@ function policyData(entry: FeedEntry, options: RenderOptions): Array<Pick<RpzRec
  * origin, an IP literal, a name that would read as an RPZ IP or NS trigger).
  */
 export function rpzRecords(entry: FeedEntry, options: RenderOptions, refs?: RefLookup): RpzRecord[] {
-  if (entry.kind !== 'domain') return [];
-  const name = domainName(entry.expression);
-  if (name === undefined || !fits(name, options.zone) || SPECIAL_TRIGGER.test(name)) return [];
+  const policy = rpzPolicy(entry, options);
+  if (policy === undefined) return [];
+  const { name, wildcard, data } = policy;
   const comment = traceComment(entry, refs);
-  const data = policyData(entry, options);
   const records: RpzRecord[] = data.map(({ type, data }) => ({ name, type, data, comment }));
-  // A name too long for a wildcard under the origin has no sub-domain the zone could name anyway.
-  const wildcard = `*.${name}`;
-  if (fits(wildcard, options.zone)) {
+  if (wildcard !== undefined) {
     for (const { type, data: value } of data) records.push({ name: wildcard, type, data: value, comment });
   }
   return records;
