@@ -47,7 +47,21 @@ function word(s: string, i: number, n: number): number {
  * implementation's h1..h4. Throws {@link NonAsciiExpressionError} for a code unit above 0x7f.
  */
 export function murmurHash3x86x128(text: string, seed: number, out: Uint32Array): void {
-  const len = text.length;
+  murmurHash3x86x128Range(text, 0, text.length, seed, out);
+}
+
+/**
+ * {@link murmurHash3x86x128} of `text.slice(start, end)` without the slice: a URL's lookup expressions are
+ * ranges of one string, hashed where they lie.
+ */
+export function murmurHash3x86x128Range(
+  text: string,
+  start: number,
+  end: number,
+  seed: number,
+  out: Uint32Array,
+): void {
+  const len = end - start;
   let h1 = seed | 0;
   let h2 = h1;
   let h3 = h1;
@@ -55,8 +69,8 @@ export function murmurHash3x86x128(text: string, seed: number, out: Uint32Array)
   // OR of every block code unit and of every tail word: one test at the end instead of one per character.
   let units = 0;
   let seen = 0;
-  const blocks = len & ~15;
-  let i = 0;
+  const blocks = start + (len & ~15);
+  let i = start;
   for (; i < blocks; i += 16) {
     // Whole blocks read their 16 code units inline: the hot loop of every lookup.
     const a0 = text.charCodeAt(i);
@@ -95,7 +109,7 @@ export function murmurHash3x86x128(text: string, seed: number, out: Uint32Array)
     h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
   }
 
-  const rest = len - i;
+  const rest = end - i;
   if (rest > 12) {
     const k4 = word(text, i + 12, rest - 12);
     seen |= k4;
@@ -116,7 +130,7 @@ export function murmurHash3x86x128(text: string, seed: number, out: Uint32Array)
     seen |= k1;
     h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
   }
-  if (units > 0x7f || seen < 0) throw new NonAsciiExpressionError(text);
+  if (units > 0x7f || seen < 0) throw new NonAsciiExpressionError(text.slice(start, end));
 
   h1 ^= len;
   h2 ^= len;
@@ -146,5 +160,10 @@ export function murmurHash3x86x128(text: string, seed: number, out: Uint32Array)
  * expression holds a code unit above 0x7f.
  */
 export function hashExpression(expression: string, out: Uint32Array): void {
-  murmurHash3x86x128(expression, 0, out);
+  murmurHash3x86x128Range(expression, 0, expression.length, 0, out);
+}
+
+/** {@link hashExpression} of the expression `text.slice(start, end)`, without building it. */
+export function hashExpressionRange(text: string, start: number, end: number, out: Uint32Array): void {
+  murmurHash3x86x128Range(text, start, end, 0, out);
 }
