@@ -171,8 +171,7 @@ function matchesWithPaths(
   const path = url.path;
   const rootEnd = hostEnd + 1;
   const pathEnd = hostEnd + path.length;
-  if (url.query && probe.matchesRange(text, start, pathEnd + 1 + url.query.length, false)) return true;
-  if (probe.matchesRange(text, start, pathEnd, pathEnd === rootEnd)) return true;
+  // Shortest first: the hashes of ranges with one start and growing ends share their leading blocks.
   let prefixes = 0;
   const last = path.length - 1;
   for (let i = 0; i < last && prefixes < MAX_PATH_PREFIXES; i++) {
@@ -180,5 +179,6 @@ function matchesWithPaths(
     prefixes++;
     if (probe.matchesRange(text, start, hostEnd + i + 1, i === 0)) return true;
   }
-  return false;
+  if (probe.matchesRange(text, start, pathEnd, pathEnd === rootEnd)) return true;
+  return !!url.query && probe.matchesRange(text, start, pathEnd + 1 + url.query.length, false);
 }

@@ -126,6 +126,25 @@ describe('hashExpressionRange', () => {
     }
   });
 
+  it('equals it for ranges hashed one after another with one start and growing ends (shared blocks)', () => {
+    const text = 'https://evil.example.com/a/b/c/d/login.php?user=someone&next=%2Fhome%2Fafter%2Flogin';
+    for (const start of [0, 8, 13]) {
+      const expected = [];
+      for (let end = start; end <= text.length; end++) {
+        const out = new Uint32Array(4);
+        hashExpression(text.slice(start, end), out);
+        expected.push(out);
+      }
+      const got = [];
+      for (let end = start; end <= text.length; end++) {
+        const out = new Uint32Array(4);
+        hashExpressionRange(text, start, end, out);
+        got.push(out);
+      }
+      expect(got).toEqual(expected);
+    }
+  });
+
   it('refuses a non-ASCII range and names only that range', () => {
     const text = 'http://example.com/é?x';
     expect(() => hashExpressionRange(text, 7, 20, new Uint32Array(4))).toThrow('"example.com/é"');
