@@ -10,7 +10,7 @@ import { canonicalizeUrl } from '../src/core/url.ts';
 import { verdictOf } from '../workers/edge/verdict.ts';
 import { missingData, NRD_LIST, PHISHING_URLS, readLines, shownPath, shuffled } from './lib/data.ts';
 import { formatNumber, Recorder } from './lib/result.ts';
-import { collectGarbage, interleavedMedians, MiB } from './lib/timing.ts';
+import { collectGarbage, interleavedMedians, MiB, median } from './lib/timing.ts';
 
 const ENTRIES = 1_000_000;
 const URL_SHARE = 0.2;
@@ -20,6 +20,8 @@ const ROUNDS = Number(process.env.TAKEDOWN_BENCH_ROUNDS ?? 5);
 /** One query URL in this many is built on a listed entry (half on a name, half on a url entry). */
 const LISTED_EVERY = 20;
 const MEMORY_SHARE = 1 / 4;
+/** Copies of each structure measured: the median, so that one collection between two readings cannot skew it. */
+const MEMORY_SAMPLES = 3;
 
 const rec = new Recorder(
   'lookup',
@@ -35,7 +37,8 @@ const rec = new Recorder(
     'and each of its suffixes after a dot and, on the mixed list, on `host + pathname + search` and ' +
     `\`host + pathname\`. ${ROUNDS} rounds with the variants interleaved after a warm-up pass; medians of CPU ` +
     'time (URLs per CPU second). Memory: heap (plus array buffers) held after a full GC, the Set with its ' +
-    'strings (each a flat copy), the state with its Bloom filter and key arrays.',
+    'strings (each a flat copy), the state with its Bloom filter and key arrays; median of ' +
+    `${MEMORY_SAMPLES} copies of each.`,
 );
 
 /** Keeps results alive so that no variant's work can be optimized away. */
@@ -136,22 +139,25 @@ function ourCheck(state: FilterState, queries: readonly string[]): number {
   return blocked;
 }
 
-async function stateOf(
-  expressions: readonly string[],
-  fpr: number,
-): Promise<{ state: FilterState; bytes: number }> {
-  const snapshot = await encodeFilterSnapshot(expressions, { fpr });
-  const before = await heapNow();
-  const made = FilterState.fromSnapshot(snapshot.payload);
-  if (!made.ok) throw new Error(made.error.message);
-  const bytes = (await heapNow()) - before;
-  return { state: made.value, bytes };
+/** The first of several copies that `build` makes, and the median heap each one holds (all held while measuring). */
+async function retained<T>(build: () => T): Promise<{ value: T; bytes: number }> {
+  const held: T[] = [];
+  const deltas: number[] = [];
+  for (let i = 0; i < MEMORY_SAMPLES; i++) {
+    const before = await heapNow();
+    held.push(build());
+    deltas.push((await heapNow()) - before);
+  }
+  return { value: held[0] as T, bytes: median(deltas) };
 }
 
-async function setOf(expressions: readonly string[]): Promise<{ set: Set<string>; bytes: number }> {
-  const before = await heapNow();
-  const set = baselineSet(expressions);
-  return { set, bytes: (await heapNow()) - before };
+async function stateOf(expressions: readonly string[], fpr: number) {
+  const { payload } = await encodeFilterSnapshot(expressions, { fpr });
+  return retained(() => {
+    const made = FilterState.fromSnapshot(payload);
+    if (!made.ok) throw new Error(made.error.message);
+    return made.value;
+  });
 }
 
 const rateLabel = (fpr: number) => (fpr < 0.001 ? fpr.toExponential(0) : `1/${Math.round(1 / fpr)}`);
@@ -180,7 +186,7 @@ async function main() {
     ['domainOnly', false],
     ['mixed', true],
   ] as const) {
-    const { set, bytes } = await setOf(lists[list]);
+    const { value: set, bytes } = await retained(() => baselineSet(lists[list]));
     memory[`set-${list}`] = bytes;
     variants[`set-${list}`] = () => {
       blocked[`set-${list}`] = baselineCheck(set, queries, withPaths);
@@ -190,7 +196,7 @@ async function main() {
       const made = await stateOf(lists[list], fpr);
       memory[name] = made.bytes;
       variants[name] = () => {
-        blocked[name] = ourCheck(made.state, queries);
+        blocked[name] = ourCheck(made.value, queries);
       };
     }
   }
