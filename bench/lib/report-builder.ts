@@ -8,6 +8,7 @@ export const BENCH_ORDER = [
   'import',
   'transparency-log',
   'canonicalize',
+  'lookup',
   'check',
   'filter',
   'fanout',

@@ -112,3 +112,73 @@ export function lookupExpressions(url: CanonicalUrl): string[] {
     return [url.expression];
   }
 }
+
+/** What {@link anyExpressionMatches} looks expressions up in: one range of a string at a time. */
+export interface ExpressionProbe {
+  /** Whether the expression `text.slice(start, end)` is a member; `root` when it is a root expression. */
+  matchesRange(text: string, start: number, end: number, root: boolean): boolean;
+}
+
+/**
+ * Whether one of the {@link lookupExpressions} of `url` matches in `probe`, the same answer without building a
+ * string: every expression is a host suffix followed by a prefix of `path?query`, so a range of `url.href`.
+ * With `paths` false only root expressions are looked up (a probe that holds no other keys). Suffixes are
+ * walked down to two labels and the registrable domain (a public-suffix lookup, the costliest step) is only
+ * computed when a suffix other than the exact host matches, to refuse those below it.
+ */
+export function anyExpressionMatches(url: CanonicalUrl, probe: ExpressionProbe, paths: boolean): boolean {
+  const text = url.href;
+  const host = url.host;
+  const hostStart = url.scheme.length + 3;
+  const hostEnd = hostStart + host.length;
+  const rootEnd = hostEnd + 1;
+  if (paths) {
+    if (matchesWithPaths(url, probe, hostStart, hostEnd)) return true;
+  } else if (probe.matchesRange(text, hostStart, rootEnd, true)) return true;
+  if (url.isIp) return false;
+  const labels = countLabels(host);
+  const windowStart = Math.max(1, labels - PATH_SUFFIX_LABELS);
+  let k = labels;
+  let suffix = 0;
+  for (let i = hostStart; i < hostEnd && k > 2; i++) {
+    if (text.charCodeAt(i) !== 0x2e) continue;
+    k--;
+    suffix++;
+    const hit =
+      paths && suffix >= windowStart
+        ? matchesWithPaths(url, probe, i + 1, hostEnd)
+        : probe.matchesRange(text, i + 1, rootEnd, true);
+    // Suffixes come longest first: one below the registrable domain means all the rest are too.
+    if (hit) return isAtOrAboveRegistrableDomain(host, k);
+  }
+  return false;
+}
+
+/** Whether a suffix of `labels` labels of `host` is one {@link hostSuffixes} lists. */
+function isAtOrAboveRegistrableDomain(host: string, labels: number): boolean {
+  const domain = registrableDomain(host);
+  return domain !== null && labels >= Math.max(countLabels(domain), 2);
+}
+
+/** The host suffix starting at `start` crossed with every path variant (see {@link pathVariants}). */
+function matchesWithPaths(
+  url: CanonicalUrl,
+  probe: ExpressionProbe,
+  start: number,
+  hostEnd: number,
+): boolean {
+  const text = url.href;
+  const path = url.path;
+  const rootEnd = hostEnd + 1;
+  const pathEnd = hostEnd + path.length;
+  // Shortest first: the hashes of ranges with one start and growing ends share their leading blocks.
+  let prefixes = 0;
+  const last = path.length - 1;
+  for (let i = 0; i < last && prefixes < MAX_PATH_PREFIXES; i++) {
+    if (path.charCodeAt(i) !== 0x2f) continue;
+    prefixes++;
+    if (probe.matchesRange(text, start, hostEnd + i + 1, i === 0)) return true;
+  }
+  if (probe.matchesRange(text, start, pathEnd, pathEnd === rootEnd)) return true;
+  return !!url.query && probe.matchesRange(text, start, pathEnd + 1 + url.query.length, false);
+}

@@ -16,10 +16,12 @@ import {
   type PerClass,
   sameKeyWidths,
 } from './confirm.ts';
+import { anyExpressionMatches } from './expressions.ts';
 import { applyKeyChanges, type ClassKeys, containsKey, keyCount, keySetChecksum } from './filter-keys.ts';
 import { decodeFilterDelta, decodeFilterSnapshot } from './filter-payload.ts';
-import { hashExpression } from './hash.ts';
+import { hashExpressionRange } from './hash.ts';
 import { fail, ok, type Result } from './types.ts';
+import type { CanonicalUrl } from './url.ts';
 
 /** How a state is built from a snapshot. */
 export interface FilterStateOptions {
@@ -42,6 +44,8 @@ export class FilterState {
   private readonly hash = new Uint32Array(4);
   /** Whether a delta added keys, which then must be looked up even without a Bloom hit. */
   private readonly anyAdded: boolean;
+  /** Whether a path expression can match: false in full mode when the key set has no path key. */
+  private readonly pathKeys: boolean;
 
   private constructor(
     /** Key widths of the root and path classes. */
@@ -57,6 +61,7 @@ export class FilterState {
     private readonly removed: KeySets,
   ) {
     this.anyAdded = added.root.size + added.path.size > 0;
+    this.pathKeys = keys === null || keys.path.length > 0;
   }
 
   /** A state from a snapshot payload; a failure when the payload is malformed. */
@@ -123,9 +128,18 @@ export class FilterState {
    */
   isBlocked(expressions: readonly string[]): boolean {
     for (let i = 0; i < expressions.length; i++) {
-      if (this.matches(expressions[i] as string)) return true;
+      const expression = expressions[i] as string;
+      if (this.matchesRange(expression, 0, expression.length, isRootExpression(expression))) return true;
     }
     return false;
+  }
+
+  /**
+   * {@link isBlocked} of the lookup expressions of a canonical URL, without building them (see
+   * `anyExpressionMatches`); a state without path keys looks up root expressions only.
+   */
+  isUrlBlocked(url: CanonicalUrl): boolean {
+    return anyExpressionMatches(url, this, this.pathKeys);
   }
 
   /**
@@ -135,8 +149,8 @@ export class FilterState {
   matchingKeys(expressions: readonly string[]): PerClass<number[]> {
     const found = { root: [] as number[], path: [] as number[] };
     for (const expression of expressions) {
-      if (!this.matches(expression)) continue;
       const root = isRootExpression(expression);
+      if (!this.matchesRange(expression, 0, expression.length, root)) continue;
       const key = confirmationKey(this.hash, root ? this.bits.root : this.bits.path);
       const list = root ? found.root : found.path;
       if (!list.includes(key)) list.push(key);
@@ -158,15 +172,15 @@ export class FilterState {
   }
 
   /**
-   * Whether one expression matches; leaves its hash in `this.hash`. The Bloom probe stops at the first zero
-   * bit, and only a hit (or a state with added keys) pays for the class and the key.
+   * Whether the expression `text.slice(start, end)`, of class root when `root`, matches; leaves its hash in
+   * `this.hash`. The Bloom probe stops at the first zero bit, and only a hit (or a state with added keys)
+   * pays for the key.
    */
-  private matches(expression: string): boolean {
+  matchesRange(text: string, start: number, end: number, root: boolean): boolean {
     const hash = this.hash;
-    hashExpression(expression, hash);
+    hashExpressionRange(text, start, end, hash);
     const hit = this.bloom.hasHash(hash);
     if (!hit && !this.anyAdded) return false;
-    const root = isRootExpression(expression);
     const key = confirmationKey(hash, root ? this.bits.root : this.bits.path);
     const added = root ? this.added.root : this.added.path;
     if (this.keys === null) {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { hashExpression, murmurHash3x86x128, NonAsciiExpressionError } from '../../src/core/hash.ts';
+import {
+  hashExpression,
+  hashExpressionRange,
+  murmurHash3x86x128,
+  NonAsciiExpressionError,
+} from '../../src/core/hash.ts';
 
 /** h1..h4 as `0x` and each word in hex without leading zeros, the form the Swift vectors below use. */
 function swiftForm(text: string, seed: number): string {
@@ -104,5 +109,45 @@ describe('hashExpression', () => {
   ])('refuses %j (%s) with a named error', (text) => {
     expect(() => hashExpression(text, new Uint32Array(4))).toThrow(NonAsciiExpressionError);
     expect(() => hashExpression(text, new Uint32Array(4))).toThrow(/not ASCII/);
+  });
+});
+
+describe('hashExpressionRange', () => {
+  it('equals hashExpression of the slice, for every range of a URL (every block and tail length)', () => {
+    const text = 'https://a.b.evil.example.co.uk/path/to/login.php?user=x&next=%2Fhome';
+    const whole = new Uint32Array(4);
+    const range = new Uint32Array(4);
+    for (let start = 0; start < text.length; start++) {
+      for (let end = start; end <= text.length; end++) {
+        hashExpression(text.slice(start, end), whole);
+        hashExpressionRange(text, start, end, range);
+        expect(range).toEqual(whole);
+      }
+    }
+  });
+
+  it('equals it for ranges hashed one after another with one start and growing ends (shared blocks)', () => {
+    const text = 'https://evil.example.com/a/b/c/d/login.php?user=someone&next=%2Fhome%2Fafter%2Flogin';
+    for (const start of [0, 8, 13]) {
+      const expected = [];
+      for (let end = start; end <= text.length; end++) {
+        const out = new Uint32Array(4);
+        hashExpression(text.slice(start, end), out);
+        expected.push(out);
+      }
+      const got = [];
+      for (let end = start; end <= text.length; end++) {
+        const out = new Uint32Array(4);
+        hashExpressionRange(text, start, end, out);
+        got.push(out);
+      }
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('refuses a non-ASCII range and names only that range', () => {
+    const text = 'http://example.com/é?x';
+    expect(() => hashExpressionRange(text, 7, 20, new Uint32Array(4))).toThrow('"example.com/é"');
+    expect(() => hashExpressionRange(text, 7, 19, new Uint32Array(4))).not.toThrow();
   });
 });

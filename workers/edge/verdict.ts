@@ -1,5 +1,4 @@
 /** The check every proxied request goes through (and the benchmark measures). */
-import { lookupExpressions } from '../../src/core/expressions.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
 import type { Failure } from '../../src/core/types.ts';
 import { type CanonicalUrl, canonicalizeUrl } from '../../src/core/url.ts';
@@ -20,6 +19,6 @@ export function verdictOf(state: FilterState, url: string): Verdict {
   return {
     ok: true,
     canonical: canonical.value,
-    blocked: state.isBlocked(lookupExpressions(canonical.value)),
+    blocked: state.isUrlBlocked(canonical.value),
   };
 }
