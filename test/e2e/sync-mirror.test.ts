@@ -159,15 +159,20 @@ describe('takedown sync --mirror against a published directory on a static HTTP 
     // A daemon: a mirror cannot hold a request open, so the agent reads index.json again.
     const daemon = spawnAgent(agentArgs('isp', 'isp.rpz', '--wait', '1', '--interval', '1'), '');
     daemons.push(daemon);
-    order('M/5', ['mirror-five.example']);
-    await publish();
-    await eventually(
-      async () => (applied(daemon.log()).some((a) => a.to === 6) ? true : undefined),
-      'the daemon at version 6',
-    );
-    expect(applied(daemon.log())).toMatchObject([{ kind: 'delta', from: 5, to: 6 }]);
-    expect(await rpz('isp.rpz')).toContain('mirror-five.example');
-    expect(await daemon.stop()).toBe(0);
+    try {
+      order('M/5', ['mirror-five.example']);
+      await publish();
+      // The state is saved and logged as applied first, then the outputs are written.
+      await eventually(
+        async () => ((await rpz('isp.rpz')).includes('mirror-five.example') ? true : undefined),
+        'the daemon at version 6',
+        60_000,
+      );
+      expect(applied(daemon.log())).toMatchObject([{ kind: 'delta', from: 5, to: 6 }]);
+    } finally {
+      // The next tests run agents on the same state directory.
+      expect(await daemon.stop()).toBe(0);
+    }
   }, 180_000);
 
   it('refuses an altered artifact and altered log tiles, and keeps the outputs as they were', async () => {
