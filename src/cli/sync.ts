@@ -46,7 +46,7 @@ export const sync: Command = {
   usage:
     'sync --hub URL --token TOKEN --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output FORMAT=PATH ...\n' +
     '       [--reload CMD ...] [--once | --init] [--metrics-port PORT] [--config FILE]\n' +
-    'sync --mirror URL [--hub URL --token TOKEN] --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output ...\n' +
+    '   or: takedown sync --mirror URL [--hub URL --token TOKEN] --feed dns|url --key FILE --state DIR --output ...\n' +
     '  --mirror URL           read the feed from a static mirror (what `takedown publish` wrote, on any HTTP\n' +
     "                         server, CDN or bucket) with the same checks as from the hub; the log's\n" +
     '                         consistency proofs come from its log tiles. --hub is then optional: reports\n' +
