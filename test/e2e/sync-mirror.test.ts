@@ -16,9 +16,13 @@ import { eventually, runCli } from '../helpers/hub.ts';
 // signature, versions, expiry and checksum of every artifact, and the log's consistency from the
 // published tiles.
 
+/** The paths the static server was asked for, in order. */
+const served: string[] = [];
+
 /** A plain static file server over whatever directory `root()` names, as a CDN or a bucket would be. */
 function serveStatic(root: () => string): Promise<Server> {
   const server = createServer(async (req, res) => {
+    served.push(req.url ?? '');
     const base = root();
     const path = normalize(join(base, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     const file = path.startsWith(base + sep) ? await stat(path).catch(() => null) : null;
@@ -131,9 +135,17 @@ describe('takedown sync --mirror against a published directory on a static HTTP 
 
     order('M/2', ['mirror-two.example']);
     await publish();
+    served.length = 0;
     const second = await runOnce('isp', 'isp.rpz');
     expect(second.code, second.log).toBe(0);
     expect(applied(second.log)).toMatchObject([{ kind: 'delta', from: 1, to: 2 }]);
+    // One version costs the index, the delta, the published checkpoint and the tiles of the proof, then the
+    // index again to see it is current: no snapshot, and nothing of the hub's API.
+    expect(served[0]).toBe('/index.json');
+    expect(served[1]).toMatch(/^\/dns\/delta-1-2-[0-9a-f]{16}\.tkd$/);
+    expect(served[2]).toBe('/log/checkpoint');
+    expect(served.slice(3, -1).every((path) => path.startsWith('/log/tile/'))).toBe(true);
+    expect(served.at(-1)).toBe('/index.json');
     expect(await rpz('isp.rpz')).toEqual(['mirror-one.example', 'mirror-two.example']);
 
     // The hub takes snapshots as it goes; once three newer ones are retained, no delta starts at 2.
