@@ -1,3 +1,4 @@
+import { sleep } from '../core/sleep.ts';
 import { CATEGORIES, type Category } from '../core/types.ts';
 import { ProbeHub } from '../probe/probe-hub.ts';
 import { loadOrCreateProbeKey } from '../probe/probe-key.ts';
@@ -51,15 +52,6 @@ function categories(value: string): Set<Category> {
 
 const log = (event: string, fields: Record<string, unknown>) =>
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 export const probe: Command = {
   name: 'probe',

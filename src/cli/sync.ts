@@ -19,6 +19,7 @@ const FLAGS = {
   config: { type: 'string' },
   hub: { type: 'string' },
   token: { type: 'string' },
+  mirror: { type: 'string' },
   feed: { type: 'string' },
   key: { type: 'string' },
   state: { type: 'string' },
@@ -45,6 +46,11 @@ export const sync: Command = {
   usage:
     'sync --hub URL --token TOKEN --feed dns|url --key PUBLIC_KEY_FILE --state DIR --output FORMAT=PATH ...\n' +
     '       [--reload CMD ...] [--once | --init] [--metrics-port PORT] [--config FILE]\n' +
+    '   or: takedown sync --mirror URL [--hub URL --token TOKEN] --feed dns|url --key FILE --state DIR --output ...\n' +
+    '  --mirror URL           read the feed from a static mirror (what `takedown publish` wrote, on any HTTP\n' +
+    "                         server, CDN or bucket) with the same checks as from the hub; the log's\n" +
+    '                         consistency proofs come from its log tiles. --hub is then optional: reports\n' +
+    '                         and key sets come from it when given, else reports are skipped\n' +
     '  --output FORMAT=PATH   repeatable; FORMAT one of rpz, unbound, dnsmasq, hosts, squid, squid-url\n' +
     '  --reload CMD           run after an output is replaced (Unbound: "unbound-control auth_zone_reload\n' +
     '                         rpz.takedown.", which re-reads only the zone). Either one\n' +
@@ -56,7 +62,8 @@ export const sync: Command = {
     '  --init                 write every --output that does not exist yet, empty but valid, and exit 0\n' +
     '                         (run before the resolver starts, e.g. ExecStartPre); existing files are kept\n' +
     '  --once                 sync once and exit (cron): 0 when the outputs enforce the latest version\n' +
-    `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60)\n` +
+    `  --wait S               long-poll time the hub may hold a request (default ${D.wait}, at most 60);\n` +
+    "                         a mirror's index.json is read again every 5 s meanwhile\n" +
     `  --interval S           least time between polls when the hub answers at once (default ${D.interval})\n` +
     `  --max-backoff S        cap of the exponential back-off after failures (default ${D['max-backoff']})\n` +
     `  --timeout S            deadline of a request to the hub beyond the long-poll wait (default ${D.timeout}),\n` +
@@ -108,7 +115,7 @@ export const sync: Command = {
       if (zone) closers.push(zone.close);
       const agent = await SyncAgent.open({ config, pinned: keys.value, log, metrics, ...(zone && { zone }) });
       log('info', 'started', {
-        hub: config.hub,
+        source: config.mirror ?? config.hub,
         feed: config.feed,
         version: agent.version,
         agentId: agent.agentId,

@@ -25,8 +25,17 @@ export type FetchFailure = {
   retryAfterMs?: number;
 };
 
-/** Why a request failed (also the `reason` label of the agent's fetch-failure metric). */
-export type FetchFailureReason = 'network' | 'timeout' | 'http' | 'unauthorized' | 'too_large';
+/**
+ * Why a request failed (also the `reason` label of the agent's fetch-failure metric); `mirror_behind`: a
+ * static mirror lists an older version than the one applied (mirror-client.ts).
+ */
+export type FetchFailureReason =
+  | 'network'
+  | 'timeout'
+  | 'http'
+  | 'unauthorized'
+  | 'too_large'
+  | 'mirror_behind';
 
 export interface HubClientOptions {
   /** Base URL, e.g. `https://hub.example`; the `/v1/...` paths are appended. */
@@ -111,6 +120,14 @@ export class HubClient {
    */
   keySet(signal?: AbortSignal, version?: number): Promise<FetchOutcome> {
     return this.#artifact(`/v1/keys/keyset${version === undefined ? '' : `?version=${version}`}`, 0, signal);
+  }
+
+  /**
+   * Any file under the base URL, as bytes: how a static mirror (mirror-client.ts) is read, with the same
+   * limits, deadlines and failure reasons as the feeds.
+   */
+  file(path: string, signal?: AbortSignal): Promise<FetchOutcome> {
+    return this.#artifact(`/${path.replace(/^\/+/, '')}`, 0, signal);
   }
 
   /** The JSON of `GET /v1/explain?target=` (the entries and orders matching a URL). */

@@ -6,11 +6,11 @@
  * `log_inconsistent` and the consumer keeps its last good state.
  */
 import { equalBytes, fromBase64, toBase64 } from './bytes.ts';
-import { type Checkpoint, verifyCheckpoint } from './checkpoint.ts';
+import { type Checkpoint, parseCheckpoint, verifyCheckpoint } from './checkpoint.ts';
 import type { HubClient } from './hub-client.ts';
 import type { PublicKey } from './keys.ts';
 import { consistencyProof, type NodeReader, verifyConsistency } from './merkle.ts';
-import { tileNodeReader } from './tlog-tiles.ts';
+import { hashTilePath, TILE_WIDTH, tileNodeReader } from './tlog-tiles.ts';
 import { fail, ok, type Result } from './types.ts';
 
 /** A checkpoint a consumer verified, with its signed note (what it persists and can show anyone). */
@@ -169,6 +169,34 @@ export function tileConsistencySource(
     } catch (error) {
       return fail('proof_unavailable', `the published tiles give no proof: ${(error as Error).message}`);
     }
+  };
+}
+
+/** The latest checkpoint of the log `takedown publish` writes beside the feeds (tlog-tiles.ts). */
+const PUBLISHED_CHECKPOINT = 'log/checkpoint';
+const decoder = new TextDecoder();
+
+/**
+ * A consistency source over the log tiles published beside a static feed copy (`log/` of `takedown
+ * publish`), wherever the copy is: `read` gives a file by its path in the copy, or null when it is not
+ * there. The sync agent reads a mirror over HTTP through it, the edge worker its bucket. The published
+ * checkpoint only says which tile files exist (partial tiles are named by their width): the proof is
+ * checked against the roots the consumer holds.
+ */
+export function publishedTilesSource(read: (path: string) => Promise<Uint8Array | null>): ConsistencySource {
+  return async (older, newer) => {
+    const note = await read(PUBLISHED_CHECKPOINT).catch(() => null);
+    const published = note === null ? null : parseCheckpoint(decoder.decode(note));
+    if (!published?.ok || published.value.checkpoint.treeSize < newer.treeSize) {
+      return fail('proof_unavailable', `no log tiles of size ${newer.treeSize} or more are published`);
+    }
+    const size = published.value.checkpoint.treeSize;
+    const tiles = tileConsistencySource(async (level, index) => {
+      const width = Math.min(TILE_WIDTH, Math.floor(size / TILE_WIDTH ** level) - index * TILE_WIDTH);
+      if (width <= 0) return null;
+      return read(`log/${hashTilePath(level, index, width)}`).catch(() => null);
+    });
+    return tiles(older, newer);
   };
 }
 

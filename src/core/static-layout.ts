@@ -47,3 +47,30 @@ export async function staticArtifactName(
 
 /** The text of index.json. */
 export const staticIndexText = (index: StaticIndex<unknown>): string => `${JSON.stringify(index, null, 2)}\n`;
+
+/**
+ * index.json as read from a mirror or a bucket: the index, or null when the text is not JSON or not a
+ * `takedown-static/1` index. Its feeds are only hints until {@link feedEntry} checks one.
+ */
+export function parseStaticIndex(text: string): StaticIndex | null {
+  try {
+    const index = JSON.parse(text) as StaticIndex | null;
+    return index?.format === STATIC_FORMAT && typeof index.feeds === 'object' && index.feeds !== null
+      ? index
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One feed's entry of `index`, when it has a well-formed one. */
+export function feedEntry(index: StaticIndex | null, feed: string): FeedIndex | null {
+  const f = index?.feeds[feed];
+  const wellFormed =
+    f &&
+    Number.isSafeInteger(f.version) &&
+    typeof f.snapshot?.path === 'string' &&
+    Number.isSafeInteger(f.snapshot.version) &&
+    Array.isArray(f.deltas);
+  return wellFormed ? f : null;
+}

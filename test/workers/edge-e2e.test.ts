@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeArtifact } from '../../src/core/artifact.ts';
 import { decodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { exportPublicKey, generateSigningKey } from '../../src/core/keys.ts';
-import type { FeedIndex } from '../../src/core/static-layout.ts';
+import { type FeedIndex, feedEntry } from '../../src/core/static-layout.ts';
 import { FeedStore } from '../../workers/edge/feed-store.ts';
 import { bundleEdge, type EdgeRuntime, startEdgeRuntime } from '../../workers/tools/runtime.ts';
 import { eventually, type HubProcess, newTokenText, runCli, startHubProcess } from '../helpers/hub.ts';
@@ -151,10 +151,10 @@ describe('edge worker end to end (hub, wrangler bundle in Miniflare, origin)', (
     const index = await store.index();
     expect(index).toMatchObject({ format: 'takedown-static/1', version, feeds: { filter: { version } } });
     expect((await status()).lastPull).toMatchObject({ to: version, problems: [] });
-    const listed = FeedStore.feedOf(index, 'filter') as FeedIndex;
+    const listed = feedEntry(index, 'filter') as FeedIndex;
 
     // A tampered and an expired delta from the current version, each adding a domain: both refused.
-    const decoded = decodeArtifact((await store.artifact(listed.snapshot.path)) as Uint8Array);
+    const decoded = decodeArtifact((await store.file(listed.snapshot.path)) as Uint8Array);
     if (!decoded.ok) throw new Error(decoded.error.message);
     const payload = decodeFilterSnapshot(decoded.value.payload);
     if (!payload.ok) throw new Error(payload.error.message);

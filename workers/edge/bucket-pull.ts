@@ -9,10 +9,10 @@
 import type { Manifest } from '../../src/core/artifact.ts';
 import type { HubClient } from '../../src/core/hub-client.ts';
 import type { PublicKey } from '../../src/core/keys.ts';
-import { type FeedIndex, STATIC_FORMAT, type StaticIndex } from '../../src/core/static-layout.ts';
+import { type FeedIndex, feedEntry, STATIC_FORMAT, type StaticIndex } from '../../src/core/static-layout.ts';
 import type { Failure } from '../../src/core/types.ts';
 import { verifyArtifact } from '../../src/core/verify.ts';
-import { FeedStore } from './feed-store.ts';
+import type { FeedStore } from './feed-store.ts';
 import { hubProblem } from './hub-problem.ts';
 import { FEED, MAX_ARTIFACT_BYTES } from './replica.ts';
 
@@ -40,7 +40,7 @@ export async function pullIntoBucket(
   const report: PullReport = { from: null, to: null, stored: [], removed: 0, problems: [] };
   try {
     const previous = await store.index();
-    const before = FeedStore.feedOf(previous, FEED);
+    const before = feedEntry(previous, FEED);
     report.from = before?.version ?? null;
     report.to = report.from;
     const snapshot = await pullSnapshot(store, hub, trust, now, before, report);

@@ -5,21 +5,18 @@
  * the consumer before use.
  */
 import {
-  type FeedIndex,
+  feedEntry,
   type IndexedArtifact,
+  parseStaticIndex,
   STATIC_ARTIFACT_NAME,
-  STATIC_FORMAT,
   STATIC_INDEX_NAME,
   type StaticIndex,
   staticArtifactName,
   staticIndexText,
 } from '../../src/core/static-layout.ts';
-import { hashTilePath, TILE_WIDTH } from '../../src/core/tlog-tiles.ts';
 
 /** Where the edge keeps the log checkpoint it holds (outside the feed's folder, which pulls prune). */
 const HELD_CHECKPOINT = 'edge-state/filter.checkpoint';
-/** The transparency log as `takedown publish` writes it (tlog-tiles.ts). */
-const LOG_CHECKPOINT = 'log/checkpoint';
 /** Consistency proofs the cron kept (bucket-pull.ts): the hub's answers, checked by whoever uses them. */
 const proofPath = (from: number, to: number) => `log/proofs/${from}-${to}.json`;
 
@@ -47,28 +44,11 @@ export class FeedStore {
   /** index.json, or null when there is none or it is not a `takedown-static/1` index. */
   async index(): Promise<StaticIndex | null> {
     const object = await this.bucket.get(STATIC_INDEX_NAME);
-    if (!object) return null;
-    try {
-      const index = JSON.parse(await object.text()) as StaticIndex;
-      return index?.format === STATIC_FORMAT && typeof index.feeds === 'object' ? index : null;
-    } catch {
-      return null;
-    }
+    return object ? parseStaticIndex(await object.text()) : null;
   }
 
-  /** One feed's entry of `index`, when it has a well-formed one. */
-  static feedOf(index: StaticIndex | null, feed: string): FeedIndex | null {
-    const f = index?.feeds[feed];
-    const wellFormed =
-      f &&
-      Number.isSafeInteger(f.version) &&
-      typeof f.snapshot?.path === 'string' &&
-      Number.isSafeInteger(f.snapshot.version) &&
-      Array.isArray(f.deltas);
-    return wellFormed ? f : null;
-  }
-
-  async artifact(path: string): Promise<Uint8Array | null> {
+  /** Any file of the copy (an artifact, a log tile), or null when the bucket lacks it. */
+  async file(path: string): Promise<Uint8Array | null> {
     const object = await this.bucket.get(path);
     return object ? new Uint8Array(await object.arrayBuffer()) : null;
   }
@@ -105,19 +85,6 @@ export class FeedStore {
     return this.bucket.put(HELD_CHECKPOINT, note, { httpMetadata: { contentType: 'text/plain' } });
   }
 
-  /** The published log's latest checkpoint note (`log/checkpoint`), or null when no log is published. */
-  async logCheckpoint(): Promise<string | null> {
-    return (await this.bucket.get(LOG_CHECKPOINT))?.text() ?? null;
-  }
-
-  /** Hash tile (level, index) of the published log of `size` leaves (partial tiles are named by width). */
-  async logTile(level: number, index: number, size: number): Promise<Uint8Array | null> {
-    const nodes = Math.floor(size / TILE_WIDTH ** level);
-    const width = Math.min(TILE_WIDTH, nodes - index * TILE_WIDTH);
-    if (width <= 0) return null;
-    return this.artifact(`log/${hashTilePath(level, index, width)}`);
-  }
-
   /** A consistency proof answer of the hub the cron kept (`log/proofs/<from>-<to>.json`), or null. */
   async consistencyAnswer(from: number, to: number): Promise<unknown> {
     const object = await this.bucket.get(proofPath(from, to));
@@ -145,7 +112,7 @@ export class FeedStore {
   async removeUnlisted(feed: string, indexes: readonly (StaticIndex | null)[]): Promise<number> {
     const listed = new Set<string>();
     for (const index of indexes) {
-      const f = FeedStore.feedOf(index, feed);
+      const f = feedEntry(index, feed);
       if (!f) continue;
       listed.add(f.snapshot.path);
       for (const delta of f.deltas) listed.add(delta.path);

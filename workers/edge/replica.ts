@@ -4,7 +4,7 @@
  * is down), then with the hub. Every artifact goes through the shared consumer, which verifies it against the pinned keys
  * and keeps the last good state when it refuses one.
  */
-import { type Checkpoint, parseCheckpoint, verifyCheckpoint } from '../../src/core/checkpoint.ts';
+import { verifyCheckpoint } from '../../src/core/checkpoint.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../src/core/consumer.ts';
 import type { FilterState } from '../../src/core/filter-state.ts';
 import { type HubClient, needsSnapshot } from '../../src/core/hub-client.ts';
@@ -14,11 +14,11 @@ import {
   type HeldCheckpoint,
   hubConsistencySource,
   proofFromAnswer,
-  tileConsistencySource,
+  publishedTilesSource,
 } from '../../src/core/log-consistency.ts';
-import type { FeedIndex } from '../../src/core/static-layout.ts';
+import { type FeedIndex, feedEntry } from '../../src/core/static-layout.ts';
 import { type Failure, fail, type Result } from '../../src/core/types.ts';
-import { FeedStore } from './feed-store.ts';
+import type { FeedStore } from './feed-store.ts';
 import { hubProblem } from './hub-problem.ts';
 
 export const FEED = 'filter';
@@ -141,7 +141,7 @@ export class FeedReplica {
   private readonly proofs: ConsistencySource = async (older, newer) => {
     const { store, hub } = this.sources;
     if (store) {
-      const tiles = await this.tileProof(store, older, newer);
+      const tiles = await publishedTilesSource((path) => store.file(path))(older, newer);
       if (tiles.ok || tiles.error.code !== 'proof_unavailable') return tiles;
       const kept = await store.consistencyAnswer(older.version, newer.version).catch(() => null);
       if (kept !== null) return proofFromAnswer(kept, older, newer);
@@ -151,27 +151,9 @@ export class FeedReplica {
     return fail('proof_unavailable', 'no log tiles in the bucket and no hub to ask for a consistency proof');
   };
 
-  private async tileProof(
-    store: FeedStore,
-    older: Checkpoint,
-    newer: Checkpoint,
-  ): Promise<Result<Uint8Array[]>> {
-    // The published checkpoint only says which tile files exist: the proof is checked against held roots.
-    const note = await store.logCheckpoint().catch(() => null);
-    const published = note === null ? null : parseCheckpoint(note);
-    if (!published?.ok || published.value.checkpoint.treeSize < newer.treeSize) {
-      return fail('proof_unavailable', `the bucket publishes no log tiles of size ${newer.treeSize} or more`);
-    }
-    const size = published.value.checkpoint.treeSize;
-    return tileConsistencySource((level, index) => store.logTile(level, index, size).catch(() => null))(
-      older,
-      newer,
-    );
-  }
-
   private async readIndex(store: FeedStore, report: UpdateReport): Promise<FeedIndex | null> {
     try {
-      return FeedStore.feedOf(await store.index(), FEED);
+      return feedEntry(await store.index(), FEED);
     } catch (error) {
       report.problems.push({ source: 'bucket', code: 'bucket_error', message: String(error) });
       return null;
@@ -223,7 +205,7 @@ export class FeedReplica {
     now: number,
     report: UpdateReport,
   ): Promise<string | null> {
-    const bytes = await store.artifact(path);
+    const bytes = await store.file(path);
     if (!bytes) {
       const message = `index.json lists ${path}, the bucket lacks it`;
       report.problems.push({ source: 'bucket', code: 'missing_artifact', message });

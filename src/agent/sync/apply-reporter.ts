@@ -5,7 +5,8 @@ import type { SyncLog } from './sync-log.ts';
 import type { SyncMetrics } from './sync-metrics.ts';
 
 export interface ApplyReporterOptions {
-  client: HubClient;
+  /** Null when there is no hub to report to (an agent reading a static mirror only). */
+  client: Pick<HubClient, 'report'> | null;
   agentId: string;
   feed: string;
   outputs: OutputSet;
@@ -16,11 +17,13 @@ export interface ApplyReporterOptions {
 
 /**
  * Tells the hub which version the agent enforces (the compliance report). A report is pending after
- * every apply or output change and sent when the hub is reachable; a failed send stays pending.
+ * every apply or output change and sent when the hub is reachable; a failed send stays pending. An agent
+ * reading a mirror without `--hub` sends none, and says so once.
  */
 export class ApplyReporter {
   readonly #o: ApplyReporterOptions;
   #pending = false;
+  #skipLogged = false;
 
   constructor(options: ApplyReporterOptions) {
     this.#o = options;
@@ -42,6 +45,11 @@ export class ApplyReporter {
   ): Promise<void> {
     const { client, agentId, feed, outputs, log, metrics, now } = this.#o;
     if (!this.#pending || version === null) return;
+    if (client === null) {
+      if (!this.#skipLogged) log('info', 'reports_skipped', { reason: 'no --hub to report to' });
+      this.#skipLogged = true;
+      return;
+    }
     const appliedAt = outputs.appliedAt(version) ?? fallbackAppliedAt ?? new Date(now()).toISOString();
     const applied = outputs.report(version);
     const report = { agentId, feed, version, appliedAt, outputs: applied, ...(checkpoint && { checkpoint }) };

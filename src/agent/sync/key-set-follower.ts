@@ -11,7 +11,8 @@ import type { SyncLog } from './sync-log.ts';
 const KEY_SET_INTERVAL_MS = 3_600_000;
 
 export interface KeySetFollowerOptions {
-  client: HubClient;
+  /** Null when there is no hub (a static mirror publishes no key sets: keys change in the key file). */
+  client: Pick<HubClient, 'keySet'> | null;
   consumer: FeedConsumer<PlainState>;
   store: StateStore;
   /** The keys pinned in configuration, saved beside every followed set. */
@@ -45,6 +46,7 @@ export class KeySetFollower {
    */
   async follow(signal?: AbortSignal): Promise<boolean> {
     const { client, consumer, log, now } = this.#o;
+    if (client === null) return false;
     const fetched = await client.keySet(signal);
     if (fetched.kind !== 'artifact') return false;
     let followed = await consumer.followKeySet(fetched.bytes, now());

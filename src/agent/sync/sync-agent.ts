@@ -3,11 +3,13 @@ import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
 import { HubClient, needsSnapshot, USER_AGENT } from '../../core/hub-client.ts';
 import type { PublicKey } from '../../core/keys.ts';
 import { hubConsistencySource, LOG_CODES, summarizeCheckpoint } from '../../core/log-consistency.ts';
+import { type FeedSource, MirrorClient } from '../../core/mirror-client.ts';
 import type { PlainState } from '../../core/plain-state.ts';
+import { sleep } from '../../core/sleep.ts';
 import type { Failure } from '../../core/types.ts';
 import { type ZoneFeed, zoneChanges } from '../../dns/zone-feed.ts';
 import { ApplyReporter } from './apply-reporter.ts';
-import { Backoff, sleep } from './backoff.ts';
+import { Backoff } from './backoff.ts';
 import { KeySetFollower } from './key-set-follower.ts';
 import { OutputRetries } from './output-retries.ts';
 import { OutputSet } from './output-set.ts';
@@ -54,7 +56,8 @@ export class SyncAgent {
   readonly #config: SyncConfig;
   readonly #log: SyncLog;
   readonly #store: StateStore;
-  readonly #client: HubClient;
+  /** Where artifacts come from: the hub, or a static mirror (`--mirror`). */
+  readonly #source: FeedSource;
   readonly #consumer: FeedConsumer<PlainState>;
   readonly #outputs: OutputSet;
   readonly #zone: ZoneFeed | undefined;
@@ -79,7 +82,9 @@ export class SyncAgent {
     options: SyncAgentOptions,
     store: StateStore,
     consumer: FeedConsumer<PlainState>,
-    client: HubClient,
+    source: FeedSource,
+    /** The hub key sets and reports go to; null when only a mirror is given. */
+    hub: HubClient | null,
     readonly agentId: string,
   ) {
     const { config } = options;
@@ -91,7 +96,7 @@ export class SyncAgent {
     this.#random = options.random ?? Math.random;
     this.#store = store;
     this.#consumer = consumer;
-    this.#client = client;
+    this.#source = source;
     this.#outputs = new OutputSet(config.outputs, store.outputs, {
       render: config.render,
       reloadTimeoutMs: config.reloadTimeoutSeconds * 1000,
@@ -99,7 +104,7 @@ export class SyncAgent {
       metrics: this.metrics,
     });
     this.#keys = new KeySetFollower({
-      client: this.#client,
+      client: hub,
       consumer,
       store,
       pinned: options.pinned,
@@ -108,7 +113,7 @@ export class SyncAgent {
       now: this.#now,
     });
     this.#reporter = new ApplyReporter({
-      client: this.#client,
+      client: hub,
       agentId,
       feed: config.feed,
       outputs: this.#outputs,
@@ -136,22 +141,31 @@ export class SyncAgent {
       loaded = { ok: true, value: null };
     }
     const resume = loaded.value?.saved;
-    const client = new HubClient({
-      hub: config.hub,
-      token: config.token,
+    const limits = {
       maxBytes: config.maxBytes,
       timeoutMs: config.timeoutSeconds * 1000,
       userAgent: USER_AGENT,
       now: options.now ?? Date.now,
-    });
+    };
+    const hub =
+      config.hub === undefined
+        ? null
+        : new HubClient({ ...limits, hub: config.hub, token: config.token ?? null });
+    const mirror =
+      config.mirror === undefined ? null : new MirrorClient({ ...limits, mirror: config.mirror });
+    const source = (mirror ?? hub) as FeedSource;
     const consumer = createFeedConsumer(config.feed, trust, {
       maxBytes: config.maxBytes,
       ...(resume && { resume }),
-      // Proofs are fetched only when the tree grew: equal sizes are checked without a request.
-      log: { proofs: hubConsistencySource(client), checkpoint: store.checkpoint },
+      // Proofs are fetched only when the tree grew: equal sizes are checked without a request. A mirror's
+      // come from the log tiles published beside its feeds, so the hub is not asked for anything.
+      log: {
+        proofs: mirror ? mirror.consistency() : hubConsistencySource(hub as HubClient),
+        checkpoint: store.checkpoint,
+      },
     });
     const agentId = config.agentId ?? (await store.agentId());
-    const agent = new SyncAgent(options, store, consumer, client, agentId);
+    const agent = new SyncAgent(options, store, consumer, source, hub, agentId);
     agent.#meta = loaded.value?.meta;
     agent.#updateStatus();
     return agent;
@@ -195,7 +209,7 @@ export class SyncAgent {
     let fetched =
       version === null || askedSnapshot
         ? await this.#snapshot(signal)
-        : await this.#client.delta(this.#config.feed, version, waitSeconds, signal);
+        : await this.#source.delta(this.#config.feed, version, waitSeconds, signal);
     // Stopping interrupts a long-poll: that is no failure of the hub.
     if (signal?.aborted) return { status: 'failed', reason: 'stopped' };
     if (fetched.kind === 'resync') {
@@ -246,7 +260,7 @@ export class SyncAgent {
   /** The latest snapshot, unless it is still the one refused last time (then the hub answers 304). */
   #snapshot(signal: AbortSignal | undefined) {
     const refused = this.#refusedSnapshot;
-    return this.#client.snapshot(this.#config.feed, { signal, ...(refused && { etag: refused.etag }) });
+    return this.#source.snapshot(this.#config.feed, { signal, ...(refused && { etag: refused.etag }) });
   }
 
   /**

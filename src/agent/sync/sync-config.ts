@@ -9,8 +9,11 @@ import type { OutputSpec } from '../apply-output.ts';
 
 /** Everything `takedown sync` runs with, validated once. */
 export interface SyncConfig {
-  hub: string;
-  token: string;
+  /** The hub: where the feed comes from unless `mirror` is set, and where key sets and reports come from. */
+  hub?: string;
+  token?: string;
+  /** A static mirror (the `takedown publish` layout on any HTTP server) the feed comes from instead. */
+  mirror?: string;
   feed: 'dns' | 'url';
   /** File of pinned public keys (base64 raw Ed25519, separated by white space or commas). */
   keyFile: string;
@@ -67,6 +70,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 const inputSchema = z.strictObject({
   hub: z.url({ protocol: /^https?$/ }).optional(),
   token: text.optional(),
+  mirror: z.url({ protocol: /^https?$/ }).optional(),
   feed: z.enum(['dns', 'url']).optional(),
   key: text.optional(),
   state: text.optional(),
@@ -124,8 +128,15 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   );
   const hub = flags.hub ?? env.hub ?? file.hub;
   const token = flags.token ?? env.token ?? file.token;
-  const required = present({ hub, token, feed: merged.feed, key: merged.key, state: merged.state });
-  checkHubBase(required.hub);
+  // With a mirror the hub is optional: it then only receives reports and gives key sets.
+  const needsHub = merged.mirror === undefined || hub !== undefined;
+  const required = present({
+    ...(needsHub && { hub, token }),
+    feed: merged.feed,
+    key: merged.key,
+    state: merged.state,
+  });
+  if (needsHub) checkHubBase(required.hub);
   const outputs = pairReloads(merged.output ?? [], merged.reload ?? []);
   if (outputs.length === 0 && merged['serve-rpz'] === undefined) {
     throw new SyncConfigError('give at least one --output FORMAT=PATH (or --serve-rpz)');
@@ -139,8 +150,8 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   }
   const d = { ...SYNC_DEFAULTS, ...merged };
   const config: SyncConfig = {
-    hub: required.hub,
-    token: required.token,
+    ...(needsHub && { hub: required.hub, token: required.token }),
+    ...(merged.mirror !== undefined && { mirror: merged.mirror }),
     feed: required.feed,
     keyFile: required.key,
     stateDir: required.state,

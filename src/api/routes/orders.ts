@@ -38,6 +38,9 @@ export function ordersRoutes({
   };
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
+  /** What every action on one order takes: a regulator, the order's id in the path, a small JSON body. */
+  const onOrder = <T extends Parameters<typeof validate>[1]>(body: T) =>
+    [write, validate('param', idParam), jsonBody(BODY_LIMITS.small), validate('json', body)] as const;
 
   return new Hono<AuthEnv>()
     .post(
@@ -80,71 +83,43 @@ export function ordersRoutes({
       const { order, entries } = unwrap(registry.getOrder(c.req.valid('param').id, c.req.valid('query')));
       return c.json({ order, entries: entries.items, nextCursor: entries.nextCursor });
     })
-    .post(
-      '/:id/revoke',
-      write,
-      validate('param', idParam),
-      jsonBody(BODY_LIMITS.small),
-      validate('json', revokeBody),
-      async (c) => {
-        const { id } = c.req.valid('param');
-        const principal = c.get('principal');
-        const { reason, release } = c.req.valid('json');
-        const outcome = unwrap(await revoke(id, reason, actorOf(principal), release === true));
-        committed(outcome.version);
-        log?.('order_revoked', { order: id, version: outcome.version, release, actor: principal.id });
-        return c.json(outcome);
-      },
-    )
-    .post(
-      '/:id/extend',
-      write,
-      validate('param', idParam),
-      jsonBody(BODY_LIMITS.small),
-      validate('json', extendBody),
-      (c) => {
-        const { id } = c.req.valid('param');
-        const principal = c.get('principal');
-        const { expiresAt, reason } = c.req.valid('json');
-        const outcome = unwrap(registry.extendOrder(id, expiresAt, actorOf(principal), reason));
-        committed(outcome.version);
-        log?.('order_extended', { order: id, version: outcome.version, expiresAt, actor: principal.id });
-        return c.json(outcome);
-      },
-    )
-    .post(
-      '/:id/approve',
-      write,
-      validate('param', idParam),
-      jsonBody(BODY_LIMITS.small),
-      validate('json', reasonBody),
-      (c) => {
-        const { id } = c.req.valid('param');
-        const principal = c.get('principal');
-        const approved = unwrap(registry.approveOrder(id, c.req.valid('json').reason, actorOf(principal)));
-        committed(approved.version);
-        log?.('order_approved', { order: id, version: approved.version, actor: principal.id });
-        return c.json({
-          order: approved.order,
-          version: approved.version,
-          results: approved.results,
-          counts: approved.counts,
-        });
-      },
-    )
-    .post(
-      '/:id/reject',
-      write,
-      validate('param', idParam),
-      jsonBody(BODY_LIMITS.small),
-      validate('json', reasonBody),
-      (c) => {
-        const { id } = c.req.valid('param');
-        const principal = c.get('principal');
-        const outcome = unwrap(registry.rejectOrder(id, c.req.valid('json').reason, actorOf(principal)));
-        committed(outcome.version);
-        log?.('order_rejected', { order: id, version: outcome.version, actor: principal.id });
-        return c.json(outcome);
-      },
-    );
+    .post('/:id/revoke', ...onOrder(revokeBody), async (c) => {
+      const { id } = c.req.valid('param');
+      const principal = c.get('principal');
+      const { reason, release } = c.req.valid('json');
+      const outcome = unwrap(await revoke(id, reason, actorOf(principal), release === true));
+      committed(outcome.version);
+      log?.('order_revoked', { order: id, version: outcome.version, release, actor: principal.id });
+      return c.json(outcome);
+    })
+    .post('/:id/extend', ...onOrder(extendBody), (c) => {
+      const { id } = c.req.valid('param');
+      const principal = c.get('principal');
+      const { expiresAt, reason } = c.req.valid('json');
+      const outcome = unwrap(registry.extendOrder(id, expiresAt, actorOf(principal), reason));
+      committed(outcome.version);
+      log?.('order_extended', { order: id, version: outcome.version, expiresAt, actor: principal.id });
+      return c.json(outcome);
+    })
+    .post('/:id/approve', ...onOrder(reasonBody), (c) => {
+      const { id } = c.req.valid('param');
+      const principal = c.get('principal');
+      const approved = unwrap(registry.approveOrder(id, c.req.valid('json').reason, actorOf(principal)));
+      committed(approved.version);
+      log?.('order_approved', { order: id, version: approved.version, actor: principal.id });
+      return c.json({
+        order: approved.order,
+        version: approved.version,
+        results: approved.results,
+        counts: approved.counts,
+      });
+    })
+    .post('/:id/reject', ...onOrder(reasonBody), (c) => {
+      const { id } = c.req.valid('param');
+      const principal = c.get('principal');
+      const outcome = unwrap(registry.rejectOrder(id, c.req.valid('json').reason, actorOf(principal)));
+      committed(outcome.version);
+      log?.('order_rejected', { order: id, version: outcome.version, actor: principal.id });
+      return c.json(outcome);
+    });
 }

@@ -107,6 +107,26 @@ describe('resolveSyncConfig', () => {
     expect(config.render.zone).toBe('rpz.isp.example.');
   });
 
+  it('takes the feed from a mirror without a hub or a token; a hub given beside it still needs its token', () => {
+    const { hub: _, token: __, ...noHub } = base;
+    const mirror = 'https://feeds.example/takedown/';
+    const config = resolveSyncConfig({ flags: { ...noHub, mirror }, env: {} });
+    expect(config).toMatchObject({ mirror, feed: 'dns' });
+    expect(config).not.toHaveProperty('hub');
+    expect(config).not.toHaveProperty('token');
+    expect(resolveSyncConfig({ flags: { ...base, mirror }, env: {} })).toMatchObject({
+      mirror,
+      hub: base.hub,
+      token: base.token,
+    });
+    expect(() => resolveSyncConfig({ flags: { ...noHub, mirror, hub: base.hub }, env: {} })).toThrow(
+      'missing --token',
+    );
+    expect(() => resolveSyncConfig({ flags: { ...noHub, mirror: 'ftp://x' }, env: {} })).toThrow(
+      'flags: mirror',
+    );
+  });
+
   it('names what is missing or wrong', () => {
     expect(() => resolveSyncConfig({ flags: { feed: 'dns' }, env: {} })).toThrow(
       'missing --hub, --token, --key, --state',
