@@ -90,7 +90,7 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
     expect(digStatus(soa)).toBe('NOERROR');
     expect(soa).toMatch(/flags: qr aa;/);
     expect(recordSet(soa)).toEqual([
-      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 7 60 60 604800 60',
+      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 448 60 60 604800 60',
     ]);
     expect(recordSet(await ask('rpz.takedown', 'NS'))).toEqual(['rpz.takedown. 60 IN NS localhost.']);
     expect(recordSet(await ask('evil.test.rpz.takedown', 'A'))).toEqual([
@@ -145,20 +145,20 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       started.primary.publish(version, changes);
     }
     const port = String(started.port);
-    const ixfr = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=10');
+    const ixfr = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=640');
     const lines = ixfr.split('\n').filter((line) => line !== '' && !line.startsWith(';'));
     const shape = lines.map((line) => {
       const fields = line.split(/\s+/);
       return [...fields.slice(0, 4), ...(fields[3] === 'SOA' ? [fields[6]] : [])].join(' ');
     });
     expect(shape).toEqual([
-      'rpz.takedown. 60 IN SOA 13',
-      'rpz.takedown. 60 IN SOA 10',
+      'rpz.takedown. 60 IN SOA 832',
+      'rpz.takedown. 60 IN SOA 640',
       'a.test.rpz.takedown. 60 IN CNAME',
       '*.a.test.rpz.takedown. 60 IN CNAME',
       'v10.canary.takedown.rpz.takedown. 60 IN TXT',
       '*.canary.takedown.rpz.takedown. 60 IN TXT',
-      'rpz.takedown. 60 IN SOA 13',
+      'rpz.takedown. 60 IN SOA 832',
       'e.test.rpz.takedown. 60 IN A',
       'e.test.rpz.takedown. 60 IN AAAA',
       '*.e.test.rpz.takedown. 60 IN A',
@@ -167,17 +167,17 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       '*.f.test.rpz.takedown. 60 IN CNAME',
       'v13.canary.takedown.rpz.takedown. 60 IN TXT',
       '*.canary.takedown.rpz.takedown. 60 IN TXT',
-      'rpz.takedown. 60 IN SOA 13',
+      'rpz.takedown. 60 IN SOA 832',
     ]);
-    const upToDate = recordSet(await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=13'));
-    expect(upToDate).toEqual(['rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 13 60 60 604800 60']);
-    const overUdp = await dig('@127.0.0.1', '-p', port, '+notcp', 'rpz.takedown', 'IXFR=10');
+    const upToDate = recordSet(await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=832'));
+    expect(upToDate).toEqual(['rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 832 60 60 604800 60']);
+    const overUdp = await dig('@127.0.0.1', '-p', port, '+notcp', 'rpz.takedown', 'IXFR=640');
     expect(recordSet(overUdp)).toEqual(upToDate);
-    const later = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=12');
+    const later = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=768');
     expect(recordSet(later)).toEqual(
       [
-        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 12 60 60 604800 60',
-        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 13 60 60 604800 60',
+        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 768 60 60 604800 60',
+        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 832 60 60 604800 60',
         'f.test.rpz.takedown. 60 IN CNAME .',
         '*.f.test.rpz.takedown. 60 IN CNAME .',
         'v12.canary.takedown.rpz.takedown. 60 IN TXT "takedown-canary v=12"',
@@ -187,8 +187,8 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       ].sort(),
     );
     expect(started.events.filter((e) => e.event === 'transfer').map((e) => e.message.split(':')[0])).toEqual([
-      'IXFR serial 10 -> 13',
-      'IXFR serial 12 -> 13',
+      'IXFR serial 640 -> 832',
+      'IXFR serial 768 -> 832',
     ]);
   });
 
@@ -280,7 +280,7 @@ describe('NOTIFY', () => {
       expect(notify.flag_aa).toBe(true);
       expect(notify.questions).toEqual([{ name: 'rpz.takedown', type: 'SOA', class: 'IN' }]);
       const soa = notify.answers?.[0];
-      expect(soa?.type === 'SOA' && soa.data.serial).toBe(2);
+      expect(soa?.type === 'SOA' && soa.data.serial).toBe(2 * 64);
     }
     expect(new Set(received.map((notify) => notify.id)).size).toBe(1);
     expect(verified).toEqual([true, true, true]);
