@@ -36,9 +36,11 @@ export interface RpzPrimaryOptions extends ZoneSource {
   /** Versions of differences kept for IXFR; an older secondary gets the whole zone. Default 100. */
   journalVersions?: number;
   /**
-   * Records per IXFR answer (DEFAULT_PIECE_RECORDS): a larger difference goes out in several transfers,
-   * the pieces of a large version each under its own SOA serial, each followed by a NOTIFY, so a
-   * resolver that applies a transfer in its query thread (Unbound) never stops answering for long.
+   * Records per IXFR answer to a secondary this primary NOTIFYs (DEFAULT_PIECE_RECORDS): a larger
+   * difference goes out in several transfers, the pieces of a large version each under its own SOA
+   * serial, each followed by a NOTIFY to that address, so a resolver that applies a transfer in its
+   * query thread (Unbound) never stops answering for long. Other secondaries could not be called back
+   * before their SOA refresh, so they get the whole difference at once.
    */
   pieceRecords?: number;
   log?: (event: DnsLogEvent) => void;
@@ -84,6 +86,9 @@ function bindUdp(socket: UdpSocket, host: string, port: number): Promise<void> {
   });
 }
 
+/** An IPv4 peer as a dual-stack socket reports it (`::ffff:192.0.2.1`) in its plain form. */
+const plainAddress = (address: string) => address.replace(/^::ffff:(?=\d+\.)/i, '').toLowerCase();
+
 /**
  * A DNS primary for the RPZ policy zone: SOA/NS and policy-name queries, AXFR (RFC 5936) and IXFR
  * (RFC 1995) from an in-memory journal, NOTIFY (RFC 1996) and TSIG (RFC 8945). The zone's records
@@ -97,11 +102,9 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const limits = { ...DEFAULT_TCP_LIMITS, ...config.tcpLimits };
   const acl = createTransferAcl(config.allowTransfer, keys.size > 0);
   const admission = new TcpAdmission(limits, (address) => acl(address, false));
-  const journal = new TransferJournal(
-    config.journalVersions ?? 100,
-    config.version(),
-    config.pieceRecords ?? DEFAULT_PIECE_RECORDS,
-  );
+  const pieceRecords = config.pieceRecords ?? DEFAULT_PIECE_RECORDS;
+  const journal = new TransferJournal(config.journalVersions ?? 100, config.version(), pieceRecords);
+  const notified = new Set((config.notify ?? []).map((target) => plainAddress(target.host)));
   const notifier = new Notifier(
     options.zone,
     config.notify ?? [],
@@ -120,8 +123,11 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
     acl,
     journal,
     log,
+    pieceBudget: (client) =>
+      notified.has(plainAddress(client.address)) ? pieceRecords : Number.POSITIVE_INFINITY,
     // The pieces still to come reach the secondary by the next IXFR this NOTIFY starts.
-    onPartialTransfer: () => notifier.notify(apexAnswers(journal.headVersion, options).soa),
+    onPartialTransfer: (client) =>
+      notifier.notify(apexAnswers(journal.headVersion, options).soa, plainAddress(client.address)),
   };
   const connections = new Set<Socket>();
   let tcp: Server | undefined;

@@ -41,8 +41,10 @@ export interface ResponderConfig {
   acl: TransferAcl;
   journal: TransferJournal;
   log: (event: DnsLogEvent) => void;
+  /** Records one IXFR answer may carry to this client (journal pieces); unset: the whole difference. */
+  pieceBudget?: (client: Client) => number;
   /** An IXFR ended short of the current version (one piece of a large one): the client must come back. */
-  onPartialTransfer?: () => void;
+  onPartialTransfer?: (client: Client) => void;
 }
 
 export interface Client {
@@ -152,7 +154,7 @@ async function* signedStream(
       const signed = request.keyName ? `, TSIG ${request.keyName}` : '';
       const message = `${kind} ${detail}${signed}: ${records} records in ${count} messages`;
       config.log({ event: 'transfer', client: peer(request.client), message });
-      if (partial) config.onPartialTransfer?.();
+      if (partial) config.onPartialTransfer?.(request.client);
       return;
     }
     yield request.signer ? request.signer.sign(next.value) : next.value;
@@ -201,7 +203,8 @@ function transfer(request: Request, question: Question, config: ResponderConfig)
     const reply = soaOnlyMessage(head, version, options);
     return request.signer ? request.signer.sign(reply) : reply;
   }
-  const diff = journal.headVersion === version ? journal.diffSince(clientSerial) : undefined;
+  const budget = config.pieceBudget?.(request.client) ?? Number.POSITIVE_INFINITY;
+  const diff = journal.headVersion === version ? journal.diffSince(clientSerial, budget) : undefined;
   if (diff) {
     const partial = diff.toSerial !== serial;
     return signedStream(

@@ -100,7 +100,11 @@ describe('the IXFR journal', () => {
     expect(journal.diffSince(zoneSerial(1))).toBeUndefined();
     expect(journal.diffSince(zoneSerial(2))?.toVersion).toBe(4);
     journal.append({ fromVersion: 7, toVersion: 8, deleted: [], added: [] });
-    expect([journal.length, journal.headVersion, journal.diffSince(zoneSerial(3))]).toEqual([1, 8, undefined]);
+    expect([journal.length, journal.headVersion, journal.diffSince(zoneSerial(3))]).toEqual([
+      1,
+      8,
+      undefined,
+    ]);
     expect(() => new TransferJournal(-1, 0)).toThrow(/journalVersions/);
     expect(() => new TransferJournal(1, 0, 0)).toThrow(/pieceRecords/);
   });

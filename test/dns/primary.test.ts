@@ -170,7 +170,9 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       'rpz.takedown. 60 IN SOA 832',
     ]);
     const upToDate = recordSet(await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=832'));
-    expect(upToDate).toEqual(['rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 832 60 60 604800 60']);
+    expect(upToDate).toEqual([
+      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 832 60 60 604800 60',
+    ]);
     const overUdp = await dig('@127.0.0.1', '-p', port, '+notcp', 'rpz.takedown', 'IXFR=640');
     expect(recordSet(overUdp)).toEqual(upToDate);
     const later = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=768');
