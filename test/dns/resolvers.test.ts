@@ -163,10 +163,10 @@ zone "test" { type primary; file "test.zone"; };`,
       .filter((event) => event.event === 'transfer')
       .map((event) => `${event.client?.split('#')[0]} ${event.message.split(':')[0]}`);
     expect(served.slice(2).sort()).toEqual([
-      '127.0.0.1 IXFR serial 64 -> 128',
-      '127.0.0.1 IXFR serial 64 -> 128, TSIG xfr-key',
       '127.0.0.1 IXFR serial 128 -> 192',
       '127.0.0.1 IXFR serial 128 -> 192, TSIG xfr-key',
+      '127.0.0.1 IXFR serial 64 -> 128',
+      '127.0.0.1 IXFR serial 64 -> 128, TSIG xfr-key',
     ]);
   });
 });
