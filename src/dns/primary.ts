@@ -40,7 +40,8 @@ export interface RpzPrimaryOptions extends ZoneSource {
    * difference goes out in several transfers, the pieces of a large version each under its own SOA
    * serial, each followed by a NOTIFY to that address, so a resolver that applies a transfer in its
    * query thread (Unbound) never stops answering for long. Other secondaries could not be called back
-   * before their SOA refresh, so they get the whole difference at once.
+   * before their SOA refresh, so they get the whole difference at once. 0: every difference whole
+   * (BIND rebuilds its RPZ index once per serial it transfers).
    */
   pieceRecords?: number;
   log?: (event: DnsLogEvent) => void;
@@ -102,7 +103,8 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const limits = { ...DEFAULT_TCP_LIMITS, ...config.tcpLimits };
   const acl = createTransferAcl(config.allowTransfer, keys.size > 0);
   const admission = new TcpAdmission(limits, (address) => acl(address, false));
-  const pieceRecords = config.pieceRecords ?? DEFAULT_PIECE_RECORDS;
+  const pieceRecords =
+    config.pieceRecords === 0 ? Number.MAX_SAFE_INTEGER : (config.pieceRecords ?? DEFAULT_PIECE_RECORDS);
   const journal = new TransferJournal(config.journalVersions ?? 100, config.version(), pieceRecords);
   const notified = new Set((config.notify ?? []).map((target) => plainAddress(target.host)));
   const notifier = new Notifier(

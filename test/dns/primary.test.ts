@@ -18,6 +18,7 @@ import {
   dig,
   digStatus,
   domainEntry,
+  poll,
   recordSet,
   sampleEntries,
   sortEntries,
@@ -192,6 +193,53 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       'IXFR serial 640 -> 832',
       'IXFR serial 768 -> 832',
     ]);
+  });
+
+  it('answers a NOTIFYed address in pieces of pieceRecords records, NOTIFYing it again; 0 or no NOTIFY: whole', async () => {
+    const entries = sampleEntries();
+    const adds = Array.from({ length: 10 }, (_, i) => domainEntry(`piece-${i}.test`));
+    const ixfrFrom1 = async (extra: Partial<Parameters<typeof createRpzPrimary>[0]>) => {
+      const started = await start(entries, 1, extra);
+      primary = started.primary;
+      started.state.entries = sortEntries([...entries, ...adds]);
+      started.state.version = 2;
+      started.primary.publish(
+        2,
+        adds.map((entry) => ({ ...entry, op: 'add' as const })),
+      );
+      const answer = await dig('@127.0.0.1', '-p', String(started.port), 'rpz.takedown', 'IXFR=64');
+      await primary.close();
+      primary = undefined;
+      const soas = recordSet(answer).filter((line) => /\sSOA\s/.test(line));
+      return {
+        soas: soas.map((line) => line.split(/\s+/)[6]),
+        records: recordSet(answer).length,
+        events: started.events,
+      };
+    };
+    const secondary = createSocket('udp4');
+    const notified: number[] = [];
+    secondary.on('message', (message) => {
+      const soa = dnsPacket.decode(message).answers?.[0];
+      if (soa?.type === 'SOA') notified.push(soa.data.serial ?? -1);
+    });
+    await new Promise<void>((resolve) => secondary.bind(0, '127.0.0.1', resolve));
+    const notifyHere = { notify: [{ host: '127.0.0.1', port: secondary.address().port }] };
+    // 20 records in pieces of 8 (6, 7, 7): the first answer leads to serial 65, and a NOTIFY of 128 follows.
+    const pieced = await ixfrFrom1({ ...notifyHere, pieceRecords: 8 });
+    expect(pieced.soas).toEqual(['64', '65']);
+    expect(pieced.records).toBe(2 + 6);
+    await poll(async () => notified.length >= 2, true, 2_000);
+    secondary.close();
+    expect(notified.slice(0, 2)).toEqual([128, 128]);
+    expect(pieced.events.map((e) => e.message.split(':')[0])).toContain(
+      'IXFR serial 64 -> 65 (a piece; the zone is at 128)',
+    );
+    for (const extra of [{ ...notifyHere, pieceRecords: 0 }, { pieceRecords: 8 }]) {
+      const whole = await ixfrFrom1(extra);
+      expect(whole.soas).toEqual(['128', '64']);
+      expect(whole.records).toBe(2 + 20 + 4);
+    }
   });
 
   it('splits a large transfer into messages of at most 64 KiB, each TSIG-signed and chained', async () => {
