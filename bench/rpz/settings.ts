@@ -15,7 +15,7 @@ export const GOAL_SPEEDUP = 5;
 export const GOAL_STALL_MS = 100;
 export const STALL_EVERY_MS = 10;
 export const POLL_EVERY_MS = 5;
-export const LOAD_TIMEOUT_MS = 300_000;
+export const LOAD_TIMEOUT_MS = 900_000;
 export const CHANGE_TIMEOUT_MS = 180_000;
 export const MB = 1e6;
 
