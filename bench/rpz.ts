@@ -188,12 +188,15 @@ async function main(): Promise<void> {
     }
 
     console.log('  (b) six resolvers loading 1M names each');
+    process.setMaxListeners(20);
     const r = await startResolvers(dir, zoneFile, ports, firstName(payload), cleanup);
-    rec.figure(
-      'Unbound by transfer: longest gap between answers during its first load of 1M names',
-      r.firstLoadStall.maxGapMs,
-      'ms',
-      `${r.firstLoadStall.answers} answers, ${r.firstLoadStall.failures} lost or not NOERROR; it loaded alone`,
+    r.firstLoadStall.forEach((stall, i) =>
+      rec.figure(
+        `Unbound by transfer (${i === 0 ? 'pieces' : 'whole IXFRs'}): longest gap between answers during its first load of 1M names`,
+        stall.maxGapMs,
+        'ms',
+        `${stall.answers} answers, ${stall.failures} lost or not NOERROR; it loaded alone`,
+      ),
     );
     const quiet = stallProbe(r.unboundXfr.port);
     await sleep(3_000);
@@ -202,7 +205,7 @@ async function main(): Promise<void> {
       file: [],
       agentMs: { transfer: [], file: [] },
       quietGapMs: (await quiet.stop()).maxGapMs,
-      firstLoadStallMs: r.firstLoadStall.maxGapMs,
+      firstLoadStallMs: Math.max(...r.firstLoadStall.map((stall) => stall.maxGapMs)),
       bindTimelines: [],
     };
     const logsBefore = Object.fromEntries(

@@ -36,8 +36,8 @@ export const rec = new Recorder(
     'differences (`pieceRecords` 0, the baseline), BIND (`type secondary`, `response-policy`, whole differences) ' +
     'with a zone file and without one; Unbound (`rpz:` + `zonefile:`) and BIND (`type primary` on the file) for the ' +
     'file path, reloaded with `unbound-control auth_zone_reload rpz.takedown.` and `rndc reload rpz.takedown` after ' +
-    'the agent re-rendered the file. The first Unbound loads alone, asked an unrelated name every ' +
-    `${STALL_EVERY_MS} ms throughout; the other five load at once. A root zone with \`* A 192.0.2.99\` stands for ` +
+    'the agent re-rendered the file. The two transfer-path Unbounds load one after the other, each alone and ' +
+    `asked an unrelated name every ${STALL_EVERY_MS} ms throughout; the other four load at once. A root zone with \`* A 192.0.2.99\` stands for ` +
     'the internet. Then a version adding 10 new names and one adding 10k: time from the publish (or render) ' +
     `command to the last added name answering NXDOMAIN (polled every ${POLL_EVERY_MS} ms over UDP, then every ` +
     'added name checked), each resolver alone. Meanwhile a loop asks the Unbound under test an unrelated new name ' +
