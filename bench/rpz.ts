@@ -190,14 +190,14 @@ async function main(): Promise<void> {
     console.log('  (b) six resolvers loading 1M names each');
     process.setMaxListeners(20);
     const r = await startResolvers(dir, zoneFile, ports, firstName(payload), cleanup);
-    r.firstLoadStall.forEach((stall, i) =>
+    r.firstLoadStall.forEach((stall, i) => {
       rec.figure(
         `Unbound by transfer (${i === 0 ? 'pieces' : 'whole IXFRs'}): longest gap between answers during its first load of 1M names`,
         stall.maxGapMs,
         'ms',
         `${stall.answers} answers, ${stall.failures} lost or not NOERROR; it loaded alone`,
-      ),
-    );
+      );
+    });
     const quiet = stallProbe(r.unboundXfr.port);
     await sleep(3_000);
     const measured: Measured = {
