@@ -50,6 +50,7 @@ export async function agentChild(
   payloadPath: string,
   arg: string,
   notify: string,
+  pieceRecords: string,
 ): Promise<void> {
   const send = (message: AgentMessage) => process.send?.(message);
   const started = performance.now();
@@ -66,6 +67,7 @@ export async function agentChild(
       port: Number(arg),
       render: options,
       notify: JSON.parse(notify) as Array<{ host: string; port: number }>,
+      ...(pieceRecords !== '' && { pieceRecords: Number(pieceRecords) }),
       log: (event) => {
         if (event.event === 'transfer' || event.event === 'error') send({ log: event });
       },
@@ -111,11 +113,18 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-export function startAgent(mode: AgentMode, payloadPath: string, arg: string, notify = '[]'): Promise<Agent> {
+/** `pieceRecords`: records per IXFR answer to a NOTIFYed secondary (empty: the primary's default). */
+export function startAgent(
+  mode: AgentMode,
+  payloadPath: string,
+  arg: string,
+  notify = '[]',
+  pieceRecords = '',
+): Promise<Agent> {
   const script = fileURLToPath(import.meta.url);
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', script, '--agent', mode, payloadPath, arg, notify],
+    ['--expose-gc', '--import', 'tsx', script, '--agent', mode, payloadPath, arg, notify, pieceRecords],
     { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
   const killOnExit = () => child.kill('SIGKILL');
@@ -160,6 +169,12 @@ export function startAgent(mode: AgentMode, payloadPath: string, arg: string, no
 }
 
 if (process.argv[2] === '--agent') {
-  const [mode, payloadPath, arg, notify] = process.argv.slice(3) as [AgentMode, string, string, string];
-  await agentChild(mode, payloadPath, arg, notify);
+  const [mode, payloadPath, arg, notify, pieceRecords] = process.argv.slice(3) as [
+    AgentMode,
+    string,
+    string,
+    string,
+    string,
+  ];
+  await agentChild(mode, payloadPath, arg, notify, pieceRecords ?? '');
 }

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg } from 'node:os';
+import { zoneSerial } from '../../src/render/serial.ts';
 import { cpuSecondsOf, memoryOf } from '../lib/child.ts';
 import { startNamed } from '../lib/resolvers/bind.ts';
 import { formatNumber } from '../lib/result.ts';
@@ -112,7 +113,7 @@ export async function fullTransfer(primary: Agent, primaryPort: number, zoneFile
     startTimeoutMs: LOAD_TIMEOUT_MS,
   });
   cleanup.push(named.stop);
-  await named.waitForLog(/rpz\.takedown\/IN: loaded serial 1/, LOAD_TIMEOUT_MS);
+  await named.waitForLog(new RegExp(`rpz\\.takedown/IN: loaded serial ${zoneSerial(1)}\\b`), LOAD_TIMEOUT_MS);
   const namedPid = pidByConfig(named.configPath);
   const before = { ours: mem(primary.pid), bind: mem(namedPid) };
   const servers = [

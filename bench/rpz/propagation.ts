@@ -32,6 +32,8 @@ export interface Resolver {
   label: string;
   port: number;
   pid: number;
+  /** BIND: everything it logged so far, for the timeline of a change. */
+  log?: () => string;
 }
 
 /** Whether `name` is NXDOMAIN at `port` (a lost or late answer counts as not yet). */
@@ -47,10 +49,10 @@ export async function blockedAfter(
   name: string,
   t0: number,
   everyMs = POLL_EVERY_MS,
+  timeoutMs = CHANGE_TIMEOUT_MS,
 ): Promise<number> {
   while (!(await blocked(port, name))) {
-    if (performance.now() > t0 + CHANGE_TIMEOUT_MS)
-      throw new Error(`${name} not NXDOMAIN at port ${port} in time`);
+    if (performance.now() > t0 + timeoutMs) throw new Error(`${name} not NXDOMAIN at port ${port} in time`);
     await sleep(everyMs);
   }
   return performance.now() - t0;
@@ -163,20 +165,42 @@ export async function change(
 }
 
 export interface Resolvers {
+  /** Unbound fed by our primary in IXFR pieces (the default), and one fed whole differences. */
   unboundXfr: Resolver;
+  unboundWhole: Resolver;
+  /** BIND secondaries: with a zone file (and so a journal), and in memory only. */
   bindXfr: Resolver;
+  bindNoFile: Resolver;
   unboundFile: Resolver;
   bindFile: Resolver;
+  /** Per transfer-path Unbound: the longest gap between its answers while it loaded 1M names by AXFR. */
+  firstLoadStall: Stall[];
   reloadUnbound(): Promise<unknown>;
   reloadBind(): Promise<unknown>;
   stopTransferPath(): Promise<void>;
 }
 
-/** Starts the four resolvers at once (their loads overlap); each is timed until it enforces the list. */
+export interface ResolverPorts {
+  /** Our primaries, one per transfer-path resolver, and the port each of those resolvers listens on. */
+  unboundPrimary: number;
+  unboundNotify: number;
+  unboundWholePrimary: number;
+  unboundWholeNotify: number;
+  bindPrimary: number;
+  bindXfr: number;
+  bindNoFilePrimary: number;
+  bindNoFileXfr: number;
+}
+
+/**
+ * Starts the resolvers: first the Unbound that transfers from our primary, alone, with the stall
+ * probe asking it throughout its first 1M-name load; then the others at once (their loads overlap).
+ * Each is timed until it enforces the list.
+ */
 export async function startResolvers(
   dir: string,
   zoneFile: string,
-  ports: { unboundPrimary: number; bindPrimary: number; unboundNotify: number; bindXfr: number },
+  ports: ResolverPorts,
   probe: string,
   cleanup: Cleanup,
 ): Promise<Resolvers> {
@@ -191,54 +215,87 @@ export async function startResolvers(
     '  recursion yes; allow-recursion { 127.0.0.1; }; notify no;\n' +
     '  response-policy { zone "rpz.takedown"; } qname-wait-recurse no break-dnssec yes min-update-interval 0;';
   const rootZone = `zone "." { type primary; file "${root}"; };`;
-  const started = performance.now();
+  let started = performance.now();
   const enforcing = async <T extends RunningUnbound | RunningNamed>(
-    key: keyof Resolvers,
+    key: string,
     label: string,
+    how: string,
     launch: Promise<T>,
   ): Promise<[T, Resolver]> => {
     const running = await launch;
     cleanup.push(running.stop);
-    const resolver = { label, port: running.port, pid: pidByConfig(running.configPath) };
-    await blockedAfter(running.port, probe, started, 100).catch(() => {
+    const resolver: Resolver = {
+      label,
+      port: running.port,
+      pid: pidByConfig(running.configPath),
+      ...('waitForLog' in running && { log: running.log }),
+    };
+    await blockedAfter(running.port, probe, started, 100, LOAD_TIMEOUT_MS).catch(() => {
       throw new Error(`${key} did not enforce the list in time`);
     });
-    const how = key.endsWith('Xfr') ? 'by transfer from our primary' : 'from the file';
     rec.figure(
       `${label} ${how}: start to 1M names enforced`,
       (performance.now() - started) / 1000,
       's wall',
-      `the four resolvers loading at once; RSS then ${mib(mem(resolver.pid).rss)} MiB, peak ${mib(mem(resolver.pid).peak)} MiB`,
+      `RSS then ${mib(mem(resolver.pid).rss)} MiB, peak ${mib(mem(resolver.pid).peak)} MiB`,
     );
     return [running, resolver];
   };
+  const unboundSecondary = (primary: number, notify: number) =>
+    startUnbound(
+      [
+        `${unboundBase}  interface: 127.0.0.1@${notify}\n`,
+        authZoneSnippet('.', root),
+        `rpz:\n  name: "${ZONE}"\n  primary: 127.0.0.1@${primary}\n  allow-notify: 127.0.0.1\n`,
+      ],
+      { control: false, startTimeoutMs: LOAD_TIMEOUT_MS },
+    );
+  const bindSecondary = (primary: number, port: number, file: string) =>
+    startNamed({
+      port,
+      options: policy,
+      clauses: `${rootZone}
+zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${primary}; };${file} allow-query { localhost; }; };`,
+      startTimeoutMs: LOAD_TIMEOUT_MS,
+    });
+
+  // Each alone: a first load's stall is set against Unbound's own reload of the same names from a file.
+  const firstLoadStall: Stall[] = [];
+  const alone = async (key: string, label: string, primary: number, notify: number) => {
+    started = performance.now();
+    const launched = unboundSecondary(primary, notify);
+    const firstLoad = stallProbe((await launched).port);
+    const loaded = await enforcing(key, label, 'by transfer from our primary, alone', launched);
+    firstLoadStall.push(await firstLoad.stop());
+    return loaded;
+  };
+  const unboundXfr = await alone('unboundXfr', 'Unbound', ports.unboundPrimary, ports.unboundNotify);
+  const unboundWhole = await alone(
+    'unboundWhole',
+    'Unbound (whole IXFRs)',
+    ports.unboundWholePrimary,
+    ports.unboundWholeNotify,
+  );
+
+  started = performance.now();
+  const how = 'the other four loading at once';
   const settled = await Promise.allSettled([
-    enforcing(
-      'unboundXfr',
-      'Unbound',
-      startUnbound(
-        [
-          `${unboundBase}  interface: 127.0.0.1@${ports.unboundNotify}\n`,
-          authZoneSnippet('.', root),
-          `rpz:\n  name: "${ZONE}"\n  primary: 127.0.0.1@${ports.unboundPrimary}\n  allow-notify: 127.0.0.1\n`,
-        ],
-        { control: false, startTimeoutMs: LOAD_TIMEOUT_MS },
-      ),
-    ),
     enforcing(
       'bindXfr',
       'BIND',
-      startNamed({
-        port: ports.bindXfr,
-        options: policy,
-        clauses: `${rootZone}
-zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${ports.bindPrimary}; }; file "rpz.takedown.db"; allow-query { localhost; }; };`,
-        startTimeoutMs: LOAD_TIMEOUT_MS,
-      }),
+      `by transfer, zone file, ${how}`,
+      bindSecondary(ports.bindPrimary, ports.bindXfr, ' file "rpz.takedown.db";'),
+    ),
+    enforcing(
+      'bindNoFile',
+      'BIND, no zone file',
+      `by transfer, ${how}`,
+      bindSecondary(ports.bindNoFilePrimary, ports.bindNoFileXfr, ''),
     ),
     enforcing(
       'unboundFile',
       'Unbound',
+      `from the file, ${how}`,
       startUnbound(
         [unboundBase, authZoneSnippet('.', root), `rpz:\n  name: "${ZONE}"\n  zonefile: "${zoneFile}"\n`],
         {
@@ -249,6 +306,7 @@ zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${ports.bindPri
     enforcing(
       'bindFile',
       'BIND',
+      `from the file, ${how}`,
       startNamed({
         options: policy,
         clauses: `${keyClause}
@@ -261,19 +319,22 @@ zone "rpz.takedown" { type primary; file "${zoneFile}"; allow-query { localhost;
   ]);
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  const [unboundXfr, bindXfr, unboundFile, bindFile] = settled.map(
+  const [bindXfr, bindNoFile, unboundFile, bindFile] = settled.map(
     (s) => (s as PromiseFulfilledResult<[RunningUnbound | RunningNamed, Resolver]>).value,
   ) as [
-    [RunningUnbound, Resolver],
+    [RunningNamed, Resolver],
     [RunningNamed, Resolver],
     [RunningUnbound, Resolver],
     [RunningNamed, Resolver],
   ];
   return {
     unboundXfr: unboundXfr[1],
+    unboundWhole: unboundWhole[1],
     bindXfr: bindXfr[1],
+    bindNoFile: bindNoFile[1],
     unboundFile: unboundFile[1],
     bindFile: bindFile[1],
+    firstLoadStall,
     reloadUnbound: () => unboundFile[0].control('auth_zone_reload', ZONE),
     reloadBind: () =>
       run(findTool('rndc') ?? 'rndc', [
@@ -287,7 +348,37 @@ zone "rpz.takedown" { type primary; file "${zoneFile}"; allow-query { localhost;
         'rpz.takedown',
       ]),
     stopTransferPath: async () => {
-      await Promise.all([unboundXfr[0].stop(), bindXfr[0].stop()]);
+      await Promise.all([unboundXfr, unboundWhole, bindXfr, bindNoFile].map(([running]) => running.stop()));
     },
   };
+}
+
+const BIND_TIME = /^(\d{2})-(\w{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2})\.(\d{3}) /;
+
+/** Milliseconds of a BIND log line's timestamp within its day (the lines compared are seconds apart). */
+function bindTime(line: string): number | undefined {
+  const m = BIND_TIME.exec(line);
+  if (!m) return undefined;
+  return ((Number(m[4]) * 60 + Number(m[5])) * 60 + Number(m[6])) * 1000 + Number(m[7]);
+}
+
+/**
+ * Where BIND's time went in one change, from its own log (named -g prints milliseconds): from the
+ * NOTIFY it received to each transfer's end (BIND's own transfer seconds beside it) and each RPZ
+ * rebuild ("rpz: reload start/done"), which must finish before the new names are enforced.
+ */
+export function bindTimeline(logSince: string): string {
+  const lines = logSince.split('\n');
+  const notified = lines.find((l) => /notify from .*: serial/.test(l));
+  const t0 = notified ? bindTime(notified) : undefined;
+  if (t0 === undefined) return 'no NOTIFY in its log';
+  const at = (line: string) => `${(((bindTime(line) ?? t0) - t0) / 1000).toFixed(2)} s`;
+  const events: string[] = [];
+  for (const line of lines) {
+    const done = /Transfer completed: (\d+) messages, (\d+) records, .*?([\d.]+) secs/.exec(line);
+    if (done) events.push(`transfer of ${done[2]} records done at ${at(line)} (${done[3]} s by its count)`);
+    if (/rpz: .*reload start/.test(line)) events.push(`RPZ rebuild start ${at(line)}`);
+    if (/rpz: .*reload done/.test(line)) events.push(`done ${at(line)}`);
+  }
+  return `after the NOTIFY: ${events.join(', ')}`;
 }

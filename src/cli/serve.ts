@@ -10,7 +10,7 @@ export const serve: Command = {
     '  environment: TAKEDOWN_HOST, TAKEDOWN_PORT, TAKEDOWN_DATA, TAKEDOWN_ADMIN_TOKEN (first admin token),\n' +
     '  TAKEDOWN_SIGNING_KEY (PKCS8 base64; default data/keys/signing.key, created on first start)\n' +
     '  --rpz-port serves the dns feed as the RPZ zone rpz.takedown. over DNS (AXFR/IXFR, NOTIFY, TSIG):\n' +
-    '  TAKEDOWN_RPZ_TSIG=name:base64secret,..  TAKEDOWN_RPZ_ALLOW=CIDR,..  TAKEDOWN_RPZ_NOTIFY=IP:PORT,..\n' +
+    '  TAKEDOWN_RPZ_TSIG=name:base64secret,..  TAKEDOWN_RPZ_ALLOW=CIDR,..  TAKEDOWN_RPZ_NOTIFY=IP:PORT,..  TAKEDOWN_RPZ_PIECE_RECORDS=N\n' +
     '  (without keys or an allow list, transfers are allowed from loopback only)',
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -38,6 +38,7 @@ const FLAGS = {
   'metrics-host': { type: 'string' },
   'serve-rpz': { type: 'string' },
   notify: { type: 'string', multiple: true },
+  'rpz-piece-records': { type: 'string' },
 } as const;
 
 export const sync: Command = {
@@ -72,7 +73,8 @@ export const sync: Command = {
     '  --metrics-port PORT    serve Prometheus text at http://HOST:PORT/metrics\n' +
     `  --metrics-host HOST    the address metrics listen on (default ${D['metrics-host']})\n` +
     '  --serve-rpz IP:PORT    also serve the policy zone over DNS (AXFR/IXFR, loopback transfers only);\n' +
-    '                         --notify IP:PORT (repeatable) names secondaries to NOTIFY\n' +
+    '                         --notify IP:PORT (repeatable) names secondaries to NOTIFY;\n' +
+    '                         --rpz-piece-records N: records per IXFR to them (default 4096, 0: whole)\n' +
     '  --config FILE          JSON object with the same keys as the flags ("output": [...], "once": true,\n' +
     '                         "render": {"zone", "ttl", "walledGardenHost", "walledGardenAddresses"});\n' +
     '                         flags win; relative paths are relative to the file\n' +
@@ -166,6 +168,7 @@ async function startZone(config: SyncConfig, log: SyncLog): Promise<ServedZone> 
     port,
     render: config.render,
     notify: config.notify,
+    ...(config.rpzPieceRecords !== undefined && { pieceRecords: config.rpzPieceRecords }),
     log: (event) =>
       log(event.event === 'transfer' || event.event === 'notify' ? 'info' : 'warn', `dns_${event.event}`, {
         message: event.message,

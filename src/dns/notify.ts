@@ -66,11 +66,12 @@ export class Notifier {
     this.#socket = socket;
   }
 
-  /** Notifies every target of the zone's new SOA. */
-  notify(soa: Answer): void {
+  /** Notifies every target (or those at address `host`) of the zone's new SOA. */
+  notify(soa: Answer, host?: string): void {
     const socket = this.#socket;
     if (!socket) return;
     for (const target of this.targets) {
+      if (host !== undefined && target.host.toLowerCase() !== host) continue;
       this.#cancel(target);
       const id = Math.floor(Math.random() * 0x10000);
       const unsigned = dnsPacket.encode({

@@ -2,8 +2,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Change } from '../core/types.ts';
 import { type RenderOptions, resolveRenderOptions } from '../render/options.ts';
-import { rpzSerial, serialNewer } from '../render/serial.ts';
-import { changeRecords, TransferJournal } from './journal.ts';
+import { serialNewer, zoneSerial } from '../render/serial.ts';
+import { changeRecords, DEFAULT_PIECE_RECORDS, TransferJournal } from './journal.ts';
 import { DEFAULT_LOG_LIMIT, type LogLimit, limitLog } from './log-limiter.ts';
 import { DEFAULT_NOTIFY_RETRY, Notifier, type NotifyRetry, type NotifyTarget } from './notify.ts';
 import {
@@ -35,6 +35,15 @@ export interface RpzPrimaryOptions extends ZoneSource {
   notifyRetry?: Partial<NotifyRetry>;
   /** Versions of differences kept for IXFR; an older secondary gets the whole zone. Default 100. */
   journalVersions?: number;
+  /**
+   * Records per IXFR answer to a secondary this primary NOTIFYs (DEFAULT_PIECE_RECORDS): a larger
+   * difference goes out in several transfers, the pieces of a large version each under its own SOA
+   * serial, each followed by a NOTIFY to that address, so a resolver that applies a transfer in its
+   * query thread (Unbound) never stops answering for long. Other secondaries could not be called back
+   * before their SOA refresh, so they get the whole difference at once. 0: every difference whole
+   * (BIND rebuilds its RPZ index once per serial it transfers).
+   */
+  pieceRecords?: number;
   log?: (event: DnsLogEvent) => void;
   /** Connection caps and deadlines of the TCP listener (DEFAULT_TCP_LIMITS). */
   tcpLimits?: Partial<TcpLimits>;
@@ -78,6 +87,9 @@ function bindUdp(socket: UdpSocket, host: string, port: number): Promise<void> {
   });
 }
 
+/** An IPv4 peer as a dual-stack socket reports it (`::ffff:192.0.2.1`) in its plain form. */
+const plainAddress = (address: string) => address.replace(/^::ffff:(?=\d+\.)/i, '').toLowerCase();
+
 /**
  * A DNS primary for the RPZ policy zone: SOA/NS and policy-name queries, AXFR (RFC 5936) and IXFR
  * (RFC 1995) from an in-memory journal, NOTIFY (RFC 1996) and TSIG (RFC 8945). The zone's records
@@ -91,7 +103,10 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const limits = { ...DEFAULT_TCP_LIMITS, ...config.tcpLimits };
   const acl = createTransferAcl(config.allowTransfer, keys.size > 0);
   const admission = new TcpAdmission(limits, (address) => acl(address, false));
-  const journal = new TransferJournal(config.journalVersions ?? 100, config.version());
+  const pieceRecords =
+    config.pieceRecords === 0 ? Number.MAX_SAFE_INTEGER : (config.pieceRecords ?? DEFAULT_PIECE_RECORDS);
+  const journal = new TransferJournal(config.journalVersions ?? 100, config.version(), pieceRecords);
+  const notified = new Set((config.notify ?? []).map((target) => plainAddress(target.host)));
   const notifier = new Notifier(
     options.zone,
     config.notify ?? [],
@@ -110,6 +125,11 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
     acl,
     journal,
     log,
+    pieceBudget: (client) =>
+      notified.has(plainAddress(client.address)) ? pieceRecords : Number.POSITIVE_INFINITY,
+    // The pieces still to come reach the secondary by the next IXFR this NOTIFY starts.
+    onPartialTransfer: (client) =>
+      notifier.notify(apexAnswers(journal.headVersion, options).soa, plainAddress(client.address)),
   };
   const connections = new Set<Socket>();
   let tcp: Server | undefined;
@@ -197,7 +217,7 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
     },
     publish(version, changes) {
       const from = journal.headVersion;
-      if (!serialNewer(rpzSerial(version), rpzSerial(from))) {
+      if (!serialNewer(zoneSerial(version), zoneSerial(from))) {
         throw new RangeError(
           `publish: version ${version} does not follow version ${from} (RFC 1982 serials)`,
         );

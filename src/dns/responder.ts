@@ -1,7 +1,7 @@
 import type { Answer, DecodedPacket, Question } from 'dns-packet';
 import * as dnsPacket from 'dns-packet';
 import type { EntrySource, RenderOptions } from '../render/options.ts';
-import { compareSerial, rpzSerial } from '../render/serial.ts';
+import { compareSerial, zoneSerial } from '../render/serial.ts';
 import { FLAG_AA, FLAG_QR, FLAG_RD, OPCODE, opcodeBits, opcodeOf, RCODE } from './dns-codes.ts';
 import type { TransferJournal } from './journal.ts';
 import type { ResponseHead } from './message-packer.ts';
@@ -41,6 +41,10 @@ export interface ResponderConfig {
   acl: TransferAcl;
   journal: TransferJournal;
   log: (event: DnsLogEvent) => void;
+  /** Records one IXFR answer may carry to this client (journal pieces); unset: the whole difference. */
+  pieceBudget?: (client: Client) => number;
+  /** An IXFR ended short of the current version (one piece of a large one): the client must come back. */
+  onPartialTransfer?: (client: Client) => void;
 }
 
 export interface Client {
@@ -141,6 +145,7 @@ async function* signedStream(
   messages: AsyncIterator<Buffer, TransferStats> | Iterator<Buffer, TransferStats>,
   config: ResponderConfig,
   detail: string,
+  partial = false,
 ): AsyncGenerator<Buffer> {
   for (;;) {
     const next = await messages.next();
@@ -149,6 +154,7 @@ async function* signedStream(
       const signed = request.keyName ? `, TSIG ${request.keyName}` : '';
       const message = `${kind} ${detail}${signed}: ${records} records in ${count} messages`;
       config.log({ event: 'transfer', client: peer(request.client), message });
+      if (partial) config.onPartialTransfer?.(request.client);
       return;
     }
     yield request.signer ? request.signer.sign(next.value) : next.value;
@@ -169,7 +175,7 @@ function transfer(request: Request, question: Question, config: ResponderConfig)
     return message(request, RCODE.REFUSED);
   }
   const version = source.version();
-  const serial = rpzSerial(version);
+  const serial = zoneSerial(version);
   const head: ResponseHead = {
     id: request.packet.id ?? 0,
     flags: responseFlags(request.packet, RCODE.NOERROR, true),
@@ -197,15 +203,19 @@ function transfer(request: Request, question: Question, config: ResponderConfig)
     const reply = soaOnlyMessage(head, version, options);
     return request.signer ? request.signer.sign(reply) : reply;
   }
-  const diff = journal.headVersion === version ? journal.diffSince(clientSerial) : undefined;
-  if (diff)
+  const budget = config.pieceBudget?.(request.client) ?? Number.POSITIVE_INFINITY;
+  const diff = journal.headVersion === version ? journal.diffSince(clientSerial, budget) : undefined;
+  if (diff) {
+    const partial = diff.toSerial !== serial;
     return signedStream(
       request,
       'IXFR',
       ixfrMessages(head, diff, options),
       config,
-      `serial ${clientSerial} -> ${serial}`,
+      `serial ${clientSerial} -> ${diff.toSerial}${partial ? ` (a piece; the zone is at ${serial})` : ''}`,
+      partial,
     );
+  }
   const detail = `serial ${clientSerial} -> ${serial} (AXFR-style, older than the journal)`;
   return signedStream(
     request,

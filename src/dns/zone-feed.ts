@@ -30,6 +30,8 @@ export interface ServeZoneOptions {
   tsigKeys?: readonly TsigKey[];
   /** Addresses / CIDR blocks that may transfer unsigned; default loopback when no key is configured. */
   allowTransfer?: readonly string[];
+  /** Records per IXFR answer (the primary's `pieceRecords`). */
+  pieceRecords?: number;
   log: (event: DnsLogEvent) => void;
 }
 
@@ -50,6 +52,7 @@ export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> 
     log: options.log,
     ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
     ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
+    ...(options.pieceRecords !== undefined && { pieceRecords: options.pieceRecords }),
   });
   const address = await primary.listen(options.host, options.port);
   return {

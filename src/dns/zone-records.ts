@@ -42,6 +42,12 @@ export function apexAnswers(version: number, options: RenderOptions): { soa: Ans
   return { soa, ns };
 }
 
+/** The zone's SOA with serial `serial`: the version a transfer piece leads to or starts from. */
+export function soaAt(serial: number, options: RenderOptions): Answer {
+  const { soa } = apexAnswers(0, options);
+  return soa.type === 'SOA' ? { ...soa, data: { ...soa.data, serial } } : soa;
+}
+
 /** Identity of a record for journal arithmetic: owner, type and data (the comment does not count). */
 export function recordKey(record: RpzRecord): string {
   return `${record.name} ${record.type} ${record.data}`;

@@ -5,7 +5,7 @@ import type { EntrySource, RenderOptions } from '../render/options.ts';
 import { rpzPolicy } from '../render/rpz-records.ts';
 import type { ZoneDiff } from './journal.ts';
 import { MessagePacker, type ResponseHead } from './message-packer.ts';
-import { apexAnswers, PolicyBodies, toAnswer } from './zone-records.ts';
+import { apexAnswers, PolicyBodies, soaAt, toAnswer } from './zone-records.ts';
 
 // The messages of a zone transfer, produced lazily: the caller writes each one before the next is
 // built, so a zone of millions of records never sits in memory as a whole.
@@ -84,8 +84,9 @@ export async function* axfrMessages(
 }
 
 /**
- * An incremental transfer (RFC 1995 section 4) of one condensed difference: current SOA, the
- * client's SOA, deleted records, current SOA, added records, current SOA.
+ * An incremental transfer (RFC 1995 section 4) of one condensed difference: the SOA it leads to, the
+ * client's SOA, deleted records, the SOA it leads to, added records, that SOA again. It may end at a
+ * piece of a large version rather than at the current version (src/dns/journal.ts).
  */
 export function* ixfrMessages(
   head: ResponseHead,
@@ -93,17 +94,18 @@ export function* ixfrMessages(
   options: RenderOptions,
 ): Generator<Buffer, TransferStats, undefined> {
   const packer = new MessagePacker(head);
-  const current = apexAnswers(diff.toVersion, options).soa;
+  const target = soaAt(diff.toSerial, options);
+  // The canary changes with every version (src/core/canary.ts); the journal holds only entries' records.
+  const canaryMoves = diff.fromVersion !== diff.toVersion;
   function* answers(): Generator<Answer> {
-    yield current;
-    yield apexAnswers(diff.fromVersion, options).soa;
+    yield target;
+    yield soaAt(diff.fromSerial, options);
     for (const record of diff.deleted) yield toAnswer(record, options);
-    // The canary changes with every version (src/core/canary.ts); the journal holds only entries' records.
-    for (const record of canaryRecords(diff.fromVersion)) yield toAnswer(record, options);
-    yield current;
+    if (canaryMoves) for (const record of canaryRecords(diff.fromVersion)) yield toAnswer(record, options);
+    yield target;
     for (const record of diff.added) yield toAnswer(record, options);
-    for (const record of canaryRecords(diff.toVersion)) yield toAnswer(record, options);
-    yield current;
+    if (canaryMoves) for (const record of canaryRecords(diff.toVersion)) yield toAnswer(record, options);
+    yield target;
   }
   let records = 0;
   for (const answer of answers()) {

@@ -56,6 +56,8 @@ const hubConfigSchema = z.object({
       }),
     ),
   ),
+  /** Records per IXFR answer to a NOTIFYed secondary (TAKEDOWN_RPZ_PIECE_RECORDS); 0: whole differences. */
+  rpzPieceRecords: z.coerce.number().int().min(0).optional(),
   bodyLimit: z.coerce.number().int().positive().default(DEFAULT_ORDER_BODY_LIMIT),
   /**
    * Seconds between full `PRAGMA integrity_check` runs of the registry (in a worker thread); 0 turns them off.
@@ -142,6 +144,7 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     rpzTsig: pick('TAKEDOWN_RPZ_TSIG'),
     rpzAllow: pick('TAKEDOWN_RPZ_ALLOW'),
     rpzNotify: pick('TAKEDOWN_RPZ_NOTIFY'),
+    rpzPieceRecords: pick('TAKEDOWN_RPZ_PIECE_RECORDS'),
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
     integrityCheckSeconds: pick('TAKEDOWN_INTEGRITY_CHECK_SECONDS'),
     consoleSessionMinutes: pick('TAKEDOWN_CONSOLE_SESSION_MINUTES'),

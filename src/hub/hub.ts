@@ -202,6 +202,7 @@ async function serveHubZone(feeds: FeedService, config: HubConfig, log: JsonLog)
     notify: config.rpzNotify,
     tsigKeys: config.rpzTsig,
     ...(config.rpzAllow.length > 0 && { allowTransfer: config.rpzAllow }),
+    ...(config.rpzPieceRecords !== undefined && { pieceRecords: config.rpzPieceRecords }),
     // Transfers and NOTIFYs are routine; refusals and errors are what an operator must see.
     log: (event) => {
       if (event.event !== 'transfer' && event.event !== 'notify') {

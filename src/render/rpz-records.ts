@@ -1,7 +1,7 @@
 import type { FeedEntry } from '../core/types.ts';
 import { addressRecordType, domainName, traceComment } from './names.ts';
 import type { RefLookup, RenderOptions } from './options.ts';
-import { rpzSerial } from './serial.ts';
+import { zoneSerial } from './serial.ts';
 
 // The one definition of the policy zone's content. The zone-file writer formats these records and
 // the DNS primary serves them over AXFR/IXFR, so a resolver gets the same policy either way.
@@ -27,7 +27,7 @@ export function rpzApexRecords(version: number | bigint, options: RenderOptions)
     {
       name: '@',
       type: 'SOA',
-      data: `${options.nameServer} ${options.hostmaster} ${rpzSerial(version)} ${refresh} ${retry} ${expire} ${options.ttl}`,
+      data: `${options.nameServer} ${options.hostmaster} ${zoneSerial(version)} ${refresh} ${retry} ${expire} ${options.ttl}`,
     },
     { name: '@', type: 'NS', data: options.nameServer },
   ];

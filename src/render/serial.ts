@@ -41,3 +41,24 @@ export function compareSerial(a: number, b: number): -1 | 0 | 1 | undefined {
 export function serialNewer(a: number, b: number): boolean {
   return compareSerial(a, b) === 1;
 }
+
+/**
+ * SOA serials per registry version: the zone of version `v` has serial `v * SERIALS_PER_VERSION` (file
+ * and DNS primary alike), and the DNS primary serves the pieces of a large change from `v` to the next
+ * version at the serials in between, so a secondary applies them one IXFR at a time
+ * (docs/DECISIONS.md, "IXFR pieces").
+ */
+export const SERIALS_PER_VERSION = 64;
+
+/**
+ * The SOA serial of registry version `version` (piece 0), or of piece `piece` on the way from it to the
+ * next version, modulo 2^32. RFC 1982 then tells versions apart as long as fewer than 2^25 pass
+ * between two transfers.
+ */
+export function zoneSerial(version: number | bigint, piece = 0): number {
+  if (!Number.isInteger(piece) || piece < 0 || piece >= SERIALS_PER_VERSION) {
+    throw new RangeError(`transfer piece ${piece} is not in 0..${SERIALS_PER_VERSION - 1}`);
+  }
+  const base = BigInt(rpzSerial(version)) * BigInt(SERIALS_PER_VERSION);
+  return Number((base + BigInt(piece)) % SERIAL_MODULUS);
+}

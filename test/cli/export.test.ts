@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zoneSerial } from '../../src/render/serial.ts';
 import { runCli, type TestHub, testApp } from '../helpers/hub.ts';
 
 // `takedown export`: the active entries of the local registry as a resolver or proxy file, at one version.
@@ -32,7 +33,8 @@ describe('takedown export', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`version ${version}`);
     const zone = await readFile(join(t.dataDir, 'zone.rpz'), 'utf8');
-    expect(zone).toMatch(new RegExp(`SOA \\S+ \\S+ ${version} `));
+    // The SOA serial is the version times SERIALS_PER_VERSION (src/render/serial.ts).
+    expect(zone).toMatch(new RegExp(`SOA \\S+ \\S+ ${zoneSerial(version)} `));
     expect(zone).toContain('evil-export.example CNAME .');
     expect(zone).toContain('*.evil-export.example CNAME .');
     expect(zone).not.toContain('hidden-export');

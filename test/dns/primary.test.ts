@@ -18,6 +18,7 @@ import {
   dig,
   digStatus,
   domainEntry,
+  poll,
   recordSet,
   sampleEntries,
   sortEntries,
@@ -90,7 +91,7 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
     expect(digStatus(soa)).toBe('NOERROR');
     expect(soa).toMatch(/flags: qr aa;/);
     expect(recordSet(soa)).toEqual([
-      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 7 60 60 604800 60',
+      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 448 60 60 604800 60',
     ]);
     expect(recordSet(await ask('rpz.takedown', 'NS'))).toEqual(['rpz.takedown. 60 IN NS localhost.']);
     expect(recordSet(await ask('evil.test.rpz.takedown', 'A'))).toEqual([
@@ -145,20 +146,20 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       started.primary.publish(version, changes);
     }
     const port = String(started.port);
-    const ixfr = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=10');
+    const ixfr = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=640');
     const lines = ixfr.split('\n').filter((line) => line !== '' && !line.startsWith(';'));
     const shape = lines.map((line) => {
       const fields = line.split(/\s+/);
       return [...fields.slice(0, 4), ...(fields[3] === 'SOA' ? [fields[6]] : [])].join(' ');
     });
     expect(shape).toEqual([
-      'rpz.takedown. 60 IN SOA 13',
-      'rpz.takedown. 60 IN SOA 10',
+      'rpz.takedown. 60 IN SOA 832',
+      'rpz.takedown. 60 IN SOA 640',
       'a.test.rpz.takedown. 60 IN CNAME',
       '*.a.test.rpz.takedown. 60 IN CNAME',
       'v10.canary.takedown.rpz.takedown. 60 IN TXT',
       '*.canary.takedown.rpz.takedown. 60 IN TXT',
-      'rpz.takedown. 60 IN SOA 13',
+      'rpz.takedown. 60 IN SOA 832',
       'e.test.rpz.takedown. 60 IN A',
       'e.test.rpz.takedown. 60 IN AAAA',
       '*.e.test.rpz.takedown. 60 IN A',
@@ -167,17 +168,19 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       '*.f.test.rpz.takedown. 60 IN CNAME',
       'v13.canary.takedown.rpz.takedown. 60 IN TXT',
       '*.canary.takedown.rpz.takedown. 60 IN TXT',
-      'rpz.takedown. 60 IN SOA 13',
+      'rpz.takedown. 60 IN SOA 832',
     ]);
-    const upToDate = recordSet(await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=13'));
-    expect(upToDate).toEqual(['rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 13 60 60 604800 60']);
-    const overUdp = await dig('@127.0.0.1', '-p', port, '+notcp', 'rpz.takedown', 'IXFR=10');
+    const upToDate = recordSet(await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=832'));
+    expect(upToDate).toEqual([
+      'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 832 60 60 604800 60',
+    ]);
+    const overUdp = await dig('@127.0.0.1', '-p', port, '+notcp', 'rpz.takedown', 'IXFR=640');
     expect(recordSet(overUdp)).toEqual(upToDate);
-    const later = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=12');
+    const later = await dig('@127.0.0.1', '-p', port, 'rpz.takedown', 'IXFR=768');
     expect(recordSet(later)).toEqual(
       [
-        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 12 60 60 604800 60',
-        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 13 60 60 604800 60',
+        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 768 60 60 604800 60',
+        'rpz.takedown. 60 IN SOA localhost. hostmaster.localhost. 832 60 60 604800 60',
         'f.test.rpz.takedown. 60 IN CNAME .',
         '*.f.test.rpz.takedown. 60 IN CNAME .',
         'v12.canary.takedown.rpz.takedown. 60 IN TXT "takedown-canary v=12"',
@@ -187,9 +190,56 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
       ].sort(),
     );
     expect(started.events.filter((e) => e.event === 'transfer').map((e) => e.message.split(':')[0])).toEqual([
-      'IXFR serial 10 -> 13',
-      'IXFR serial 12 -> 13',
+      'IXFR serial 640 -> 832',
+      'IXFR serial 768 -> 832',
     ]);
+  });
+
+  it('answers a NOTIFYed address in pieces of pieceRecords records, NOTIFYing it again; 0 or no NOTIFY: whole', async () => {
+    const entries = sampleEntries();
+    const adds = Array.from({ length: 10 }, (_, i) => domainEntry(`piece-${i}.test`));
+    const ixfrFrom1 = async (extra: Partial<Parameters<typeof createRpzPrimary>[0]>) => {
+      const started = await start(entries, 1, extra);
+      primary = started.primary;
+      started.state.entries = sortEntries([...entries, ...adds]);
+      started.state.version = 2;
+      started.primary.publish(
+        2,
+        adds.map((entry) => ({ ...entry, op: 'add' as const })),
+      );
+      const answer = await dig('@127.0.0.1', '-p', String(started.port), 'rpz.takedown', 'IXFR=64');
+      await primary.close();
+      primary = undefined;
+      const soas = recordSet(answer).filter((line) => /\sSOA\s/.test(line));
+      return {
+        soas: soas.map((line) => line.split(/\s+/)[6]),
+        records: recordSet(answer).length,
+        events: started.events,
+      };
+    };
+    const secondary = createSocket('udp4');
+    const notified: number[] = [];
+    secondary.on('message', (message) => {
+      const soa = dnsPacket.decode(message).answers?.[0];
+      if (soa?.type === 'SOA') notified.push(soa.data.serial ?? -1);
+    });
+    await new Promise<void>((resolve) => secondary.bind(0, '127.0.0.1', resolve));
+    const notifyHere = { notify: [{ host: '127.0.0.1', port: secondary.address().port }] };
+    // 20 records in pieces of 8 (6, 7, 7): the first answer leads to serial 65, and a NOTIFY of 128 follows.
+    const pieced = await ixfrFrom1({ ...notifyHere, pieceRecords: 8 });
+    expect(pieced.soas).toEqual(['64', '65']);
+    expect(pieced.records).toBe(2 + 6);
+    await poll(async () => notified.length >= 2, true, 2_000);
+    secondary.close();
+    expect(notified.slice(0, 2)).toEqual([128, 128]);
+    expect(pieced.events.map((e) => e.message.split(':')[0])).toContain(
+      'IXFR serial 64 -> 65 (a piece; the zone is at 128)',
+    );
+    for (const extra of [{ ...notifyHere, pieceRecords: 0 }, { pieceRecords: 8 }]) {
+      const whole = await ixfrFrom1(extra);
+      expect(whole.soas).toEqual(['128', '64']);
+      expect(whole.records).toBe(2 + 20 + 4);
+    }
   });
 
   it('splits a large transfer into compressed messages of at most 16 KiB, each TSIG-signed and chained', async () => {
@@ -282,7 +332,7 @@ describe('NOTIFY', () => {
       expect(notify.flag_aa).toBe(true);
       expect(notify.questions).toEqual([{ name: 'rpz.takedown', type: 'SOA', class: 'IN' }]);
       const soa = notify.answers?.[0];
-      expect(soa?.type === 'SOA' && soa.data.serial).toBe(2);
+      expect(soa?.type === 'SOA' && soa.data.serial).toBe(2 * 64);
     }
     expect(new Set(received.map((notify) => notify.id)).size).toBe(1);
     expect(verified).toEqual([true, true, true]);

@@ -145,7 +145,7 @@ zone "test" { type primary; file "test.zone"; };`,
       expect([resolver, await ask('sub.new.test')]).toEqual([resolver, expected]);
       expect([resolver, await ask('evil.test')]).toEqual([resolver, 'NXDOMAIN']);
     }
-    await named.waitForLog(/transferred serial 3/);
+    await named.waitForLog(/transferred serial 192/);
     const requested = named
       .log()
       .split('\n')
@@ -163,10 +163,10 @@ zone "test" { type primary; file "test.zone"; };`,
       .filter((event) => event.event === 'transfer')
       .map((event) => `${event.client?.split('#')[0]} ${event.message.split(':')[0]}`);
     expect(served.slice(2).sort()).toEqual([
-      '127.0.0.1 IXFR serial 1 -> 2',
-      '127.0.0.1 IXFR serial 1 -> 2, TSIG xfr-key',
-      '127.0.0.1 IXFR serial 2 -> 3',
-      '127.0.0.1 IXFR serial 2 -> 3, TSIG xfr-key',
+      '127.0.0.1 IXFR serial 128 -> 192',
+      '127.0.0.1 IXFR serial 128 -> 192, TSIG xfr-key',
+      '127.0.0.1 IXFR serial 64 -> 128',
+      '127.0.0.1 IXFR serial 64 -> 128, TSIG xfr-key',
     ]);
   });
 });
@@ -195,7 +195,7 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'dig']))(
 server 127.0.0.1 { keys { "${KEY.name}"; }; };
 zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; file "rpz.takedown.db"; allow-transfer { 127.0.0.1; }; };`,
       });
-      await named.waitForLog(/transferred serial 1/);
+      await named.waitForLog(/transferred serial 64/);
     });
     afterAll(async () => {
       await Promise.all([named?.stop(), primary?.close()]);
@@ -212,7 +212,7 @@ zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; fil
       state.version = 3;
       primary.publish(3, [{ ...domainEntry('d.test'), op: 'add' }]);
 
-      // The journal keeps one version (2 -> 3): a NOTIFY now makes BIND ask for IXFR from serial 1.
+      // The journal keeps one version (2 -> 3): a NOTIFY now makes BIND ask for IXFR from version 1's serial.
       const notifier = new Notifier(
         'rpz.takedown.',
         [{ host: '127.0.0.1', port: named.port }],
@@ -225,9 +225,9 @@ zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; fil
         name: 'rpz.takedown',
         type: 'SOA',
         ttl: 60,
-        data: { mname: 'localhost', rname: 'hostmaster.localhost', serial: 3 },
+        data: { mname: 'localhost', rname: 'hostmaster.localhost', serial: 192 },
       });
-      await named.waitForLog(/transferred serial 3/);
+      await named.waitForLog(/transferred serial 192/);
       await notifier.close();
 
       expect(named.log()).toMatch(/rpz\.takedown\/IN: requesting IXFR/);
@@ -235,8 +235,8 @@ zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; fil
         .filter((event) => event.event === 'transfer')
         .map((event) => event.message.split(':')[0]);
       expect(served).toEqual([
-        'AXFR serial 1, TSIG xfr-key',
-        'IXFR serial 1 -> 3 (AXFR-style, older than the journal), TSIG xfr-key',
+        'AXFR serial 64, TSIG xfr-key',
+        'IXFR serial 64 -> 192 (AXFR-style, older than the journal), TSIG xfr-key',
       ]);
       const fromSecondary = recordSet(
         await dig('@127.0.0.1', '-p', String(named.port), 'rpz.takedown', 'AXFR'),

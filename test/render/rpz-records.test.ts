@@ -85,7 +85,7 @@ describe('rpzSerial', () => {
 describe('rpzApexRecords', () => {
   it('puts the serial and the TTL in the SOA', () => {
     expect(rpzApexRecords(2 ** 32 + 42, resolveRenderOptions({ ttl: 30 }))).toEqual([
-      { name: '@', type: 'SOA', data: 'localhost. hostmaster.localhost. 42 60 60 604800 30' },
+      { name: '@', type: 'SOA', data: 'localhost. hostmaster.localhost. 2688 60 60 604800 30' },
       { name: '@', type: 'NS', data: 'localhost.' },
     ]);
   });

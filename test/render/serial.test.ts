@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareSerial, serialNewer } from '../../src/render/serial.ts';
+import { compareSerial, SERIALS_PER_VERSION, serialNewer, zoneSerial } from '../../src/render/serial.ts';
 
 describe('RFC 1982 serial arithmetic', () => {
   it('orders nearby serials and wraps around 2^32', () => {
@@ -32,5 +32,17 @@ describe('RFC 1982 serial arithmetic', () => {
         return serialNewer(next, s) && !serialNewer(s, next) && compareSerial(s, next) === -1;
       }),
     );
+  });
+
+  it('gives each version SERIALS_PER_VERSION serials: its own, then its pieces, all before the next version', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 1, max: 2 ** 24 }), (v, ahead) => {
+        const serials = Array.from({ length: SERIALS_PER_VERSION }, (_, piece) => zoneSerial(v, piece));
+        serials.push(zoneSerial(v + ahead));
+        return serials.every((s, i) => i === 0 || serialNewer(s, serials[i - 1] as number));
+      }),
+    );
+    expect(zoneSerial(2 ** 32 + 3, 5)).toBe(3 * SERIALS_PER_VERSION + 5);
+    expect(() => zoneSerial(1, SERIALS_PER_VERSION)).toThrow(/piece/);
   });
 });

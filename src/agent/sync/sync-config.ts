@@ -39,6 +39,8 @@ export interface SyncConfig {
   serveRpz?: { host: string; port: number };
   /** Secondaries to NOTIFY when the served zone changes. */
   notify: Array<{ host: string; port: number }>;
+  /** Records per IXFR answer to a NOTIFYed secondary (`--rpz-piece-records`); 0: whole differences. */
+  rpzPieceRecords?: number;
 }
 
 /** A configuration value that cannot work; the message names the key (flag) and the value. */
@@ -88,6 +90,7 @@ const inputSchema = z.strictObject({
   'metrics-host': text.optional(),
   'serve-rpz': text.optional(),
   notify: list.optional(),
+  'rpz-piece-records': z.coerce.number().int().min(0).optional(),
   render: z
     .strictObject({
       zone: z.string().optional(),
@@ -172,6 +175,10 @@ export function resolveSyncConfig(sources: ConfigSources): SyncConfig {
   }
   if (merged['serve-rpz'] !== undefined) config.serveRpz = hostPort('--serve-rpz', merged['serve-rpz']);
   if (config.notify.length > 0 && !config.serveRpz) throw new SyncConfigError('--notify needs --serve-rpz');
+  if (merged['rpz-piece-records'] !== undefined) {
+    if (!config.serveRpz) throw new SyncConfigError('--rpz-piece-records needs --serve-rpz');
+    config.rpzPieceRecords = merged['rpz-piece-records'];
+  }
   if (config.once && config.serveRpz) throw new SyncConfigError('--serve-rpz needs the daemon, not --once');
   return config;
 }

@@ -155,6 +155,16 @@ describe('resolveSyncConfig', () => {
     expect(() =>
       resolveSyncConfig({ file: { dir: '/', values: { render: { ttl: -1 } } }, flags: base, env: {} }),
     ).toThrow('render.ttl');
+    expect(() => resolveSyncConfig({ flags: { ...base, 'rpz-piece-records': '0' }, env: {} })).toThrow(
+      '--rpz-piece-records needs --serve-rpz',
+    );
+    const served = { ...base, 'serve-rpz': '127.0.0.1:5300' };
+    expect(() => resolveSyncConfig({ flags: { ...served, 'rpz-piece-records': '-1' }, env: {} })).toThrow(
+      'rpz-piece-records',
+    );
+    expect(
+      resolveSyncConfig({ flags: { ...served, 'rpz-piece-records': '0' }, env: {} }).rpzPieceRecords,
+    ).toBe(0);
   });
 });
 
