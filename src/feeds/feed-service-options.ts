@@ -1,3 +1,4 @@
+import { DEFAULT_BLOOM_FPR } from '../core/confirm.ts';
 import type { SigningKey } from '../core/keys.ts';
 import type { Category } from '../core/types.ts';
 import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../core/types.ts';
@@ -63,7 +64,7 @@ export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfi
     keepSnapshots: 3,
     snapshotTtlMs: 24 * HOUR,
     deltaTtlMs: 24 * HOUR,
-    filterFpr: 1e-6,
+    filterFpr: DEFAULT_BLOOM_FPR,
     deltaCacheEntries: 256,
     deltaCacheBytes: 64 * 1024 * 1024,
     pollMs: 200,
