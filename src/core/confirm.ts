@@ -47,8 +47,8 @@ export const PATH_EXPRESSIONS_PER_URL = 25;
 export const FALSE_BLOCK_TARGET = 1e-12;
 /** The configured Bloom rate f0 by default: the size and speed trade-off of docs/DECISIONS.md. */
 export const DEFAULT_BLOOM_FPR = 1 / 32;
-/** Least room for keys that deltas add before the next snapshot (the hub serves deltas of up to 20 000 changes). */
-const MIN_INSERT_HEADROOM = 20_000;
+/** Least room for keys that deltas add before the next snapshot (the hub snapshots after 10 000 changes by default). */
+const MIN_INSERT_HEADROOM = 10_000;
 /** A Bloom filter that passes more than half of all elements is not worth its probes. */
 const MAX_BLOOM_FPR = 0.5;
 

@@ -61,6 +61,11 @@ export class FilterState {
     private readonly capacity: number,
     /** Full mode: the current sorted key heads and their tails; lean mode: null. */
     private readonly keys: PerClass<TailedKeys> | null,
+    /**
+     * Whether the snapshot keeps the bound up to its insert capacity, so deltas are held to it; one whose widths
+     * were forced narrower than the bound needs (tests, experiments) is not.
+     */
+    private readonly bounded: boolean,
   ) {}
 
   /** A state from a snapshot payload; a failure when the payload is malformed. */
@@ -69,7 +74,15 @@ export class FilterState {
     if (!snapshot.ok) return snapshot;
     const { bits, bloom, keys, inserted, capacity } = snapshot.value;
     const counts = { root: keys.root.keys.length, path: keys.path.keys.length };
-    return ok(new FilterState(bits, counts, bloom, inserted, capacity, options.lean ? null : keys));
+    // The keys grown to the capacity in their mix (all root when there are none), as the snapshot was sized.
+    const total = counts.root + counts.path;
+    const full =
+      total === 0
+        ? { root: capacity, path: 0 }
+        : { root: (counts.root * capacity) / total, path: (counts.path * capacity) / total };
+    const bounded =
+      falseBlockChance(full, bloomRate(bloom.size, bloom.hashCount, capacity), bits) < FALSE_BLOCK_TARGET;
+    return ok(new FilterState(bits, counts, bloom, inserted, capacity, options.lean ? null : keys, bounded));
   }
 
   /** Whether this state keeps no key set. */
@@ -144,9 +157,8 @@ export class FilterState {
         }
       }
     }
-    const next = new FilterState(bits, counts, bloom, inserted, this.capacity, keys);
-    const before = this.falseBlockBound;
-    if (next.falseBlockBound >= FALSE_BLOCK_TARGET && next.falseBlockBound > before) {
+    const next = new FilterState(bits, counts, bloom, inserted, this.capacity, keys, this.bounded);
+    if (this.bounded && next.falseBlockBound >= FALSE_BLOCK_TARGET) {
       return fail('resync_required', `delta takes the false-block bound to ${next.falseBlockBound.toExponential(2)}`);
     }
     return ok(next);

@@ -13,6 +13,7 @@ import {
   isRootExpression,
   type KeyWidths,
   keyExtension,
+  keyTail,
   keyWidthsText,
   MAX_CONFIRMATION_BITS,
   MIN_CONFIRMATION_BITS,
@@ -78,26 +79,27 @@ const grown = (counts: { root: number; path: number }) => {
 
 describe('confirmationWidths', () => {
   it.each([
-    [1_000, 0, 1 / 32, { root: 47, path: 49 }],
-    [60_000, 0, 1 / 32, { root: 50, path: 53 }],
-    [1_000_000, 0, 1 / 32, { root: 53, path: 53 }],
-    [1_000_000, 0, 1e-6, { root: 41, path: 44 }],
-    [0, 1_000_000, 1e-6, { root: 41, path: 44 }],
-    [0, 0, 1 / 32, { root: 47, path: 49 }],
+    [1_000, 0, 1 / 32, { root: 51, path: 54 }],
+    [60_000, 0, 1 / 32, { root: 54, path: 56 }],
+    [1_000_000, 0, 1 / 32, { root: 58, path: 60 }],
+    [1_000_000, 0, 1e-6, { root: 55, path: 57 }],
+    [0, 1_000_000, 1e-6, { root: 55, path: 57 }],
+    [0, 0, 1 / 32, { root: 51, path: 53 }],
     [1e12, 0, 0.5, { root: MAX_CONFIRMATION_BITS, path: MAX_CONFIRMATION_BITS }],
   ])('gives %d root and %d path keys at fpr %d the widths %o', (root, path, fpr, widths) => {
     expect(confirmationWidths({ root, path }, fpr)).toEqual(widths);
   });
 
   it('spends the rounding slack of one class on the other', () => {
-    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6)).toEqual({ root: 42, path: 43 });
-    expect(confirmationWidths({ root: 100_000, path: 1_000_000 }, 1e-6)).toEqual({ root: 41, path: 44 });
+    // Ceilings 55 and 57; the root term leaves room for 56-bit path keys.
+    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6)).toEqual({ root: 55, path: 56 });
+    expect(confirmationWidths({ root: 100_000, path: 1_000_000 }, 1e-6)).toEqual({ root: 54, path: 57 });
   });
 
   it('keeps widths it is given as a minimum', () => {
-    expect(confirmationWidths({ root: 1_000_000, path: 0 }, 1e-6, { root: 45, path: 30 })).toEqual({
-      root: 45,
-      path: 44,
+    expect(confirmationWidths({ root: 1_000_000, path: 0 }, 1e-6, { root: 59, path: 30 })).toEqual({
+      root: 59,
+      path: 57,
     });
   });
 
@@ -235,8 +237,11 @@ describe('confirmationKey', () => {
         fc.integer({ min: 0, max: 0xffffffff }),
         fc.integer({ min: MIN_CONFIRMATION_BITS, max: MAX_CONFIRMATION_BITS }),
         (high, low, bits) => {
-          const expected = ((BigInt(high) << 32n) | BigInt(low)) >> BigInt(64 - bits);
-          expect(confirmationKey(Uint32Array.of(0, 0, high, low), bits)).toBe(Number(expected));
+          const key = ((BigInt(high) << 32n) | BigInt(low)) >> BigInt(64 - bits);
+          const tail = BigInt(Math.max(0, bits - 53));
+          const hash = Uint32Array.of(0, 0, high, low);
+          expect(confirmationKey(hash, bits)).toBe(Number(key >> tail));
+          expect(keyTail(hash, bits)).toBe(Number(key & ((1n << tail) - 1n)));
         },
       ),
     );
@@ -244,8 +249,8 @@ describe('confirmationKey', () => {
 });
 
 describe('width checks', () => {
-  it('accepts whole widths from 24 to 53 only', () => {
-    expect([23, 24, 45, 53, 54, 30.5, Number.NaN].map(isConfirmationBits)).toEqual([
+  it('accepts whole widths from 24 to 64 only', () => {
+    expect([23, 24, 45, 64, 65, 30.5, Number.NaN].map(isConfirmationBits)).toEqual([
       false,
       true,
       true,
@@ -255,7 +260,7 @@ describe('width checks', () => {
       false,
     ]);
     expect(isKeyWidths({ root: 43, path: 45 })).toBe(true);
-    expect(isKeyWidths({ root: 43, path: 54 })).toBe(false);
+    expect(isKeyWidths({ root: 43, path: 65 })).toBe(false);
     expect(isKeyWidths({ root: 23, path: 45 })).toBe(false);
   });
 
