@@ -159,4 +159,3 @@ export class KeyBloom {
 
 /** Bytes of the raw bit array of a filter of `size` bits. */
 export const byteLength = (size: number): number => Math.ceil(size / 8);
-

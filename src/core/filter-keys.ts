@@ -5,12 +5,12 @@
 import { sha256Hex } from './bytes.ts';
 import {
   confirmationKey,
-  isRootExpression,
   headBits,
+  isRootExpression,
   KEY_HEAD_BITS,
+  type KeyWidths,
   keyExtension,
   keyTail,
-  type KeyWidths,
   type PerClass,
 } from './confirm.ts';
 import { hashExpression } from './hash.ts';

@@ -491,7 +491,8 @@ class SectionReader {
     for (let i = 0; i < count; i++) {
       widths.forEach((width, f) => {
         let value = 0;
-        for (let b = 0; b < width; b++, bit++) value |= (((bytes[bit >>> 3] as number) >>> (bit & 7)) & 1) << b;
+        for (let b = 0; b < width; b++, bit++)
+          value |= (((bytes[bit >>> 3] as number) >>> (bit & 7)) & 1) << b;
         (fields[f] as Uint16Array)[i] = value;
       });
     }

@@ -153,13 +153,22 @@ export class FilterState {
       for (const cls of ['root', 'path'] as const) {
         const { keys: heads, tails, extensions } = added[cls];
         for (let i = 0; i < heads.length; i++) {
-          bloom.addKey(heads[i] as number, tails[i] as number, bits[cls], extensions[i] as number, cls === 'path');
+          bloom.addKey(
+            heads[i] as number,
+            tails[i] as number,
+            bits[cls],
+            extensions[i] as number,
+            cls === 'path',
+          );
         }
       }
     }
     const next = new FilterState(bits, counts, bloom, inserted, this.capacity, keys, this.bounded);
     if (this.bounded && next.falseBlockBound >= FALSE_BLOCK_TARGET) {
-      return fail('resync_required', `delta takes the false-block bound to ${next.falseBlockBound.toExponential(2)}`);
+      return fail(
+        'resync_required',
+        `delta takes the false-block bound to ${next.falseBlockBound.toExponential(2)}`,
+      );
     }
     return ok(next);
   }

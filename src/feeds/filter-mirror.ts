@@ -7,12 +7,12 @@
 
 import {
   confirmationKey,
+  headBits,
   isRootExpression,
+  KEY_HEAD_BITS,
   type KeyClass,
   type KeyWidths,
   keyWidthsText,
-  headBits,
-  KEY_HEAD_BITS,
   type PerClass,
 } from '../core/confirm.ts';
 import { byKeyClass, type ClassKeys, keyCount, keySetChecksum, narrowKeys } from '../core/filter-keys.ts';

@@ -82,7 +82,8 @@ describe('KeyBloom', () => {
       if (bloom.hasHash(hash, BITS, false)) positives++;
       // The key of a member with another extension: stopped unless all the other bits are set.
       const member = hashOf(members[i % members.length] as string);
-      member[0] = ((member[0] as number) + (1 + Math.floor(i / members.length)) * 2 ** (32 - EXTENSION_BITS)) >>> 0;
+      member[0] =
+        ((member[0] as number) + (1 + Math.floor(i / members.length)) * 2 ** (32 - EXTENSION_BITS)) >>> 0;
       if (bloom.hasHash(member, BITS, false)) sameKeyPositives++;
     }
     const expected = bloomRate(bloom.size, bloom.hashCount, members.length) * 100_000;

@@ -7,9 +7,9 @@ import {
   EXTENSION_BITS,
   FALSE_BLOCK_TARGET,
   falseBlockChance,
+  insertCapacity,
   isConfirmationBits,
   isKeyWidths,
-  insertCapacity,
   isRootExpression,
   type KeyWidths,
   keyExtension,
@@ -107,7 +107,10 @@ describe('confirmationWidths', () => {
   const proportional = (perUrl: number, fpr: number, n: number) => {
     let bits = MIN_CONFIRMATION_BITS;
     const rate = fpr + 2 ** -EXTENSION_BITS;
-    while (bits < MAX_CONFIRMATION_BITS && (perUrl * rate * insertCapacity(n)) / 2 ** bits >= FALSE_BLOCK_TARGET)
+    while (
+      bits < MAX_CONFIRMATION_BITS &&
+      (perUrl * rate * insertCapacity(n)) / 2 ** bits >= FALSE_BLOCK_TARGET
+    )
       bits++;
     return bits;
   };
@@ -194,7 +197,9 @@ describe('bloomRateFor', () => {
           const bits = confirmationWidths(counts, configured);
           const rate = bloomRateFor(counts, bits, configured);
           expect(rate).toBeLessThanOrEqual(0.5);
-          expect(falseBlockChance(grown(counts), rate, bits)).toBeLessThanOrEqual(FALSE_BLOCK_TARGET * (1 + 1e-9));
+          expect(falseBlockChance(grown(counts), rate, bits)).toBeLessThanOrEqual(
+            FALSE_BLOCK_TARGET * (1 + 1e-9),
+          );
           if (bits.root < MAX_CONFIRMATION_BITS && bits.path < MAX_CONFIRMATION_BITS && rate < 0.5)
             expect(rate).toBeGreaterThanOrEqual(configured);
         },
@@ -209,7 +214,9 @@ describe('bloomRateFor', () => {
 
 describe('keyExtension', () => {
   it('takes the top bits of the first hash word, apart from the key', () => {
-    expect(keyExtension(Uint32Array.of(0xabcdef12, 0, 0xffffffff, 0xffffffff))).toBe(0xabcdef12 >>> (32 - EXTENSION_BITS));
+    expect(keyExtension(Uint32Array.of(0xabcdef12, 0, 0xffffffff, 0xffffffff))).toBe(
+      0xabcdef12 >>> (32 - EXTENSION_BITS),
+    );
   });
 });
 

@@ -101,7 +101,11 @@ describe('encodeFilterSnapshot', () => {
     const at = keys.path.keys.indexOf(classKeyOf(url, bits));
     expect(keys.path.tails?.[at]).toBe(keyTail(hashOf(url), bits.path));
     expect(decoded.value.inserted).toBe(mixed.length);
-    expect(mixed.every((e) => bloom.hasHash(hashOf(e), isRootExpression(e) ? bits.root : bits.path, !isRootExpression(e)))).toBe(true);
+    expect(
+      mixed.every((e) =>
+        bloom.hasHash(hashOf(e), isRootExpression(e) ? bits.root : bits.path, !isRootExpression(e)),
+      ),
+    ).toBe(true);
   });
 
   it('chooses the widths of confirmationWidths for its key counts', async () => {
@@ -157,7 +161,9 @@ describe('encodeFilterSnapshot', () => {
       expect(snapshot.checksum).toBe(await expectedChecksum(expressions, snapshot.bits));
       const decoded = decodeFilterSnapshot(snapshot.payload);
       if (!decoded.ok) throw new Error(decoded.error.message);
-      expect(decoded.value.keys.root.keys.length + decoded.value.keys.path.keys.length).toBe(expressions.length);
+      expect(decoded.value.keys.root.keys.length + decoded.value.keys.path.keys.length).toBe(
+        expressions.length,
+      );
     }
   });
 
@@ -248,13 +254,20 @@ describe('encodeFilterDelta', () => {
     // Indexes in the key sets before the delta.
     const previous = keysOf(before, bits);
     expect([...delta.value.removedRanks.root]).toEqual([previous.root.indexOf(keyOf('old.example/', 40))]);
-    expect([...delta.value.removedRanks.path]).toEqual([previous.path.indexOf(keyOf('old.example/y?z=1', 58))]);
+    expect([...delta.value.removedRanks.path]).toEqual([
+      previous.path.indexOf(keyOf('old.example/y?z=1', 58)),
+    ]);
   });
 
   it('drops a key that is both added and removed, and encodes an empty delta', () => {
     const widths = { root: 30, path: 30 };
     const delta = decodeFilterDelta(
-      filterDeltaFrom(['b.example/', 'c.example/p'], ['a.example/', 'b.example/', 'c.example/p'], ['b.example/', 'c.example/p'], widths),
+      filterDeltaFrom(
+        ['b.example/', 'c.example/p'],
+        ['a.example/', 'b.example/', 'c.example/p'],
+        ['b.example/', 'c.example/p'],
+        widths,
+      ),
     );
     if (!delta.ok) throw new Error(delta.error.message);
     expect([...delta.value.added.root.keys]).toEqual([keyOf('a.example/', 30)]);
@@ -263,7 +276,9 @@ describe('encodeFilterDelta', () => {
     const empty = decodeFilterDelta(filterDeltaFrom([], [], [], { root: 53, path: 24 }));
     if (!empty.ok) throw new Error(empty.error.message);
     const { added, removedRanks } = empty.value;
-    expect(added.root.keys.length + added.path.keys.length + removedRanks.root.length + removedRanks.path.length).toBe(0);
+    expect(
+      added.root.keys.length + added.path.keys.length + removedRanks.root.length + removedRanks.path.length,
+    ).toBe(0);
   });
 
   it('refuses a width outside 24..64 and key sets that still hold a removed key', () => {
@@ -337,7 +352,12 @@ describe('decoding corrupted payloads', () => {
 
   it('never throws on flipped bytes', async () => {
     const { payload, bits } = await encodeFilterSnapshot(mixed.slice(1480, 1520), { fpr: 1e-2 });
-    const delta = filterDeltaFrom(mixed.slice(1480, 1520), mixed.slice(1470, 1480), mixed.slice(1480, 1490), bits);
+    const delta = filterDeltaFrom(
+      mixed.slice(1480, 1520),
+      mixed.slice(1470, 1480),
+      mixed.slice(1480, 1490),
+      bits,
+    );
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }),

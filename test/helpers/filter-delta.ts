@@ -11,6 +11,7 @@ export const applied = (before: readonly string[], added: readonly string[], rem
 /**
  * The filter delta that takes a consumer holding `before` to `before` + `added` - `removed`: the hub derives
  * the removed keys' indexes from its key sets after the change, as this does from the expressions.
+ * Keys held before are looked up linearly: for test-sized sets.
  */
 export function filterDeltaFrom(
   before: readonly string[],
@@ -18,5 +19,14 @@ export function filterDeltaFrom(
   removed: readonly string[],
   bits: KeyWidths,
 ): Uint8Array {
-  return encodeFilterDelta(added, removed, bits, keysOf(applied(before, added, removed), bits));
+  // As the hub's mirror does: an added expression whose key is already held changes no key set.
+  const held = keysOf(before, bits);
+  const fresh = added.filter((e) => {
+    const key = keysOf([e], bits);
+    return (
+      !(key.root.length > 0 && held.root.includes(key.root[0] as number)) &&
+      !(key.path.length > 0 && held.path.includes(key.path[0] as number))
+    );
+  });
+  return encodeFilterDelta(fresh, removed, bits, keysOf(applied(before, added, removed), bits));
 }
