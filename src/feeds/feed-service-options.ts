@@ -29,7 +29,7 @@ export interface FeedServiceOptions {
    * delta TTL shorter than the longest quiet spell of the registry would turn every consumer stale.
    */
   deltaTtlMs?: number;
-  /** Bloom false-positive rate of filter snapshots (default 1e-6). */
+  /** Configured Bloom rate f0 of filter snapshots (default 1/32): it sets the key widths (docs/DECISIONS.md). */
   filterFpr?: number;
   /** Delta cache bounds (default 256 artifacts, 64 MiB). */
   deltaCacheEntries?: number;
