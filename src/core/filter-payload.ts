@@ -487,18 +487,23 @@ class SectionReader {
     const bytes = this.take(Math.ceil((count * perEntry) / 8));
     if (bytes === null) return fail('filter_truncated', `payload ends inside its ${what}`);
     const fields = widths.map(() => new Uint16Array(count));
-    let bit = 0;
+    // Least significant bit first: a 32-bit accumulator refilled a byte at a time (widths are at most 16).
+    let acc = 0;
+    let filled = 0;
+    let at = 0;
     for (let i = 0; i < count; i++) {
-      widths.forEach((width, f) => {
-        let value = 0;
-        for (let b = 0; b < width; b++, bit++)
-          value |= (((bytes[bit >>> 3] as number) >>> (bit & 7)) & 1) << b;
-        (fields[f] as Uint16Array)[i] = value;
-      });
+      for (let f = 0; f < widths.length; f++) {
+        const width = widths[f] as number;
+        while (filled < width) {
+          acc |= (bytes[at++] as number) << filled;
+          filled += 8;
+        }
+        (fields[f] as Uint16Array)[i] = acc & ((1 << width) - 1);
+        acc >>>= width;
+        filled -= width;
+      }
     }
-    if (bit % 8 !== 0 && (bytes[bytes.length - 1] as number) >>> (bit % 8) !== 0) {
-      return fail('filter_malformed', `${what} have non-zero padding`);
-    }
+    if (acc !== 0) return fail('filter_malformed', `${what} have non-zero padding`);
     return ok(fields);
   }
 

@@ -262,11 +262,11 @@ describe('encodeFilterDelta', () => {
   it('drops a key that is both added and removed, and encodes an empty delta', () => {
     const widths = { root: 30, path: 30 };
     const delta = decodeFilterDelta(
-      filterDeltaFrom(
-        ['b.example/', 'c.example/p'],
+      encodeFilterDelta(
         ['a.example/', 'b.example/', 'c.example/p'],
         ['b.example/', 'c.example/p'],
         widths,
+        keysOf(['a.example/'], widths),
       ),
     );
     if (!delta.ok) throw new Error(delta.error.message);
