@@ -105,5 +105,5 @@ describe('false blocks of a state reached through deltas', () => {
     expect(hits.root).toBeLessThan(expected.root * 1.15);
     expect(hits.path).toBeGreaterThan(expected.path * 0.6);
     expect(hits.path).toBeLessThan(expected.path * 1.4);
-  });
+  }, 300_000);
 });
