@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeArtifact } from '../src/core/artifact.ts';
+import { DEFAULT_BLOOM_FPR } from '../src/core/confirm.ts';
 import { encodeFilterSnapshot } from '../src/core/filter-payload.ts';
 import { exportPublicKey, generateSigningKey } from '../src/core/keys.ts';
 import { bundleEdge, type EdgeRuntime, startEdgeRuntime } from '../workers/tools/runtime.ts';
@@ -17,7 +18,7 @@ import { formatNumber, Recorder } from './lib/result.ts';
 import { MiB, median } from './lib/timing.ts';
 
 const ENTRIES = 1_000_000;
-const FPR = 1e-6;
+const FPR = DEFAULT_BLOOM_FPR;
 const ROUNDS = 7;
 const GHOSTERY_ROUNDS = 3;
 const LOADS = 5;
@@ -26,7 +27,7 @@ const GOALS = { ratio: 3, memoryMiB: 32, loadMs: 300 };
 const rec = new Recorder(
   'edge',
   'Edge worker in workerd: checks, memory, load',
-  `A ${formatNumber(ENTRIES)}-entry filter snapshot (fpr ${FPR}) of \`domain/\` expressions: the ` +
+  `A ${formatNumber(ENTRIES)}-entry filter snapshot (configured Bloom rate f0 = 1/${1 / FPR}) of \`domain/\` expressions: the ` +
     `${shownPath(PHISHING_DOMAINS)} names, then ${shownPath(NRD_LIST)} names up to the count, signed with a fresh ` +
     'Ed25519 key. A bench worker (bench/edge-worker.ts, bundled by `wrangler deploy --dry-run` with ' +
     "wrangler.toml's flags, run by Miniflare) holds every URL of " +

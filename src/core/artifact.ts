@@ -30,8 +30,12 @@ import { parseCheckpoint } from './checkpoint.ts';
 import { KEY_ID_BYTES, SIGNATURE_BYTES, type SigningKey, sign } from './keys.ts';
 import { fail, ok, type Result } from './types.ts';
 
-/** Bump on any change of the bytes below (the golden test fails until it is bumped). */
-export const FORMAT_VERSION = 3;
+/** Bump on any change of the bytes below or of a payload format (the golden test fails until it is bumped). */
+export const FORMAT_VERSION = 4;
+/** Set-hash checksums of plain feeds and filter payload format 2; consumers read it for plain feeds only. */
+const FORMAT_VERSION_3 = 3;
+/** The first version whose `filter` payloads (filter format 3) this code reads. */
+const FILTER_SINCE_VERSION = 4;
 /** The version before checkpoints, which consumers still read. */
 const FORMAT_VERSION_1 = 1;
 /** Checkpoints, with plain feeds still checksummed as one digest of the payload; consumers still read it. */
@@ -154,6 +158,7 @@ export function decodeArtifact(bytes: Uint8Array): Result<DecodedArtifact> {
   const formatVersion = view.getUint16(8);
   if (
     formatVersion !== FORMAT_VERSION &&
+    formatVersion !== FORMAT_VERSION_3 &&
     formatVersion !== FORMAT_VERSION_2 &&
     formatVersion !== FORMAT_VERSION_1
   ) {
@@ -190,6 +195,12 @@ export function decodeArtifact(bytes: Uint8Array): Result<DecodedArtifact> {
   if (kind === undefined) return fail('malformed', `unknown artifact kind ${view.getUint8(10)}`);
   if (feedBytes.subarray(feedLength).some((b) => b !== 0))
     return fail('malformed', 'feed name is not NUL padded');
+  if (feed === 'filter' && formatVersion < FILTER_SINCE_VERSION) {
+    return fail(
+      'unsupported_format',
+      `filter artifact of format version ${formatVersion}: its Bloom filter predates format ${FILTER_SINCE_VERSION}, fetch a new snapshot`,
+    );
+  }
   const manifest: Manifest = {
     formatVersion,
     kind,

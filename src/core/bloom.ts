@@ -1,88 +1,81 @@
 /**
- * The Bloom filter of the `filter` feed: bloom-filters' `BloomFilter`, with its documented hashing
- * extension point (a `Hashing` subclass as `_hashing`) replaced by the expression hash, because its default
- * pure-JS xxhash is an order of magnitude slower and runs twice per element. bloom-filters builds the filter
- * and holds its bit array (the payload's bytes); lookups test that array's bits directly (see `hasHash`).
+ * The Bloom filter of the `filter` feed. Its elements are not expressions but (class, confirmation key,
+ * extension) triples (confirm.ts), so a consumer can add a key that a delta carries: a key added between two
+ * snapshots is then checked exactly as the snapshot's own keys are, behind the same filter.
  *
- * Indexes come from enhanced double hashing (Dillinger and Manolios) over the first 64 bits of the hash:
- * x = h[0] mod m, y = h[1] mod m, then index i is x, and x += y, y += i (all mod m). The step grows, so a
- * zero or short-cycled step still yields spread indexes for any m.
+ * Indexes come from enhanced double hashing (Dillinger and Manolios) over two words mixed from the W-bit key's
+ * high part u (its top 32 bits, or the whole key when W <= 32), its low part v (the other W - 32 bits, else 0),
+ * the extension e and the class, with MurmurHash3's 32-bit finalizer fmix32:
+ *
+ *   a = fmix32(v ^ imul(e + 1, 0x9e3779b1) ^ (path ? 0x5bd1e995 : 0)),  x = fmix32(u ^ a),
+ *   y = fmix32(x ^ v ^ 0x85ebca6b);  index i is x mod m, then x += y, y += i (both mod m).
+ *
+ * Two members sharing a key but not an extension get unrelated indexes: that is what makes the filter stop a
+ * non-member whose key collides with a member's. The step grows, so a zero or short-cycled step still spreads.
  */
-import bloomFilters from 'bloom-filters';
-import { hashExpression } from './hash.ts';
+import { EXTENSION_BITS, KEY_HEAD_BITS } from './confirm.ts';
 import { fail, ok, type Result } from './types.ts';
 
-const { BloomFilter, Hashing } = bloomFilters;
-type BloomFilterInstance = InstanceType<typeof BloomFilter>;
-type HashableInput = Parameters<InstanceType<typeof Hashing>['getIndexes']>[0];
-
-/** Largest filter in bits: indexes are derived from 32-bit hash words and written as a u32. */
+/** Largest filter in bits: indexes are 32-bit words and the size is written as a u32. */
 const MAX_BLOOM_BITS = 0xffffffff;
+/** Most hash functions a filter may use (a u8 in the payload; a rate of 2^-32 needs 32). */
+const MAX_HASH_COUNT = 64;
 
-/**
- * Hashes each element once with {@link hashExpression} and keeps the result in `hash`, so the caller can
- * derive the confirmation key from the same hash. The index array is reused: `add` and `has` only read it.
- */
-class ExpressionHashing extends Hashing {
-  readonly hash = new Uint32Array(4);
-  private readonly indexes: number[] = [];
-
-  override getIndexes(element: HashableInput, size: number, hashCount: number): number[] {
-    if (typeof element !== 'string') throw new TypeError('filter elements are expression strings');
-    const hash = this.hash;
-    hashExpression(element, hash);
-    const indexes = this.indexes;
-    indexes.length = hashCount;
-    let x = (hash[0] as number) % size;
-    let y = (hash[1] as number) % size;
-    for (let i = 0; i < hashCount; i++) {
-      indexes[i] = x;
-      x += y;
-      if (x >= size) x -= size;
-      y += i;
-      if (y >= size) y %= size;
-    }
-    return indexes;
-  }
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** False-positive rate of a Bloom filter of `size` bits and `hashCount` hashes holding `count` elements. */
+export const bloomRate = (size: number, hashCount: number, count: number): number =>
+  (1 - Math.exp((-hashCount * count) / size)) ** hashCount;
+
 /**
- * A Bloom filter over expressions. After {@link add} or {@link has}, {@link hash} holds the expression's
- * 128-bit hash, so one hash per expression serves both the filter and the confirmation key.
+ * The fewest bits (and their hash count) for `capacity` elements at rate `fpr`: of the two whole hash counts
+ * around the optimum log2(1/fpr), the one that needs the smaller filter.
  */
-export class ExpressionBloom {
-  /** The hash of the expression last passed to `add` or `has` (overwritten by the next call). */
-  readonly hash: Uint32Array;
-  /** bloom-filters' own bit array, bit i at byte i >> 3, mask 1 << (i & 7). */
-  private readonly bits: Uint8Array;
-  private readonly m: number;
-  private readonly k: number;
-
-  private constructor(private readonly filter: BloomFilterInstance) {
-    const hashing = new ExpressionHashing();
-    filter._hashing = hashing;
-    this.hash = hashing.hash;
-    this.bits = filter._filter.array;
-    this.m = filter.size;
-    this.k = filter._nbHashes;
+export function bloomShape(capacity: number, fpr: number): { size: number; hashCount: number } {
+  if (!(fpr > 0 && fpr < 1)) throw new RangeError(`Bloom false-positive rate ${fpr} is not in (0, 1)`);
+  const ideal = Math.log2(1 / fpr);
+  let best = { size: Number.POSITIVE_INFINITY, hashCount: 1 };
+  for (const k of new Set([Math.max(1, Math.floor(ideal)), Math.max(1, Math.ceil(ideal))])) {
+    const hashCount = Math.min(k, MAX_HASH_COUNT);
+    // (1 - e^(-k n / m))^k = fpr, solved for m.
+    const size = Math.max(8, Math.ceil((-hashCount * capacity) / Math.log1p(-(fpr ** (1 / hashCount)))));
+    if (size < best.size) best = { size, hashCount };
   }
+  if (best.size > MAX_BLOOM_BITS) {
+    throw new RangeError(`Bloom filter of ${best.size} bits for ${capacity} elements exceeds 2^32`);
+  }
+  return best;
+}
 
-  /** An empty filter sized for `expectedCount` elements at false-positive rate `fpr` (bloom-filters' optimum). */
-  static create(expectedCount: number, fpr: number): ExpressionBloom {
-    if (!(fpr > 0 && fpr < 1)) throw new RangeError(`Bloom false-positive rate ${fpr} is not in (0, 1)`);
-    const filter = BloomFilter.create(Math.max(1, expectedCount), fpr);
-    if (filter.size > MAX_BLOOM_BITS) {
-      throw new RangeError(`Bloom filter of ${filter.size} bits for ${expectedCount} elements exceeds 2^32`);
-    }
-    return new ExpressionBloom(filter);
+/** A Bloom filter over (class, key, extension); see the header for its indexes. */
+export class KeyBloom {
+  private constructor(
+    /** Number of bits (m). */
+    readonly size: number,
+    /** Number of hash functions (k). */
+    readonly hashCount: number,
+    /** Bit i at byte i >> 3, mask 1 << (i & 7). */
+    private readonly bits: Uint8Array,
+  ) {}
+
+  /** An empty filter with room for `capacity` elements at rate `fpr` ({@link bloomShape}). */
+  static create(capacity: number, fpr: number): KeyBloom {
+    const { size, hashCount } = bloomShape(Math.max(1, capacity), fpr);
+    return new KeyBloom(size, hashCount, new Uint8Array(byteLength(size)));
   }
 
   /** A filter of `size` bits and `hashCount` hashes holding `bytes`, its raw bit array (copied). */
-  static fromBytes(size: number, hashCount: number, bytes: Uint8Array): Result<ExpressionBloom> {
+  static fromBytes(size: number, hashCount: number, bytes: Uint8Array): Result<KeyBloom> {
     if (!Number.isInteger(size) || size < 1 || size > MAX_BLOOM_BITS) {
       return fail('bloom_malformed', `Bloom size ${size} bits is out of range`);
     }
-    if (!Number.isInteger(hashCount) || hashCount < 1 || hashCount > 255) {
+    if (!Number.isInteger(hashCount) || hashCount < 1 || hashCount > MAX_HASH_COUNT) {
       return fail('bloom_malformed', `Bloom hash count ${hashCount} is out of range`);
     }
     if (bytes.length !== byteLength(size)) {
@@ -93,55 +86,69 @@ export class ExpressionBloom {
     if (spare !== 0 && (bytes[bytes.length - 1] as number) >>> spare !== 0) {
       return fail('bloom_malformed', 'Bloom bit array has bits set past its size');
     }
-    const filter = new BloomFilter(size, hashCount);
-    filter._filter.array.set(bytes);
-    return ok(new ExpressionBloom(filter));
+    return ok(new KeyBloom(size, hashCount, bytes.slice()));
   }
 
-  /** Number of bits (m). */
-  get size(): number {
-    return this.m;
+  /** A copy that can take more elements while this one stays as it is. */
+  copy(): KeyBloom {
+    return new KeyBloom(this.size, this.hashCount, this.bits.slice());
   }
 
-  /** Number of hash functions (k). */
-  get hashCount(): number {
-    return this.k;
+  /** Adds the key of width `bits` (`head` and `tail`, confirm.ts) with its extension; `path` for a path key. */
+  addKey(head: number, tail: number, bits: number, extension: number, path: boolean): void {
+    const headWidth = Math.min(bits, KEY_HEAD_BITS);
+    const high = bits > 32 ? Math.floor(head / 2 ** (headWidth - 32)) : head;
+    const low = bits > 32 ? (head - high * 2 ** (headWidth - 32)) * 2 ** (bits - headWidth) + tail : 0;
+    this.insert(high, low, extension, path);
   }
 
-  add(expression: string): void {
-    this.filter.add(expression);
+  /** Adds the key of width `bits` that `hash` (an expression's 128-bit hash) gives, with its extension. */
+  addHash(hash: Uint32Array, bits: number, path: boolean): void {
+    const h2 = hash[2] as number;
+    const high = bits >= 32 ? h2 : h2 >>> (32 - bits);
+    const low = bits > 32 ? (hash[3] as number) >>> (64 - bits) : 0;
+    this.insert(high, low, (hash[0] as number) >>> (32 - EXTENSION_BITS), path);
   }
 
-  /** Whether the expression may be a member: false is certain, true is wrong with the filter's rate. */
-  has(expression: string): boolean {
-    hashExpression(expression, this.hash);
-    return this.hasHash(this.hash);
+  private insert(high: number, low: number, extension: number, path: boolean): void {
+    const size = this.size;
+    const array = this.bits;
+    const a = fmix32(low ^ Math.imul(extension + 1, 0x9e3779b1) ^ (path ? 0x5bd1e995 : 0));
+    let x = fmix32(high ^ a);
+    let y = fmix32(x ^ low ^ 0x85ebca6b) % size;
+    x %= size;
+    for (let i = 0; i < this.hashCount; i++) {
+      array[x >>> 3] = (array[x >>> 3] as number) | (1 << (x & 7));
+      x += y;
+      if (x >= size) x -= size;
+      y += i;
+      if (y >= size) y %= size;
+    }
   }
 
   /**
-   * {@link has} for an expression already hashed by `hashExpression`: the indexes bloom-filters' `has` tests
-   * (the same double hashing as `getIndexes`), computed one at a time, stopping at the first zero bit. A
-   * non-member costs about two probes instead of k, and nothing is allocated.
+   * Whether the key of width `bits` that `hash` (an expression's 128-bit hash) gives may be a member: probes
+   * stop at the first zero bit, so a non-member costs about two; allocates nothing.
    */
-  hasHash(hash: Uint32Array): boolean {
-    const bits = this.bits;
-    const size = this.m;
-    const k = this.k;
-    let x = (hash[0] as number) % size;
-    let y = (hash[1] as number) % size;
-    for (let i = 0; i < k; i++) {
-      if (((bits[x >>> 3] as number) & (1 << (x & 7))) === 0) return false;
+  hasHash(hash: Uint32Array, bits: number, path: boolean): boolean {
+    const h2 = hash[2] as number;
+    const high = bits >= 32 ? h2 : h2 >>> (32 - bits);
+    const low = bits > 32 ? (hash[3] as number) >>> (64 - bits) : 0;
+    const extension = (hash[0] as number) >>> (32 - EXTENSION_BITS);
+    const size = this.size;
+    const array = this.bits;
+    const a = fmix32(low ^ Math.imul(extension + 1, 0x9e3779b1) ^ (path ? 0x5bd1e995 : 0));
+    let x = fmix32(high ^ a);
+    let y = fmix32(x ^ low ^ 0x85ebca6b) % size;
+    x %= size;
+    for (let i = 0; i < this.hashCount; i++) {
+      if (((array[x >>> 3] as number) & (1 << (x & 7))) === 0) return false;
       x += y;
       if (x >= size) x -= size;
       y += i;
       if (y >= size) y %= size;
     }
     return true;
-  }
-
-  /** bloom-filters' own `has`, through its hashing extension point: the reference {@link has} must equal. */
-  libraryHas(expression: string): boolean {
-    return this.filter.has(expression);
   }
 
   /** The raw bit array, bit i at byte i >> 3, mask 1 << (i & 7); a view, not a copy. */

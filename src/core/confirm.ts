@@ -1,43 +1,56 @@
 /**
- * Confirmation keys of the `filter` feed: the top `bits` bits of an expression hash's last 64 bits
- * (words 2 and 3), a whole number below 2^53 so it is exact in a double. A Bloom hit is confirmed by
- * finding its key in the sorted key set of its class; the key bits are independent of the Bloom bits.
+ * Confirmation keys of the `filter` feed and the false-block bound they keep. The key of an expression at width
+ * W (24..64) is the top W bits of its hash's last 64 bits (words 2 and 3), held as a head, its top min(W, 53)
+ * bits (a whole number, exact in a double), and a tail, the W - 53 bits after the head when W > 53. Its
+ * extension is the top {@link EXTENSION_BITS} bits of word 0. The Bloom filter is not over the expressions but
+ * over (class, key, extension) (bloom.ts), so a consumer can put a key that a delta adds into its own Bloom
+ * filter: the delta carries the key and its extension, and a key added by a delta is checked exactly as a key of
+ * the snapshot is (docs/DECISIONS.md, "filter feed"). Key sets are sets of heads: two members whose heads are
+ * equal and tails differ keep one entry whose tail matches any tail.
  *
  * Two classes of keys, each with its own width. A root expression (`host/`: path `/`, no query) is what a
- * `domain` entry is; a `url` entry never is one (a URL whose canonical form is the bare host is a domain
- * entry). `lookupExpressions` gives a URL one root expression per host suffix (5 for every host of at most five
- * labels below its registrable domain, which is nearly every real host) and at most 25 others (5 host suffixes x
- * 5 path variants besides `/`), and a hit is confirmed only in its own class. The bound below counts 5 root
- * expressions; a deeper host has one more per label, so its bound grows by that factor (x25 at 127 labels).
+ * `domain` entry is; a `url` entry never is one. `lookupExpressions` gives a URL one root expression per host
+ * suffix (5 for every host of at most five labels below its registrable domain) and at most 25 others (5 host
+ * suffixes x 5 path variants besides `/`), and a hit is confirmed only in its own class. The bound counts 5 root
+ * expressions; a deeper host has one more per label, so its bound grows by that factor.
  *
- * Widths. A URL is falsely blocked when one of its expressions passes the Bloom filter (rate p) and its key
- * equals a key of its class: with n_r root keys of b_r bits and n_p path keys of b_p bits, the union bound
+ * The bound. A URL is falsely blocked when one of its expressions has the key of a member of its class (chance
+ * n_c / 2^W_c) and passes the Bloom filter. Given that key collision the Bloom filter still stops the expression
+ * unless the extensions are equal too (2^-s) or the other positions are all set (the filter's rate f), so with
+ * n_r root keys of W_r bits and n_p path keys of W_p bits the union bound is
  *
- *   5 p n_r / 2^b_r + 25 p n_p / 2^b_p < T = 1e-12.
+ *   (5 n_r / 2^W_r + 25 n_p / 2^W_p) (f + 2^-s) < T = 1e-12.
  *
- * Rice coding costs about b - log2(n) + 1.5 bits a key, so one more bit of width costs one bit per key of
- * its class: minimize n_r b_r + n_p b_p under the bound. For real widths (Lagrange) the optimum gives each
- * term a share of T proportional to its class's count, 5 p n_r / 2^b_r = T n_r / n with n = n_r + n_p, so
- * b_r* = log2(5 p n / T) and b_p* = log2(25 p n / T): the one-width formula of a single class with that
- * class's expressions per URL. c = floor(b*) + 1, the fewest bits whose term is strictly below its share,
- * always meets the bound together; the rounding slack of one class can pay for the other being one bit
- * narrower, so of the pairs with widths in {c - 1, c} the one that meets the bound with the fewest key
- * bits is taken (ties to the wider). Widths stay within a bit of b*, which depends on n and not on the
- * mix: each term stays below twice its share when deltas move entries between classes, and an empty class
- * keeps the width its entries would need. 1M domain entries at p = 1e-6 get 43-bit root keys (the single
- * 30-expression width would be 45).
+ * It holds at every version, not only at the snapshot: a snapshot is sized for {@link insertCapacity} keys, the
+ * consumer recomputes f from the keys it has put in its filter and refuses a delta that would break the bound
+ * (`resync_required`: fetch the newer snapshot).
+ *
+ * Sizes. Rice coding costs about W - log2(n) + 1.5 bits a key and the Bloom filter 1.44 log2(1/f) bits an entry,
+ * so the snapshot takes about 0.44 log2(1/f) + log2(5/T) + 1.5 bits an entry (docs/DECISIONS.md has the choice
+ * of f). Widths come from the configured rate f0: W* = log2(perUrl (f0 + 2^-s) n / T) per class with the class's
+ * share of T (Lagrange: one bit of width costs one bit per key of its class), rounded up; the filter then gets
+ * whatever rate the rounded widths leave ({@link bloomRateFor}), between f0 and 2 f0.
  */
-
 /** Fewest key bits: below this, small feeds would collide for no gain in size. */
 export const MIN_CONFIRMATION_BITS = 24;
-/** Most key bits: keys stay exact integers in a double. */
-export const MAX_CONFIRMATION_BITS = 53;
+/** Most key bits: all 64 bits of hash words 2 and 3. */
+export const MAX_CONFIRMATION_BITS = 64;
+/** Most bits of a key's head: a whole number exact in a double. */
+export const KEY_HEAD_BITS = 53;
+/** Bits of a key's extension (s): what the Bloom filter adds to a key, and what a delta carries beside it. */
+export const EXTENSION_BITS = 8;
 /** Root expressions the bound counts per URL: one per host suffix of a host within Safe Browsing's window. */
 export const ROOT_EXPRESSIONS_PER_URL = 5;
 /** Most other expressions it gives one URL: 5 host suffixes x 5 path variants besides `/`. */
 export const PATH_EXPRESSIONS_PER_URL = 25;
 /** The bound on the chance that a URL that is not listed is blocked. */
 export const FALSE_BLOCK_TARGET = 1e-12;
+/** The configured Bloom rate f0 by default: the size and speed trade-off of docs/DECISIONS.md. */
+export const DEFAULT_BLOOM_FPR = 1 / 32;
+/** Least room for keys that deltas add before the next snapshot (the hub snapshots after 10 000 changes by default). */
+const MIN_INSERT_HEADROOM = 10_000;
+/** A Bloom filter that passes more than half of all elements is not worth its probes. */
+const MAX_BLOOM_FPR = 0.5;
 
 /** The two key classes: `root` for expressions `host/`, `path` for every other expression. */
 export type KeyClass = 'root' | 'path';
@@ -58,36 +71,53 @@ export function isRootExpression(expression: string): boolean {
 }
 
 /**
- * The union bound on the chance that a URL is falsely blocked: a URL looks up at most
- * {@link ROOT_EXPRESSIONS_PER_URL} root and {@link PATH_EXPRESSIONS_PER_URL} other expressions, each passes
- * the Bloom filter with `bloomFpr` and then matches one of its class's `counts` keys with chance count / 2^bits.
+ * How many (key, extension) pairs a snapshot of `count` keys makes room for in its Bloom filter: its own and
+ * those deltas add before the next snapshot (1/64 more, at least {@link MIN_INSERT_HEADROOM}).
  */
-export function falseBlockChance(counts: PerClass<number>, bloomFpr: number, bits: KeyWidths): number {
-  return (
-    (ROOT_EXPRESSIONS_PER_URL * bloomFpr * counts.root) / 2 ** bits.root +
-    (PATH_EXPRESSIONS_PER_URL * bloomFpr * counts.path) / 2 ** bits.path
-  );
+export const insertCapacity = (count: number): number =>
+  count + Math.max(Math.ceil(count / 64), MIN_INSERT_HEADROOM);
+
+/** Chance that one URL's expressions hit a key of their class: 5 n_r / 2^b_r + 25 n_p / 2^b_p. */
+export const keyMatchChance = (counts: PerClass<number>, bits: KeyWidths): number =>
+  (ROOT_EXPRESSIONS_PER_URL * counts.root) / 2 ** bits.root +
+  (PATH_EXPRESSIONS_PER_URL * counts.path) / 2 ** bits.path;
+
+/**
+ * The union bound on the chance that a URL that is not listed is blocked, for `counts` keys per class at
+ * widths `bits` behind a Bloom filter of rate `bloomFpr` (derived above).
+ */
+export const falseBlockChance = (counts: PerClass<number>, bloomFpr: number, bits: KeyWidths): number =>
+  keyMatchChance(counts, bits) * (bloomFpr + 2 ** -EXTENSION_BITS);
+
+/** `counts` grown in proportion to the {@link insertCapacity} of their sum (all root when both are 0). */
+function atCapacity(counts: PerClass<number>): PerClass<number> {
+  const total = counts.root + counts.path;
+  if (total === 0) return { root: insertCapacity(0), path: 0 };
+  const scale = insertCapacity(total) / total;
+  return { root: counts.root * scale, path: counts.path * scale };
 }
 
 /**
- * Key widths for `counts` distinct keys per class that keep {@link falseBlockChance} below
- * {@link FALSE_BLOCK_TARGET} with the fewest key bits, as derived above; never narrower than `minimum` (a feed
- * keeps its widths from snapshot to snapshot) and clamped to [{@link MIN_CONFIRMATION_BITS},
- * {@link MAX_CONFIRMATION_BITS}] (at 53 bits a huge feed may miss the target).
+ * Key widths for `counts` distinct keys per class that keep {@link falseBlockChance} at the configured Bloom rate
+ * `bloomFpr` below {@link FALSE_BLOCK_TARGET} at the snapshot's insert capacity, with the fewest key bits, as
+ * derived above; never narrower than `minimum` (a feed keeps its widths from snapshot to snapshot) and clamped to
+ * [{@link MIN_CONFIRMATION_BITS}, {@link MAX_CONFIRMATION_BITS}] (at 64 bits the Bloom filter takes the rest).
  */
 export function confirmationWidths(
   counts: PerClass<number>,
   bloomFpr: number,
   minimum?: KeyWidths,
 ): KeyWidths {
-  const total = Math.max(counts.root + counts.path, 1);
+  const grown = atCapacity(counts);
+  const total = grown.root + grown.path;
+  const rate = bloomFpr + 2 ** -EXTENSION_BITS;
   const floors = {
     root: Math.max(MIN_CONFIRMATION_BITS, minimum?.root ?? 0),
     path: Math.max(MIN_CONFIRMATION_BITS, minimum?.path ?? 0),
   };
   // The fewest bits above b* = log2(perUrl p n / T), i.e. whose term is strictly below its share.
   const above = (perUrl: number, floor: number) => {
-    const scale = (perUrl * bloomFpr * total) / FALSE_BLOCK_TARGET;
+    const scale = (perUrl * rate * total) / FALSE_BLOCK_TARGET;
     let bits = MIN_CONFIRMATION_BITS;
     while (bits < MAX_CONFIRMATION_BITS && scale / 2 ** bits >= 1) bits++;
     return Math.max(bits, floor);
@@ -103,12 +133,22 @@ export function confirmationWidths(
   ]) {
     if (candidate.root < floors.root || candidate.path < floors.path) continue;
     const cost = counts.root * candidate.root + counts.path * candidate.path;
-    if (cost < bestCost && falseBlockChance(counts, bloomFpr, candidate) < FALSE_BLOCK_TARGET) {
+    if (cost < bestCost && falseBlockChance(grown, bloomFpr, candidate) < FALSE_BLOCK_TARGET) {
       best = candidate;
       bestCost = cost;
     }
   }
   return best;
+}
+
+/**
+ * The Bloom rate a snapshot of `counts` keys at widths `bits` is built for: the largest that keeps the bound at
+ * its insert capacity, so the rounding of the widths shrinks the filter instead of being wasted; `configured`
+ * when no rate can keep it (widths forced narrower than the bound needs), and at most 1/2.
+ */
+export function bloomRateFor(counts: PerClass<number>, bits: KeyWidths, configured: number): number {
+  const rate = FALSE_BLOCK_TARGET / keyMatchChance(atCapacity(counts), bits) - 2 ** -EXTENSION_BITS;
+  return rate > 0 ? Math.min(rate, MAX_BLOOM_FPR) : configured;
 }
 
 /** Whether `bits` is a key width this format accepts. */
@@ -122,12 +162,28 @@ export const isKeyWidths = (bits: KeyWidths): boolean =>
 /** Whether two width pairs are the same. */
 export const sameKeyWidths = (a: KeyWidths, b: KeyWidths): boolean => a.root === b.root && a.path === b.path;
 
+/** Bits of the head of a key of width `bits`. */
+export const headBits = (bits: number): number => Math.min(bits, KEY_HEAD_BITS);
+
+/** Bits of the tail of a key of width `bits`. */
+export const tailBits = (bits: number): number => Math.max(0, bits - KEY_HEAD_BITS);
+
 /** A width pair as text, `root,path` (e.g. `43,45`): the `bits` query of a delta request. */
 export const keyWidthsText = (bits: KeyWidths): string => `${bits.root},${bits.path}`;
 
-/** The confirmation key of a 128-bit expression hash: the top `bits` bits of h[2]:h[3]. */
+/** The head of the confirmation key of width `bits` of a 128-bit expression hash: the top min(bits, 53) bits of h[2]:h[3]. */
 export function confirmationKey(hash: Uint32Array, bits: number): number {
   const high = hash[2] as number;
   if (bits <= 32) return high >>> (32 - bits);
-  return high * 2 ** (bits - 32) + ((hash[3] as number) >>> (64 - bits));
+  const head = Math.min(bits, KEY_HEAD_BITS);
+  return high * 2 ** (head - 32) + ((hash[3] as number) >>> (64 - head));
 }
+
+/** The tail of the confirmation key of width `bits` (0 when it has none): the bits after the head. */
+export function keyTail(hash: Uint32Array, bits: number): number {
+  const tail = bits - KEY_HEAD_BITS;
+  return tail > 0 ? ((hash[3] as number) >>> (64 - bits)) & ((1 << tail) - 1) : 0;
+}
+
+/** The extension of a 128-bit expression hash: the top {@link EXTENSION_BITS} bits of h[0]. */
+export const keyExtension = (hash: Uint32Array): number => (hash[0] as number) >>> (32 - EXTENSION_BITS);

@@ -5,9 +5,12 @@
 import { sha256Hex } from './bytes.ts';
 import {
   confirmationKey,
+  headBits,
   isRootExpression,
+  KEY_HEAD_BITS,
   type KeyWidths,
-  MAX_CONFIRMATION_BITS,
+  keyExtension,
+  keyTail,
   type PerClass,
 } from './confirm.ts';
 import { hashExpression } from './hash.ts';
@@ -38,6 +41,45 @@ export function keysOf(expressions: Iterable<string>, bits: KeyWidths): ClassKey
   return { root: sortUnique(Float64Array.from(root)), path: sortUnique(Float64Array.from(path)) };
 }
 
+/** A tail that matches any tail: the key of two members whose heads are equal and tails differ. */
+export const TAIL_ANY = 0xffff;
+
+/** Sorted unique key heads, each with its tail (0 for keys of at most 53 bits) and the extension of a member. */
+export interface ExtendedKeys {
+  keys: Float64Array;
+  tails: Uint16Array;
+  extensions: Uint16Array;
+}
+
+/**
+ * The keys of `expressions` per class at its width, each with its tail and extension (of the expression whose
+ * tail, then extension, is smallest when two share a head): what a delta adds to a consumer's state.
+ */
+export function extendedKeysOf(expressions: Iterable<string>, bits: KeyWidths): PerClass<ExtendedKeys> {
+  const hash = new Uint32Array(4);
+  const found = { root: [] as [number, number, number][], path: [] as [number, number, number][] };
+  for (const expression of expressions) {
+    hashExpression(expression, hash);
+    const root = isRootExpression(expression);
+    const width = root ? bits.root : bits.path;
+    (root ? found.root : found.path).push([
+      confirmationKey(hash, width),
+      keyTail(hash, width),
+      keyExtension(hash),
+    ]);
+  }
+  const sorted = (list: [number, number, number][]): ExtendedKeys => {
+    list.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    const unique = list.filter((entry, i) => i === 0 || entry[0] !== (list[i - 1] as number[])[0]);
+    return {
+      keys: Float64Array.from(unique, (entry) => entry[0]),
+      tails: Uint16Array.from(unique, (entry) => entry[1]),
+      extensions: Uint16Array.from(unique, (entry) => entry[2]),
+    };
+  };
+  return { root: sorted(found.root), path: sorted(found.path) };
+}
+
 /** Keys of both classes: the entry count a manifest announces. */
 export const keyCount = (keys: ClassKeys): number => keys.root.length + keys.path.length;
 
@@ -53,11 +95,11 @@ export function sortUnique(keys: Float64Array): Float64Array {
 }
 
 /**
- * Sorted unique full-width (53-bit) keys narrowed to `bits`, in place: a narrow key is the top bits of the
- * wide one, so order is kept and only neighbours can merge.
+ * Sorted unique full-head (53-bit) keys narrowed to the heads of keys of width `bits`, in place: a narrow key is
+ * the top bits of the wide one, so order is kept and only neighbours can merge.
  */
 export function narrowKeys(wideKeys: Float64Array, bits: number): Float64Array {
-  const scale = 2 ** (bits - MAX_CONFIRMATION_BITS);
+  const scale = 2 ** (headBits(bits) - KEY_HEAD_BITS);
   let length = 0;
   for (let i = 0; i < wideKeys.length; i++) {
     const key = Math.floor((wideKeys[i] as number) * scale);
@@ -107,37 +149,96 @@ export function difference(a: Float64Array, b: Float64Array): Float64Array {
   return out.subarray(0, length);
 }
 
+/** One class of a consumer's keys: sorted unique heads and, for keys wider than 53 bits, their tails. */
+export interface TailedKeys {
+  keys: Float64Array;
+  tails: Uint16Array | null;
+}
+
 /**
- * `base` with `added` put in and `removed` taken out, as a new sorted array (all three sorted). Set
- * semantics: adding a present key or removing an absent one changes nothing.
+ * The keys of the version after a delta: `base` without the keys at `removedRanks` (sorted indexes into
+ * `base`) and with `added` (sorted, none in `base`; their tails kept when `base` has tails), as new arrays; null
+ * when a rank is out of range or an added key is already held (the delta was made for another state).
  */
 export function applyKeyChanges(
-  base: Float64Array,
-  added: Float64Array,
-  removed: Float64Array,
-): Float64Array {
-  const out = new Float64Array(base.length + added.length);
-  let length = 0;
+  base: TailedKeys,
+  added: Pick<ExtendedKeys, 'keys' | 'tails'>,
+  removedRanks: Float64Array,
+): TailedKeys | null {
+  const length = base.keys.length + added.keys.length - removedRanks.length;
+  const lastRank = removedRanks.length > 0 ? (removedRanks[removedRanks.length - 1] as number) : -1;
+  if (length < 0 || lastRank >= base.keys.length) return null;
+  const keys = new Float64Array(length);
+  const tails = base.tails === null ? null : new Uint16Array(length);
+  let at = 0;
   let i = 0;
   let j = 0;
   let r = 0;
-  while (i < base.length || j < added.length) {
-    let next: number;
-    const x = i < base.length ? (base[i] as number) : Number.POSITIVE_INFINITY;
-    const y = j < added.length ? (added[j] as number) : Number.POSITIVE_INFINITY;
-    if (x <= y) {
-      next = x;
+  while (i < base.keys.length || j < added.keys.length) {
+    if (r < removedRanks.length && removedRanks[r] === i) {
       i++;
-      if (x === y) j++;
+      r++;
+      continue;
+    }
+    const x = i < base.keys.length ? (base.keys[i] as number) : Number.POSITIVE_INFINITY;
+    const y = j < added.keys.length ? (added.keys[j] as number) : Number.POSITIVE_INFINITY;
+    if (x === y) return null;
+    if (x < y) {
+      if (tails !== null) tails[at] = (base.tails as Uint16Array)[i] as number;
+      keys[at++] = x;
+      i++;
     } else {
-      next = y;
+      if (tails !== null) tails[at] = added.tails[j] as number;
+      keys[at++] = y;
       j++;
     }
-    while (r < removed.length && (removed[r] as number) < next) r++;
-    if (r < removed.length && removed[r] === next) continue;
-    out[length++] = next;
   }
-  return out.slice(0, length);
+  return { keys, tails };
+}
+
+/** The index of `key` in sorted `keys`, or -1 (binary search; allocates nothing). */
+export function indexOfKey(keys: Float64Array, key: number): number {
+  let low = 0;
+  let high = keys.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = keys[middle] as number;
+    if (value < key) low = middle + 1;
+    else if (value > key) high = middle - 1;
+    else return middle;
+  }
+  return -1;
+}
+
+/**
+ * The indexes that the sorted keys `removed` had in the key set before a change that ends at `after` (sorted,
+ * holding `added` and none of `removed`): what a delta names removed keys by, far fewer bits than the keys.
+ * Throws RangeError when `after` still holds a removed key.
+ */
+export function removedRanks(after: Float64Array, added: Float64Array, removed: Float64Array): Float64Array {
+  const ranks = new Float64Array(removed.length);
+  let addedBelow = 0;
+  for (let j = 0; j < removed.length; j++) {
+    const key = removed[j] as number;
+    while (addedBelow < added.length && (added[addedBelow] as number) < key) addedBelow++;
+    const below = lowerBound(after, key);
+    if (after[below] === key) throw new RangeError(`removed key ${key} is still in the key set`);
+    // Keys below it before the change: those below it now, less the added ones, plus the removed ones.
+    ranks[j] = below - addedBelow + j;
+  }
+  return ranks;
+}
+
+/** First index whose value is >= `value` in sorted `keys`. */
+export function lowerBound(keys: Float64Array, value: number): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((keys[middle] as number) < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /**

@@ -1,78 +1,105 @@
 /**
  * Payloads of the hashed `filter` feed (the bytes a signed artifact carries). Integers are big-endian.
- * Confirmation keys come in two classes, root (expressions `host/`) and path (all others), each with its
- * own width (see confirm.ts); every key set is Rice-coded (see rice.ts) at its class's width.
+ * Confirmation keys come in two classes, root (expressions `host/`) and path (all others), each with its own
+ * width W (see confirm.ts): a key is a head of min(W, 53) bits and a tail of t = W - 53 bits (none when W <= 53).
+ * Head sets are Rice-coded (see rice.ts); tails and extensions are packed bit fields, least significant bit
+ * first, zero-padded to a byte. The Bloom filter holds (class, key, extension) elements (bloom.ts), so deltas
+ * carry each added key's tail and extension.
  *
- * Snapshot (format 2): the whole state.
+ * Snapshot (format 3): the whole state.
  *
  *   offset    size  field
  *   0         4     magic "TDFS"
- *   4         1     format version (2)
- *   5         1     root key width (24..53)
- *   6         1     path key width (24..53)
+ *   4         1     format version (3)
+ *   5         1     root key width (24..64)
+ *   6         1     path key width (24..64)
  *   7         1     k: Bloom hash count
- *   8         4     n: distinct expressions put in the Bloom filter
- *   12        4     m: Bloom filter size in bits
- *   16        8     configured false-positive rate (float64)
+ *   8         1     s: extension bits (8)
+ *   9         3     reserved, 0
+ *   12        4     N: elements put in the Bloom filter (distinct expressions)
+ *   16        4     C: insert capacity, elements the filter takes before the bound needs a new snapshot
+ *   20        4     m: Bloom filter size in bits
  *   24        4     B = ceil(m / 8): byte length of the bit array
- *   28        4     R: byte length of the root keys
- *   32        B     Bloom bit array, raw: bit i is byte i >> 3, mask 1 << (i & 7)
- *   32+B      R     the sorted root keys, Rice-coded
- *   32+B+R    ...   the sorted path keys, Rice-coded
+ *   28        4     R: byte length of the root heads
+ *   32        4     W: byte length of the root wildcards
+ *   36        4     P: byte length of the path heads
+ *   40        B     Bloom bit array, raw: bit i is byte i >> 3, mask 1 << (i & 7)
+ *   ...       R     the sorted root heads, Rice-coded
+ *   ...       *     their tails, t bits each (ceil(count t / 8) bytes)
+ *   ...       W     indexes of the root keys whose tail matches any tail (their members' tails differ), Rice-coded (32 bits)
+ *   ...       P     the sorted path heads, Rice-coded
+ *   ...       *     their tails
+ *   ...       ...   indexes of the path keys whose tail matches any tail, Rice-coded, to the end
  *
- * Delta (format 2): net changes between two versions, as confirmation keys (a Bloom filter cannot remove).
+ * Delta (format 3): net changes between two versions. A removed key is named by its index in the sorted key set
+ * of its class before the delta (about log2(n / removed) + 1.5 bits Rice-coded, against some 40 for a head).
  *
  *   offset  size  field
  *   0       4     magic "TDFD"
- *   4       1     format version (2)
+ *   4       1     format version (3)
  *   5       1     root key width; must equal the state's
  *   6       1     path key width; must equal the state's
- *   7       1     reserved, 0
- *   8       4     A: byte length of the added root keys
- *   12      4     D: byte length of the removed root keys
- *   16      4     P: byte length of the added path keys
- *   20      A     added root keys, Rice-coded
- *   20+A    D     removed root keys, Rice-coded
- *   20+A+D  P     added path keys, Rice-coded
- *   ...     ...   removed path keys, Rice-coded, to the end; no key of a class is both added and removed
+ *   7       1     s: extension bits (8)
+ *   8       4     A: byte length of the added root heads
+ *   12      4     D: byte length of the removed root indexes
+ *   16      4     P: byte length of the added path heads
+ *   20      A     added root heads, Rice-coded
+ *   ...     *     for each, its tail (t bits) then its extension (s bits): ceil(count (t + s) / 8) bytes
+ *   ...     D     indexes of the removed root keys in the root key set before the delta, Rice-coded (32 bits)
+ *   ...     P     added path heads, Rice-coded
+ *   ...     *     their tails and extensions
+ *   ...     ...   indexes of the removed path keys, Rice-coded (32 bits), to the end
  *
  * Expressions hash with MurmurHash3 x86_128 (hash.ts); Bloom indexes are described in bloom.ts and keys in
  * confirm.ts. Byte-identical output for the same set whatever the input order. Changing a byte of this
  * layout needs a new format version.
  */
-import { byteLength, ExpressionBloom } from './bloom.ts';
+import { byteLength, KeyBloom } from './bloom.ts';
 import {
-  confirmationKey,
+  bloomRateFor,
   confirmationWidths,
+  EXTENSION_BITS,
+  headBits,
+  insertCapacity,
   isKeyWidths,
   isRootExpression,
   type KeyWidths,
   MAX_CONFIRMATION_BITS,
+  MIN_CONFIRMATION_BITS,
+  type PerClass,
+  tailBits,
 } from './confirm.ts';
 import {
   type ClassKeys,
   difference,
-  intersects,
+  type ExtendedKeys,
+  extendedKeysOf,
   keyCount,
   keySetChecksum,
   keysOf,
-  narrowKeys,
-  sortUnique,
+  removedRanks,
+  TAIL_ANY,
+  type TailedKeys,
 } from './filter-keys.ts';
 import { hashExpression } from './hash.ts';
 import { riceDecode, riceEncode } from './rice.ts';
 import { fail, ok, type Result } from './types.ts';
 
-export const FILTER_FORMAT_VERSION = 2;
+export const FILTER_FORMAT_VERSION = 3;
 const SNAPSHOT_MAGIC = [0x54, 0x44, 0x46, 0x53]; // "TDFS"
 const DELTA_MAGIC = [0x54, 0x44, 0x46, 0x44]; // "TDFD"
-const SNAPSHOT_HEADER_BYTES = 32;
+const SNAPSHOT_HEADER_BYTES = 40;
 const DELTA_HEADER_BYTES = 20;
+/** Indexes (removed keys, wildcard tails) are below 2^32. */
+const INDEX_BITS = 32;
+const WIDTHS = `${MIN_CONFIRMATION_BITS}..${MAX_CONFIRMATION_BITS}`;
+/** Which 32-bit half of a BigUint64Array element a Uint32Array view sees first. */
+const LOW_WORD = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 0 : 1;
 
 /** An encoded snapshot and what its manifest announces. */
 export interface FilterSnapshot {
   payload: Uint8Array;
-  /** Distinct confirmation keys of both classes (members; two expressions sharing a key count once). */
+  /** Distinct key heads of both classes (members; two expressions sharing a head count once). */
   entryCount: number;
   bits: KeyWidths;
   /** The state checksum of `keySetChecksum` (filter-keys.ts). */
@@ -82,22 +109,24 @@ export interface FilterSnapshot {
 /** A decoded snapshot payload. */
 export interface DecodedFilterSnapshot {
   bits: KeyWidths;
-  fpr: number;
-  expressionCount: number;
-  bloom: ExpressionBloom;
-  keys: ClassKeys;
+  /** Elements put in the Bloom filter. */
+  inserted: number;
+  /** Elements the Bloom filter takes before the bound needs a new snapshot. */
+  capacity: number;
+  bloom: KeyBloom;
+  keys: PerClass<TailedKeys>;
 }
 
-/** A decoded delta payload: per class, sorted disjoint key sets. */
+/** A decoded delta payload: per class, the added keys with their tails and extensions, the removed keys' indexes. */
 export interface FilterDelta {
   bits: KeyWidths;
-  added: ClassKeys;
-  removed: ClassKeys;
+  added: PerClass<ExtendedKeys>;
+  removedRanks: PerClass<Float64Array>;
 }
 
 /** How a snapshot is built. */
 export interface FilterSnapshotOptions {
-  /** Configured Bloom false-positive rate, in (0, 1). */
+  /** Configured Bloom false-positive rate f0, in (0, 1): it sets the key widths (confirm.ts). */
   fpr: number;
   /**
    * Key widths; default {@link confirmationWidths} of the key counts and `fpr`. A feed keeps its widths from
@@ -106,61 +135,142 @@ export interface FilterSnapshotOptions {
   bits?: KeyWidths;
 }
 
+/** One class of expressions as sorted 64-bit hash words 2:3, with the heads and tails they give. */
+interface ClassBuild {
+  heads: Float64Array;
+  tails: Uint16Array;
+  /** Distinct words 2:3: the expressions the Bloom filter gets. */
+  distinct: number;
+}
+
 /**
  * The snapshot payload of a set of expressions. Throws RangeError for an fpr outside (0, 1) or a width
- * outside 24..53, and NonAsciiExpressionError for a non-ASCII expression.
+ * outside 24..64, and NonAsciiExpressionError for a non-ASCII expression.
  */
 export async function encodeFilterSnapshot(
   expressions: Iterable<string>,
   opts: FilterSnapshotOptions,
 ): Promise<FilterSnapshot> {
+  if (!(opts.fpr > 0 && opts.fpr < 1)) {
+    throw new RangeError(`Bloom false-positive rate ${opts.fpr} is not in (0, 1)`);
+  }
   if (opts.bits !== undefined && !isKeyWidths(opts.bits)) {
-    throw new RangeError(`snapshot key widths ${opts.bits.root},${opts.bits.path} not in 24..53`);
+    throw new RangeError(`snapshot key widths ${opts.bits.root},${opts.bits.path} not in ${WIDTHS}`);
   }
   const list = Array.isArray(expressions) ? (expressions as readonly string[]) : [...expressions];
-  // Sorted distinct full-width keys count the distinct expressions (a 53-bit collision is negligible)
-  // several times faster than a Set of strings would; narrowing sorted keys keeps them sorted.
+  // Words 0, 2 and 3 of every hash, for the Bloom filter once the widths are known; words 2:3 of each class as
+  // 64-bit integers, sorted natively to count distinct expressions and find the heads and tails.
+  const words = new Uint32Array(list.length * 3);
+  const isPath = new Uint8Array(list.length);
+  const wide = { root: new BigUint64Array(list.length), path: new BigUint64Array(list.length) };
+  const halves = { root: new Uint32Array(wide.root.buffer), path: new Uint32Array(wide.path.buffer) };
+  const counts = { root: 0, path: 0 };
   const hash = new Uint32Array(4);
-  const rootWide = new Float64Array(list.length);
-  const pathWide = new Float64Array(list.length);
-  let roots = 0;
-  let paths = 0;
   for (let i = 0; i < list.length; i++) {
     const expression = list[i] as string;
     hashExpression(expression, hash);
-    const key = confirmationKey(hash, MAX_CONFIRMATION_BITS);
-    if (isRootExpression(expression)) rootWide[roots++] = key;
-    else pathWide[paths++] = key;
+    words[3 * i] = hash[0] as number;
+    words[3 * i + 1] = hash[2] as number;
+    words[3 * i + 2] = hash[3] as number;
+    const cls = isRootExpression(expression) ? 'root' : 'path';
+    if (cls === 'path') isPath[i] = 1;
+    const at = 2 * counts[cls]++;
+    halves[cls][at + LOW_WORD] = hash[3] as number;
+    halves[cls][at + 1 - LOW_WORD] = hash[2] as number;
   }
-  const rootDistinct = sortUnique(rootWide.subarray(0, roots));
-  const pathDistinct = sortUnique(pathWide.subarray(0, paths));
-  const count = rootDistinct.length + pathDistinct.length;
-  const bits =
-    opts.bits ?? confirmationWidths({ root: rootDistinct.length, path: pathDistinct.length }, opts.fpr);
-  const keys = { root: narrowKeys(rootDistinct, bits.root), path: narrowKeys(pathDistinct, bits.path) };
+  const sortedRoot = wide.root.subarray(0, counts.root).sort();
+  const sortedPath = wide.path.subarray(0, counts.path).sort();
+  const distinctHeads = {
+    root: classBuild(halves.root, sortedRoot.length, MAX_CONFIRMATION_BITS).heads.length,
+    path: classBuild(halves.path, sortedPath.length, MAX_CONFIRMATION_BITS).heads.length,
+  };
+  const bits = opts.bits ?? confirmationWidths(distinctHeads, opts.fpr);
+  const root = classBuild(halves.root, sortedRoot.length, bits.root);
+  const path = classBuild(halves.path, sortedPath.length, bits.path);
+  const inserted = root.distinct + path.distinct;
+  const capacity = insertCapacity(inserted);
+  const keyCounts = { root: root.heads.length, path: path.heads.length };
+  const bloom = KeyBloom.create(capacity, bloomRateFor(keyCounts, bits, opts.fpr));
   // Duplicates set the same bits again, so the filter depends on the set only.
-  const bloom = ExpressionBloom.create(count, opts.fpr);
-  for (let i = 0; i < list.length; i++) bloom.add(list[i] as string);
-  const rootRice = riceEncode(keys.root, bits.root);
-  const pathRice = riceEncode(keys.path, bits.path);
+  for (let i = 0; i < list.length; i++) {
+    hash[0] = words[3 * i] as number;
+    hash[2] = words[3 * i + 1] as number;
+    hash[3] = words[3 * i + 2] as number;
+    bloom.addHash(hash, isPath[i] === 1 ? bits.path : bits.root, isPath[i] === 1);
+  }
+  const parts = [
+    riceEncode(root.heads, headBits(bits.root)),
+    packFields([root.tails], [tailBits(bits.root)]),
+    riceEncode(wildcards(root.tails), INDEX_BITS),
+    riceEncode(path.heads, headBits(bits.path)),
+    packFields([path.tails], [tailBits(bits.path)]),
+    riceEncode(wildcards(path.tails), INDEX_BITS),
+  ];
   const bitArray = bloom.bytes();
-
-  const payload = new Uint8Array(SNAPSHOT_HEADER_BYTES + bitArray.length + rootRice.length + pathRice.length);
+  const payload = new Uint8Array(
+    SNAPSHOT_HEADER_BYTES + bitArray.length + parts.reduce((sum, part) => sum + part.length, 0),
+  );
   const view = new DataView(payload.buffer);
   payload.set(SNAPSHOT_MAGIC, 0);
   payload[4] = FILTER_FORMAT_VERSION;
   payload[5] = bits.root;
   payload[6] = bits.path;
   payload[7] = bloom.hashCount;
-  view.setUint32(8, count);
-  view.setUint32(12, bloom.size);
-  view.setFloat64(16, opts.fpr);
+  payload[8] = EXTENSION_BITS;
+  view.setUint32(12, inserted);
+  view.setUint32(16, capacity);
+  view.setUint32(20, bloom.size);
   view.setUint32(24, bitArray.length);
-  view.setUint32(28, rootRice.length);
+  view.setUint32(28, (parts[0] as Uint8Array).length);
+  view.setUint32(32, (parts[2] as Uint8Array).length);
+  view.setUint32(36, (parts[3] as Uint8Array).length);
   payload.set(bitArray, SNAPSHOT_HEADER_BYTES);
-  payload.set(rootRice, SNAPSHOT_HEADER_BYTES + bitArray.length);
-  payload.set(pathRice, SNAPSHOT_HEADER_BYTES + bitArray.length + rootRice.length);
+  let at = SNAPSHOT_HEADER_BYTES + bitArray.length;
+  for (const part of parts) {
+    payload.set(part, at);
+    at += part.length;
+  }
+  const keys = { root: root.heads, path: path.heads };
   return { payload, entryCount: keyCount(keys), bits, checksum: await keySetChecksum(keys) };
+}
+
+/**
+ * The heads and tails at width `bits` of `count` sorted 64-bit words (as 32-bit halves): equal heads make one
+ * key whose tail is the members' tail, or {@link TAIL_ANY} when their tails differ.
+ */
+function classBuild(halves: Uint32Array, count: number, bits: number): ClassBuild {
+  const head = headBits(bits);
+  const tail = tailBits(bits);
+  const heads = new Float64Array(count);
+  const tails = new Uint16Array(count);
+  let length = 0;
+  let distinct = 0;
+  let previousHigh = -1;
+  let previousLow = -1;
+  for (let i = 0; i < count; i++) {
+    const high = halves[2 * i + 1 - LOW_WORD] as number;
+    const low = halves[2 * i + LOW_WORD] as number;
+    if (high === previousHigh && low === previousLow) continue;
+    previousHigh = high;
+    previousLow = low;
+    distinct++;
+    const key = head <= 32 ? high >>> (32 - head) : high * 2 ** (head - 32) + (low >>> (64 - head));
+    const keyTail = tail > 0 ? (low >>> (64 - bits)) & ((1 << tail) - 1) : 0;
+    if (length > 0 && heads[length - 1] === key) {
+      if (tails[length - 1] !== keyTail) tails[length - 1] = TAIL_ANY;
+      continue;
+    }
+    heads[length] = key;
+    tails[length++] = keyTail;
+  }
+  return { heads: heads.subarray(0, length), tails: tails.subarray(0, length), distinct };
+}
+
+/** Indexes of the keys whose tail matches any tail. */
+function wildcards(tails: Uint16Array): Float64Array {
+  const found: number[] = [];
+  for (let i = 0; i < tails.length; i++) if (tails[i] === TAIL_ANY) found.push(i);
+  return Float64Array.from(found);
 }
 
 /**
@@ -180,74 +290,79 @@ export function decodeFilterSnapshot(payload: Uint8Array): Result<DecodedFilterS
   const view = header.value;
   const bits = { root: payload[5] as number, path: payload[6] as number };
   const hashCount = payload[7] as number;
-  const expressionCount = view.getUint32(8);
-  const size = view.getUint32(12);
-  const fpr = view.getFloat64(16);
+  const inserted = view.getUint32(12);
+  const capacity = view.getUint32(16);
+  const size = view.getUint32(20);
   const bloomBytes = view.getUint32(24);
-  const rootBytes = view.getUint32(28);
   if (!isKeyWidths(bits)) {
-    return fail('filter_malformed', `snapshot key widths ${bits.root},${bits.path} not in 24..53`);
+    return fail('filter_malformed', `snapshot key widths ${bits.root},${bits.path} not in ${WIDTHS}`);
   }
-  if (!(fpr > 0 && fpr < 1))
-    return fail('filter_malformed', `snapshot false-positive rate ${fpr} not in (0, 1)`);
+  if (payload[9] !== 0 || payload[10] !== 0 || payload[11] !== 0) {
+    return fail('filter_malformed', 'snapshot reserved bytes are not 0');
+  }
+  if (inserted > capacity) {
+    return fail('filter_malformed', `snapshot holds ${inserted} elements over its capacity ${capacity}`);
+  }
   if (bloomBytes !== byteLength(size)) {
     return fail('filter_malformed', `snapshot Bloom length ${bloomBytes} does not match ${size} bits`);
   }
-  const rootStart = SNAPSHOT_HEADER_BYTES + bloomBytes;
-  const pathStart = rootStart + rootBytes;
-  if (rootStart > payload.length) return fail('filter_truncated', 'snapshot ends inside its Bloom filter');
-  if (pathStart > payload.length) return fail('filter_truncated', 'snapshot ends inside its root keys');
-  const bloom = ExpressionBloom.fromBytes(
-    size,
-    hashCount,
-    payload.subarray(SNAPSHOT_HEADER_BYTES, rootStart),
-  );
+  const keysStart = SNAPSHOT_HEADER_BYTES + bloomBytes;
+  if (keysStart > payload.length) return fail('filter_truncated', 'snapshot ends inside its Bloom filter');
+  const bloom = KeyBloom.fromBytes(size, hashCount, payload.subarray(SNAPSHOT_HEADER_BYTES, keysStart));
   if (!bloom.ok) return bloom;
-  const keys = decodeClassKeys(
-    payload.subarray(rootStart, pathStart),
-    payload.subarray(pathStart),
-    bits,
-    'snapshot',
-  );
-  if (!keys.ok) return keys;
-  const found = keyCount(keys.value);
-  if (found > expressionCount) {
-    return fail('filter_malformed', `snapshot holds ${found} keys for ${expressionCount} expressions`);
+  const reader = new SectionReader(payload, keysStart);
+  const root = reader.snapshotClass(bits.root, view.getUint32(28), view.getUint32(32), 'root');
+  if (!root.ok) return root;
+  const path = reader.snapshotClass(bits.path, view.getUint32(36), null, 'path');
+  if (!path.ok) return path;
+  const found = root.value.keys.length + path.value.keys.length;
+  if (found > inserted) {
+    return fail('filter_malformed', `snapshot holds ${found} keys for ${inserted} Bloom elements`);
   }
-  return ok({ bits, fpr, expressionCount, bloom: bloom.value, keys: keys.value });
+  return ok({ bits, inserted, capacity, bloom: bloom.value, keys: { root: root.value, path: path.value } });
 }
 
 /**
- * The delta payload for net changes `added` and `removed` (expressions) at key widths `bits`. A key on both
- * sides (two expressions of a class sharing a key) is dropped from both: the set keeps the key either way.
- * The caller passes only changes that alter the key sets. Throws RangeError for a width outside 24..53.
+ * The delta payload for net changes `added` and `removed` (expressions) at key widths `bits`, for a consumer
+ * whose key heads, after the delta, are `after` (the hub's key sets at the delta's target version). A key on
+ * both sides (two expressions of a class sharing a head) is dropped from both: the set keeps the key either way.
+ * The caller passes only changes that alter the key sets. Throws RangeError for a width outside 24..64 or an
+ * `after` that still holds a removed key.
  */
 export function encodeFilterDelta(
   added: Iterable<string>,
   removed: Iterable<string>,
   bits: KeyWidths,
+  after: ClassKeys,
 ): Uint8Array {
-  if (!isKeyWidths(bits)) throw new RangeError(`delta key widths ${bits.root},${bits.path} not in 24..53`);
-  const plus = keysOf(added, bits);
+  if (!isKeyWidths(bits)) throw new RangeError(`delta key widths ${bits.root},${bits.path} not in ${WIDTHS}`);
+  const plus = extendedKeysOf(added, bits);
   const minus = keysOf(removed, bits);
-  const parts = [
-    riceEncode(difference(plus.root, minus.root), bits.root),
-    riceEncode(difference(minus.root, plus.root), bits.root),
-    riceEncode(difference(plus.path, minus.path), bits.path),
-    riceEncode(difference(minus.path, plus.path), bits.path),
-  ];
+  const parts: Uint8Array[] = [];
+  for (const cls of ['root', 'path'] as const) {
+    const kept = keepKeys(plus[cls], minus[cls]);
+    const gone = difference(minus[cls], plus[cls].keys);
+    parts.push(
+      riceEncode(kept.keys, headBits(bits[cls])),
+      packFields([kept.tails, kept.extensions], [tailBits(bits[cls]), EXTENSION_BITS]),
+      riceEncode(removedRanks(after[cls], kept.keys, gone), INDEX_BITS),
+    );
+  }
   const payload = new Uint8Array(DELTA_HEADER_BYTES + parts.reduce((sum, part) => sum + part.length, 0));
   const view = new DataView(payload.buffer);
   payload.set(DELTA_MAGIC, 0);
   payload[4] = FILTER_FORMAT_VERSION;
   payload[5] = bits.root;
   payload[6] = bits.path;
+  payload[7] = EXTENSION_BITS;
+  view.setUint32(8, (parts[0] as Uint8Array).length);
+  view.setUint32(12, (parts[2] as Uint8Array).length);
+  view.setUint32(16, (parts[3] as Uint8Array).length);
   let at = DELTA_HEADER_BYTES;
-  parts.forEach((part, i) => {
-    if (i < 3) view.setUint32(8 + 4 * i, part.length);
+  for (const part of parts) {
     payload.set(part, at);
     at += part.length;
-  });
+  }
   return payload;
 }
 
@@ -257,56 +372,147 @@ export function decodeFilterDelta(payload: Uint8Array): Result<FilterDelta> {
   if (!header.ok) return header;
   const view = header.value;
   const bits = { root: payload[5] as number, path: payload[6] as number };
-  if (payload[7] !== 0) return fail('filter_malformed', 'delta reserved byte is not 0');
   if (!isKeyWidths(bits)) {
-    return fail('filter_malformed', `delta key widths ${bits.root},${bits.path} not in 24..53`);
+    return fail('filter_malformed', `delta key widths ${bits.root},${bits.path} not in ${WIDTHS}`);
   }
-  const ends: number[] = [];
-  let end = DELTA_HEADER_BYTES;
-  for (let i = 0; i < 3; i++) {
-    end += view.getUint32(8 + 4 * i);
-    if (end > payload.length) return fail('filter_truncated', 'delta ends inside its key sets');
-    ends.push(end);
-  }
-  const [addedRootEnd, removedRootEnd, addedPathEnd] = ends as [number, number, number];
-  const added = decodeClassKeys(
-    payload.subarray(DELTA_HEADER_BYTES, addedRootEnd),
-    payload.subarray(removedRootEnd, addedPathEnd),
+  const reader = new SectionReader(payload, DELTA_HEADER_BYTES);
+  const root = reader.deltaClass(bits.root, view.getUint32(8), view.getUint32(12), 'root');
+  if (!root.ok) return root;
+  const path = reader.deltaClass(bits.path, view.getUint32(16), null, 'path');
+  if (!path.ok) return path;
+  return ok({
     bits,
-    'delta',
-  );
-  if (!added.ok) return added;
-  const removed = decodeClassKeys(
-    payload.subarray(addedRootEnd, removedRootEnd),
-    payload.subarray(addedPathEnd),
-    bits,
-    'delta',
-  );
-  if (!removed.ok) return removed;
-  if (intersects(added.value.root, removed.value.root) || intersects(added.value.path, removed.value.path)) {
-    return fail('filter_malformed', 'delta adds and removes the same key');
-  }
-  return ok({ bits, added: added.value, removed: removed.value });
+    added: { root: root.value.added, path: path.value.added },
+    removedRanks: { root: root.value.ranks, path: path.value.ranks },
+  });
 }
 
-/** A root and a path key set, each Rice-coded at its width in `bits`. */
-function decodeClassKeys(
-  rootBytes: Uint8Array,
-  pathBytes: Uint8Array,
-  bits: KeyWidths,
-  what: string,
-): Result<ClassKeys> {
-  const root = riceDecode(rootBytes);
-  if (!root.ok) return root;
-  const path = riceDecode(pathBytes);
-  if (!path.ok) return path;
-  if (root.value.bits !== bits.root || path.value.bits !== bits.path) {
-    return fail(
-      'filter_malformed',
-      `${what} key sets have widths ${root.value.bits},${path.value.bits}, the header says ${bits.root},${bits.path}`,
-    );
+/** The keys of `plus` that are not in sorted `minus`, with their tails and extensions. */
+function keepKeys(plus: ExtendedKeys, minus: Float64Array): ExtendedKeys {
+  const keep: number[] = [];
+  let j = 0;
+  for (let i = 0; i < plus.keys.length; i++) {
+    const key = plus.keys[i] as number;
+    while (j < minus.length && (minus[j] as number) < key) j++;
+    if (minus[j] !== key) keep.push(i);
   }
-  return ok({ root: root.value.keys, path: path.value.keys });
+  return {
+    keys: Float64Array.from(keep, (i) => plus.keys[i] as number),
+    tails: Uint16Array.from(keep, (i) => plus.tails[i] as number),
+    extensions: Uint16Array.from(keep, (i) => plus.extensions[i] as number),
+  };
+}
+
+/** For each index, the value of each of `fields` at its width, least significant bit first, zero-padded. */
+function packFields(fields: Uint16Array[], widths: number[]): Uint8Array {
+  const count = fields[0]?.length ?? 0;
+  const perEntry = widths.reduce((sum, width) => sum + width, 0);
+  const out = new Uint8Array(Math.ceil((count * perEntry) / 8));
+  let bit = 0;
+  for (let i = 0; i < count; i++) {
+    fields.forEach((field, f) => {
+      const value = field[i] as number;
+      for (let b = 0; b < (widths[f] as number); b++, bit++) {
+        if ((value >>> b) & 1) out[bit >>> 3] = (out[bit >>> 3] as number) | (1 << (bit & 7));
+      }
+    });
+  }
+  return out;
+}
+
+/** Reads the sections of a payload in order; every read checks that its bytes are there. */
+class SectionReader {
+  constructor(
+    private readonly payload: Uint8Array,
+    private at: number,
+  ) {}
+
+  snapshotClass(
+    bits: number,
+    headBytes: number,
+    wildcardBytes: number | null,
+    cls: string,
+  ): Result<TailedKeys> {
+    const heads = this.keys(headBytes, headBits(bits), `snapshot ${cls} heads`);
+    if (!heads.ok) return heads;
+    const count = heads.value.length;
+    const tail = tailBits(bits);
+    const fields = this.fields(count, [tail], `snapshot ${cls} tails`);
+    if (!fields.ok) return fields;
+    const rest = this.payload.length - this.at;
+    const any = this.keys(wildcardBytes ?? rest, INDEX_BITS, `snapshot ${cls} wildcard indexes`);
+    if (!any.ok) return any;
+    const tails = fields.value[0] as Uint16Array;
+    for (const index of any.value) {
+      if (index >= count || tail === 0) {
+        return fail('filter_malformed', `snapshot ${cls} wildcard index ${index} names no key with a tail`);
+      }
+      tails[index] = TAIL_ANY;
+    }
+    return ok({ keys: heads.value, tails: tail > 0 ? tails : null });
+  }
+
+  deltaClass(
+    bits: number,
+    headBytes: number,
+    rankBytes: number | null,
+    cls: string,
+  ): Result<{ added: ExtendedKeys; ranks: Float64Array }> {
+    const heads = this.keys(headBytes, headBits(bits), `delta added ${cls} heads`);
+    if (!heads.ok) return heads;
+    const fields = this.fields(heads.value.length, [tailBits(bits), EXTENSION_BITS], `delta ${cls} tails`);
+    if (!fields.ok) return fields;
+    const rest = this.payload.length - this.at;
+    const ranks = this.keys(rankBytes ?? rest, INDEX_BITS, `delta removed ${cls} indexes`);
+    if (!ranks.ok) return ranks;
+    const [tails, extensions] = fields.value as [Uint16Array, Uint16Array];
+    return ok({ added: { keys: heads.value, tails, extensions }, ranks: ranks.value });
+  }
+
+  /** One Rice-coded set of `length` bytes whose width must be `bits`. */
+  private keys(length: number, bits: number, what: string): Result<Float64Array> {
+    const bytes = this.take(length);
+    if (bytes === null) return fail('filter_truncated', `payload ends inside its ${what}`);
+    const decoded = riceDecode(bytes);
+    if (!decoded.ok) return decoded;
+    if (decoded.value.bits !== bits) {
+      return fail('filter_malformed', `${what} have width ${decoded.value.bits}, the header says ${bits}`);
+    }
+    return ok(decoded.value.keys);
+  }
+
+  /** The fields {@link packFields} wrote for `count` entries. */
+  private fields(count: number, widths: number[], what: string): Result<Uint16Array[]> {
+    const perEntry = widths.reduce((sum, width) => sum + width, 0);
+    const bytes = this.take(Math.ceil((count * perEntry) / 8));
+    if (bytes === null) return fail('filter_truncated', `payload ends inside its ${what}`);
+    const fields = widths.map(() => new Uint16Array(count));
+    // Least significant bit first: a 32-bit accumulator refilled a byte at a time (widths are at most 16).
+    let acc = 0;
+    let filled = 0;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      for (let f = 0; f < widths.length; f++) {
+        const width = widths[f] as number;
+        while (filled < width) {
+          acc |= (bytes[at++] as number) << filled;
+          filled += 8;
+        }
+        (fields[f] as Uint16Array)[i] = acc & ((1 << width) - 1);
+        acc >>>= width;
+        filled -= width;
+      }
+    }
+    if (acc !== 0) return fail('filter_malformed', `${what} have non-zero padding`);
+    return ok(fields);
+  }
+
+  private take(length: number): Uint8Array | null {
+    if (this.at + length > this.payload.length) return null;
+    const bytes = this.payload.subarray(this.at, this.at + length);
+    this.at += length;
+    return bytes;
+  }
 }
 
 function checkHeader(
@@ -322,6 +528,10 @@ function checkHeader(
     return fail('filter_malformed', `not a filter ${what} payload`);
   if (payload[4] !== FILTER_FORMAT_VERSION) {
     return fail('filter_unsupported', `${what} format version ${payload[4]} is not ${FILTER_FORMAT_VERSION}`);
+  }
+  const extensionAt = what === 'snapshot' ? 8 : 7;
+  if (payload[extensionAt] !== EXTENSION_BITS) {
+    return fail('filter_unsupported', `${what} key extensions are not ${EXTENSION_BITS} bits`);
   }
   return ok(new DataView(payload.buffer, payload.byteOffset, payload.byteLength));
 }

@@ -1,23 +1,35 @@
 /**
  * A consumer's view of the `filter` feed: a snapshot's Bloom filter plus the deltas applied since.
  *
- * Full mode keeps the current sorted key sets: a lookup is a Bloom hit (or a key added since the snapshot,
- * which the Bloom filter lacks) confirmed by binary search in the key set of the expression's class, so
- * removed keys stop matching although the filter still has their bits. Lean mode keeps only the Bloom filter
- * and the keys added and removed since the snapshot, for memory-short consumers that confirm hits with the
- * hub; it cannot compute a checksum.
+ * Full mode keeps the current sorted key sets: a lookup is a Bloom hit confirmed by binary search in the key
+ * set of the expression's class, so removed keys stop matching although the filter still has their bits. A key
+ * a delta adds goes into a copy of the Bloom filter with its extension (confirm.ts), so every key is checked
+ * the same way and the false-block bound holds at every version: a delta that would take the filter past the
+ * snapshot's insert capacity, or the bound past its target, is refused with `resync_required`.
+ * Lean mode keeps only the Bloom filter and the key counts, for memory-short consumers that confirm hits with
+ * the hub (a key removed since the snapshot stays a candidate); it cannot compute a checksum.
  */
-import type { ExpressionBloom } from './bloom.ts';
+import { bloomRate, type KeyBloom } from './bloom.ts';
 import {
   confirmationKey,
+  FALSE_BLOCK_TARGET,
+  falseBlockChance,
   isRootExpression,
   type KeyClass,
   type KeyWidths,
+  keyTail,
   type PerClass,
   sameKeyWidths,
 } from './confirm.ts';
 import { anyExpressionMatches } from './expressions.ts';
-import { applyKeyChanges, type ClassKeys, containsKey, keyCount, keySetChecksum } from './filter-keys.ts';
+import {
+  applyKeyChanges,
+  containsKey,
+  indexOfKey,
+  keySetChecksum,
+  TAIL_ANY,
+  type TailedKeys,
+} from './filter-keys.ts';
 import { decodeFilterDelta, decodeFilterSnapshot } from './filter-payload.ts';
 import { hashExpressionRange } from './hash.ts';
 import { fail, ok, type Result } from './types.ts';
@@ -34,42 +46,45 @@ export class LeanFilterStateError extends Error {
   override readonly name = 'LeanFilterStateError';
 }
 
-type KeySets = PerClass<ReadonlySet<number>>;
-
-const NO_KEYS: KeySets = { root: new Set(), path: new Set() };
-
-/** Snapshot plus deltas; immutable: {@link applyDelta} returns a new state sharing the Bloom filter. */
+/** Snapshot plus deltas; immutable: {@link applyDelta} returns a new state. */
 export class FilterState {
   /** The hash of the expression being looked up: one per state, so a lookup allocates nothing. */
   private readonly hash = new Uint32Array(4);
-  /** Whether a delta added keys, which then must be looked up even without a Bloom hit. */
-  private readonly anyAdded: boolean;
-  /** Whether a path expression can match: false in full mode when the key set has no path key. */
-  private readonly pathKeys: boolean;
 
   private constructor(
     /** Key widths of the root and path classes. */
     readonly bits: KeyWidths,
-    /** Members, as distinct keys of both classes; in lean mode as announced by the snapshot and deltas. */
-    readonly entryCount: number,
-    private readonly bloom: ExpressionBloom,
-    /** Full mode: the current sorted key sets; lean mode: null. */
-    private readonly keys: ClassKeys | null,
-    /** Keys added since the snapshot (the Bloom filter lacks them). */
-    private readonly added: KeySets,
-    /** Lean mode: keys removed since the snapshot; never shares a key with `added`. */
-    private readonly removed: KeySets,
-  ) {
-    this.anyAdded = added.root.size + added.path.size > 0;
-    this.pathKeys = keys === null || keys.path.length > 0;
-  }
+    /** Keys per class (members; two expressions sharing a key count once). */
+    readonly counts: PerClass<number>,
+    private readonly bloom: KeyBloom,
+    /** Elements put in the Bloom filter: the snapshot's and those deltas added since. */
+    private readonly inserted: number,
+    /** Elements the Bloom filter takes before the bound needs a new snapshot. */
+    private readonly capacity: number,
+    /** Full mode: the current sorted key heads and their tails; lean mode: null. */
+    private readonly keys: PerClass<TailedKeys> | null,
+    /**
+     * Whether the snapshot keeps the bound up to its insert capacity, so deltas are held to it; one whose widths
+     * were forced narrower than the bound needs (tests, experiments) is not.
+     */
+    private readonly bounded: boolean,
+  ) {}
 
   /** A state from a snapshot payload; a failure when the payload is malformed. */
   static fromSnapshot(payload: Uint8Array, options: FilterStateOptions = {}): Result<FilterState> {
     const snapshot = decodeFilterSnapshot(payload);
     if (!snapshot.ok) return snapshot;
-    const { bits, bloom, keys } = snapshot.value;
-    return ok(new FilterState(bits, keyCount(keys), bloom, options.lean ? null : keys, NO_KEYS, NO_KEYS));
+    const { bits, bloom, keys, inserted, capacity } = snapshot.value;
+    const counts = { root: keys.root.keys.length, path: keys.path.keys.length };
+    // The keys grown to the capacity in their mix (all root when there are none), as the snapshot was sized.
+    const total = counts.root + counts.path;
+    const full =
+      total === 0
+        ? { root: capacity, path: 0 }
+        : { root: (counts.root * capacity) / total, path: (counts.path * capacity) / total };
+    const bounded =
+      falseBlockChance(full, bloomRate(bloom.size, bloom.hashCount, capacity), bits) < FALSE_BLOCK_TARGET;
+    return ok(new FilterState(bits, counts, bloom, inserted, capacity, options.lean ? null : keys, bounded));
   }
 
   /** Whether this state keeps no key set. */
@@ -77,49 +92,87 @@ export class FilterState {
     return this.keys === null;
   }
 
+  /** Members, as distinct keys of both classes. */
+  get entryCount(): number {
+    return this.counts.root + this.counts.path;
+  }
+
+  /** The Bloom filter's false-positive rate now, from the elements put in it. */
+  get bloomFpr(): number {
+    return bloomRate(this.bloom.size, this.bloom.hashCount, this.inserted);
+  }
+
+  /** The bound on the chance that a URL that is not listed is blocked by this state (confirm.ts). */
+  get falseBlockBound(): number {
+    return falseBlockChance(this.counts, this.bloomFpr, this.bits);
+  }
+
   /**
    * The state after a delta payload, as a new state: this one is left untouched, so a consumer keeps its
    * last good state when the checksum check that follows fails. Fails with `resync_required` when the
-   * delta's key widths differ from the state's (the hub re-keyed the feed: fetch a snapshot).
+   * delta's key widths differ from the state's (the hub re-keyed the feed), when it does not fit the key sets,
+   * or when its keys would fill the Bloom filter past what the bound allows: fetch a snapshot.
    */
   applyDelta(payload: Uint8Array): Result<FilterState> {
     const delta = decodeFilterDelta(payload);
     if (!delta.ok) return delta;
-    const { bits, added, removed } = delta.value;
+    const { bits, added, removedRanks } = delta.value;
     if (!sameKeyWidths(bits, this.bits)) {
       return fail(
         'resync_required',
         `delta has key widths ${bits.root},${bits.path}, the state ${this.bits.root},${this.bits.path}`,
       );
     }
-    const lean = this.keys === null;
-    const step = (cls: KeyClass) => {
-      const nextAdded = new Set(this.added[cls]);
-      const nextRemoved = new Set(this.removed[cls]);
-      for (const key of removed[cls]) {
-        nextAdded.delete(key);
-        if (lean) nextRemoved.add(key);
-      }
-      for (const key of added[cls]) {
-        nextRemoved.delete(key);
-        nextAdded.add(key);
-      }
-      return { added: nextAdded, removed: nextRemoved };
+    const counts = {
+      root: this.counts.root + added.root.keys.length - removedRanks.root.length,
+      path: this.counts.path + added.path.keys.length - removedRanks.path.length,
     };
-    const root = step('root');
-    const path = step('path');
-    const nextAdded = { root: root.added, path: path.added };
-    const nextRemoved = { root: root.removed, path: path.removed };
-    if (this.keys !== null) {
-      const keys = {
-        root: applyKeyChanges(this.keys.root, added.root, removed.root),
-        path: applyKeyChanges(this.keys.path, added.path, removed.path),
-      };
-      return ok(new FilterState(bits, keyCount(keys), this.bloom, keys, nextAdded, nextRemoved));
+    const outOfRange = (cls: KeyClass) => {
+      const ranks = removedRanks[cls];
+      return ranks.length > 0 && (ranks[ranks.length - 1] as number) >= this.counts[cls];
+    };
+    if (outOfRange('root') || outOfRange('path')) {
+      return fail('resync_required', 'delta removes keys the state does not hold');
     }
-    const entryCount = this.entryCount + keyCount(added) - keyCount(removed);
-    if (entryCount < 0) return fail('resync_required', 'delta removes more keys than the state holds');
-    return ok(new FilterState(bits, entryCount, this.bloom, null, nextAdded, nextRemoved));
+    let keys: PerClass<TailedKeys> | null = null;
+    if (this.keys !== null) {
+      const root = applyKeyChanges(this.keys.root, added.root, removedRanks.root);
+      const path = applyKeyChanges(this.keys.path, added.path, removedRanks.path);
+      if (root === null || path === null) return fail('resync_required', 'delta does not fit the key sets');
+      keys = { root, path };
+    }
+    const addedCount = added.root.keys.length + added.path.keys.length;
+    const inserted = this.inserted + addedCount;
+    if (inserted > this.capacity) {
+      return fail(
+        'resync_required',
+        `delta fills the Bloom filter to ${inserted} elements, past the snapshot's capacity ${this.capacity}`,
+      );
+    }
+    let bloom = this.bloom;
+    if (addedCount > 0) {
+      bloom = bloom.copy();
+      for (const cls of ['root', 'path'] as const) {
+        const { keys: heads, tails, extensions } = added[cls];
+        for (let i = 0; i < heads.length; i++) {
+          bloom.addKey(
+            heads[i] as number,
+            tails[i] as number,
+            bits[cls],
+            extensions[i] as number,
+            cls === 'path',
+          );
+        }
+      }
+    }
+    const next = new FilterState(bits, counts, bloom, inserted, this.capacity, keys, this.bounded);
+    if (this.bounded && next.falseBlockBound >= FALSE_BLOCK_TARGET) {
+      return fail(
+        'resync_required',
+        `delta takes the false-block bound to ${next.falseBlockBound.toExponential(2)}`,
+      );
+    }
+    return ok(next);
   }
 
   /**
@@ -139,11 +192,11 @@ export class FilterState {
    * `anyExpressionMatches`); a state without path keys looks up root expressions only.
    */
   isUrlBlocked(url: CanonicalUrl): boolean {
-    return anyExpressionMatches(url, this, this.pathKeys);
+    return anyExpressionMatches(url, this, this.counts.path > 0);
   }
 
   /**
-   * Distinct confirmation keys of the expressions that match, per class, for the hub's hash search:
+   * Distinct key heads of the expressions that match, per class, for the hub's hash search:
    * confirmed members in full mode, candidates for the hub to confirm in lean mode.
    */
   matchingKeys(expressions: readonly string[]): PerClass<number[]> {
@@ -158,34 +211,43 @@ export class FilterState {
     return found;
   }
 
-  /** Whether `key` is a member of class `cls` (full mode only: a lean state has no key set). */
+  /**
+   * Whether an expression of class `root` (else path) whose MurmurHash3 x86_128 is `hash` matches: the
+   * lookup after hashing, for a caller that hashes expressions itself. Allocates nothing.
+   */
+  matchesHash(hash: Uint32Array, root: boolean): boolean {
+    const bits = root ? this.bits.root : this.bits.path;
+    if (!this.bloom.hasHash(hash, bits, !root)) return false;
+    const keys = this.keys;
+    if (keys === null) return true;
+    const set = root ? keys.root : keys.path;
+    const at = indexOfKey(set.keys, confirmationKey(hash, bits));
+    if (at < 0 || set.tails === null) return at >= 0;
+    const tail = set.tails[at] as number;
+    return tail === TAIL_ANY || tail === keyTail(hash, bits);
+  }
+
+  /** Whether the key head `key` is held in class `cls` (full mode only: a lean state has no key set). */
   hasKey(cls: KeyClass, key: number): boolean {
     if (this.keys === null) throw new LeanFilterStateError('a lean filter state cannot look up a key');
-    return containsKey(this.keys[cls], key);
+    return containsKey(this.keys[cls].keys, key);
   }
 
   /** The state checksum (see `keySetChecksum`), as the manifest announces it; rejects in lean mode. */
   async checksum(): Promise<string> {
     if (this.keys === null)
       throw new LeanFilterStateError('a lean filter state keeps no key set to checksum');
-    return keySetChecksum(this.keys);
+    return keySetChecksum({ root: this.keys.root.keys, path: this.keys.path.keys });
   }
 
   /**
    * Whether the expression `text.slice(start, end)`, of class root when `root`, matches; leaves its hash in
-   * `this.hash`. The Bloom probe stops at the first zero bit, and only a hit (or a state with added keys)
-   * pays for the key.
+   * `this.hash`. A class without keys is answered before hashing (a domain-only feed never hashes the path
+   * expressions of a URL).
    */
   matchesRange(text: string, start: number, end: number, root: boolean): boolean {
-    const hash = this.hash;
-    hashExpressionRange(text, start, end, hash);
-    const hit = this.bloom.hasHash(hash);
-    if (!hit && !this.anyAdded) return false;
-    const key = confirmationKey(hash, root ? this.bits.root : this.bits.path);
-    const added = root ? this.added.root : this.added.path;
-    if (this.keys === null) {
-      return added.has(key) || (hit && !(root ? this.removed.root : this.removed.path).has(key));
-    }
-    return (hit || added.has(key)) && containsKey(root ? this.keys.root : this.keys.path, key);
+    if ((root ? this.counts.root : this.counts.path) === 0) return false;
+    hashExpressionRange(text, start, end, this.hash);
+    return this.matchesHash(this.hash, root);
   }
 }

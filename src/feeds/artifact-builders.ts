@@ -94,7 +94,7 @@ export async function buildDelta(input: DeltaInput, signing: Signing): Promise<S
     if (bits === undefined) throw new Error(`no key widths for a filter delta from ${since}`);
     const { added, removed } = filterChanges(changes);
     const keyChanges = mirrors.filter.keyChanges(added, removed, bits);
-    payload = encodeFilterDelta(keyChanges.added, keyChanges.removed, bits);
+    payload = encodeFilterDelta(keyChanges.added, keyChanges.removed, bits, mirrors.filter.keys(bits));
     state = await mirrors.filter.summary(bits);
   } else {
     payload = encodeDelta(plainChanges(feed, changes, input.confidential));

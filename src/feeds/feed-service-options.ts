@@ -1,3 +1,4 @@
+import { DEFAULT_BLOOM_FPR } from '../core/confirm.ts';
 import type { SigningKey } from '../core/keys.ts';
 import type { Category } from '../core/types.ts';
 import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../core/types.ts';
@@ -28,7 +29,7 @@ export interface FeedServiceOptions {
    * delta TTL shorter than the longest quiet spell of the registry would turn every consumer stale.
    */
   deltaTtlMs?: number;
-  /** Bloom false-positive rate of filter snapshots (default 1e-6). */
+  /** Configured Bloom rate f0 of filter snapshots (default 1/32): it sets the key widths (docs/DECISIONS.md). */
   filterFpr?: number;
   /** Delta cache bounds (default 256 artifacts, 64 MiB). */
   deltaCacheEntries?: number;
@@ -63,7 +64,7 @@ export function feedServiceConfig(options: FeedServiceOptions): FeedServiceConfi
     keepSnapshots: 3,
     snapshotTtlMs: 24 * HOUR,
     deltaTtlMs: 24 * HOUR,
-    filterFpr: 1e-6,
+    filterFpr: DEFAULT_BLOOM_FPR,
     deltaCacheEntries: 256,
     deltaCacheBytes: 64 * 1024 * 1024,
     pollMs: 200,

@@ -1,5 +1,5 @@
 /**
- * The hub's mirror of the `filter` feed: the full-width (53-bit) confirmation key of every active
+ * The hub's mirror of the `filter` feed: the full 53-bit head of the confirmation key of every active
  * expression, sorted per key class, repeats kept (two expressions may share a key). A key of any narrower
  * width is a prefix of the wide one, so from these arrays the hub derives the key sets, checksum and deltas
  * for whatever widths a consumer's snapshot used, and knows when removing an expression really removes its key.
@@ -7,11 +7,12 @@
 
 import {
   confirmationKey,
+  headBits,
   isRootExpression,
+  KEY_HEAD_BITS,
   type KeyClass,
   type KeyWidths,
   keyWidthsText,
-  MAX_CONFIRMATION_BITS,
   type PerClass,
 } from '../core/confirm.ts';
 import { byKeyClass, type ClassKeys, keyCount, keySetChecksum, narrowKeys } from '../core/filter-keys.ts';
@@ -30,10 +31,10 @@ export class MirrorDivergedError extends Error {
 
 const hash = new Uint32Array(4);
 
-/** The 53-bit confirmation key of an expression. */
+/** The 53-bit confirmation key head of an expression. */
 export function wideKey(expression: string): number {
   hashExpression(expression, hash);
-  return confirmationKey(hash, MAX_CONFIRMATION_BITS);
+  return confirmationKey(hash, KEY_HEAD_BITS);
 }
 
 /** The sorted wide keys of `expressions` per key class, repeats kept. */
@@ -152,12 +153,14 @@ function classKeyChanges(
   removed: readonly string[],
   bits: number,
 ): { added: string[]; removed: string[] } {
-  const scale = 2 ** (bits - MAX_CONFIRMATION_BITS);
+  // Key sets are sets of heads (a tail only tells two members with one head apart, confirm.ts).
+  const head = headBits(bits);
+  const scale = 2 ** (head - KEY_HEAD_BITS);
   const narrow = (expression: string) => Math.floor(wideKey(expression) * scale);
   const addedPerKey = tally(added.map(narrow));
   const removedPerKey = tally(removed.map(narrow));
   // How many expressions hold the narrow key: the wide keys in its range.
-  const span = 2 ** (MAX_CONFIRMATION_BITS - bits);
+  const span = 2 ** (KEY_HEAD_BITS - head);
   const heldNow = (key: number) => lowerBound(wide, (key + 1) * span) - lowerBound(wide, key * span);
   const heldBefore = (key: number) =>
     heldNow(key) - (addedPerKey.get(key) ?? 0) + (removedPerKey.get(key) ?? 0);

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ORDER_BODY_LIMIT } from '../api/json-body.ts';
+import { DEFAULT_BLOOM_FPR } from '../core/confirm.ts';
 import { CATEGORIES } from '../core/types.ts';
 import { DEFAULT_FOUR_EYES } from '../registry/four-eyes.ts';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../registry/order-input.ts';
@@ -76,8 +77,8 @@ const hubConfigSchema = z.object({
     .default(8 * 60),
   /** Seconds an ISP may stay behind the registry before the console shows it red (TAKEDOWN_LAG_DEADLINE_SECONDS). */
   lagDeadlineSeconds: z.coerce.number().int().min(1).default(3600),
-  /** Bloom false-positive rate of the filter feed. */
-  filterFpr: z.coerce.number().gt(0).lt(1).default(1e-6),
+  /** Configured Bloom rate f0 of the filter feed: it sets the key widths (docs/DECISIONS.md). */
+  filterFpr: z.coerce.number().gt(0).lt(1).default(DEFAULT_BLOOM_FPR),
   /** Categories that appear only in the hashed filter feed. */
   confidential: list('csam').pipe(z.array(z.enum(CATEGORIES))),
   /** IANA zone a bare date (`2026-05-31`) in an order is read in (TAKEDOWN_TIME_ZONE). */

@@ -11,6 +11,10 @@ import {
   signedLengthOf,
 } from '../../src/core/artifact.ts';
 import { equalBytes, sha256Hex, toHex } from '../../src/core/bytes.ts';
+import { DEFAULT_BLOOM_FPR } from '../../src/core/confirm.ts';
+import { createFeedConsumer } from '../../src/core/consumer.ts';
+import { keyCount, keySetChecksum, keysOf } from '../../src/core/filter-keys.ts';
+import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { generateSigningKey } from '../../src/core/keys.ts';
 import { encodeKeySet } from '../../src/core/keyset.ts';
 import { verifyArtifact } from '../../src/core/verify.ts';
@@ -26,7 +30,43 @@ import {
   T0,
 } from './feed-fixtures.ts';
 
+/** The expressions of the `url` feed at `version`, as the `filter` feed hashes them. */
+const filterExpressions = (version: number) => [...stateAt(version).entries()].map((e) => e.expression);
+
+/** A signed `filter` snapshot of version 1 or delta 1 -> 3 (filter payload format 3). */
+async function filterArtifact(kind: 'snapshot' | 'delta'): Promise<Uint8Array> {
+  const key = await goldenKey();
+  const snapshot = await encodeFilterSnapshot(filterExpressions(1), { fpr: DEFAULT_BLOOM_FPR });
+  const after = keysOf(filterExpressions(3), snapshot.bits);
+  const before = new Set(filterExpressions(1));
+  const later = new Set(filterExpressions(3));
+  const payload =
+    kind === 'snapshot'
+      ? snapshot.payload
+      : encodeFilterDelta(
+          filterExpressions(3).filter((e) => !before.has(e)),
+          filterExpressions(1).filter((e) => !later.has(e)),
+          snapshot.bits,
+          after,
+        );
+  const to = kind === 'snapshot' ? 1 : 3;
+  const manifest: ManifestInput = {
+    kind,
+    feed: 'filter',
+    from: kind === 'snapshot' ? 0 : 1,
+    to,
+    createdAt: T0 + to * HOUR,
+    expiresAt: T0 + to * HOUR + DAY,
+    entryCount: kind === 'snapshot' ? snapshot.entryCount : keyCount(after),
+    checksum: kind === 'snapshot' ? snapshot.checksum : await keySetChecksum(after),
+    checkpoint: await checkpointOf(to, key),
+  };
+  return encodeArtifact(manifest, payload, key);
+}
+
 const GOLDENS: Record<string, () => Promise<Uint8Array>> = {
+  'filter-snapshot-1.artifact': () => filterArtifact('snapshot'),
+  'filter-delta-1-3.artifact': () => filterArtifact('delta'),
   'url-snapshot-3.artifact': async () => snapshotArtifact(3, await goldenKey()),
   'url-delta-1-3.artifact': async () => deltaArtifact(1, 3, await goldenKey()),
   'url-delta-1-3-no-checkpoint.artifact': async () =>
@@ -196,5 +236,29 @@ describe('encodeArtifact / decodeArtifact', () => {
       now: T0 + 3 * HOUR,
     });
     expect(verified.ok).toBe(true);
+  });
+
+  it('refuses a filter artifact of a format before 4 with unsupported_format: its Bloom filter is another', async () => {
+    const bytes = await filterArtifact('snapshot');
+    const older = bytes.slice();
+    new DataView(older.buffer).setUint16(8, 3);
+    expect(decodeArtifact(older)).toMatchObject({ ok: false, error: { code: 'unsupported_format' } });
+    // Plain feeds of format 3 still decode.
+    const url = await snapshotArtifact(3, await goldenKey());
+    const plain = url.slice();
+    new DataView(plain.buffer).setUint16(8, 3);
+    expect(decodeArtifact(plain).ok).toBe(true);
+  });
+
+  it('the filter goldens follow in a consumer: snapshot, then delta, landing on the checksum', async () => {
+    const key = await goldenKey();
+    const consumer = createFeedConsumer('filter', [key.publicKey]);
+    expect(await consumer.apply(await filterArtifact('snapshot'), T0 + HOUR + 1)).toMatchObject({ ok: true });
+    expect(await consumer.apply(await filterArtifact('delta'), T0 + 3 * HOUR + 1)).toMatchObject({
+      ok: true,
+      value: { to: 3 },
+    });
+    expect(consumer.state?.isBlocked(['evil.example.com/phish/'])).toBe(true);
+    expect(consumer.state?.isBlocked(['bank-login.example/'])).toBe(false);
   });
 });

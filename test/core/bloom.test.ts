@@ -1,126 +1,133 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ExpressionBloom } from '../../src/core/bloom.ts';
+import { bloomRate, bloomShape, KeyBloom } from '../../src/core/bloom.ts';
+import { confirmationKey, EXTENSION_BITS, keyExtension, keyTail } from '../../src/core/confirm.ts';
 import { hashExpression } from '../../src/core/hash.ts';
 
 const domains = readFileSync(new URL('../fixtures/filter/malware-domains.txt', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean);
 const members = domains.map((name) => `${name}/`);
+const BITS = 40;
 
-function filled(fpr: number): ExpressionBloom {
-  const bloom = ExpressionBloom.create(members.length, fpr);
-  for (const expression of members) bloom.add(expression);
+function hashOf(expression: string): Uint32Array {
+  const hash = new Uint32Array(4);
+  hashExpression(expression, hash);
+  return hash;
+}
+
+function add(bloom: KeyBloom, expression: string, bits = BITS, path = false): void {
+  const hash = hashOf(expression);
+  bloom.addHash(hash, bits, path);
+}
+
+function filled(fpr: number): KeyBloom {
+  const bloom = KeyBloom.create(members.length, fpr);
+  for (const expression of members) add(bloom, expression);
   return bloom;
 }
 
-describe('ExpressionBloom', () => {
-  it('has no false negatives on real domains', () => {
-    const bloom = filled(1e-6);
-    expect(members.filter((expression) => !bloom.has(expression))).toEqual([]);
+describe('KeyBloom', () => {
+  it('has no false negatives on real domains, at any key width and in either class', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 24, max: 53 }), fc.boolean(), (bits, path) => {
+        const bloom = KeyBloom.create(members.length, 0.01);
+        for (const expression of members) add(bloom, expression, bits, path);
+        expect(members.filter((e) => !bloom.hasHash(hashOf(e), bits, path))).toEqual([]);
+      }),
+      { numRuns: 30 },
+    );
   });
 
-  it('sizes itself as bloom-filters does for n and fpr', () => {
-    const bloom = ExpressionBloom.create(100_000, 1e-6);
-    expect(bloom.size).toBe(Math.ceil((-100_000 * Math.log(1e-6)) / Math.LN2 ** 2));
-    expect(bloom.hashCount).toBe(20);
+  it('puts a key in the same bits from its hash and from its head, tail and extension (what a delta carries)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 24, max: 64 }),
+        fc.boolean(),
+        (words, bits, path) => {
+          const hash = Uint32Array.from(words);
+          const a = KeyBloom.create(100, 0.01);
+          const b = KeyBloom.create(100, 0.01);
+          a.addHash(hash, bits, path);
+          b.addKey(confirmationKey(hash, bits), keyTail(hash, bits), bits, keyExtension(hash), path);
+          expect(b.bytes()).toEqual(a.bytes());
+          expect(b.hasHash(hash, bits, path)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('takes the fewest bits for n and fpr over the two whole hash counts around log2(1/fpr)', () => {
+    for (const fpr of [0.5, 1 / 32, 1e-3, 1e-6]) {
+      const { size, hashCount } = bloomShape(100_000, fpr);
+      expect(bloomRate(size, hashCount, 100_000)).toBeLessThanOrEqual(fpr * (1 + 1e-9));
+      expect(bloomRate(size - 100, hashCount, 100_000)).toBeGreaterThan(fpr);
+      expect([Math.floor(Math.log2(1 / fpr)), Math.ceil(Math.log2(1 / fpr))]).toContain(hashCount);
+      // Within 1% of the real-valued optimum n log2(1/fpr) / ln 2.
+      expect(size).toBeLessThan((1.01 * 100_000 * Math.log2(1 / fpr)) / Math.LN2);
+    }
+    const bloom = KeyBloom.create(100_000, 1e-6);
     expect(bloom.bytes()).toHaveLength(Math.ceil(bloom.size / 8));
   });
 
-  it("answers exactly as bloom-filters' own has, for members and non-members at any size and rate", () => {
-    const expression = fc.oneof(
-      fc.constantFrom(...members),
-      fc.stringMatching(/^[a-z0-9.-]{1,30}\/[a-z0-9/?=&%._-]{0,40}$/),
-    );
-    fc.assert(
-      fc.property(
-        fc.uniqueArray(expression, { maxLength: 200 }),
-        fc.array(expression, { minLength: 1, maxLength: 200 }),
-        fc.double({ min: 1e-9, max: 0.6, noNaN: true }),
-        (added, probes, fpr) => {
-          const bloom = ExpressionBloom.create(added.length, fpr);
-          for (const e of added) bloom.add(e);
-          const hash = new Uint32Array(4);
-          for (const e of [...added, ...probes]) {
-            const expected = bloom.libraryHas(e);
-            expect(bloom.has(e)).toBe(expected);
-            hashExpression(e, hash);
-            expect(bloom.hasHash(hash)).toBe(expected);
-          }
-          for (const e of added) expect(bloom.has(e)).toBe(true);
-        },
-      ),
-      { numRuns: 200 },
-    );
-  });
-
-  it('matches the library on a real-size filter read back from its bytes, hits and misses alike', () => {
-    const bloom = filled(0.05);
-    const copy = ExpressionBloom.fromBytes(bloom.size, bloom.hashCount, bloom.bytes().slice());
-    if (!copy.ok) throw new Error(copy.error.message);
-    let hits = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const probe = i % 2 ? `probe-${i}.example/` : `${members[i % members.length]}p/${i}`;
-      const expected = bloom.libraryHas(probe);
-      if (expected) hits++;
-      expect(copy.value.has(probe)).toBe(expected);
+  it('passes non-members at the rate it was built for, and a colliding key only with its extension', () => {
+    const bloom = filled(0.02);
+    let positives = 0;
+    let sameKeyPositives = 0;
+    const hash = new Uint32Array(4);
+    for (let i = 0; i < 100_000; i++) {
+      hashExpression(`probe-${i}.example/`, hash);
+      if (bloom.hasHash(hash, BITS, false)) positives++;
+      // The key of a member with another extension: stopped unless all the other bits are set.
+      const member = hashOf(members[i % members.length] as string);
+      member[0] =
+        ((member[0] as number) + (1 + Math.floor(i / members.length)) * 2 ** (32 - EXTENSION_BITS)) >>> 0;
+      if (bloom.hasHash(member, BITS, false)) sameKeyPositives++;
     }
-    // A loose rate, so both answers are well represented.
-    expect(hits).toBeGreaterThan(500);
-  });
-
-  it('leaves the hash of the last expression for the caller', () => {
-    const bloom = filled(1e-3);
-    const expected = new Uint32Array(4);
-    for (const expression of ['example.com/', members[7] as string, 'other.example/']) {
-      bloom.has(expression);
-      hashExpression(expression, expected);
-      expect(bloom.hash).toEqual(expected);
-      bloom.libraryHas(members[9] as string);
-      hashExpression(members[9] as string, expected);
-      expect(bloom.hash).toEqual(expected);
+    const expected = bloomRate(bloom.size, bloom.hashCount, members.length) * 100_000;
+    for (const count of [positives, sameKeyPositives]) {
+      expect(count).toBeGreaterThan(expected * 0.8);
+      expect(count).toBeLessThan(expected * 1.2);
     }
   });
 
-  it('rejects few non-members at a loose rate and reads back from its raw bytes', () => {
-    const bloom = filled(0.01);
-    const probes = Array.from({ length: 20_000 }, (_, i) => `probe-${i}.example/`);
-    const positives = probes.filter((expression) => bloom.has(expression)).length;
-    expect(positives).toBeGreaterThan(100);
-    expect(positives).toBeLessThan(300);
-
-    const copy = ExpressionBloom.fromBytes(bloom.size, bloom.hashCount, bloom.bytes().slice());
-    if (!copy.ok) throw new Error(copy.error.message);
-    expect(copy.value.bytes()).toEqual(bloom.bytes());
-    expect(members.every((expression) => copy.value.has(expression))).toBe(true);
-    expect(probes.filter((expression) => copy.value.has(expression)).length).toBe(positives);
+  it('keeps the classes apart: a root key is not a path key', () => {
+    const bloom = filled(1e-4);
+    const passed = members.filter((e) => bloom.hasHash(hashOf(e), BITS, true)).length;
+    expect(passed).toBeLessThan(5);
   });
 
-  it('copies the bytes it is built from', () => {
+  it('reads back from its raw bytes, copies them, and copies itself for a delta', () => {
     const bloom = filled(0.01);
     const bytes = bloom.bytes().slice();
-    const copy = ExpressionBloom.fromBytes(bloom.size, bloom.hashCount, bytes);
+    const copy = KeyBloom.fromBytes(bloom.size, bloom.hashCount, bytes);
+    if (!copy.ok) throw new Error(copy.error.message);
     bytes.fill(0);
-    expect(copy.ok && copy.value.has(members[0] as string)).toBe(true);
+    expect(copy.value.bytes()).toEqual(bloom.bytes());
+    expect(members.every((e) => copy.value.hasHash(hashOf(e), BITS, false))).toBe(true);
+    const grown = copy.value.copy();
+    add(grown, 'added.example/');
+    expect(grown.hasHash(hashOf('added.example/'), BITS, false)).toBe(true);
+    expect(copy.value.bytes()).toEqual(bloom.bytes());
   });
 
   it('refuses a bit array that does not match its size or hash count', () => {
     const codes = [
-      ExpressionBloom.fromBytes(100, 3, new Uint8Array(12)),
-      ExpressionBloom.fromBytes(100, 3, new Uint8Array(14)),
-      ExpressionBloom.fromBytes(100, 3, Uint8Array.of(...new Uint8Array(12), 0x10)),
-      ExpressionBloom.fromBytes(0, 3, new Uint8Array(0)),
-      ExpressionBloom.fromBytes(100, 0, new Uint8Array(13)),
-      ExpressionBloom.fromBytes(100, 256, new Uint8Array(13)),
+      KeyBloom.fromBytes(100, 3, new Uint8Array(12)),
+      KeyBloom.fromBytes(100, 3, new Uint8Array(14)),
+      KeyBloom.fromBytes(100, 3, Uint8Array.of(...new Uint8Array(12), 0x10)),
+      KeyBloom.fromBytes(0, 3, new Uint8Array(0)),
+      KeyBloom.fromBytes(100, 0, new Uint8Array(13)),
+      KeyBloom.fromBytes(100, 65, new Uint8Array(13)),
     ].map((result) => (result.ok ? 'ok' : result.error.code));
     expect(codes).toEqual(Array(6).fill('bloom_malformed'));
-    expect(ExpressionBloom.fromBytes(100, 3, Uint8Array.of(...new Uint8Array(12), 0x0f)).ok).toBe(true);
+    expect(KeyBloom.fromBytes(100, 3, Uint8Array.of(...new Uint8Array(12), 0x0f)).ok).toBe(true);
   });
 
   it('refuses a false-positive rate outside (0, 1) and filters past 2^32 bits', () => {
-    for (const fpr of [0, 1, -0.5, Number.NaN])
-      expect(() => ExpressionBloom.create(10, fpr)).toThrow(RangeError);
-    expect(() => ExpressionBloom.create(200_000_000, 1e-6)).toThrow(/exceeds 2\^32/);
+    for (const fpr of [0, 1, -0.5, Number.NaN]) expect(() => KeyBloom.create(10, fpr)).toThrow(RangeError);
+    expect(() => KeyBloom.create(200_000_000, 1e-6)).toThrow(/exceeds 2\^32/);
   });
 });

@@ -1,14 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  bloomRateFor,
   confirmationKey,
   confirmationWidths,
+  EXTENSION_BITS,
   FALSE_BLOCK_TARGET,
   falseBlockChance,
+  insertCapacity,
   isConfirmationBits,
   isKeyWidths,
   isRootExpression,
   type KeyWidths,
+  keyExtension,
+  keyTail,
   keyWidthsText,
   MAX_CONFIRMATION_BITS,
   MIN_CONFIRMATION_BITS,
@@ -64,41 +69,48 @@ describe('key classes', () => {
   });
 });
 
+/** Counts grown to the insert capacity of their sum, as the widths and the Bloom rate are sized. */
+const grown = (counts: { root: number; path: number }) => {
+  const total = counts.root + counts.path;
+  if (total === 0) return { root: insertCapacity(0), path: 0 };
+  const scale = insertCapacity(total) / total;
+  return { root: counts.root * scale, path: counts.path * scale };
+};
+
 describe('confirmationWidths', () => {
   it.each([
-    [1_000_000, 0, 1e-6, { root: 43, path: 45 }],
-    [1_500_000, 0, 1e-6, { root: 43, path: 46 }],
-    [10_000_000, 0, 1e-6, { root: 46, path: 48 }],
-    [100_000, 0, 1e-4, { root: 46, path: 48 }],
-    [0, 1_000_000, 1e-6, { root: 43, path: 45 }],
-    [0, 0, 1e-6, { root: MIN_CONFIRMATION_BITS, path: 25 }],
-    [1, 0, 1e-9, { root: MIN_CONFIRMATION_BITS, path: MIN_CONFIRMATION_BITS }],
+    [1_000, 0, 1 / 32, { root: 51, path: 54 }],
+    [60_000, 0, 1 / 32, { root: 54, path: 56 }],
+    [1_000_000, 0, 1 / 32, { root: 58, path: 60 }],
+    [1_000_000, 0, 1e-6, { root: 55, path: 57 }],
+    [0, 1_000_000, 1e-6, { root: 55, path: 57 }],
+    [0, 0, 1 / 32, { root: 51, path: 53 }],
     [1e12, 0, 0.5, { root: MAX_CONFIRMATION_BITS, path: MAX_CONFIRMATION_BITS }],
   ])('gives %d root and %d path keys at fpr %d the widths %o', (root, path, fpr, widths) => {
     expect(confirmationWidths({ root, path }, fpr)).toEqual(widths);
   });
 
   it('spends the rounding slack of one class on the other', () => {
-    // 1M domains and 100k URLs: both ceilings are 43 and 45; the root term leaves room for 44-bit path keys.
-    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6)).toEqual({ root: 43, path: 44 });
-    expect(confirmationWidths({ root: 100_000, path: 1_000_000 }, 1e-6)).toEqual({ root: 42, path: 45 });
+    // Ceilings 55 and 57; the root term leaves room for 56-bit path keys.
+    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6)).toEqual({ root: 55, path: 56 });
+    expect(confirmationWidths({ root: 100_000, path: 1_000_000 }, 1e-6)).toEqual({ root: 54, path: 57 });
   });
 
   it('keeps widths it is given as a minimum', () => {
-    expect(confirmationWidths({ root: 1_000_000, path: 0 }, 1e-6, { root: 45, path: 30 })).toEqual({
-      root: 45,
-      path: 45,
-    });
-    expect(confirmationWidths({ root: 1_000_000, path: 100_000 }, 1e-6, { root: 43, path: 45 })).toEqual({
-      root: 43,
-      path: 45,
+    expect(confirmationWidths({ root: 1_000_000, path: 0 }, 1e-6, { root: 59, path: 30 })).toEqual({
+      root: 59,
+      path: 57,
     });
   });
 
   /** The fewest bits above log2(perUrl fpr n / T), clamped: each class's width at its proportional share. */
   const proportional = (perUrl: number, fpr: number, n: number) => {
     let bits = MIN_CONFIRMATION_BITS;
-    while (bits < MAX_CONFIRMATION_BITS && (perUrl * fpr * Math.max(n, 1)) / 2 ** bits >= FALSE_BLOCK_TARGET)
+    const rate = fpr + 2 ** -EXTENSION_BITS;
+    while (
+      bits < MAX_CONFIRMATION_BITS &&
+      (perUrl * rate * insertCapacity(n)) / 2 ** bits >= FALSE_BLOCK_TARGET
+    )
       bits++;
     return bits;
   };
@@ -121,7 +133,7 @@ describe('confirmationWidths', () => {
             root: Math.max(proportional(ROOT_EXPRESSIONS_PER_URL, fpr, n), minimum?.root ?? 0),
             path: Math.max(proportional(PATH_EXPRESSIONS_PER_URL, fpr, n), minimum?.path ?? 0),
           };
-          const fits = (w: KeyWidths) => falseBlockChance(counts, fpr, w) < FALSE_BLOCK_TARGET;
+          const fits = (w: KeyWidths) => falseBlockChance(grown(counts), fpr, w) < FALSE_BLOCK_TARGET;
           if (top.root < MAX_CONFIRMATION_BITS && top.path < MAX_CONFIRMATION_BITS)
             expect(fits(widths)).toBe(true);
           // Brute force over every pair within a bit of the proportional widths, never below the minimum.
@@ -156,9 +168,9 @@ describe('confirmationWidths', () => {
           const cls = rootOnly ? 'root' : 'path';
           const narrower = { ...widths, [cls]: widths[cls] - 1 };
           if (widths[cls] < MAX_CONFIRMATION_BITS)
-            expect(falseBlockChance(counts, fpr, widths)).toBeLessThan(FALSE_BLOCK_TARGET);
+            expect(falseBlockChance(grown(counts), fpr, widths)).toBeLessThan(FALSE_BLOCK_TARGET);
           if (widths[cls] > MIN_CONFIRMATION_BITS)
-            expect(falseBlockChance(counts, fpr, narrower)).toBeGreaterThanOrEqual(FALSE_BLOCK_TARGET);
+            expect(falseBlockChance(grown(counts), fpr, narrower)).toBeGreaterThanOrEqual(FALSE_BLOCK_TARGET);
         },
       ),
     );
@@ -166,9 +178,45 @@ describe('confirmationWidths', () => {
 });
 
 describe('falseBlockChance', () => {
-  it('is the union bound over 5 root and 25 path expressions', () => {
-    const chance = falseBlockChance({ root: 1_000_000, path: 1000 }, 1e-6, { root: 43, path: 40 });
-    expect(chance).toBeCloseTo((5 * 1e-6 * 1e6) / 2 ** 43 + (25 * 1e-6 * 1000) / 2 ** 40, 25);
+  it('is the union bound over 5 root and 25 path expressions, each a key match passing the filter', () => {
+    const chance = falseBlockChance({ root: 1_000_000, path: 1000 }, 1e-3, { root: 50, path: 48 });
+    const rate = 1e-3 + 2 ** -EXTENSION_BITS;
+    expect(chance).toBeCloseTo(((5 * 1e6) / 2 ** 50 + (25 * 1000) / 2 ** 48) * rate, 25);
+  });
+});
+
+describe('bloomRateFor', () => {
+  it('gives the filter the rest of the bound at the insert capacity: rounding slack, or the 53-bit cap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 20_000_000 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.double({ min: 1e-6, max: 0.25, noNaN: true }),
+        (root, path, configured) => {
+          const counts = { root, path };
+          const bits = confirmationWidths(counts, configured);
+          const rate = bloomRateFor(counts, bits, configured);
+          expect(rate).toBeLessThanOrEqual(0.5);
+          expect(falseBlockChance(grown(counts), rate, bits)).toBeLessThanOrEqual(
+            FALSE_BLOCK_TARGET * (1 + 1e-9),
+          );
+          if (bits.root < MAX_CONFIRMATION_BITS && bits.path < MAX_CONFIRMATION_BITS && rate < 0.5)
+            expect(rate).toBeGreaterThanOrEqual(configured);
+        },
+      ),
+    );
+  });
+
+  it('falls back to the configured rate when forced widths cannot keep the bound', () => {
+    expect(bloomRateFor({ root: 1_000_000, path: 0 }, { root: 24, path: 24 }, 0.01)).toBe(0.01);
+  });
+});
+
+describe('keyExtension', () => {
+  it('takes the top bits of the first hash word, apart from the key', () => {
+    expect(keyExtension(Uint32Array.of(0xabcdef12, 0, 0xffffffff, 0xffffffff))).toBe(
+      0xabcdef12 >>> (32 - EXTENSION_BITS),
+    );
   });
 });
 
@@ -196,8 +244,11 @@ describe('confirmationKey', () => {
         fc.integer({ min: 0, max: 0xffffffff }),
         fc.integer({ min: MIN_CONFIRMATION_BITS, max: MAX_CONFIRMATION_BITS }),
         (high, low, bits) => {
-          const expected = ((BigInt(high) << 32n) | BigInt(low)) >> BigInt(64 - bits);
-          expect(confirmationKey(Uint32Array.of(0, 0, high, low), bits)).toBe(Number(expected));
+          const key = ((BigInt(high) << 32n) | BigInt(low)) >> BigInt(64 - bits);
+          const tail = BigInt(Math.max(0, bits - 53));
+          const hash = Uint32Array.of(0, 0, high, low);
+          expect(confirmationKey(hash, bits)).toBe(Number(key >> tail));
+          expect(keyTail(hash, bits)).toBe(Number(key & ((1n << tail) - 1n)));
         },
       ),
     );
@@ -205,8 +256,8 @@ describe('confirmationKey', () => {
 });
 
 describe('width checks', () => {
-  it('accepts whole widths from 24 to 53 only', () => {
-    expect([23, 24, 45, 53, 54, 30.5, Number.NaN].map(isConfirmationBits)).toEqual([
+  it('accepts whole widths from 24 to 64 only', () => {
+    expect([23, 24, 45, 64, 65, 30.5, Number.NaN].map(isConfirmationBits)).toEqual([
       false,
       true,
       true,
@@ -216,7 +267,7 @@ describe('width checks', () => {
       false,
     ]);
     expect(isKeyWidths({ root: 43, path: 45 })).toBe(true);
-    expect(isKeyWidths({ root: 43, path: 54 })).toBe(false);
+    expect(isKeyWidths({ root: 43, path: 65 })).toBe(false);
     expect(isKeyWidths({ root: 23, path: 45 })).toBe(false);
   });
 

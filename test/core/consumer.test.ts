@@ -218,12 +218,12 @@ describe('FeedConsumer of the filter feed', () => {
       ),
       delta: await encodeArtifact(
         manifest('delta', 1, 3, keyCount(after), await keySetChecksum(after)),
-        encodeFilterDelta(added, removed, snapshot.bits),
+        encodeFilterDelta(added, removed, snapshot.bits, after),
         key,
       ),
       otherWidth: await encodeArtifact(
         manifest('delta', 1, 3, keyCount(after), await keySetChecksum(after)),
-        encodeFilterDelta(added, removed, { ...snapshot.bits, path: snapshot.bits.path + 1 }),
+        encodeFilterDelta(added, removed, { ...snapshot.bits, path: snapshot.bits.path + 1 }, after),
         key,
       ),
     };

@@ -1,11 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { confirmationKey, isRootExpression, type KeyWidths } from '../../src/core/confirm.ts';
-import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
+import {
+  confirmationKey,
+  FALSE_BLOCK_TARGET,
+  insertCapacity,
+  isRootExpression,
+  type KeyWidths,
+} from '../../src/core/confirm.ts';
+import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState, LeanFilterStateError } from '../../src/core/filter-state.ts';
 import { hashExpression } from '../../src/core/hash.ts';
-import { riceEncode } from '../../src/core/rice.ts';
 import type { Result } from '../../src/core/types.ts';
+import { applied, filterDeltaFrom } from '../helpers/filter-delta.ts';
 
 const members = readFileSync(new URL('../fixtures/filter/malware-domains.txt', import.meta.url), 'utf8')
   .split('\n')
@@ -29,24 +35,9 @@ function keyOf(expression: string, bits: KeyWidths): number {
   return confirmationKey(hash, isRootExpression(expression) ? bits.root : bits.path);
 }
 
-/** A delta payload (format 2) from raw key sets, so a test can put any key in any class. */
-function rawDelta(bits: KeyWidths, addedRoot: number[], addedPath: number[]): Uint8Array {
-  const parts = [
-    riceEncode(Float64Array.from(addedRoot), bits.root),
-    riceEncode(new Float64Array(0), bits.root),
-    riceEncode(Float64Array.from(addedPath), bits.path),
-    riceEncode(new Float64Array(0), bits.path),
-  ];
-  const header = Uint8Array.of(0x54, 0x44, 0x46, 0x44, 2, bits.root, bits.path, 0, ...new Uint8Array(12));
-  const view = new DataView(header.buffer);
-  parts.slice(0, 3).forEach((part, i) => {
-    view.setUint32(8 + 4 * i, part.length);
-  });
-  return Uint8Array.of(...header, ...parts.flatMap((part) => [...part]));
-}
-
-const snapshot = await encodeFilterSnapshot(initial, { fpr: 1e-6 });
-const delta = encodeFilterDelta(come, gone, snapshot.bits);
+const snapshot = await encodeFilterSnapshot(initial, { fpr: 1 / 32 });
+const delta = filterDeltaFrom(initial, come, gone, snapshot.bits);
+const afterDelta = applied(initial, come, gone);
 
 describe('FilterState from a snapshot', () => {
   const state = value(FilterState.fromSnapshot(snapshot.payload));
@@ -96,8 +87,8 @@ describe('FilterState.applyDelta', () => {
   });
 
   it('reaches the checksum of a snapshot of the new set', async () => {
-    const expected = await encodeFilterSnapshot([...initial.filter((e) => !gone.includes(e)), ...come], {
-      fpr: 1e-6,
+    const expected = await encodeFilterSnapshot(afterDelta, {
+      fpr: 1 / 32,
       bits: snapshot.bits,
     });
     expect(next.entryCount).toBe(expected.entryCount);
@@ -112,34 +103,43 @@ describe('FilterState.applyDelta', () => {
   });
 
   it('applies deltas in sequence, including a removal undone later', async () => {
-    const back = value(next.applyDelta(encodeFilterDelta(gone, come, state.bits)));
+    const back = value(next.applyDelta(filterDeltaFrom(afterDelta, gone, come, state.bits)));
     expect(initial.every((e) => back.isBlocked([e]))).toBe(true);
     expect(outsiders.some((e) => back.isBlocked([e]))).toBe(false);
     expect(await back.checksum()).toBe(snapshot.checksum);
   });
 
-  it('treats a repeated delta as a no-op on the key set', async () => {
-    const twice = value(next.applyDelta(delta));
-    expect(await twice.checksum()).toBe(await next.checksum());
+  it('refuses a delta made for another state (applied twice) and asks for a resync', () => {
+    const twice = next.applyDelta(delta);
+    expect(twice.ok || twice.error.code).toBe('resync_required');
   });
 
   it('confirms a key only in the class of the expression', () => {
     const root = 'x.example/';
     const path = 'x.example/a';
-    // Each key put in the other class: neither expression may match.
-    const crossed = value(
-      state.applyDelta(
-        rawDelta(
-          state.bits,
-          [keyOf(path, { ...state.bits, root: state.bits.path })],
-          [keyOf(root, { ...state.bits, path: state.bits.root })],
-        ),
-      ),
-    );
-    expect(crossed.isBlocked([root, path])).toBe(false);
-    const straight = value(state.applyDelta(rawDelta(state.bits, [keyOf(root, state.bits)], [])));
+    const straight = value(state.applyDelta(filterDeltaFrom(initial, [root], [], state.bits)));
     expect(straight.isBlocked([root])).toBe(true);
     expect(straight.isBlocked([path])).toBe(false);
+  });
+
+  it('keeps the false-block bound at every version and refuses deltas past the insert capacity', () => {
+    expect(state.falseBlockBound).toBeLessThan(FALSE_BLOCK_TARGET);
+    let current = state;
+    let held = initial;
+    const fresh = (round: number) => Array.from({ length: 2000 }, (_, i) => `added-${round}-${i}.example/`);
+    let round = 0;
+    // Each delta adds 2 000 keys to the Bloom filter (and removes some): the filter fills up, the bound holds.
+    for (; round * 2000 <= insertCapacity(initial.length) - initial.length - 2000; round++) {
+      const removed = held.slice(0, 100);
+      const result = current.applyDelta(filterDeltaFrom(held, fresh(round), removed, state.bits));
+      current = value(result);
+      held = applied(held, fresh(round), removed);
+      expect(current.falseBlockBound).toBeLessThan(FALSE_BLOCK_TARGET);
+      expect(fresh(round).every((e) => current.isBlocked([e]))).toBe(true);
+    }
+    expect(current.bloomFpr).toBeGreaterThan(state.bloomFpr);
+    const past = current.applyDelta(filterDeltaFrom(held, fresh(round), [], state.bits));
+    expect(past.ok || past.error.code).toBe('resync_required');
   });
 
   it('asks for a resync when a key width differs', () => {
@@ -147,7 +147,7 @@ describe('FilterState.applyDelta', () => {
       { ...state.bits, root: state.bits.root + 1 },
       { ...state.bits, path: state.bits.path - 1 },
     ]) {
-      const result = state.applyDelta(encodeFilterDelta(['x.example/'], [], bits));
+      const result = state.applyDelta(filterDeltaFrom(initial, ['x.example/'], [], bits));
       expect(result.ok || result.error.code).toBe('resync_required');
     }
   });
@@ -163,32 +163,19 @@ describe('a lean FilterState', () => {
   const lean = value(FilterState.fromSnapshot(snapshot.payload, { lean: true }));
   const next = value(lean.applyDelta(delta));
 
-  it('answers like the full state, with hits as candidates', () => {
+  it('answers like the full state, with hits as candidates: removed keys stay candidates for the hub', () => {
     expect(lean.lean).toBe(true);
     expect(initial.every((e) => lean.isBlocked([e]))).toBe(true);
     expect(come.every((e) => next.isBlocked([e]))).toBe(true);
-    expect(gone.some((e) => next.isBlocked([e]))).toBe(false);
-    expect(initial.filter((e) => !gone.includes(e)).every((e) => next.isBlocked([e]))).toBe(true);
-  });
-
-  it('undoes a removal when the key comes back', () => {
-    const [root, path] = [gone[0] as string, gone[5] as string];
-    const back = value(next.applyDelta(encodeFilterDelta([root, path], [], lean.bits)));
-    expect(back.isBlocked([root])).toBe(true);
-    expect(back.isBlocked([path])).toBe(true);
-    const away = value(
-      back.applyDelta(encodeFilterDelta([], [come[0] as string, come[5] as string], lean.bits)),
-    );
-    expect(away.isBlocked([come[0] as string])).toBe(false);
-    expect(away.isBlocked([come[5] as string])).toBe(false);
+    expect(gone.every((e) => next.isBlocked([e]))).toBe(true);
+    expect(outsiders.filter((e) => !come.includes(e)).some((e) => next.isBlocked([e]))).toBe(false);
   });
 
   it('counts entries from the deltas and lists candidate keys for the hub', () => {
     expect(lean.entryCount).toBe(snapshot.entryCount);
     expect(next.entryCount).toBe(snapshot.entryCount);
     const [root, path] = [come[0] as string, come[5] as string];
-    // initial[0] was removed: no longer a candidate although the Bloom filter still has it.
-    expect(next.matchingKeys([root, path, initial[0] as string])).toEqual({
+    expect(next.matchingKeys([root, path, 'nothing.example/'])).toEqual({
       root: [keyOf(root, lean.bits)],
       path: [keyOf(path, lean.bits)],
     });

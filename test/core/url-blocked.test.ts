@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hostSuffixes, lookupExpressions, pathVariants } from '../../src/core/expressions.ts';
-import { encodeFilterDelta, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
+import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import type { Result } from '../../src/core/types.ts';
 import { type CanonicalUrl, canonicalizeUrl } from '../../src/core/url.ts';
 import { verdictOf } from '../../workers/edge/verdict.ts';
+import { filterDeltaFrom } from '../helpers/filter-delta.ts';
 
 function value<T>(result: Result<T>): T {
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
@@ -103,7 +104,7 @@ describe('isUrlBlocked agrees with isBlocked(lookupExpressions) on real URLs', (
   it('a delta that brings the first path keys to a domain-only state makes paths count again', async () => {
     const snapshot = await encodeFilterSnapshot(rootOnly, { fpr: 1 / 32 });
     const paths = mixed.filter((e) => e.indexOf('/') !== e.length - 1);
-    const delta = encodeFilterDelta(paths, [], snapshot.bits);
+    const delta = filterDeltaFrom(rootOnly, paths, [], snapshot.bits);
     for (const lean of [false, true]) {
       const before = value(FilterState.fromSnapshot(snapshot.payload, { lean }));
       const after = value(before.applyDelta(delta));

@@ -50,7 +50,7 @@ export class TestFilterFeed {
     const keys = keysOf(after, this.bits);
     const added = after.filter((e) => !before.includes(e));
     const removed = before.filter((e) => !after.includes(e));
-    const payload = encodeFilterDelta(added, removed, this.bits);
+    const payload = encodeFilterDelta(added, removed, this.bits, keys);
     const manifest = await this.manifest(
       'delta',
       from,

@@ -6,9 +6,11 @@
 
 import { decodeArtifact, encodeArtifact } from '../../src/core/artifact.ts';
 import { sha256, toHex } from '../../src/core/bytes.ts';
+import { isRootExpression } from '../../src/core/confirm.ts';
 import { createFeedConsumer } from '../../src/core/consumer.ts';
 import { lookupExpressions } from '../../src/core/expressions.ts';
 import { decodeFilterSnapshot, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
+import { hashExpression } from '../../src/core/hash.ts';
 import { generateSigningKey, importPrivateKey, verifySignature } from '../../src/core/keys.ts';
 import { canonicalizeUrl } from '../../src/core/url.ts';
 import idnaRows from '../fixtures/canonicalization/IdnaTestV2-no-error-rows.txt?raw';
@@ -92,7 +94,13 @@ export async function computeParity(): Promise<ParityAnswers> {
   const state = consumer.state;
   const loose = decodeFilterSnapshot((await encodeFilterSnapshot(set, { fpr: 0.05 })).payload);
   if (!loose.ok) throw new Error(loose.error.message);
-  const bloom = loose.value.bloom;
+  const { bloom, bits } = loose.value;
+  const hash = new Uint32Array(4);
+  const passes = (expression: string) => {
+    hashExpression(expression, hash);
+    const root = isRootExpression(expression);
+    return bloom.hasHash(hash, root ? bits.root : bits.path, !root);
+  };
 
   const urls = inputs.map((input): UrlAnswer => {
     const c = canonicalizeUrl(input);
@@ -103,7 +111,7 @@ export async function computeParity(): Promise<ParityAnswers> {
       canonical: c.value.href,
       expressions: expressions.join(' '),
       blocked: state.isBlocked(expressions),
-      loose: expressions.map((e) => (bloom.has(e) ? '1' : '0')).join(''),
+      loose: expressions.map((e) => (passes(e) ? '1' : '0')).join(''),
     };
   });
   return {

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { isKeyWidths, MAX_CONFIRMATION_BITS, MIN_CONFIRMATION_BITS } from '../../core/confirm.ts';
+import { headBits, isKeyWidths, MAX_CONFIRMATION_BITS, MIN_CONFIRMATION_BITS } from '../../core/confirm.ts';
 import type { FeedName } from '../../core/types.ts';
 import { isFeedName } from '../../feeds/feed-definitions.ts';
 import type { DeltaAnswer, FeedService } from '../../feeds/feed-service.ts';
@@ -71,8 +71,8 @@ const confirmBody = z
     }
     for (const cls of ['root', 'path'] as const) {
       body.keys[cls].forEach((key, i) => {
-        if (key >= 2 ** body.bits[cls]) {
-          const message = `is not a ${body.bits[cls]}-bit key`;
+        if (key >= 2 ** headBits(body.bits[cls])) {
+          const message = `is not the ${headBits(body.bits[cls])}-bit head of a ${body.bits[cls]}-bit key`;
           ctx.addIssue({ code: 'custom', path: ['keys', cls, i], message });
         }
       });
