@@ -149,6 +149,9 @@ async function order(hub: Hub, prefix: string, count: number): Promise<number> {
 }
 
 async function main() {
+  // The default four-eyes policy holds orders over 1 000 targets for a second regulator: the 10 000-target
+  // order is measured as written and published, so the hub under test holds none for their size.
+  process.env.TAKEDOWN_APPROVAL_MAX_TARGETS = '0';
   const dir = mkdtempSync(join(tmpdir(), 'takedown-bench-scale-'));
   let hub: Hub | undefined;
   try {

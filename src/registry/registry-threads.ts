@@ -1,7 +1,7 @@
 /**
  * The registry's whole-list operations run in a worker thread with their own connection, so the hub's
- * event loop keeps answering while they read or write millions of rows: the chain audit on a read-only
- * connection, large revokes and expiry sweeps as the usual single write transaction (SQLite serialises
+ * event loop keeps answering while they read or write millions of rows: the chain audit and four-eyes'
+ * count of entries under an order's domains on a read-only connection, large revokes and expiry sweeps as the usual single write transaction (SQLite serialises
  * writers anyway; the hub's connection waits on its busy timeout meanwhile). Each call wraps the same
  * registry method the hub would call inline.
  */
@@ -15,6 +15,7 @@ export type ThreadOptions = Pick<RegistryOptions, 'confidentialCategories' | 'ti
 /** What the worker is asked to do (see registry-worker.ts). */
 export type RegistryTask = { databasePath: string; options: ThreadOptions } & (
   | { op: 'verifyChain' }
+  | { op: 'countEntriesUnder'; domains: string[] }
   | { op: 'revokeOrder'; id: number; reason: string; actor: string; release: boolean }
   | { op: 'expireDue'; now: string }
 );
@@ -31,6 +32,17 @@ export class RegistryThreads {
   verifyChain(): Promise<ChainReport> {
     const task: RegistryTask = { op: 'verifyChain', databasePath: this.databasePath, options: this.options };
     return runWorkerTask(WORKER, task, 'chain audit');
+  }
+
+  /** `Registry.countEntriesUnder` on a read-only connection: the four-eyes count before an order is written. */
+  countEntriesUnder(domains: string[]): Promise<[string, number][]> {
+    const task: RegistryTask = {
+      op: 'countEntriesUnder',
+      databasePath: this.databasePath,
+      options: this.options,
+      domains,
+    };
+    return runWorkerTask(WORKER, task, 'four-eyes domain count');
   }
 
   /** `Registry.revokeOrder` on the worker's own connection. */

@@ -7,6 +7,8 @@ function run(registry: Registry, task: RegistryTask): unknown {
   switch (task.op) {
     case 'verifyChain':
       return registry.verifyChain();
+    case 'countEntriesUnder':
+      return registry.countEntriesUnder(task.domains);
     case 'revokeOrder':
       return registry.revokeOrder(task.id, task.reason, task.actor, { release: task.release });
     case 'expireDue':
@@ -19,7 +21,7 @@ try {
   // Revokes and expiries screen nothing: no protected-domain list to load.
   const registry = openRegistry(task.databasePath, {
     ...task.options,
-    readonly: task.op === 'verifyChain',
+    readonly: task.op === 'verifyChain' || task.op === 'countEntriesUnder',
     protectedDomainsFile: null,
   });
   try {

@@ -15,6 +15,7 @@ import {
   dryRunOrder,
   type ImportSession,
   type OrderOutcome,
+  orderCrowdingDomains,
 } from './create-order.ts';
 import { approveOrder, rejectOrder } from './decide-order.ts';
 import {
@@ -27,7 +28,7 @@ import {
   splitViews,
 } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
-import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
+import { countEntriesUnder, DEFAULT_FOUR_EYES, type EntriesUnder, type FourEyesPolicy } from './four-eyes.ts';
 import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
 import type { LogSettings } from './log-leaves.ts';
 import {
@@ -261,8 +262,18 @@ export class Registry {
    * See `createOrder` in create-order.ts: all targets land in one version, or none (`targets_rejected`); an
    * order crossing a four-eyes threshold is stored `pending` instead, with no version.
    */
-  createOrder(input: OrderInput, actor: string): RegistryResult<OrderOutcome> {
-    return createOrder(this.store, input, actor);
+  createOrder(input: OrderInput, actor: string, counted?: EntriesUnder): RegistryResult<OrderOutcome> {
+    return createOrder(this.store, input, actor, counted);
+  }
+
+  /** The registrable domains whose entries four-eyes counts for this order (see orderCrowdingDomains). */
+  orderCrowdingDomains(input: OrderInput): string[] {
+    return orderCrowdingDomains(this.store, input);
+  }
+
+  /** Active domain entries on or below each of `domains` (see countEntriesUnder in four-eyes.ts). */
+  countEntriesUnder(domains: readonly string[]): [string, number][] {
+    return [...countEntriesUnder(this.store, new Set(domains))];
   }
 
   /** What `createOrder` would do (per-target results, approval), writing nothing. */

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { OrderInput } from '../../registry/types.ts';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { BODY_LIMITS, jsonBody } from '../json-body.ts';
@@ -36,6 +37,12 @@ export function ordersRoutes({
       ? await threads.revokeOrder(id, reason, actor, release)
       : registry.revokeOrder(id, reason, actor, { release });
   };
+  // Four-eyes counts the entries under an order's registrable domains: a pass over every active entry,
+  // so the hub runs it in a worker thread (see docs/DECISIONS.md).
+  const crowding = async (body: OrderInput): Promise<Map<string, number> | undefined> => {
+    const domains = threads ? registry.orderCrowdingDomains(body) : [];
+    return threads && domains.length > 0 ? new Map(await threads.countEntriesUnder(domains)) : undefined;
+  };
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
 
@@ -46,13 +53,13 @@ export function ordersRoutes({
       validate('query', createOrderQuery),
       jsonBody(bodyLimit),
       validate('json', createOrderBody),
-      (c) => {
+      async (c) => {
         const body = c.req.valid('json');
         if (c.req.valid('query').dryRun === 'true') {
           return c.json(unwrap(previewOrder(registry, body, confidentialCategories)));
         }
         const principal = c.get('principal');
-        const created = unwrap(registry.createOrder(body, actorOf(principal)));
+        const created = unwrap(registry.createOrder(body, actorOf(principal), await crowding(body)));
         const reply = {
           order: created.order,
           version: created.version,
