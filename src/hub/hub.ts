@@ -49,7 +49,7 @@ export interface RunningHub extends Hub {
  */
 export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<Hub> {
   // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
-  // Worker threads open their own connection with the same settings (large revokes, expiry sweeps).
+  // Worker threads open their own connection with the same settings (large orders and revokes, expiries).
   const registryThreadOptions = {
     confidentialCategories: config.confidential,
     timeZone: config.timeZone,
@@ -59,12 +59,9 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       pendingTtlHours: config.approvalTtlHours,
       popularDomainsFile: config.popularDomainsFile ?? null,
     },
-  };
-  const registry = openRegistry(config.dbPath, {
-    quickCheck: true,
-    ...registryThreadOptions,
     ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
-  });
+  };
+  const registry = openRegistry(config.dbPath, { quickCheck: true, ...registryThreadOptions });
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const checkpoint = checkpointSource(registry, signingKey, config.logOrigin);

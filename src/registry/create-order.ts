@@ -277,8 +277,8 @@ export function orderCrowdingDomains(store: Store, input: OrderInput): string[] 
   return [...crowdingDomains(store.fourEyes, accepted, targets.length)];
 }
 
-/** Everything `createOrder` would do, written nowhere. */
-export function dryRunOrder(store: Store, input: OrderInput): RegistryResult<DryRun> {
+/** Everything `createOrder` would do, written nowhere (`counted` as for createOrder). */
+export function dryRunOrder(store: Store, input: OrderInput, counted?: EntriesUnder): RegistryResult<DryRun> {
   const valid = validateOrder(input, store.now(), store.timeZone);
   if (!valid.ok) return valid;
   const targets: unknown = input.targets;
@@ -291,7 +291,7 @@ export function dryRunOrder(store: Store, input: OrderInput): RegistryResult<Dry
     (s.results[s.acceptedAt[i] as number] as TargetResult).status =
       active.get(t.expression) === 1 ? 'already-active' : 'added';
   });
-  const reasons = approvalReasons(store, store.fourEyes, s.accepted, targets.length);
+  const reasons = approvalReasons(store, store.fourEyes, s.accepted, targets.length, counted);
   return success({
     version: store.currentVersion(),
     results: s.results,

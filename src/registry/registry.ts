@@ -277,8 +277,8 @@ export class Registry {
   }
 
   /** What `createOrder` would do (per-target results, approval), writing nothing. */
-  dryRunOrder(input: OrderInput): RegistryResult<DryRun> {
-    return dryRunOrder(this.store, input);
+  dryRunOrder(input: OrderInput, counted?: EntriesUnder): RegistryResult<DryRun> {
+    return dryRunOrder(this.store, input, counted);
   }
 
   /** A second regulator publishes a pending order as one version (`self_approval` for its creator). */

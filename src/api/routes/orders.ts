@@ -19,6 +19,8 @@ import { validate } from '../validate.ts';
 
 /** Revoking an order of at least this many entries runs in a worker thread (see docs/DECISIONS.md). */
 const OFF_THREAD_REVOKE_ENTRIES = 10_000;
+/** An order of at least this many targets is screened and written in a worker thread (docs/DECISIONS.md). */
+const OFF_THREAD_ORDER_TARGETS = 1000;
 
 /** `/v1/orders`: regulators write, auditors read; a second regulator approves or rejects pending orders. */
 export function ordersRoutes({
@@ -56,10 +58,16 @@ export function ordersRoutes({
       async (c) => {
         const body = c.req.valid('json');
         if (c.req.valid('query').dryRun === 'true') {
-          return c.json(unwrap(previewOrder(registry, body, confidentialCategories)));
+          return c.json(unwrap(previewOrder(registry, body, confidentialCategories, await crowding(body))));
         }
         const principal = c.get('principal');
-        const created = unwrap(registry.createOrder(body, actorOf(principal), await crowding(body)));
+        const actor = actorOf(principal);
+        const large = body.targets.length >= OFF_THREAD_ORDER_TARGETS;
+        const created = unwrap(
+          threads && large
+            ? await threads.createOrder(body, actor)
+            : registry.createOrder(body, actor, await crowding(body)),
+        );
         const reply = {
           order: created.order,
           version: created.version,
