@@ -29,7 +29,7 @@ import {
 } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
 import { countEntriesUnder, DEFAULT_FOUR_EYES, type EntriesUnder, type FourEyesPolicy } from './four-eyes.ts';
-import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
+import { corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
 import type { LogSettings } from './log-leaves.ts';
 import {
   backfillLog,
@@ -100,11 +100,6 @@ export interface RegistryOptions {
   /** SQLite page cache; larger makes bulk imports of unsorted names faster (default 64 MiB). */
   cacheSizeMiB?: number;
   /**
-   * Run `PRAGMA quick_check` before anything else and throw RegistryCorruptError when the file is damaged
-   * (the hub does, so it never serves a broken registry as healthy).
-   */
-  quickCheck?: boolean;
-  /**
    * Largest size of the registry file in MiB: a write that would grow it further fails with `storage_full`
    * and writes nothing, as on a full disk (default: no limit but the disk's).
    */
@@ -171,11 +166,6 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
     throw e;
   }
   try {
-    if (options.quickCheck && !memory) {
-      const problems = checkIntegrity(db, 'quick_check');
-      if (problems.length > 0)
-        throw new RegistryCorruptError(corruptionMessage(path, 'quick_check', problems));
-    }
     // Takes effect only when the file is new: 16 KiB pages make bulk inserts ~10% faster than 4 KiB.
     if (!options.readonly) db.pragma('page_size = 16384');
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
