@@ -209,7 +209,7 @@ export class FeedFollower {
     this.#waiters.notify(target);
     // During a scan this queues the next one: the running scan began before these changes.
     if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) void this.#requestScan();
-    // Versions committed while this one was applied follow on the next turn of the loop.
+    // Versions committed while this one was applied follow at once, from the mirrors just made visible.
     this.#advanceAgain ||= reader.currentVersion() > target;
   }
 

@@ -29,10 +29,10 @@ const hostOf = (expression: string) => expression.slice(0, expression.indexOf('/
 export type EntriesUnder = ReadonlyMap<string, number>;
 
 /**
- * How many active domain entries sit on or below each registrable domain of `domains` (0 included). The sub-domains of
- * a name are not contiguous in expression order, so this is one pass over the active entries; SQLite keeps
- * only those whose last characters are those of some domain of the set (a cheap suffix test in C), so
- * JavaScript sees the candidates rather than every entry.
+ * How many active domain entries sit on or below each registrable domain of `domains` (0 included). The
+ * sub-domains of a name are not contiguous in expression order, so this is one pass over the active
+ * entries; SQLite keeps only those whose last characters are those of some domain of the set (a cheap
+ * suffix test in C), so JavaScript sees the candidates rather than every entry.
  */
 export function countEntriesUnder(store: Store, domains: ReadonlySet<string>): Map<string, number> {
   const counts = new Map([...domains].map((d) => [d, 0]));
