@@ -161,6 +161,8 @@ export class FeedFollower {
   }
 
   async #advanceOnce(): Promise<void> {
+    // One turn of the loop first: the request that committed the version answers before its feed work.
+    await nextTurn();
     const reader = this.#reader;
     const mirrors = this.#mirrors;
     if (!reader || !mirrors || this.#stopped || this.#awaitingRescan) return;
@@ -183,16 +185,16 @@ export class FeedFollower {
     let next: FeedMirrors;
     try {
       for (;;) {
-        const step = steps.next();
-        if (step.done) {
-          next = step.value;
-          break;
-        }
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         // A scan reseeded the mirrors, or the follower stopped: this advance starts from a stale base.
         if (this.#stopped || this.#mirrors !== mirrors) {
           this.#advanceAgain = !this.#stopped;
           return;
+        }
+        const step = steps.next();
+        if (step.done) {
+          next = step.value;
+          break;
         }
       }
     } catch (error) {
@@ -346,6 +348,9 @@ export class FeedFollower {
     this.#seed(scan);
   }
 }
+
+/** Resolves on the next turn of the event loop, after pending I/O (requests) had theirs. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function sameKeys(a: Float64Array, b: Float64Array): boolean {
   if (a.length !== b.length) return false;
