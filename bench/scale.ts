@@ -61,10 +61,14 @@ const rec = new Recorder(
   `The hub with ${formatNumber(ENTRIES)} active entries`,
   `A registry of ${formatNumber(ENTRIES)} domain names (the distinct names of every list in ` +
     '`../shared/data/domains/`, then generated `*.takedown-scale-N.com` names to fill up) is filled through the ' +
-    'bulk import, then `takedown serve` runs in its own process. Beside each operation a probe sends ' +
-    `\`GET /healthz\` on a fresh connection every ${PROBE_INTERVAL_MS} ms; a stall is a probe's answer time ` +
+    'bulk import, then `takedown serve` runs in its own process. Beside each operation a probe (a worker ' +
+    `thread of the benchmark) sends \`GET /healthz\` on a fresh connection every ${PROBE_INTERVAL_MS} ms; ` +
+    "a stall is a probe's answer time " +
     `(p99 and max over the operation and the ${SETTLE_MS / 1000} s after it answered, when the feeds follow), ` +
-    'a reset is a probe that got no answer. Operations, in order: a 1 000- and a 10 000-target order, the ' +
+    'a reset is a probe that got no answer. Before them, on the registry as filled: `POST /v1/check` ' +
+    `throughput (batches of ${CHECK_BATCH} URLs, ${CHECK_IN_FLIGHT} in flight, per CPU second of the hub) and a ` +
+    'first `takedown sync --once` of the `dns` feed into an RPZ file (CPU and peak RSS by GNU time). ' +
+    'Operations, in order: a 1 000- and a 10 000-target order (written: four-eyes does not hold them), the ' +
     'snapshot rebuild and install the latter triggers, `GET /v1/audit/verify`, `takedown import` of ' +
     `${formatNumber(IMPORT_NAMES)} names as another process, revoking the ${formatNumber(ENTRIES)}-entry order. ` +
     "CPU seconds are the hub process's (all threads). `TAKEDOWN_BENCH_ENTRIES=10000000 npm run bench -- scale` " +
