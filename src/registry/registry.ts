@@ -244,6 +244,11 @@ export class Registry {
     return this.store.currentVersion();
   }
 
+  /** How many entries the registry ever created: a bound on the active ones, read from an index. */
+  entriesCreated(): number {
+    return this.store.nextEntryId() - 1;
+  }
+
   versionInfo(version: number): VersionInfo | null {
     return versionInfo(this.store, version);
   }

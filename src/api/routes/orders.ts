@@ -21,6 +21,8 @@ import { validate } from '../validate.ts';
 const OFF_THREAD_REVOKE_ENTRIES = 10_000;
 /** An order of at least this many targets is screened and written in a worker thread (docs/DECISIONS.md). */
 const OFF_THREAD_ORDER_TARGETS = 1000;
+/** From this many entries on, four-eyes' count of entries under a domain runs in a worker thread. */
+const OFF_THREAD_COUNT_ENTRIES = 100_000;
 
 /** `/v1/orders`: regulators write, auditors read; a second regulator approves or rejects pending orders. */
 export function ordersRoutes({
@@ -40,10 +42,12 @@ export function ordersRoutes({
       : registry.revokeOrder(id, reason, actor, { release });
   };
   // Four-eyes counts the entries under an order's registrable domains: a pass over every active entry,
-  // so the hub runs it in a worker thread (see docs/DECISIONS.md).
+  // so on a large registry the hub runs it in a worker thread; on a small one the pass costs less than
+  // starting a worker (see docs/DECISIONS.md).
   const crowding = async (body: OrderInput): Promise<Map<string, number> | undefined> => {
-    const domains = threads ? registry.orderCrowdingDomains(body) : [];
-    return threads && domains.length > 0 ? new Map(await threads.countEntriesUnder(domains)) : undefined;
+    if (!threads || registry.entriesCreated() < OFF_THREAD_COUNT_ENTRIES) return undefined;
+    const domains = registry.orderCrowdingDomains(body);
+    return domains.length > 0 ? new Map(await threads.countEntriesUnder(domains)) : undefined;
   };
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
