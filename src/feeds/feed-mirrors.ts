@@ -48,7 +48,7 @@ export function filterChanges(changes: readonly Change[]): { added: string[]; re
 }
 
 /** Changes of a plain feed applied per step of {@link advanceMirrorsInSteps}. */
-const PLAIN_CHANGES_PER_STEP = 1000;
+const PLAIN_CHANGES_PER_STEP = 500;
 
 /**
  * The mirrors at version `to`, given the registry's net changes from `mirrors.version` to `to` (sorted as
