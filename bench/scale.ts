@@ -20,7 +20,7 @@ import { fillRegistry, newToken } from './lib/fill-registry.ts';
 import { formatNumber, Recorder } from './lib/result.ts';
 import { generatedNames, realNames } from './lib/scale-names.ts';
 import { PROBE_INTERVAL_MS, type StallReport, startProbe } from './lib/stall-probe.ts';
-import { collectGarbage, MiB, measure } from './lib/timing.ts';
+import { collectGarbage, MiB, measure, median } from './lib/timing.ts';
 
 const ENTRIES = Number(process.env.TAKEDOWN_BENCH_ENTRIES ?? 1_000_000);
 const IMPORT_NAMES = 100_000;
@@ -29,6 +29,22 @@ const SETTLE_MS = 2000;
 const STALL_GOAL_MS = 100;
 const READY_GOAL_S = 20;
 const RSS_GOAL_MIB = 1536;
+/** `POST /v1/check` load: batches of this many URLs, this many batches a pass, this many in flight. */
+const CHECK_BATCH = 1000;
+const CHECK_BATCHES = 30;
+const CHECK_IN_FLIGHT = 4;
+/** One URL in this many is built on a listed name (blocked); the others name nothing listed. */
+const CHECK_LISTED_EVERY = 10;
+/** At 10M, `/v1/check` per hub CPU second keeps at least this share of its rate at 1M. */
+const CHECK_SHARE_GOAL = 0.85;
+const SYNC_CPU_GOAL_S = 15;
+const SYNC_RSS_GOAL_MIB = 1024;
+/** At 10M, the fill's bytes written per entry stay within this factor of the 1M run's. */
+const BYTES_PER_ENTRY_GOAL = 1.1;
+const CHECK_LABEL = '/v1/check, 4 requests in flight, per hub CPU second';
+const BYTES_LABEL = 'bulk import: bytes written per entry';
+/** The results of the run at 1M, which the 10M run compares itself with. */
+const RESULTS_1M = join(REPO_ROOT, 'bench', 'results', 'scale.json');
 /** Figures of the run before the changes of issue 11, per entry count, quoted beside today's. */
 const BASELINE = join(REPO_ROOT, 'bench', 'baselines', `scale-${ENTRIES}.json`);
 
@@ -45,10 +61,14 @@ const rec = new Recorder(
   `The hub with ${formatNumber(ENTRIES)} active entries`,
   `A registry of ${formatNumber(ENTRIES)} domain names (the distinct names of every list in ` +
     '`../shared/data/domains/`, then generated `*.takedown-scale-N.com` names to fill up) is filled through the ' +
-    'bulk import, then `takedown serve` runs in its own process. Beside each operation a probe sends ' +
-    `\`GET /healthz\` on a fresh connection every ${PROBE_INTERVAL_MS} ms; a stall is a probe's answer time ` +
+    'bulk import, then `takedown serve` runs in its own process. Beside each operation a probe (a worker ' +
+    `thread of the benchmark) sends \`GET /healthz\` on a fresh connection every ${PROBE_INTERVAL_MS} ms; ` +
+    "a stall is a probe's answer time " +
     `(p99 and max over the operation and the ${SETTLE_MS / 1000} s after it answered, when the feeds follow), ` +
-    'a reset is a probe that got no answer. Operations, in order: a 1 000- and a 10 000-target order, the ' +
+    'a reset is a probe that got no answer. Before them, on the registry as filled: `POST /v1/check` ' +
+    `throughput (batches of ${CHECK_BATCH} URLs, ${CHECK_IN_FLIGHT} in flight, per CPU second of the hub) and a ` +
+    'first `takedown sync --once` of the `dns` feed into an RPZ file (CPU and peak RSS by GNU time). ' +
+    'Operations, in order: a 1 000- and a 10 000-target order (written: four-eyes does not hold them), the ' +
     'snapshot rebuild and install the latter triggers, `GET /v1/audit/verify`, `takedown import` of ' +
     `${formatNumber(IMPORT_NAMES)} names as another process, revoking the ${formatNumber(ENTRIES)}-entry order. ` +
     "CPU seconds are the hub process's (all threads). `TAKEDOWN_BENCH_ENTRIES=10000000 npm run bench -- scale` " +
@@ -80,10 +100,10 @@ if (baseline.size === 0 && ENTRIES === 10_000_000)
   );
 
 /** A figure, with the value of the same figure before issue 11's changes when that run is recorded. */
-function figure(label: string, value: number, unit: string, note?: string): void {
+function figure(label: string, value: number, unit: string, note?: string): number {
   const before = baseline.get(label);
   const was = before === undefined ? undefined : `before: ${formatNumber(before)} ${unit}`;
-  rec.figure(label, value, unit, [was, note].filter(Boolean).join('; ') || undefined);
+  return rec.figure(label, value, unit, [was, note].filter(Boolean).join('; ') || undefined);
 }
 
 interface Hub {
@@ -138,6 +158,83 @@ async function probed(hub: Hub, label: string, operation: () => Promise<void>): 
   return report;
 }
 
+/** Bytes this process has passed to write() and its kin so far (Linux /proc/self/io `wchar`). */
+function bytesWritten(): number {
+  return Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN);
+}
+
+/** A figure of the 1M run's results file, when there is one. */
+function figureAt1M(label: string): number | undefined {
+  if (!existsSync(RESULTS_1M)) return undefined;
+  const results = JSON.parse(readFileSync(RESULTS_1M, 'utf8')) as {
+    figures: { label: string; value: number }[];
+  };
+  return results.figures.find((f) => f.label === label)?.value;
+}
+
+/**
+ * URLs `POST /v1/check` answers per CPU second of the hub: passes of CHECK_BATCHES batches with
+ * CHECK_IN_FLIGHT requests outstanding, one warm-up pass, then the median of three.
+ */
+async function checkThroughput(hub: Hub, listed: readonly string[]): Promise<number> {
+  const bodies: string[] = [];
+  for (let b = 0; b < CHECK_BATCHES; b++) {
+    const targets: string[] = [];
+    for (let i = 0; i < CHECK_BATCH; i++) {
+      const at = b * CHECK_BATCH + i;
+      targets.push(
+        at % CHECK_LISTED_EVERY === 0
+          ? `https://www.${listed[at % listed.length]}/login/verify.php?id=${at}`
+          : `https://shop-${at}.unlisted-check.example/item/${at}`,
+      );
+    }
+    bodies.push(JSON.stringify({ targets }));
+  }
+  const headers = { authorization: `Bearer ${hub.token}`, 'content-type': 'application/json' };
+  const pass = async () => {
+    let next = 0;
+    const cpu = cpuSecondsOf(hub.process.pid) ?? Number.NaN;
+    const client = async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++];
+        const res = await fetch(`${hub.process.url}/v1/check`, { method: 'POST', headers, body });
+        if (!res.ok) throw new Error(`POST /v1/check: ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+      }
+    };
+    await Promise.all(Array.from({ length: CHECK_IN_FLIGHT }, client));
+    return (CHECK_BATCHES * CHECK_BATCH) / ((cpuSecondsOf(hub.process.pid) ?? Number.NaN) - cpu);
+  };
+  await pass();
+  const rates: number[] = [];
+  for (let r = 0; r < 3; r++) rates.push(await pass());
+  return median(rates);
+}
+
+/** `takedown sync --once` of the `dns` feed into an RPZ file, as an ISP's first sync: CPU s and peak RSS. */
+async function syncOnce(hub: Hub, data: string, dir: string): Promise<{ cpu: number; rss: number }> {
+  const { token } = (await call(hub, 'POST', '/v1/tokens', { role: 'distributor', name: 'bench-isp' })) as {
+    token: string;
+  };
+  const args = [
+    'sync',
+    '--hub',
+    hub.process.url,
+    '--feed',
+    'dns',
+    '--key',
+    join(data, 'keys', 'signing.pub'),
+  ];
+  const out = ['--state', join(dir, 'agent'), '--output', `rpz=${join(dir, 'rpz.zone')}`, '--once'];
+  const run = await runNodeMeasured([CLI_MAIN, ...args, ...out], { ...process.env, TAKEDOWN_TOKEN: token });
+  if (run.code !== 0)
+    throw new Error(`takedown sync --once exited with ${run.code}: ${run.stderr.slice(-2000)}`);
+  // GNU time -v reports the child's CPU time; without it the figure is unknown.
+  const seconds = (field: string) =>
+    Number(new RegExp(`${field} \\(seconds\\): ([\\d.]+)`).exec(run.stderr)?.[1]);
+  return { cpu: seconds('User time') + seconds('System time'), rss: (run.peakRss ?? Number.NaN) / MiB };
+}
+
 async function order(hub: Hub, prefix: string, count: number): Promise<number> {
   const created = await call(hub, 'POST', '/v1/orders', {
     reference: `BENCH/${prefix}`,
@@ -149,13 +246,23 @@ async function order(hub: Hub, prefix: string, count: number): Promise<number> {
 }
 
 async function main() {
+  // The default four-eyes policy holds orders over 1 000 targets for a second regulator: the 10 000-target
+  // order is measured as written and published, so the hub under test holds none for their size.
+  process.env.TAKEDOWN_APPROVAL_MAX_TARGETS = '0';
   const dir = mkdtempSync(join(tmpdir(), 'takedown-bench-scale-'));
   let hub: Hub | undefined;
   try {
     const real = realNames(ENTRIES);
     const names = [...real, ...generatedNames('fill', 0, ENTRIES - real.length)];
     const data = join(dir, 'data');
+    const writtenBefore = bytesWritten();
     const fill = await measure(() => fillRegistry(join(data, 'takedown.db'), names));
+    const bytesPerEntry = figure(
+      BYTES_LABEL,
+      (bytesWritten() - writtenBefore) / ENTRIES,
+      'bytes',
+      'the fill: bytes the import passed to write() (database, WAL, checkpoints) per entry',
+    );
     rec.note(
       `${formatNumber(real.length)} real names, ${formatNumber(ENTRIES - real.length)} generated; filled in ` +
         `${fill.wall.toFixed(0)} s (${fill.cpu.toFixed(0)} CPU-s, outside the measured hub).`,
@@ -188,6 +295,15 @@ async function main() {
     figure('hub CPU until ready after a restart', cpuSecondsOf(proc.pid) ?? Number.NaN, 's');
     figure('hub RSS when ready', (memoryOf(proc.pid)?.rss ?? Number.NaN) / MiB, 'MiB');
     const ready = again.hub;
+
+    // Throughput and a first sync on the registry at N entries, before the operations below change it.
+    const listed = real.length > 0 ? real : generatedNames('fill', 0, Math.min(ENTRIES, 100_000));
+    console.log('- /v1/check throughput');
+    const checkRate = figure(CHECK_LABEL, await checkThroughput(ready, listed), 'URLs/s');
+    console.log('- takedown sync --once');
+    const synced = await syncOnce(ready, data, dir);
+    figure('takedown sync --once (dns, RPZ output): CPU', synced.cpu, 's', 'user + system, GNU time');
+    figure('takedown sync --once: peak RSS', synced.rss, 'MiB');
 
     const stalls: [string, StallReport][] = [];
     const run = async (label: string, op: () => Promise<void>) =>
@@ -248,6 +364,34 @@ async function main() {
     );
     rec.goal('no connection reset', '0', String(resets), resets === 0);
     if (ENTRIES >= 10_000_000) {
+      const check1M = figureAt1M(CHECK_LABEL);
+      const share = check1M === undefined ? Number.NaN : checkRate / check1M;
+      rec.goal(
+        '/v1/check per hub CPU second at 10M vs 1M',
+        `>= ${CHECK_SHARE_GOAL * 100} %`,
+        `${formatNumber(share * 100)} % (1M: ${check1M === undefined ? 'not measured' : formatNumber(check1M)} URLs/s)`,
+        share >= CHECK_SHARE_GOAL,
+      );
+      rec.goal(
+        'sync --once at 10M: CPU',
+        `< ${SYNC_CPU_GOAL_S} s`,
+        `${formatNumber(synced.cpu)} s`,
+        synced.cpu < SYNC_CPU_GOAL_S,
+      );
+      rec.goal(
+        'sync --once at 10M: RSS',
+        `< ${SYNC_RSS_GOAL_MIB} MiB`,
+        `${formatNumber(synced.rss)} MiB`,
+        synced.rss < SYNC_RSS_GOAL_MIB,
+      );
+      const bytes1M = figureAt1M(BYTES_LABEL);
+      const growth = bytes1M === undefined ? Number.NaN : bytesPerEntry / bytes1M;
+      rec.goal(
+        'import bytes written per entry at 10M vs 1M',
+        `<= ${BYTES_PER_ENTRY_GOAL}x`,
+        `${formatNumber(growth)}x (${formatNumber(bytesPerEntry)} vs ${bytes1M === undefined ? '?' : formatNumber(bytes1M)} bytes)`,
+        growth <= BYTES_PER_ENTRY_GOAL,
+      );
       rec.goal(
         'ready at 10M (restart)',
         `< ${READY_GOAL_S} s`,

@@ -1,5 +1,6 @@
 import type { Category } from '../core/types.ts';
 import { enforcementOf } from '../feeds/enforcement.ts';
+import type { EntriesUnder } from '../registry/four-eyes.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { OrderInput, RegistryResult, TargetResult } from '../registry/types.ts';
 
@@ -14,8 +15,13 @@ function withEnforcement(r: TargetResult, category: Category, confidential: read
  * What an order would do, nothing written: the answer of `POST /v1/orders?dryRun=true` and the console's
  * per-target preview.
  */
-export function previewOrder(registry: Registry, input: OrderInput, confidential: readonly Category[]) {
-  const dry = registry.dryRunOrder(input);
+export function previewOrder(
+  registry: Registry,
+  input: OrderInput,
+  confidential: readonly Category[],
+  counted?: EntriesUnder,
+) {
+  const dry = registry.dryRunOrder(input, counted);
   if (!dry.ok) return dry;
   return {
     ok: true,

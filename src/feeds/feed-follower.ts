@@ -10,7 +10,7 @@ import type { Change } from '../core/types.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import type { Signing } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
-import { advanceMirrors, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
+import { advanceMirrorsInSteps, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
 import type { FeedServiceConfig } from './feed-service-options.ts';
 import { FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
@@ -39,6 +39,8 @@ export class FeedFollower {
   #lastScanAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #advanceQueued = false;
+  #advancing: Promise<void> | null = null;
+  #advanceAgain = false;
   #awaitingRescan = false;
   #stopped = false;
 
@@ -98,7 +100,7 @@ export class FeedFollower {
     this.#advanceQueued = true;
     setImmediate(() => {
       this.#advanceQueued = false;
-      this.advance();
+      void this.#advanceReporting();
     });
   }
 
@@ -117,9 +119,14 @@ export class FeedFollower {
     return this.#requestScan();
   }
 
+  /** An advance nobody awaits: a failure other than a divergence goes to onError. */
+  #advanceReporting(): Promise<void> {
+    return this.advance().catch((error: Error) => this.#config.onError(error));
+  }
+
   /** The poll: versions committed elsewhere, and snapshots due by time. */
   #tick(): void {
-    this.advance();
+    void this.#advanceReporting();
     const mirrors = this.#mirrors;
     if (this.#scan || !mirrors) return;
     const changed = mirrors.version > (this.#catalog.latest('filter')?.version ?? -1);
@@ -127,8 +134,35 @@ export class FeedFollower {
       void this.#requestScan();
   }
 
-  /** Moves the mirrors to the registry's current version (synchronously) and answers long-polls. */
-  advance(): void {
+  /**
+   * Moves the mirrors to the registry's current version and answers long-polls; resolves once they got
+   * there (or the follower had to wait for a rescan, or stopped). The feed-side work of a large version
+   * runs in bounded steps between which the event loop turns; the new version becomes visible at once,
+   * when all of it is done. Calls made meanwhile share the advance in progress, which goes on to the
+   * versions committed while it ran.
+   */
+  advance(): Promise<void> {
+    if (this.#advancing) {
+      this.#advanceAgain = true;
+      return this.#advancing;
+    }
+    const advancing = this.#advanceLoop().finally(() => {
+      this.#advancing = null;
+    });
+    this.#advancing = advancing;
+    return advancing;
+  }
+
+  async #advanceLoop(): Promise<void> {
+    do {
+      this.#advanceAgain = false;
+      await this.#advanceOnce();
+    } while (this.#advanceAgain);
+  }
+
+  async #advanceOnce(): Promise<void> {
+    // One turn of the loop first: the request that committed the version answers before its feed work.
+    await nextTurn();
     const reader = this.#reader;
     const mirrors = this.#mirrors;
     if (!reader || !mirrors || this.#stopped || this.#awaitingRescan) return;
@@ -141,20 +175,35 @@ export class FeedFollower {
     const changes = [...reader.netChanges(mirrors.version, target)];
     const info = reader.versionInfo(target);
     const committedAt = info ? Date.parse(info.createdAt) : mirrors.committedAt;
+    const steps = advanceMirrorsInSteps(
+      mirrors,
+      target,
+      committedAt,
+      changes,
+      this.#config.confidentialCategories,
+    );
+    let next: FeedMirrors;
     try {
-      this.#mirrors = advanceMirrors(
-        mirrors,
-        target,
-        committedAt,
-        changes,
-        this.#config.confidentialCategories,
-      );
+      for (;;) {
+        await nextTurn();
+        // A scan reseeded the mirrors, or the follower stopped: this advance starts from a stale base.
+        if (this.#stopped || this.#mirrors !== mirrors) {
+          this.#advanceAgain = !this.#stopped;
+          return;
+        }
+        const step = steps.next();
+        if (step.done) {
+          next = step.value;
+          break;
+        }
+      }
     } catch (error) {
       if (!(error instanceof MirrorDivergedError)) throw error;
       this.#config.onError(error);
       this.#rescan();
       return;
     }
+    this.#mirrors = next;
     this.#changesSinceScan += changes.length;
     if (this.#dnsListeners.size > 0) {
       this.#announceDns(plainChanges('dns', changes, this.#config.confidentialCategories));
@@ -162,6 +211,8 @@ export class FeedFollower {
     this.#waiters.notify(target);
     // During a scan this queues the next one: the running scan began before these changes.
     if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) void this.#requestScan();
+    // Versions committed while this one was applied follow at once, from the mirrors just made visible.
+    this.#advanceAgain ||= reader.currentVersion() > target;
   }
 
   /**
@@ -227,7 +278,7 @@ export class FeedFollower {
     this.#announceDns(null);
     this.#waiters.notify(seeded.mirrors.version);
     // The change-log tail after the stored version, followed like any commit (or rescanned when large).
-    this.advance();
+    await this.advance();
     return true;
   }
 
@@ -259,7 +310,7 @@ export class FeedFollower {
     const mirrors = this.#mirrors;
     if (!mirrors || scan.version > mirrors.version) this.#seed(scan);
     else if (scan.version === mirrors.version) await this.#check(mirrors, scan);
-    this.advance();
+    await this.advance();
   }
 
   #seed(scan: FeedScan): void {
@@ -297,6 +348,9 @@ export class FeedFollower {
     this.#seed(scan);
   }
 }
+
+/** Resolves on the next turn of the event loop, after pending I/O (requests) had theirs. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function sameKeys(a: Float64Array, b: Float64Array): boolean {
   if (a.length !== b.length) return false;

@@ -7,7 +7,7 @@ import { encodeDelta } from '../core/plain-payload.ts';
 import type { PlainState } from '../core/plain-state.ts';
 import type { Category, Change } from '../core/types.ts';
 import { inPlainFeed, type PlainFeedName } from './feed-definitions.ts';
-import { type FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
+import { type FilterMirror, MirrorDivergedError, runSteps } from './filter-mirror.ts';
 
 /** All feeds at one version. Immutable: advancing returns a new set sharing nothing mutable. */
 export interface FeedMirrors {
@@ -47,6 +47,9 @@ export function filterChanges(changes: readonly Change[]): { added: string[]; re
   return { added, removed };
 }
 
+/** Changes of a plain feed applied per step of {@link advanceMirrorsInSteps}. */
+const PLAIN_CHANGES_PER_STEP = 500;
+
 /**
  * The mirrors at version `to`, given the registry's net changes from `mirrors.version` to `to` (sorted as
  * `netChanges` yields them). Throws {@link MirrorDivergedError} when the changes do not fit the state.
@@ -58,21 +61,39 @@ export function advanceMirrors(
   changes: readonly Change[],
   confidential: readonly Category[],
 ): FeedMirrors {
+  return runSteps(advanceMirrorsInSteps(mirrors, to, committedAt, changes, confidential));
+}
+
+/**
+ * {@link advanceMirrors} in bounded steps: yields after each slice of a plain feed's changes and each step
+ * of the filter's update, so a version of many changes does not hold the hub's event loop. The mirrors it
+ * returns are the same; nothing before the end is visible to anyone.
+ */
+export function* advanceMirrorsInSteps(
+  mirrors: FeedMirrors,
+  to: number,
+  committedAt: number,
+  changes: readonly Change[],
+  confidential: readonly Category[],
+): Generator<void, FeedMirrors> {
   // A feed the changes do not touch keeps its state object, and with it the checksums already computed.
-  const plain = (feed: PlainFeedName): PlainState => {
+  const plain = function* (feed: PlainFeedName): Generator<void, PlainState> {
     const own = plainChanges(feed, changes, confidential);
-    if (own.length === 0) return mirrors[feed];
-    const next = mirrors[feed].applyDelta(encodeDelta(own));
-    if (!next.ok)
-      throw new MirrorDivergedError(`${feed} mirror at ${mirrors.version}: ${next.error.message}`);
-    return next.value;
+    let state = mirrors[feed];
+    // Slices of sorted net changes are deltas in their own right: applied in turn they give the whole.
+    for (let i = 0; i < own.length; i += PLAIN_CHANGES_PER_STEP) {
+      const next = state.applyDelta(encodeDelta(own.slice(i, i + PLAIN_CHANGES_PER_STEP)));
+      if (!next.ok)
+        throw new MirrorDivergedError(`${feed} mirror at ${mirrors.version}: ${next.error.message}`);
+      state = next.value;
+      yield;
+    }
+    return state;
   };
+  const dns = yield* plain('dns');
+  const url = yield* plain('url');
   const { added, removed } = filterChanges(changes);
-  return {
-    version: to,
-    committedAt,
-    dns: plain('dns'),
-    url: plain('url'),
-    filter: added.length + removed.length === 0 ? mirrors.filter : mirrors.filter.apply(added, removed),
-  };
+  const filter =
+    added.length + removed.length === 0 ? mirrors.filter : yield* mirrors.filter.applySteps(added, removed);
+  return { version: to, committedAt, dns, url, filter };
 }

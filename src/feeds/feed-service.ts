@@ -148,7 +148,7 @@ export class FeedService {
    * otherwise those of the snapshot that covers `since` (the one such a consumer started from).
    */
   async delta(feed: FeedName, since: number, bits?: KeyWidths): Promise<DeltaAnswer> {
-    if (since > (this.#follower.mirrors?.version ?? Number.POSITIVE_INFINITY)) this.#follower.advance();
+    if (since > (this.#follower.mirrors?.version ?? Number.POSITIVE_INFINITY)) await this.#follower.advance();
     const mirrors = this.#follower.mirrors;
     const retained = this.#catalog.retained(feed);
     const horizon = retained[0]?.version;

@@ -68,11 +68,19 @@ export class FilterMirror {
    * {@link MirrorDivergedError} when a removed key is not held.
    */
   apply(added: readonly string[], removed: readonly string[]): FilterMirror {
-    const plus = wideKeysOf(added);
-    const minus = wideKeysOf(removed);
+    return runSteps(this.applySteps(added, removed));
+  }
+
+  /**
+   * {@link apply} in bounded steps: the generator yields after every step of work (hashing a slice of the
+   * changes, or copying a run of unchanged keys), so the hub can let its event loop turn between steps.
+   */
+  *applySteps(added: readonly string[], removed: readonly string[]): Generator<void, FilterMirror> {
+    const plus = yield* wideKeysInSteps(added);
+    const minus = yield* wideKeysInSteps(removed);
     return new FilterMirror({
-      root: applyWide(this.wide.root, plus.root, minus.root),
-      path: applyWide(this.wide.path, plus.path, minus.path),
+      root: yield* applyWide(this.wide.root, plus.root, minus.root),
+      path: yield* applyWide(this.wide.path, plus.path, minus.path),
     });
   }
 
@@ -120,8 +128,40 @@ export class FilterMirror {
   }
 }
 
-/** Sorted wide keys `wide` plus `plus` minus `minus` (both sorted); throws when a removed key is absent. */
-function applyWide(wide: Float64Array, plus: Float64Array, minus: Float64Array): Float64Array {
+/** Expressions hashed per step of {@link FilterMirror.applySteps}. */
+const EXPRESSIONS_PER_STEP = 2000;
+/** Unchanged keys copied per step: a few milliseconds of memory copy. */
+const KEYS_PER_STEP = 1 << 21;
+
+/** Runs a stepwise computation to its end at once. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** {@link wideKeysOf}, yielding after every slice of expressions. */
+function* wideKeysInSteps(expressions: readonly string[]): Generator<void, PerClass<Float64Array>> {
+  const root: number[] = [];
+  const path: number[] = [];
+  for (let i = 0; i < expressions.length; i++) {
+    const expression = expressions[i] as string;
+    (isRootExpression(expression) ? root : path).push(wideKey(expression));
+    if ((i + 1) % EXPRESSIONS_PER_STEP === 0) yield;
+  }
+  return { root: Float64Array.from(root).sort(), path: Float64Array.from(path).sort() };
+}
+
+/**
+ * Sorted wide keys `wide` plus `plus` minus `minus` (both sorted); throws when a removed key is absent.
+ * Yields whenever about {@link KEYS_PER_STEP} keys were copied or searched for since the last step.
+ */
+function* applyWide(
+  wide: Float64Array,
+  plus: Float64Array,
+  minus: Float64Array,
+): Generator<void, Float64Array> {
   if (minus.length > wide.length)
     throw new MirrorDivergedError('filter mirror holds fewer keys than changes remove');
   if (plus.length + minus.length === 0) return wide;
@@ -131,18 +171,35 @@ function applyWide(wide: Float64Array, plus: Float64Array, minus: Float64Array):
   let length = 0;
   let i = 0;
   let j = 0;
+  let work = 0;
+  const copy = function* (to: number): Generator<void> {
+    while (from < to) {
+      const end = Math.min(to, from + KEYS_PER_STEP - work);
+      out.set(wide.subarray(from, end), length);
+      length += end - from;
+      work += end - from;
+      from = end;
+      if (work >= KEYS_PER_STEP) {
+        work = 0;
+        yield;
+      }
+    }
+  };
   while (i < plus.length || j < minus.length) {
     const add = i < plus.length && (j >= minus.length || (plus[i] as number) <= (minus[j] as number));
     const key = (add ? plus[i++] : minus[j++]) as number;
-    const at = lowerBound(wide, key, from);
-    out.set(wide.subarray(from, at), length);
-    length += at - from;
-    from = at;
+    yield* copy(lowerBound(wide, key, from));
+    // A search and a key: counted as some copied keys, so a long run of changes yields too.
+    work += 64;
+    if (work >= KEYS_PER_STEP) {
+      work = 0;
+      yield;
+    }
     if (add) out[length++] = key;
     else if (wide[from] === key) from++;
     else throw new MirrorDivergedError(`filter mirror lacks a key that a change removes (${key})`);
   }
-  out.set(wide.subarray(from), length);
+  yield* copy(wide.length);
   return out;
 }
 

@@ -10,7 +10,7 @@ import { type ServedZone, serveZone } from '../dns/zone-feed.ts';
 import { DirectoryArtifactStore } from '../feeds/directory-artifact-store.ts';
 import { FeedService } from '../feeds/feed-service.ts';
 import { checkpointSource } from '../registry/checkpoints.ts';
-import { corruptionMessage } from '../registry/integrity.ts';
+import { corruptionMessage, RegistryCorruptError } from '../registry/integrity.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { RegistryThreads } from '../registry/registry-threads.ts';
 import { resolveRenderOptions } from '../render/options.ts';
@@ -18,7 +18,7 @@ import { type JsonLog, jsonLog } from '../util/json-log.ts';
 import { Metrics } from '../util/prometheus.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
-import { IntegrityMonitor } from './integrity-monitor.ts';
+import { IntegrityMonitor, integrityCheckInWorker } from './integrity-monitor.ts';
 import { loadKeySet } from './key-rotation.ts';
 import { loadSigningKey } from './signing-key.ts';
 
@@ -49,7 +49,7 @@ export interface RunningHub extends Hub {
  */
 export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Promise<Hub> {
   // A damaged file must stop the hub here: served, it would look healthy until an audit fails.
-  // Worker threads open their own connection with the same settings (large revokes, expiry sweeps).
+  // Worker threads open their own connection with the same settings (large orders and revokes, expiries).
   const registryThreadOptions = {
     confidentialCategories: config.confidential,
     timeZone: config.timeZone,
@@ -59,12 +59,13 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       pendingTtlHours: config.approvalTtlHours,
       popularDomainsFile: config.popularDomainsFile ?? null,
     },
-  };
-  const registry = openRegistry(config.dbPath, {
-    quickCheck: true,
-    ...registryThreadOptions,
     ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
-  });
+  };
+  const registry = openRegistry(config.dbPath, registryThreadOptions);
+  // `PRAGMA quick_check` reads every page: seconds at 10M entries. It runs in a worker thread while the hub
+  // builds its services and its feeds start, and the hub listens only once it found the file sound.
+  const quickCheck = integrityCheckInWorker(config.dbPath, 'quick_check');
+  quickCheck.catch(() => undefined);
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const checkpoint = checkpointSource(registry, signingKey, config.logOrigin);
@@ -146,14 +147,20 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       },
       (error) => log('integrity_check_failed', { message: error.message }, 'warn'),
     );
-    integrity.start();
-    expiry.arm();
     // The API serves writes at once; feed routes answer "not ready" until the first scan is done.
     const feedsStarted = feeds.start().catch((err: Error) => {
       log('feeds_failed', { message: err.message }, 'error');
       throw err;
     });
     feedsStarted.catch(() => undefined);
+    const problems = await quickCheck;
+    if (problems.length > 0) {
+      await feedsStarted.catch(() => undefined);
+      await feeds.stop();
+      throw new RegistryCorruptError(corruptionMessage(config.dbPath, 'quick_check', problems));
+    }
+    integrity.start();
+    expiry.arm();
     return {
       registry,
       signingKey,

@@ -4,9 +4,15 @@ import { tsWorker } from '../util/ts-worker.ts';
 // file, so it runs in a worker thread on a read-only connection (WAL: it reads one snapshot and blocks
 // neither requests nor writes), never on the request path.
 
-/** Runs `PRAGMA integrity_check` on `path` in a worker thread; resolves with the problems found (none: []). */
-export function integrityCheckInWorker(path: string): Promise<string[]> {
-  const worker = tsWorker(new URL('../registry/integrity-worker.ts', import.meta.url), { path });
+/**
+ * Runs `PRAGMA integrity_check` (or the page-level `quick_check`) on `path` in a worker thread; resolves with
+ * the problems found (none: []).
+ */
+export function integrityCheckInWorker(
+  path: string,
+  kind: 'quick_check' | 'integrity_check' = 'integrity_check',
+): Promise<string[]> {
+  const worker = tsWorker(new URL('../registry/integrity-worker.ts', import.meta.url), { path, kind });
   return new Promise((resolve, reject) => {
     worker.once('message', (message: { ok: true; problems: string[] } | { ok: false; message: string }) => {
       if (message.ok) resolve(message.problems);

@@ -1,6 +1,6 @@
 /** New orders: `createOrder` for an API request, `beginImport` for a bulk list streamed in chunks. */
 
-import { approvalReasons } from './four-eyes.ts';
+import { approvalReasons, crowdingDomains, type EntriesUnder } from './four-eyes.ts';
 import { type ValidOrder, validateOrder } from './order-input.ts';
 import { type AcceptedTarget, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
@@ -157,9 +157,15 @@ export interface OrderOutcome extends CreatedOrder {
  * Creates an order atomically: if any target is rejected nothing is written and the failure
  * (`targets_rejected`) carries every target's result; when the order crosses a four-eyes threshold it is
  * stored as `pending` (no version, no entry, in no feed) for a second regulator; otherwise one transaction
- * writes the order, its entries and change-log rows and one new version.
+ * writes the order, its entries and change-log rows and one new version. `counted`: entries under the
+ * order's registrable domains, counted beforehand off the event loop (see orderCrowdingDomains).
  */
-export function createOrder(store: Store, input: OrderInput, actor: string): RegistryResult<OrderOutcome> {
+export function createOrder(
+  store: Store,
+  input: OrderInput,
+  actor: string,
+  counted?: EntriesUnder,
+): RegistryResult<OrderOutcome> {
   const valid = validateOrder(input, store.now(), store.timeZone);
   if (!valid.ok) return valid;
   const order = valid.value;
@@ -170,7 +176,7 @@ export function createOrder(store: Store, input: OrderInput, actor: string): Reg
   const s = screenOrder(store, targets, order.override !== null);
   if (s.rejected > 0) return rejectedFailure(s, targets.length);
   const { results, accepted, acceptedAt } = s;
-  const reasons = approvalReasons(store, store.fourEyes, accepted, targets.length);
+  const reasons = approvalReasons(store, store.fourEyes, accepted, targets.length, counted);
   if (reasons.length > 0) return createPending(store, order, targets as string[], actor, reasons, s);
   const w = store.write(() => {
     const version = store.beginVersion('order', actor, `order ${order.reference}`);
@@ -255,8 +261,24 @@ function createPending(
   });
 }
 
-/** Everything `createOrder` would do, written nowhere. */
-export function dryRunOrder(store: Store, input: OrderInput): RegistryResult<DryRun> {
+/**
+ * The registrable domains whose entries the four-eyes policy counts for this order (see crowdingDomains),
+ * from its targets as screening accepts them; empty when the order is invalid or the policy does not look.
+ */
+export function orderCrowdingDomains(store: Store, input: OrderInput): string[] {
+  const targets: unknown = input.targets;
+  if (!Array.isArray(targets) || store.fourEyes === null) return [];
+  const accepted: AcceptedTarget[] = [];
+  for (const target of targets) {
+    if (typeof target !== 'string') continue;
+    const a = acceptTarget(target, store.protectedDomains, Boolean(input.override));
+    if (!isRejection(a)) accepted.push(a);
+  }
+  return [...crowdingDomains(store.fourEyes, accepted, targets.length)];
+}
+
+/** Everything `createOrder` would do, written nowhere (`counted` as for createOrder). */
+export function dryRunOrder(store: Store, input: OrderInput, counted?: EntriesUnder): RegistryResult<DryRun> {
   const valid = validateOrder(input, store.now(), store.timeZone);
   if (!valid.ok) return valid;
   const targets: unknown = input.targets;
@@ -269,7 +291,7 @@ export function dryRunOrder(store: Store, input: OrderInput): RegistryResult<Dry
     (s.results[s.acceptedAt[i] as number] as TargetResult).status =
       active.get(t.expression) === 1 ? 'already-active' : 'added';
   });
-  const reasons = approvalReasons(store, store.fourEyes, s.accepted, targets.length);
+  const reasons = approvalReasons(store, store.fourEyes, s.accepted, targets.length, counted);
   return success({
     version: store.currentVersion(),
     results: s.results,

@@ -25,20 +25,30 @@ export const DEFAULT_FOUR_EYES = { maxTargets: 1000, maxSubdomainEntries: 100, p
 
 const hostOf = (expression: string) => expression.slice(0, expression.indexOf('/'));
 
+/** Active domain entries on or below each registrable domain, as `countEntriesUnder` returns them. */
+export type EntriesUnder = ReadonlyMap<string, number>;
+
 /**
- * How many active domain entries sit on or below each registrable domain of `domains`. One pass over the
- * active domain entries (the sub-domains of a name are not contiguous in expression order); orders too large
- * for it are pending for their size anyway.
+ * How many active domain entries sit on or below each registrable domain of `domains` (0 included). The
+ * sub-domains of a name are not contiguous in expression order, so this is one pass over the active
+ * entries; SQLite keeps only those whose last characters are those of some domain of the set (a cheap
+ * suffix test in C), so JavaScript sees the candidates rather than every entry.
  */
-function entriesUnder(store: Store, domains: ReadonlySet<string>): Map<string, number> {
-  const counts = new Map<string, number>();
+export function countEntriesUnder(store: Store, domains: ReadonlySet<string>): Map<string, number> {
+  const counts = new Map([...domains].map((d) => [d, 0]));
+  if (domains.size === 0) return counts;
+  const suffix = Math.min(...[...domains].map((d) => d.length)) + 1;
+  const tails = [...new Set([...domains].map((d) => `${d}/`.slice(-suffix)))];
   const scan = store.db.prepare(
-    `SELECT expression FROM entries WHERE active = 1 AND instr(expression, '/') = length(expression)`,
+    `SELECT expression FROM entries
+     WHERE active = 1 AND substr(expression, -?) IN (SELECT value FROM json_each(?))
+       AND instr(expression, '/') = length(expression)`,
   );
-  for (const expression of scan.pluck().iterate() as Iterable<string>) {
+  for (const expression of scan.pluck().iterate(suffix, JSON.stringify(tails)) as Iterable<string>) {
     let name = hostOf(expression);
     for (;;) {
-      if (domains.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+      const n = counts.get(name);
+      if (n !== undefined) counts.set(name, n + 1);
       const dot = name.indexOf('.');
       if (dot < 0) break;
       name = name.slice(dot + 1);
@@ -47,12 +57,38 @@ function entriesUnder(store: Store, domains: ReadonlySet<string>): Map<string, n
   return counts;
 }
 
-/** Why an order of `targetCount` targets with these accepted ones needs a second regulator (empty: it does not). */
+/**
+ * The registrable domains whose crowding decides whether an order of `targetCount` targets with these
+ * accepted ones waits for approval; empty when the policy does not look (off, or the order waits for its
+ * size anyway). The hub counts their entries in a worker thread before it writes the order.
+ */
+export function crowdingDomains(
+  policy: FourEyesPolicy | null,
+  accepted: readonly AcceptedTarget[],
+  targetCount: number,
+): Set<string> {
+  const domains = new Set<string>();
+  if (policy === null || policy.maxSubdomainEntries <= 0) return domains;
+  if (policy.maxTargets > 0 && targetCount > policy.maxTargets) return domains;
+  for (const t of accepted) {
+    if (kindOf(t.expression) !== 'domain') continue;
+    const d = registrableDomain(hostOf(t.expression));
+    if (d !== null) domains.add(d);
+  }
+  return domains;
+}
+
+/**
+ * Why an order of `targetCount` targets with these accepted ones needs a second regulator (empty: it does
+ * not). `counted`: entries under registrable domains counted beforehand (see crowdingDomains); a domain it
+ * lacks is counted here.
+ */
 export function approvalReasons(
   store: Store,
   policy: FourEyesPolicy | null,
   accepted: readonly AcceptedTarget[],
   targetCount: number,
+  counted?: EntriesUnder,
 ): ApprovalReason[] {
   const reasons: ApprovalReason[] = [];
   if (policy === null) return reasons;
@@ -83,24 +119,21 @@ export function approvalReasons(
   if (popularHits.length > 0) {
     reasons.push({ code: 'popular_target', message: `popular: ${popularHits.slice(0, 10).join(', ')}` });
   }
-  if (policy.maxSubdomainEntries > 0 && !reasons.some((r) => r.code === 'too_many_targets')) {
-    const domains = new Set<string>();
-    for (const t of accepted) {
-      if (kindOf(t.expression) !== 'domain') continue;
-      const d = registrableDomain(hostOf(t.expression));
-      if (d !== null) domains.add(d);
-    }
-    if (domains.size > 0) {
-      const crowded = [...entriesUnder(store, domains)].filter(([, n]) => n > policy.maxSubdomainEntries);
-      if (crowded.length > 0) {
-        reasons.push({
-          code: 'crowded_domain',
-          message: crowded
-            .slice(0, 10)
-            .map(([d, n]) => `${d} already has ${n} entries, more than ${policy.maxSubdomainEntries}`)
-            .join('; '),
-        });
-      }
+  const domains = crowdingDomains(policy, accepted, targetCount);
+  if (domains.size > 0) {
+    const missing = new Set([...domains].filter((d) => counted?.get(d) === undefined));
+    const counts = new Map([...(counted ?? []), ...countEntriesUnder(store, missing)]);
+    const crowded = [...domains]
+      .map((d): [string, number] => [d, counts.get(d) ?? 0])
+      .filter(([, n]) => n > policy.maxSubdomainEntries);
+    if (crowded.length > 0) {
+      reasons.push({
+        code: 'crowded_domain',
+        message: crowded
+          .slice(0, 10)
+          .map(([d, n]) => `${d} already has ${n} entries, more than ${policy.maxSubdomainEntries}`)
+          .join('; '),
+      });
     }
   }
   return reasons;

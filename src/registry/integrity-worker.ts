@@ -1,13 +1,13 @@
-/** Worker-thread entry of `integrityCheckInWorker`: a full integrity check on its own read-only connection. */
+/** Worker-thread entry of `integrityCheckInWorker`: an integrity check on its own read-only connection. */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { checkIntegrity, isCorruptionError } from './integrity.ts';
 
-const { path } = workerData as { path: string };
+const { path, kind } = workerData as { path: string; kind: 'quick_check' | 'integrity_check' };
 try {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    parentPort?.postMessage({ ok: true, problems: checkIntegrity(db, 'integrity_check') });
+    parentPort?.postMessage({ ok: true, problems: checkIntegrity(db, kind) });
   } finally {
     db.close();
   }

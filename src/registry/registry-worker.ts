@@ -7,6 +7,10 @@ function run(registry: Registry, task: RegistryTask): unknown {
   switch (task.op) {
     case 'verifyChain':
       return registry.verifyChain();
+    case 'countEntriesUnder':
+      return registry.countEntriesUnder(task.domains);
+    case 'createOrder':
+      return registry.createOrder(task.input, task.actor);
     case 'revokeOrder':
       return registry.revokeOrder(task.id, task.reason, task.actor, { release: task.release });
     case 'expireDue':
@@ -16,11 +20,11 @@ function run(registry: Registry, task: RegistryTask): unknown {
 
 const task = workerData as RegistryTask;
 try {
-  // Revokes and expiries screen nothing: no protected-domain list to load.
+  // Only an order screens its targets (against the default protected-domain list, as the hub does).
   const registry = openRegistry(task.databasePath, {
     ...task.options,
-    readonly: task.op === 'verifyChain',
-    protectedDomainsFile: null,
+    readonly: task.op === 'verifyChain' || task.op === 'countEntriesUnder',
+    ...(task.op !== 'createOrder' && { protectedDomainsFile: null }),
   });
   try {
     parentPort?.postMessage({ ok: true, value: run(registry, task) });

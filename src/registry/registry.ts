@@ -15,6 +15,7 @@ import {
   dryRunOrder,
   type ImportSession,
   type OrderOutcome,
+  orderCrowdingDomains,
 } from './create-order.ts';
 import { approveOrder, rejectOrder } from './decide-order.ts';
 import {
@@ -27,8 +28,8 @@ import {
   splitViews,
 } from './distributors.ts';
 import { expireDue, extendOrder, nextExpiry, revokeEntry, revokeOrder } from './end-orders.ts';
-import { DEFAULT_FOUR_EYES, type FourEyesPolicy } from './four-eyes.ts';
-import { checkIntegrity, corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
+import { countEntriesUnder, DEFAULT_FOUR_EYES, type EntriesUnder, type FourEyesPolicy } from './four-eyes.ts';
+import { corruptionMessage, isCorruptionError, RegistryCorruptError } from './integrity.ts';
 import type { LogSettings } from './log-leaves.ts';
 import {
   backfillLog,
@@ -99,11 +100,6 @@ export interface RegistryOptions {
   /** SQLite page cache; larger makes bulk imports of unsorted names faster (default 64 MiB). */
   cacheSizeMiB?: number;
   /**
-   * Run `PRAGMA quick_check` before anything else and throw RegistryCorruptError when the file is damaged
-   * (the hub does, so it never serves a broken registry as healthy).
-   */
-  quickCheck?: boolean;
-  /**
    * Largest size of the registry file in MiB: a write that would grow it further fails with `storage_full`
    * and writes nothing, as on a full disk (default: no limit but the disk's).
    */
@@ -170,11 +166,6 @@ export function openRegistry(path: string, options: RegistryOptions = {}): Regis
     throw e;
   }
   try {
-    if (options.quickCheck && !memory) {
-      const problems = checkIntegrity(db, 'quick_check');
-      if (problems.length > 0)
-        throw new RegistryCorruptError(corruptionMessage(path, 'quick_check', problems));
-    }
     // Takes effect only when the file is new: 16 KiB pages make bulk inserts ~10% faster than 4 KiB.
     if (!options.readonly) db.pragma('page_size = 16384');
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
@@ -253,6 +244,11 @@ export class Registry {
     return this.store.currentVersion();
   }
 
+  /** How many entries the registry ever created: a bound on the active ones, read from an index. */
+  entriesCreated(): number {
+    return this.store.nextEntryId() - 1;
+  }
+
   versionInfo(version: number): VersionInfo | null {
     return versionInfo(this.store, version);
   }
@@ -261,13 +257,23 @@ export class Registry {
    * See `createOrder` in create-order.ts: all targets land in one version, or none (`targets_rejected`); an
    * order crossing a four-eyes threshold is stored `pending` instead, with no version.
    */
-  createOrder(input: OrderInput, actor: string): RegistryResult<OrderOutcome> {
-    return createOrder(this.store, input, actor);
+  createOrder(input: OrderInput, actor: string, counted?: EntriesUnder): RegistryResult<OrderOutcome> {
+    return createOrder(this.store, input, actor, counted);
+  }
+
+  /** The registrable domains whose entries four-eyes counts for this order (see orderCrowdingDomains). */
+  orderCrowdingDomains(input: OrderInput): string[] {
+    return orderCrowdingDomains(this.store, input);
+  }
+
+  /** Active domain entries on or below each of `domains` (see countEntriesUnder in four-eyes.ts). */
+  countEntriesUnder(domains: readonly string[]): [string, number][] {
+    return [...countEntriesUnder(this.store, new Set(domains))];
   }
 
   /** What `createOrder` would do (per-target results, approval), writing nothing. */
-  dryRunOrder(input: OrderInput): RegistryResult<DryRun> {
-    return dryRunOrder(this.store, input);
+  dryRunOrder(input: OrderInput, counted?: EntriesUnder): RegistryResult<DryRun> {
+    return dryRunOrder(this.store, input, counted);
   }
 
   /** A second regulator publishes a pending order as one version (`self_approval` for its creator). */

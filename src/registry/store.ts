@@ -175,7 +175,7 @@ export class Store {
     );
   }
 
-  /** The next free entry id (inside a write transaction). */
+  /** The next free entry id (a writer reads it inside its write transaction). */
   nextEntryId(): number {
     return ((this.stmt('SELECT max(id) FROM entries').pluck().get() as number | null) ?? 0) + 1;
   }

@@ -159,6 +159,40 @@ describe('an order with a bad target is refused whole (422, nothing written)', (
     expect((await t.call('GET', '/v1/audit', { as: 'auditor' })).body.changes).toEqual([]);
   });
 
+  it('screens and writes an order of 1 000 targets or more in a worker thread, with the same answers', async () => {
+    const bulk = await testApp({ config: { approvalMaxTargets: 0 } });
+    try {
+      const targets = Array.from({ length: 1200 }, (_, i) => `bulk-${i}.example`);
+      const send = (list: string[]) =>
+        bulk.call('POST', '/v1/orders', { as: 'regulator', json: order(list) });
+      const refused = await expectRefused(
+        bulk,
+        () => send([...targets, 'google.com']),
+        422,
+        'targets_rejected',
+      );
+      expect(refused.body.error.details.at(-1)).toMatchObject({
+        status: 'rejected',
+        code: 'protected_domain',
+      });
+      const r = await send([...targets, 'bulk-0.example']);
+      expect(r.status).toBe(201);
+      expect(r.body).toMatchObject({ version: 1, order: { status: 'active', entryCount: 1200 } });
+      expect(r.body.counts).toMatchObject({ added: 1200, duplicate: 1 });
+      expect(r.body.results[1199]).toEqual({
+        target: 'bulk-1199.example',
+        kind: 'domain',
+        expression: 'bulk-1199.example/',
+        status: 'added',
+      });
+      expect(await bulk.version()).toBe(1);
+      const explained = await bulk.call('GET', '/v1/explain?target=bulk-7.example', { as: 'auditor' });
+      expect(explained.body.blocked).toBe(true);
+    } finally {
+      await bulk.close();
+    }
+  });
+
   it('refuses an expiry in the past', async () => {
     const expiresAt = new Date(Date.now() - 60_000).toISOString();
     const r = await expectRefused(t, () => post(order(['a.example'], { expiresAt })), 422, 'invalid_input');

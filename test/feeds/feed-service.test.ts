@@ -177,6 +177,47 @@ describe('FeedService', () => {
     }
   });
 
+  it('applies a large version in several turns of the event loop and shows it once, whole', async () => {
+    const h = await hub();
+    const base = await h.order('malware', ['evil-1.example', 'http://phish.example/login']);
+    await h.service.rebuildSnapshots();
+    const followers = new Map<FeedName, AnyConsumer>();
+    for (const feed of FEED_NAMES) {
+      const follower = consumer(h, feed);
+      const snapshot = (await h.service.snapshot(feed))?.bytes as Uint8Array;
+      expect(await apply(follower, snapshot)).toMatchObject({ ok: true, value: { to: base.version } });
+      followers.set(feed, follower);
+    }
+    const targets = Array.from({ length: 4500 }, (_, i) =>
+      i % 3 ? `bulk-${i}.example` : `http://bulk-${i}.example/p/${i}`,
+    );
+    const created = unwrap(
+      h.registry.createOrder(
+        { reference: 'BULK', authority: 'Authority', category: 'phishing', targets },
+        'alice',
+      ),
+    );
+    h.service.committed(created.version);
+    // Count the turns of the loop during which the new version is not visible yet: the work yields.
+    const seen: (number | null)[] = [];
+    while (h.service.version !== created.version) {
+      seen.push(h.service.version);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(seen.length).toBeGreaterThan(3);
+    expect(new Set(seen)).toEqual(new Set([base.version]));
+    const entries = h.entries();
+    for (const [feed, follower] of followers) {
+      const delta = artifactOf(await h.service.delta(feed, base.version));
+      expect(await apply(follower, delta.bytes)).toMatchObject({ ok: true, value: { to: created.version } });
+      const bits = feed === 'filter' ? (follower.state as FilterState).bits : undefined;
+      expect(await follower.state?.checksum(), feed).toBe(
+        await (await stateOf(feed, entries, bits)).checksum(),
+      );
+    }
+    expect(h.service.feeds().find((f) => f.feed === 'dns')?.entryCount).toBe(3001);
+  });
+
   it('tells a consumer older than the retained snapshots to resync, and it reaches the latest from a snapshot', async () => {
     const h = await hub({ options: { keepSnapshots: 2 } });
     await h.order('malware', ['old.example']);

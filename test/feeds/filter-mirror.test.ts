@@ -124,4 +124,21 @@ describe('FilterMirror', () => {
     expect(() => mirror.apply([], ['a.example/y'])).toThrow(MirrorDivergedError);
     expect(() => mirror.apply([], ['a.example/x', 'a.example/x'])).toThrow(MirrorDivergedError);
   });
+
+  it('applies many changes in bounded steps to the same mirror as at once', () => {
+    const before = Array.from({ length: 3000 }, (_, i) =>
+      i % 2 ? `old-${i}.example/` : `old-${i}.example/p`,
+    );
+    const added = Array.from({ length: 5000 }, (_, i) => `new-${i}.example/`);
+    const removed = before.slice(0, 2500);
+    const mirror = FilterMirror.fromWideKeys(wideKeysOf(before));
+    const steps = mirror.applySteps(added, removed);
+    let yields = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) yields++;
+    expect(yields).toBeGreaterThan(2);
+    const whole = wideKeysOf([...before.slice(2500), ...added]);
+    expect(step.value.wide).toEqual(whole);
+    expect(mirror.apply(added, removed).wide).toEqual(whole);
+  });
 });

@@ -29,6 +29,48 @@ describe('RegistryThreads', () => {
     expect(await threads.verifyChain()).toEqual({ ok: false, rows: 1, brokenAt: 2, reason: 'hash_mismatch' });
   });
 
+  it('counts active domain entries under registrable domains like the inline count, zeros and look-alikes included', async () => {
+    const { registry, path } = tempRegistry();
+    const targets = ['a.crowded.example', 'b.a.crowded.example', 'crowded.example', 'notcrowded.example'];
+    const created = must(
+      registry.createOrder(order('A', [...targets, 'crowded.example/path', 'x.other.vn']), 'alice'),
+    );
+    must(registry.createOrder(order('B', ['c.crowded.example']), 'alice'));
+    const threads = new RegistryThreads(path);
+    const domains = ['crowded.example', 'other.vn', 'empty.example'];
+    const counted = new Map(await threads.countEntriesUnder(domains));
+    expect(counted).toEqual(
+      new Map([
+        ['crowded.example', 4],
+        ['other.vn', 1],
+        ['empty.example', 0],
+      ]),
+    );
+    expect(new Map(registry.countEntriesUnder(domains))).toEqual(counted);
+    must(registry.revokeOrder(created.order.id, 'issued in error', 'bob'));
+    expect(new Map(await threads.countEntriesUnder(domains)).get('crowded.example')).toBe(1);
+  });
+
+  it('writes an order in one version the hub connection sees, and answers a refusal as a value', async () => {
+    const { registry, path } = tempRegistry();
+    const threads = new RegistryThreads(path);
+    const created = await threads.createOrder(
+      order('A', ['a.example', 'http://b.example/x', 'a.example']),
+      'alice',
+    );
+    expect(created).toMatchObject({
+      ok: true,
+      value: { version: 1, adds: 2, pending: false, counts: { added: 2, duplicate: 1 } },
+    });
+    expect(registry.currentVersion()).toBe(1);
+    expect([...registry.activeEntries()].map((e) => e.expression)).toEqual(['a.example/', 'b.example/x']);
+    expect(await threads.createOrder(order('B', ['c.example', 'com']), 'alice')).toMatchObject({
+      ok: false,
+      error: { code: 'targets_rejected' },
+    });
+    expect(registry.currentVersion()).toBe(1);
+  });
+
   it('revokes an order in one version the hub connection sees, and answers a refusal as a value', async () => {
     const { registry, path } = tempRegistry();
     const created = must(registry.createOrder(order('A', ['a.example', 'b.example']), 'alice'));

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { OrderInput } from '../../registry/types.ts';
 import { type AuthEnv, actorOf, requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { BODY_LIMITS, jsonBody } from '../json-body.ts';
@@ -18,6 +19,10 @@ import { validate } from '../validate.ts';
 
 /** Revoking an order of at least this many entries runs in a worker thread (see docs/DECISIONS.md). */
 const OFF_THREAD_REVOKE_ENTRIES = 10_000;
+/** An order of at least this many targets is screened and written in a worker thread (docs/DECISIONS.md). */
+const OFF_THREAD_ORDER_TARGETS = 1000;
+/** From this many entries on, four-eyes' count of entries under a domain runs in a worker thread. */
+const OFF_THREAD_COUNT_ENTRIES = 100_000;
 
 /** `/v1/orders`: regulators write, auditors read; a second regulator approves or rejects pending orders. */
 export function ordersRoutes({
@@ -36,6 +41,14 @@ export function ordersRoutes({
       ? await threads.revokeOrder(id, reason, actor, release)
       : registry.revokeOrder(id, reason, actor, { release });
   };
+  // Four-eyes counts the entries under an order's registrable domains: a pass over every active entry,
+  // so on a large registry the hub runs it in a worker thread; on a small one the pass costs less than
+  // starting a worker (see docs/DECISIONS.md).
+  const crowding = async (body: OrderInput): Promise<Map<string, number> | undefined> => {
+    if (!threads || registry.entriesCreated() < OFF_THREAD_COUNT_ENTRIES) return undefined;
+    const domains = registry.orderCrowdingDomains(body);
+    return domains.length > 0 ? new Map(await threads.countEntriesUnder(domains)) : undefined;
+  };
   const read = requireRole(authenticate, 'regulator', 'auditor');
   const write = requireRole(authenticate, 'regulator');
   /** What every action on one order takes: a regulator, the order's id in the path, a small JSON body. */
@@ -49,13 +62,19 @@ export function ordersRoutes({
       validate('query', createOrderQuery),
       jsonBody(bodyLimit),
       validate('json', createOrderBody),
-      (c) => {
+      async (c) => {
         const body = c.req.valid('json');
         if (c.req.valid('query').dryRun === 'true') {
-          return c.json(unwrap(previewOrder(registry, body, confidentialCategories)));
+          return c.json(unwrap(previewOrder(registry, body, confidentialCategories, await crowding(body))));
         }
         const principal = c.get('principal');
-        const created = unwrap(registry.createOrder(body, actorOf(principal)));
+        const actor = actorOf(principal);
+        const large = body.targets.length >= OFF_THREAD_ORDER_TARGETS;
+        const created = unwrap(
+          threads && large
+            ? await threads.createOrder(body, actor)
+            : registry.createOrder(body, actor, await crowding(body)),
+        );
         const reply = {
           order: created.order,
           version: created.version,
