@@ -12,14 +12,28 @@
  *
  * Two members sharing a key but not an extension get unrelated indexes: that is what makes the filter stop a
  * non-member whose key collides with a member's. The step grows, so a zero or short-cycled step still spreads.
+ *
+ * bloom-filters' `BloomFilter` builds the filter and holds its bit array (the payload's bytes): its documented
+ * hashing extension point (a `Hashing` subclass as `_hashing`) yields these indexes, because an element here is
+ * a triple of numbers, not a string for its xxhash. Lookups test that array's bits directly (see `hasHash`).
  */
+import bloomFilters from 'bloom-filters';
 import { EXTENSION_BITS, KEY_HEAD_BITS } from './confirm.ts';
 import { fail, ok, type Result } from './types.ts';
+
+const { BloomFilter, Hashing } = bloomFilters;
+type BloomFilterInstance = InstanceType<typeof BloomFilter>;
+type HashableInput = Parameters<InstanceType<typeof Hashing>['getIndexes']>[0];
 
 /** Largest filter in bits: indexes are 32-bit words and the size is written as a u32. */
 const MAX_BLOOM_BITS = 0xffffffff;
 /** Most hash functions a filter may use (a u8 in the payload; a rate of 2^-32 needs 32). */
 const MAX_HASH_COUNT = 64;
+/**
+ * What `add` and `has` are given: `KeyHashing` ignores it and hashes the triple it was handed just before, so
+ * an element costs no string or buffer.
+ */
+const PREPARED_TRIPLE = '';
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -29,13 +43,65 @@ function fmix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The first index word x of a triple (see the header). */
+const firstWord = (high: number, low: number, extension: number, path: boolean): number =>
+  fmix32(high ^ fmix32(low ^ Math.imul(extension + 1, 0x9e3779b1) ^ (path ? 0x5bd1e995 : 0)));
+/** The step word y that follows `x` (see the header). */
+const stepWord = (x: number, low: number): number => fmix32(x ^ low ^ 0x85ebca6b);
+
+/** The high part u of the key of width `bits` that an expression's 128-bit `hash` gives. */
+const hashHigh = (hash: Uint32Array, bits: number): number =>
+  bits >= 32 ? (hash[2] as number) : (hash[2] as number) >>> (32 - bits);
+/** The low part v of that key (0 when `bits` <= 32). */
+const hashLow = (hash: Uint32Array, bits: number): number =>
+  bits > 32 ? (hash[3] as number) >>> (64 - bits) : 0;
+/** The extension e that `hash` gives. */
+const hashExtension = (hash: Uint32Array): number => (hash[0] as number) >>> (32 - EXTENSION_BITS);
+
+/**
+ * Yields the indexes of the triple set by {@link prepare}, whatever element bloom-filters passes. The index
+ * array is reused: `add` and `has` only read it.
+ */
+class KeyHashing extends Hashing {
+  private high = 0;
+  private low = 0;
+  private extension = 0;
+  private path = false;
+  private readonly indexes: number[] = [];
+
+  prepare(high: number, low: number, extension: number, path: boolean): void {
+    this.high = high;
+    this.low = low;
+    this.extension = extension;
+    this.path = path;
+  }
+
+  override getIndexes(_element: HashableInput, size: number, hashCount: number): number[] {
+    const indexes = this.indexes;
+    indexes.length = hashCount;
+    let x = firstWord(this.high, this.low, this.extension, this.path);
+    let y = stepWord(x, this.low) % size;
+    x %= size;
+    for (let i = 0; i < hashCount; i++) {
+      indexes[i] = x;
+      x += y;
+      if (x >= size) x -= size;
+      y += i;
+      if (y >= size) y %= size;
+    }
+    return indexes;
+  }
+}
+
 /** False-positive rate of a Bloom filter of `size` bits and `hashCount` hashes holding `count` elements. */
 export const bloomRate = (size: number, hashCount: number, count: number): number =>
   (1 - Math.exp((-hashCount * count) / size)) ** hashCount;
 
 /**
  * The fewest bits (and their hash count) for `capacity` elements at rate `fpr`: of the two whole hash counts
- * around the optimum log2(1/fpr), the one that needs the smaller filter.
+ * around the optimum log2(1/fpr), the one that needs the smaller filter. Not bloom-filters' `create`: its
+ * formulas are not exported, and they take the real-valued optimum size and then round the hash count up,
+ * which misses the rate (1/32 asks 6 hashes and gets 0.0324) and gives other sizes, so other payloads.
  */
 export function bloomShape(capacity: number, fpr: number): { size: number; hashCount: number } {
   if (!(fpr > 0 && fpr < 1)) throw new RangeError(`Bloom false-positive rate ${fpr} is not in (0, 1)`);
@@ -55,19 +121,25 @@ export function bloomShape(capacity: number, fpr: number): { size: number; hashC
 
 /** A Bloom filter over (class, key, extension); see the header for its indexes. */
 export class KeyBloom {
-  private constructor(
-    /** Number of bits (m). */
-    readonly size: number,
-    /** Number of hash functions (k). */
-    readonly hashCount: number,
-    /** Bit i at byte i >> 3, mask 1 << (i & 7). */
-    private readonly bits: Uint8Array,
-  ) {}
+  /** bloom-filters' own bit array, bit i at byte i >> 3, mask 1 << (i & 7). */
+  private readonly bits: Uint8Array;
+  private readonly hashing = new KeyHashing();
+  /** Number of bits (m). */
+  readonly size: number;
+  /** Number of hash functions (k). */
+  readonly hashCount: number;
+
+  private constructor(private readonly filter: BloomFilterInstance) {
+    filter._hashing = this.hashing;
+    this.bits = filter._filter.array;
+    this.size = filter.size;
+    this.hashCount = filter._nbHashes;
+  }
 
   /** An empty filter with room for `capacity` elements at rate `fpr` ({@link bloomShape}). */
   static create(capacity: number, fpr: number): KeyBloom {
     const { size, hashCount } = bloomShape(Math.max(1, capacity), fpr);
-    return new KeyBloom(size, hashCount, new Uint8Array(byteLength(size)));
+    return new KeyBloom(new BloomFilter(size, hashCount));
   }
 
   /** A filter of `size` bits and `hashCount` hashes holding `bytes`, its raw bit array (copied). */
@@ -86,12 +158,19 @@ export class KeyBloom {
     if (spare !== 0 && (bytes[bytes.length - 1] as number) >>> spare !== 0) {
       return fail('bloom_malformed', 'Bloom bit array has bits set past its size');
     }
-    return ok(new KeyBloom(size, hashCount, bytes.slice()));
+    return ok(KeyBloom.holding(size, hashCount, bytes));
+  }
+
+  /** A filter of `size` bits and `hashCount` hashes whose bit array is a copy of `bytes` (already checked). */
+  private static holding(size: number, hashCount: number, bytes: Uint8Array): KeyBloom {
+    const filter = new BloomFilter(size, hashCount);
+    filter._filter.array.set(bytes);
+    return new KeyBloom(filter);
   }
 
   /** A copy that can take more elements while this one stays as it is. */
   copy(): KeyBloom {
-    return new KeyBloom(this.size, this.hashCount, this.bits.slice());
+    return KeyBloom.holding(this.size, this.hashCount, this.bits);
   }
 
   /** Adds the key of width `bits` (`head` and `tail`, confirm.ts) with its extension; `path` for a path key. */
@@ -99,47 +178,27 @@ export class KeyBloom {
     const headWidth = Math.min(bits, KEY_HEAD_BITS);
     const high = bits > 32 ? Math.floor(head / 2 ** (headWidth - 32)) : head;
     const low = bits > 32 ? (head - high * 2 ** (headWidth - 32)) * 2 ** (bits - headWidth) + tail : 0;
-    this.insert(high, low, extension, path);
+    this.hashing.prepare(high, low, extension, path);
+    this.filter.add(PREPARED_TRIPLE);
   }
 
   /** Adds the key of width `bits` that `hash` (an expression's 128-bit hash) gives, with its extension. */
   addHash(hash: Uint32Array, bits: number, path: boolean): void {
-    const h2 = hash[2] as number;
-    const high = bits >= 32 ? h2 : h2 >>> (32 - bits);
-    const low = bits > 32 ? (hash[3] as number) >>> (64 - bits) : 0;
-    this.insert(high, low, (hash[0] as number) >>> (32 - EXTENSION_BITS), path);
-  }
-
-  private insert(high: number, low: number, extension: number, path: boolean): void {
-    const size = this.size;
-    const array = this.bits;
-    const a = fmix32(low ^ Math.imul(extension + 1, 0x9e3779b1) ^ (path ? 0x5bd1e995 : 0));
-    let x = fmix32(high ^ a);
-    let y = fmix32(x ^ low ^ 0x85ebca6b) % size;
-    x %= size;
-    for (let i = 0; i < this.hashCount; i++) {
-      array[x >>> 3] = (array[x >>> 3] as number) | (1 << (x & 7));
-      x += y;
-      if (x >= size) x -= size;
-      y += i;
-      if (y >= size) y %= size;
-    }
+    this.hashing.prepare(hashHigh(hash, bits), hashLow(hash, bits), hashExtension(hash), path);
+    this.filter.add(PREPARED_TRIPLE);
   }
 
   /**
-   * Whether the key of width `bits` that `hash` (an expression's 128-bit hash) gives may be a member: probes
-   * stop at the first zero bit, so a non-member costs about two; allocates nothing.
+   * Whether the key of width `bits` that `hash` (an expression's 128-bit hash) gives may be a member: the
+   * indexes bloom-filters' `has` tests (those of `KeyHashing`), computed one at a time and stopping at the
+   * first zero bit, so a non-member costs about two probes instead of k; allocates nothing.
    */
   hasHash(hash: Uint32Array, bits: number, path: boolean): boolean {
-    const h2 = hash[2] as number;
-    const high = bits >= 32 ? h2 : h2 >>> (32 - bits);
-    const low = bits > 32 ? (hash[3] as number) >>> (64 - bits) : 0;
-    const extension = (hash[0] as number) >>> (32 - EXTENSION_BITS);
+    const low = hashLow(hash, bits);
     const size = this.size;
     const array = this.bits;
-    const a = fmix32(low ^ Math.imul(extension + 1, 0x9e3779b1) ^ (path ? 0x5bd1e995 : 0));
-    let x = fmix32(high ^ a);
-    let y = fmix32(x ^ low ^ 0x85ebca6b) % size;
+    let x = firstWord(hashHigh(hash, bits), low, hashExtension(hash), path);
+    let y = stepWord(x, low) % size;
     x %= size;
     for (let i = 0; i < this.hashCount; i++) {
       if (((array[x >>> 3] as number) & (1 << (x & 7))) === 0) return false;
@@ -149,6 +208,12 @@ export class KeyBloom {
       if (y >= size) y %= size;
     }
     return true;
+  }
+
+  /** bloom-filters' own `has`, through its hashing extension point: the reference {@link hasHash} must equal. */
+  libraryHas(hash: Uint32Array, bits: number, path: boolean): boolean {
+    this.hashing.prepare(hashHigh(hash, bits), hashLow(hash, bits), hashExtension(hash), path);
+    return this.filter.has(PREPARED_TRIPLE);
   }
 
   /** The raw bit array, bit i at byte i >> 3, mask 1 << (i & 7); a view, not a copy. */

@@ -93,6 +93,37 @@ describe('KeyBloom', () => {
     }
   });
 
+  it("answers as bloom-filters' own `has` does, on members, non-members and near misses, at any width", () => {
+    const probes = [...members, ...Array.from({ length: 20_000 }, (_, i) => `probe-${i}.example/`)].map(
+      hashOf,
+    );
+    // A member's key with another extension (a member in the other class is probed below too).
+    const nearMisses = probes.slice(0, members.length).map((hash) => {
+      const miss = hash.slice();
+      miss[0] = ((miss[0] as number) + 2 ** (32 - EXTENSION_BITS)) >>> 0;
+      return miss;
+    });
+    for (const bits of [24, 32, 40, 53, 64]) {
+      for (const path of [false, true]) {
+        const bloom = KeyBloom.create(members.length, 0.05);
+        for (const hash of probes.slice(0, members.length)) bloom.addHash(hash, bits, path);
+        let positives = 0;
+        let disagreements = 0;
+        for (const hash of [...probes, ...nearMisses]) {
+          for (const cls of [path, !path]) {
+            const fast = bloom.hasHash(hash, bits, cls);
+            if (fast !== bloom.libraryHas(hash, bits, cls)) disagreements++;
+            if (fast) positives++;
+          }
+        }
+        expect(disagreements).toBe(0);
+        // Both answers were exercised: every member passes, most of the rest do not.
+        expect(positives).toBeGreaterThanOrEqual(members.length);
+        expect(positives).toBeLessThan(members.length + 4_000);
+      }
+    }
+  });
+
   it('keeps the classes apart: a root key is not a path key', () => {
     const bloom = filled(1e-4);
     const passed = members.filter((e) => bloom.hasHash(hashOf(e), BITS, true)).length;
