@@ -13,7 +13,7 @@ import type { FeedEntry } from '../src/core/types.ts';
 import { type Plan, QUERIES_PER_NAME, runPlan } from '../src/probe/probe-round.ts';
 import { TokenBucket } from '../src/probe/token-bucket.ts';
 import { resolveRenderOptions } from '../src/render/index.ts';
-import { authZoneSnippet, missingTools, startUnbound } from './lib/resolvers/unbound.ts';
+import { authZoneSnippet, INTERNET_ZONE, missingTools, startUnbound } from './lib/resolvers/unbound.ts';
 import { formatNumber, Recorder } from './lib/result.ts';
 
 const BUDGET_QPM = 36_000; // 600 queries/s: 300 names/s at two questions per name
@@ -43,10 +43,7 @@ async function main(): Promise<void> {
     .map((name) => ({ expression: `${name}/`, kind: 'domain', category: 'malware', action: 'block' }));
   const rpz = join(dir, 'takedown.rpz');
   await renderToFile(rpz, 'rpz', listed, { version: 1, options: resolveRenderOptions() });
-  await writeFile(
-    join(dir, 'test.zone'),
-    '$TTL 60\n@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60\n@ NS localhost.\n* A 192.0.2.99\n',
-  );
+  await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
   const unbound = await startUnbound(
     [
       'server:\n  module-config: "respip iterator"\n  local-zone: "test." nodefault\n',

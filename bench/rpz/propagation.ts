@@ -7,6 +7,7 @@ import {
   authZoneSnippet,
   findTool,
   freePort,
+  INTERNET_ZONE,
   queryDns,
   type RunningUnbound,
   startUnbound,
@@ -16,7 +17,6 @@ import {
   CHANGE_TIMEOUT_MS,
   LOAD_TIMEOUT_MS,
   POLL_EVERY_MS,
-  ROOT_ZONE,
   rec,
   run,
   STALL_EVERY_MS,
@@ -205,7 +205,7 @@ export async function startResolvers(
   cleanup: Cleanup,
 ): Promise<Resolvers> {
   const root = join(dir, 'root.zone');
-  await writeFile(root, ROOT_ZONE);
+  await writeFile(root, INTERNET_ZONE);
   const rndcKey = join(dir, 'rndc.key');
   const keyClause = `key "bench-rndc" { algorithm hmac-sha256; secret "${randomBytes(32).toString('base64')}"; };`;
   await writeFile(rndcKey, `${keyClause}\n`);

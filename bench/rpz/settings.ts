@@ -21,8 +21,6 @@ export const CHANGE_TIMEOUT_MS = 180_000;
 export const MB = 1e6;
 
 /** "The rest of the internet": every name outside the policy resolves to one address. */
-export const ROOT_ZONE =
-  '$TTL 60\n@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60\n@ NS localhost.\n* A 192.0.2.99\n';
 
 export const rec = new Recorder(
   'rpz',

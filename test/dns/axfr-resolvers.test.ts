@@ -7,6 +7,7 @@ import { type RunningNamed, startNamed } from '../../bench/lib/resolvers/bind.ts
 import {
   authZoneSnippet,
   freePort,
+  INTERNET_ZONE,
   missingTools,
   type RunningUnbound,
   startUnbound,
@@ -22,11 +23,6 @@ import { compileZone, dig, domainEntry, poll, recordSet, sampleEntries, sortEntr
 // stress compression: names of 255 bytes on the wire, 63-byte labels, thousands of siblings sharing
 // a long parent, several records per owner, and several messages.
 
-const INTERNET = `$TTL 60
-@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60
-@ NS localhost.
-* A 192.0.2.99
-`;
 const KEY = {
   name: 'xfr-key',
   algorithm: 'hmac-sha256' as const,
@@ -64,7 +60,7 @@ describe.skipIf(
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rpz-axfr-compressed-'));
     const zone = entries();
-    await writeFile(join(dir, 'test.zone'), INTERNET);
+    await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
     await renderToFile(join(dir, 'rpz.zone'), 'rpz', zone, {
       version: VERSION,
       options: resolveRenderOptions(render),

@@ -7,6 +7,7 @@ import { type RunningNamed, startNamed } from '../../bench/lib/resolvers/bind.ts
 import {
   authZoneSnippet,
   freePort,
+  INTERNET_ZONE,
   missingTools,
   type RunningUnbound,
   startUnbound,
@@ -23,11 +24,6 @@ import { dig, domainEntry, poll, recordSet, sampleEntries, sortEntries } from '.
 // Unbound and BIND (both NOTIFYed) follow the pieces to exactly the published policy; a BIND secondary
 // the primary does not NOTIFY, several versions behind, gets the whole difference in one IXFR.
 
-const INTERNET = `$TTL 60
-@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60
-@ NS localhost.
-* A 192.0.2.99
-`;
 const KEY = {
   name: 'xfr-key',
   algorithm: 'hmac-sha256' as const,
@@ -102,7 +98,7 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'unbound', 'unbound-ch
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'rpz-pieces-'));
-      await writeFile(join(dir, 'test.zone'), INTERNET);
+      await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
       state.entries = sortEntries([...sampleEntries(), domainEntry('evil.test')]);
       const [primaryPort, namedPort, unboundPort] = [await freePort(), await freePort(), await freePort()];
       primary = createRpzPrimary({
@@ -130,12 +126,12 @@ zone "test" { type primary; file "test.zone"; };`;
           port: namedPort,
           options: policy,
           clauses: secondary(''),
-          files: { 'test.zone': INTERNET },
+          files: { 'test.zone': INTERNET_ZONE },
         }),
         startNamed({
           options: policy,
           clauses: secondary(' transfer-source 127.0.0.2;'),
-          files: { 'test.zone': INTERNET },
+          files: { 'test.zone': INTERNET_ZONE },
         }),
         startUnbound([
           `server:\n  module-config: "respip iterator"\n  local-zone: "test." nodefault\n  interface: 127.0.0.1@${unboundPort}\n`,

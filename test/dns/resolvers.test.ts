@@ -7,6 +7,7 @@ import { type RunningNamed, startNamed } from '../../bench/lib/resolvers/bind.ts
 import {
   authZoneSnippet,
   freePort,
+  INTERNET_ZONE,
   missingTools,
   type RunningUnbound,
   startUnbound,
@@ -21,11 +22,6 @@ import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEnt
 // response policy, and Unbound pulling it unsigned from an allowed address (Unbound 1.17 cannot
 // sign transfers). `test.` stands for the internet: every name in it resolves to 192.0.2.99.
 
-const INTERNET = `$TTL 60
-@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60
-@ NS localhost.
-* A 192.0.2.99
-`;
 /** How fast a published change must be enforced: NOTIFY makes it immediate (the SOA refresh is 60 s). */
 const ENFORCED_WITHIN_MS = 2_000;
 const KEY = {
@@ -69,7 +65,7 @@ describe.skipIf(
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rpz-resolvers-'));
-    await writeFile(join(dir, 'test.zone'), INTERNET);
+    await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
     state.entries = sortEntries([...sampleEntries(), domainEntry('evil.test')]);
     const [primaryPort, namedPort, unboundNotifyPort] = [
       await freePort(),
@@ -97,7 +93,7 @@ describe.skipIf(
 server 127.0.0.1 { keys { "${KEY.name}"; }; };
 zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${primaryPort}; }; file "rpz.takedown.db"; allow-query { localhost; }; };
 zone "test" { type primary; file "test.zone"; };`,
-      files: { 'test.zone': INTERNET },
+      files: { 'test.zone': INTERNET_ZONE },
     });
     unbound = await startUnbound([
       `server:\n  module-config: "respip iterator"\n  local-zone: "test." nodefault\n  interface: 127.0.0.1@${unboundNotifyPort}\n`,

@@ -6,6 +6,7 @@ import type { Daemon } from '../../bench/lib/resolvers/daemon.ts';
 import { startDnsmasq } from '../../bench/lib/resolvers/dnsmasq.ts';
 import {
   authZoneSnippet,
+  INTERNET_ZONE,
   missingTools,
   queryDns,
   type RunningUnbound,
@@ -19,8 +20,6 @@ import { domain } from './fixtures.ts';
 // dnsmasq forwards to a real Unbound (the "internet": every name under test. is 192.0.2.99) and
 // answers from the rendered servers-file, which it re-reads on SIGHUP.
 
-const INTERNET =
-  '$TTL 60\n@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60\n@ NS localhost.\n* A 192.0.2.99\n';
 const options = resolveRenderOptions();
 
 const missing = missingTools(['dnsmasq'], { requiredInCi: false }) ?? missingTools(['unbound']);
@@ -39,7 +38,7 @@ describe.skipIf(missing)('the dnsmasq output with a real dnsmasq', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'render-dnsmasq-'));
-    await writeFile(join(dir, 'test.zone'), INTERNET);
+    await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
     upstream = await startUnbound([
       'server:\n  local-zone: "test." nodefault\n',
       authZoneSnippet('test.', join(dir, 'test.zone')),

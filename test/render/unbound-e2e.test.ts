@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authZoneSnippet,
+  INTERNET_ZONE,
   missingTools,
   type RunningUnbound,
   startUnbound,
@@ -17,11 +18,6 @@ import { domain, domainEntries } from './fixtures.ts';
 // A real Unbound loads the rendered files; `test.` (answered by an auth-zone as if from upstream)
 // stands for the rest of the internet: every name in it resolves to 192.0.2.99.
 
-const INTERNET = `$TTL 60
-@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60
-@ NS localhost.
-* A 192.0.2.99
-`;
 const options = resolveRenderOptions({ walledGardenAddresses: ['192.0.2.1'] });
 const realNames = domainEntries().slice(0, 500);
 const sorted = (list: FeedEntry[]) => [...list].sort((a, b) => (a.expression < b.expression ? -1 : 1));
@@ -50,7 +46,7 @@ describe.skipIf(missingTools(['unbound', 'unbound-control', 'unbound-checkconf']
     let dir: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'render-unbound-'));
-      await writeFile(join(dir, 'test.zone'), INTERNET);
+      await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
     });
     afterAll(async () => {
       await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,10 @@ import { checkConfig, spawnDaemon, waitUntilReady } from './daemon.ts';
 
 const run = promisify(execFile);
 
+/** A zone in which every name resolves to 192.0.2.99: the internet for a resolver under test. */
+export const INTERNET_ZONE =
+  '$TTL 60\n@ SOA localhost. hostmaster.localhost. 1 60 60 604800 60\n@ NS localhost.\n* A 192.0.2.99\n';
+
 /** Absolute path of a program on PATH (or in the sbin directories), undefined when not installed. */
 export function findTool(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
