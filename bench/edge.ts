@@ -32,7 +32,8 @@ const rec = new Recorder(
     'Ed25519 key. A bench worker (bench/edge-worker.ts, bundled by `wrangler deploy --dry-run` with ' +
     "wrangler.toml's flags, run by Miniflare) holds every URL of " +
     `${shownPath(PHISHING_URLS)} and times, with the isolate's clock, passes over them after a warm-up pass: ` +
-    `the edge's check (\`verdictOf\`: canonicalizeUrl, lookupExpressions, Bloom filter and confirmation) and ` +
+    `the edge's check (\`verdictOf\`: canonicalizeUrl, then \`FilterState.isUrlBlocked\`: the lookup ` +
+    'expressions as ranges of the canonical URL, Bloom filter and confirmation) and ' +
     `\`new URL()\` alone, ${ROUNDS} rounds interleaved; @ghostery/adblocker 2.18.2's \`match\` on a ` +
     `\`main_frame\` request with the same domains as \`||domain^\` filters, ${GHOSTERY_ROUNDS} rounds; the ` +
     `median pass counts. Load+verify: \`FeedConsumer.apply\` of the artifact, median of ${LOADS}. ` +
@@ -40,7 +41,30 @@ const rec = new Recorder(
     'after a forced GC), with the state or engine held minus without it.',
 );
 
-/** The DevTools session of the worker's isolate; workerd runs its messages while a request runs. */
+/** How long one exchange with the inspector may take; a forced GC of the 1M-entry state takes under a second. */
+const INSPECTOR_DEADLINE_MS = 60_000;
+
+/** `promise`, or an error naming `what` after `ms`: a silent inspector fails the bench rather than hanging it. */
+async function within<T>(what: string, promise: Promise<T>, ms = INSPECTOR_DEADLINE_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`inspector: ${what} gave no answer within ${ms / 1000} s`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The DevTools session of the worker's isolate. workerd runs some methods (`HeapProfiler.collectGarbage`) only
+ * while the isolate serves a request, and on a busy machine the message can reach workerd after the request sent
+ * to let it run has ended: the answer then waits for a next request, so `call` sends requests until it comes.
+ */
 class Inspector {
   #id = 0;
   readonly #pending = new Map<number, (result: Record<string, number>) => void>();
@@ -56,26 +80,54 @@ class Inspector {
   }
 
   static async open(runtime: EdgeRuntime): Promise<Inspector> {
-    const base = (await runtime.mf.getInspectorURL()).href.replace(/^ws/, 'http');
-    const targets = (await (await fetch(new URL('/json', base))).json()) as {
-      webSocketDebuggerUrl: string;
-    }[];
+    const url = await within('Miniflare.getInspectorURL()', runtime.mf.getInspectorURL());
+    const list = new URL('/json', url.href.replace(/^ws/, 'http'));
+    const targets = (await within(
+      `GET ${list}`,
+      fetch(list, { signal: AbortSignal.timeout(INSPECTOR_DEADLINE_MS) }).then((r) => r.json()),
+    )) as { webSocketDebuggerUrl: string }[];
     const user = targets.find((t) => t.webSocketDebuggerUrl.endsWith('/core:user:'));
-    if (!user) throw new Error('no inspector target for the user worker');
+    if (!user) throw new Error(`inspector: no target for the user worker in ${JSON.stringify(targets)}`);
     const ws = new WebSocket(user.webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      ws.addEventListener('open', resolve);
-      ws.addEventListener('error', reject);
-    });
+    try {
+      await within(
+        `WebSocket ${user.webSocketDebuggerUrl}`,
+        new Promise((resolve, reject) => {
+          ws.addEventListener('open', resolve);
+          ws.addEventListener('error', () => reject(new Error(`inspector: WebSocket ${ws.url} failed`)));
+          ws.addEventListener('close', (e) => reject(new Error(`inspector: WebSocket closed (${e.code})`)));
+        }),
+      );
+    } catch (error) {
+      ws.close();
+      throw error;
+    }
     return new Inspector(ws, runtime);
   }
 
-  async call(method: string): Promise<Record<string, number>> {
+  call(method: string): Promise<Record<string, number>> {
     const id = ++this.#id;
-    const result = new Promise<Record<string, number>>((resolve) => this.#pending.set(id, resolve));
+    let answered = false;
+    const result = new Promise<Record<string, number>>((resolve) =>
+      this.#pending.set(id, (value) => {
+        answered = true;
+        resolve(value);
+      }),
+    );
     this.ws.send(JSON.stringify({ id, method }));
-    await this.runtime.fetch('http://bench/noop');
-    return result;
+    const nudge = async () => {
+      while (!answered) {
+        await (await this.runtime.fetch('http://bench/noop')).arrayBuffer();
+        if (!answered) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    return within(
+      method,
+      Promise.all([result, nudge()]).then(([value]) => value),
+    ).finally(() => {
+      answered = true;
+      this.#pending.delete(id);
+    });
   }
 
   /** Heap used plus array-buffer backing stores after a full collection, in bytes. */
@@ -165,8 +217,9 @@ async function main(): Promise<void> {
   const entry = fileURLToPath(new URL('./edge-worker.ts', import.meta.url));
   const { script } = await bundleEdge(dir, entry);
   const runtime = await startEdgeRuntime(script, {}, { inspector: true });
-  const inspector = await Inspector.open(runtime);
+  let inspector: Inspector | undefined;
   try {
+    inspector = await Inspector.open(runtime);
     await post(runtime, '/urls', urls.join('\n'));
     const keyText = encodeURIComponent(exportPublicKey(key.publicKey));
     const empty = await inspector.memory();
@@ -216,7 +269,7 @@ async function main(): Promise<void> {
     );
     rec.write();
   } finally {
-    inspector.close();
+    inspector?.close();
     await runtime.dispose();
     await rm(dir, { recursive: true, force: true });
   }
