@@ -198,7 +198,11 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
   it('answers a NOTIFYed address in pieces of pieceRecords records, NOTIFYing it again; 0 or no NOTIFY: whole', async () => {
     const entries = sampleEntries();
     const adds = Array.from({ length: 10 }, (_, i) => domainEntry(`piece-${i}.test`));
-    const ixfrFrom1 = async (extra: Partial<Parameters<typeof createRpzPrimary>[0]>) => {
+    /** `settle`: what to wait for before the primary closes (its delayed NOTIFY of the next piece). */
+    const ixfrFrom1 = async (
+      extra: Partial<Parameters<typeof createRpzPrimary>[0]>,
+      settle: () => Promise<unknown> = async () => {},
+    ) => {
       const started = await start(entries, 1, extra);
       primary = started.primary;
       started.state.entries = sortEntries([...entries, ...adds]);
@@ -208,6 +212,7 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
         adds.map((entry) => ({ ...entry, op: 'add' as const })),
       );
       const answer = await dig('@127.0.0.1', '-p', String(started.port), 'rpz.takedown', 'IXFR=64');
+      await settle();
       await primary.close();
       primary = undefined;
       const soas = recordSet(answer).filter((line) => /\sSOA\s/.test(line));
@@ -226,10 +231,11 @@ describe.skipIf(missingTools(['dig', 'named-compilezone']))('the RPZ primary, as
     await new Promise<void>((resolve) => secondary.bind(0, '127.0.0.1', resolve));
     const notifyHere = { notify: [{ host: '127.0.0.1', port: secondary.address().port }] };
     // 20 records in pieces of 8 (6, 7, 7): the first answer leads to serial 65, and a NOTIFY of 128 follows.
-    const pieced = await ixfrFrom1({ ...notifyHere, pieceRecords: 8 });
+    const pieced = await ixfrFrom1({ ...notifyHere, pieceRecords: 8 }, () =>
+      poll(async () => notified.length >= 2, true, 2_000),
+    );
     expect(pieced.soas).toEqual(['64', '65']);
     expect(pieced.records).toBe(2 + 6);
-    await poll(async () => notified.length >= 2, true, 2_000);
     secondary.close();
     expect(notified.slice(0, 2)).toEqual([128, 128]);
     expect(pieced.events.map((e) => e.message.split(':')[0])).toContain(
