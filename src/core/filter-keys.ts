@@ -109,18 +109,7 @@ export function narrowKeys(wideKeys: Float64Array, bits: number): Float64Array {
 }
 
 /** Whether sorted `keys` holds `key` (binary search; allocates nothing). */
-export function containsKey(keys: Float64Array, key: number): boolean {
-  let low = 0;
-  let high = keys.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const value = keys[middle] as number;
-    if (value < key) low = middle + 1;
-    else if (value > key) high = middle - 1;
-    else return true;
-  }
-  return false;
-}
+export const containsKey = (keys: Float64Array, key: number): boolean => indexOfKey(keys, key) >= 0;
 
 /** Whether two sorted key sets share a key. */
 export function intersects(a: Float64Array, b: Float64Array): boolean {
@@ -229,9 +218,9 @@ export function removedRanks(after: Float64Array, added: Float64Array, removed: 
   return ranks;
 }
 
-/** First index whose value is >= `value` in sorted `keys`. */
-export function lowerBound(keys: Float64Array, value: number): number {
-  let low = 0;
+/** First index at or after `from` whose value is >= `value` in sorted `keys`. */
+export function lowerBound(keys: Float64Array, value: number, from = 0): number {
+  let low = from;
   let high = keys.length;
   while (low < high) {
     const middle = (low + high) >>> 1;

@@ -15,7 +15,14 @@ import {
   keyWidthsText,
   type PerClass,
 } from '../core/confirm.ts';
-import { byKeyClass, type ClassKeys, keyCount, keySetChecksum, narrowKeys } from '../core/filter-keys.ts';
+import {
+  byKeyClass,
+  type ClassKeys,
+  keyCount,
+  keySetChecksum,
+  lowerBound,
+  narrowKeys,
+} from '../core/filter-keys.ts';
 import { hashExpression } from '../core/hash.ts';
 
 /** What a manifest announces about a state's key sets. */
@@ -231,16 +238,4 @@ function tally(keys: readonly number[]): Map<number, number> {
   const counts = new Map<number, number>();
   for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
   return counts;
-}
-
-/** First index at or after `from` whose value is >= `value` in sorted `keys`. */
-function lowerBound(keys: Float64Array, value: number, from = 0): number {
-  let low = from;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((keys[middle] as number) < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
