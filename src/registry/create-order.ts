@@ -2,7 +2,7 @@
 
 import { approvalReasons, crowdingDomains, type EntriesUnder } from './four-eyes.ts';
 import { type ValidOrder, validateOrder } from './order-input.ts';
-import { type AcceptedTarget, OrderWriter } from './order-writer.ts';
+import { type AcceptedTarget, insertOrder, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
 import { releasedChecker, releasedRejection } from './released.ts';
 import { kindOf } from './rows.ts';
@@ -218,30 +218,15 @@ function createPending(
     expiresAt: new Date(store.now().getTime() + (store.fourEyes?.pendingTtlMs ?? 0)).toISOString(),
   };
   const w = store.write(() => {
-    const id = Number(
-      store
-        .stmt(
-          `INSERT INTO orders (reference, authority, category, action, reason, issued_at, expires_at, created_at,
-             created_by, version, status, override, entry_count, approval)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'pending', ?, ?, ?)`,
-        )
-        .run(
-          order.reference,
-          order.authority,
-          order.category,
-          order.action,
-          order.reason,
-          order.issuedAt,
-          order.expiresAt,
-          store.nowIso(),
-          actor,
-          order.override
-            ? JSON.stringify({ reason: order.override.reason, actor, rails: [], targets: [] })
-            : null,
-          s.accepted.length,
-          JSON.stringify(approval),
-        ).lastInsertRowid,
-    );
+    const id = insertOrder(store, order, actor, {
+      version: null,
+      status: 'pending',
+      override: order.override
+        ? JSON.stringify({ reason: order.override.reason, actor, rails: [], targets: [] })
+        : null,
+      entryCount: s.accepted.length,
+      approval: JSON.stringify(approval),
+    });
     const insert = store.stmt('INSERT INTO pending_targets (order_id, position, target) VALUES (?, ?, ?)');
     targets.forEach((target, i) => {
       insert.run(id, i, target);

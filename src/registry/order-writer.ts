@@ -58,6 +58,45 @@ class RowsStatement {
   }
 }
 
+/** What an order row holds beyond the order itself: an active order has a version, a pending one an approval. */
+interface OrderRowState {
+  version: number | null;
+  status: 'active' | 'pending';
+  /** The override audit record as JSON, or null. */
+  override: string | null;
+  entryCount: number;
+  /** The approval record as JSON, or null. */
+  approval: string | null;
+}
+
+/** Inserts the row of a new order created now by `actor`; returns its id. */
+export function insertOrder(store: Store, order: ValidOrder, actor: string, state: OrderRowState): number {
+  return Number(
+    store
+      .stmt(
+        `INSERT INTO orders (reference, authority, category, action, reason, issued_at, expires_at, created_at,
+           created_by, version, status, override, entry_count, approval)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        order.reference,
+        order.authority,
+        order.category,
+        order.action,
+        order.reason,
+        order.issuedAt,
+        order.expiresAt,
+        store.nowIso(),
+        actor,
+        state.version,
+        state.status,
+        state.override,
+        state.entryCount,
+        state.approval,
+      ).lastInsertRowid,
+  );
+}
+
 /**
  * Inside the caller's write transaction: inserts the order row (or, for an approved pending order, makes its
  * row active), then `write()` adds its targets chunk by chunk and `finish()` completes the order and the
@@ -92,25 +131,13 @@ export class OrderWriter {
     }
     this.orderId =
       approved?.orderId ??
-      Number(
-        store
-          .stmt(
-            `INSERT INTO orders (reference, authority, category, action, reason, issued_at, expires_at, created_at,
-             created_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            order.reference,
-            order.authority,
-            order.category,
-            order.action,
-            order.reason,
-            order.issuedAt,
-            order.expiresAt,
-            store.nowIso(),
-            actor,
-            version,
-          ).lastInsertRowid,
-      );
+      insertOrder(store, order, actor, {
+        version,
+        status: 'active',
+        override: null,
+        entryCount: 0,
+        approval: null,
+      });
     store.logOrderEvent(version, 'order-created', this.orderId);
     this.changes = store.changeAppender(version, actor);
     this.nextEntryId = store.nextEntryId();
