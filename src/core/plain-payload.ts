@@ -43,7 +43,7 @@ const encoder = new TextEncoder();
 
 interface Tail {
   bytes: Uint8Array;
-  fields: [EntryKind, Category, Action];
+  fields: readonly [EntryKind, Category, Action];
 }
 /**
  * Every valid `TAB kind TAB category TAB action` tail of a line, keyed by a hash of its bytes: loading
@@ -139,26 +139,40 @@ export function encodeDelta(changes: readonly PlainChange[]): Uint8Array {
 /**
  * Validates a snapshot payload and returns the start offset of every line plus, last, the payload
  * length (so line i is `payload[starts[i], starts[i+1])`). Works on bytes: a large snapshot does not
- * fit in one JavaScript string.
+ * fit in one JavaScript string. Plain loops over the bytes, no native search per line: an agent loads
+ * millions of lines with it.
  */
 export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
+  const length = payload.length;
   let count = 0;
-  for (let i = payload.indexOf(LF); i !== -1; i = payload.indexOf(LF, i + 1)) count++;
+  for (let i = 0; i < length; i++) if (payload[i] === LF) count++;
   const starts = new Uint32Array(count + 1);
   let start = 0;
+  let previous = -1;
   for (let line = 0; line < count; line++) {
-    const end = payload.indexOf(LF, start);
-    const tab = expressionEnd(payload, start, end);
+    // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
+    let tab = start;
+    for (; ; tab++) {
+      const c = payload[tab] as number;
+      if (c === TAB || c === LF) break;
+      if (c < 0x21 || c > 0x7e) {
+        tab = start;
+        break;
+      }
+    }
     if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
+    let end = tab;
+    while (payload[end] !== LF) end++;
     if (!tailAt(payload, tab, end)) return badLine(line, 'expected TAB kind TAB category TAB action');
-    if (line > 0 && compareAt(payload, starts[line - 1] as number, payload, start, tab) >= 0) {
+    if (previous >= 0 && compareAt(payload, previous, payload, start, tab) >= 0) {
       return badLine(line, 'expression not sorted after the previous line or duplicated');
     }
     starts[line] = start;
+    previous = start;
     start = end + 1;
   }
-  if (start !== payload.length) return badLine(count, 'last line does not end with LF');
-  starts[count] = payload.length;
+  if (start !== length) return badLine(count, 'last line does not end with LF');
+  starts[count] = length;
   return ok(starts);
 }
 
@@ -246,7 +260,16 @@ function expressionEnd(payload: Uint8Array, start: number, end: number): number 
   return i;
 }
 
-function tailAt(payload: Uint8Array, tab: number, end: number): [EntryKind, Category, Action] | undefined {
+/**
+ * The kind, category and action of the tail `payload[tab, end)` of a line (TAB kind TAB category TAB
+ * action, its LF at `end`), or undefined when it is not one. The same array is returned for the same
+ * tail every time, so callers may key what they derive from it by identity.
+ */
+export function tailAt(
+  payload: Uint8Array,
+  tab: number,
+  end: number,
+): readonly [EntryKind, Category, Action] | undefined {
   const tail = TAILS.get(hashBytes(payload, tab, end));
   if (tail?.bytes.length !== end - tab) return undefined;
   for (let i = 0; i < tail.bytes.length; i++) if (payload[tab + i] !== tail.bytes[i]) return undefined;
