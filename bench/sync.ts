@@ -60,6 +60,8 @@ const rec = new Recorder(
 
 interface Timed {
   cpu: number;
+  /** Of which system time. */
+  system: number;
   rss: number;
   stderr: string;
 }
@@ -68,7 +70,12 @@ interface Timed {
 function timedOf(stderr: string, peakRss: number | null): Timed {
   const seconds = (field: string) =>
     Number(new RegExp(`${field} \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1]);
-  return { cpu: seconds('User time') + seconds('System time'), rss: (peakRss ?? Number.NaN) / MiB, stderr };
+  return {
+    cpu: seconds('User time') + seconds('System time'),
+    system: seconds('System time'),
+    rss: (peakRss ?? Number.NaN) / MiB,
+    stderr,
+  };
 }
 
 /** A native command under GNU time. */
@@ -244,7 +251,12 @@ async function measureSize(size: number): Promise<void> {
       'entries',
       `artifact ${formatNumber(statSync(artifact).size / MiB)} MiB`,
     );
-    rec.figure(`${at}: sync --once CPU`, first.cpu, 's', 'user + system, GNU time');
+    rec.figure(
+      `${at}: sync --once CPU`,
+      first.cpu,
+      's',
+      `user + system (${formatNumber(first.system)} s), GNU time`,
+    );
     rec.figure(`${at}: sync --once peak RSS`, first.rss, 'MiB');
     rec.figure(`${at}: RPZ file written`, rpzBytes / MiB, 'MiB');
     rec.figure(`${at}: again, state on disk: CPU`, again.cpu, 's');

@@ -41,24 +41,49 @@ const KINDS: readonly EntryKind[] = ['domain', 'url'];
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-interface Tail {
-  bytes: Uint8Array;
-  fields: readonly [EntryKind, Category, Action];
-}
 /**
- * Every valid `TAB kind TAB category TAB action` tail of a line, keyed by a hash of its bytes: loading
- * millions of lines then matches bytes without building a string per line.
+ * The words one field of a line may hold, by their first byte: loading millions of lines matches a tail
+ * by comparing a few bytes, without a string or a hash per line.
  */
-const TAILS = new Map<number, Tail>();
-for (const kind of KINDS) {
-  for (const category of CATEGORIES) {
-    for (const action of ACTIONS) {
-      const bytes = encoder.encode(`\t${kind}\t${category}\t${action}`);
-      const hash = hashBytes(bytes, 0, bytes.length);
-      if (TAILS.has(hash)) throw new Error(`tail hash collision on ${kind} ${category} ${action}`);
-      TAILS.set(hash, { bytes, fields: [kind, category, action] });
-    }
+interface FieldWords {
+  byFirst: (readonly { bytes: Uint8Array; index: number }[] | undefined)[];
+}
+
+function fieldWords(words: readonly string[]): FieldWords {
+  const byFirst: { bytes: Uint8Array; index: number }[][] = [];
+  words.forEach((word, index) => {
+    const bytes = encoder.encode(word);
+    const first = bytes[0] as number;
+    byFirst[first] = [...(byFirst[first] ?? []), { bytes, index }];
+  });
+  return { byFirst };
+}
+
+const KIND_WORDS = fieldWords(KINDS);
+const CATEGORY_WORDS = fieldWords(CATEGORIES);
+const ACTION_WORDS = fieldWords(ACTIONS);
+/** One fields array per tail, by (kind, category, action) index: tailAt hands out the same one each time. */
+const TAIL_FIELDS = KINDS.flatMap((kind) =>
+  CATEGORIES.flatMap((category) =>
+    ACTIONS.map((action) => [kind, category, action] as readonly [EntryKind, Category, Action]),
+  ),
+);
+
+/**
+ * The index of the word of `field` at `payload[at...]`, followed by a TAB before `end` (`tab`) or
+ * ending exactly at `end`; -1 when there is none.
+ */
+function wordAt(field: FieldWords, payload: Uint8Array, at: number, end: number, tab: boolean): number {
+  const candidates = field.byFirst[payload[at] as number];
+  if (candidates === undefined) return -1;
+  for (const { bytes, index } of candidates) {
+    const stop = at + bytes.length;
+    if (tab ? stop >= end || payload[stop] !== TAB : stop !== end) continue;
+    let i = 1;
+    while (i < bytes.length && payload[at + i] === bytes[i]) i++;
+    if (i === bytes.length) return index;
   }
+  return -1;
 }
 
 /** Whether `expression` can be written in a payload: non-empty printable ASCII without spaces. */
@@ -270,16 +295,17 @@ export function tailAt(
   tab: number,
   end: number,
 ): readonly [EntryKind, Category, Action] | undefined {
-  const tail = TAILS.get(hashBytes(payload, tab, end));
-  if (tail?.bytes.length !== end - tab) return undefined;
-  for (let i = 0; i < tail.bytes.length; i++) if (payload[tab + i] !== tail.bytes[i]) return undefined;
-  return tail.fields;
-}
-
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let hash = end - start;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (bytes[i] as number)) | 0;
-  return hash;
+  if (payload[tab] !== TAB) return undefined;
+  let at = tab + 1;
+  const kind = wordAt(KIND_WORDS, payload, at, end, true);
+  if (kind < 0) return undefined;
+  at += (KINDS[kind] as string).length + 1;
+  const category = wordAt(CATEGORY_WORDS, payload, at, end, true);
+  if (category < 0) return undefined;
+  at += (CATEGORIES[category] as string).length + 1;
+  const action = wordAt(ACTION_WORDS, payload, at, end, false);
+  if (action < 0) return undefined;
+  return TAIL_FIELDS[(kind * CATEGORIES.length + category) * ACTIONS.length + action];
 }
 
 function badLine<T>(line: number, message: string): Result<T> {

@@ -13,7 +13,8 @@ import { fitsUnder, isSpecialTriggerAt, rpzRecords } from './rpz-records.ts';
 
 const TAB = 0x09;
 const SLASH = 0x2f;
-const STAR_DOT = [0x2a, 0x2e];
+/** `*.` before a wildcard owner. */
+const STAR = [0x2a, 0x2e];
 /** Bytes per yielded piece. */
 const PIECE_BYTES = 256 * 1024;
 /** A name no entry's records depend on: only the text after it is kept. */
@@ -29,13 +30,10 @@ interface Policy {
   bytes: number;
 }
 
-function policyOf(
-  fields: NonNullable<ReturnType<typeof tailAt>>,
-  options: RenderOptions,
-): Policy | undefined {
+/** The policy of a `domain` entry of these fields. */
+function policyOf(fields: NonNullable<ReturnType<typeof tailAt>>, options: RenderOptions): Policy {
   const [kind, category, action] = fields;
   const records = rpzRecords({ expression: `${STAND_IN}/`, kind, category, action }, options);
-  if (records.length === 0) return undefined;
   const after = (owner: string) =>
     records.filter((r) => r.name === owner).map((r) => encoder.encode(formatRecord(r).slice(owner.length)));
   const name = after(STAND_IN);
@@ -47,16 +45,48 @@ function policyOf(
 
 /** The RPZ file of `renderRpz`, from snapshot lines (no order references: those need the entry path). */
 export const renderRpzLines: LineRenderFunction = async function* (source, { version, options }) {
-  const stats: RenderStats = { rendered: 0, ignored: 0, skipped: 0 };
   yield rpzHeader(version, options);
-  const zone = options.zone;
-  // By the tail's fields, which tailAt hands out as one array per tail.
-  const policies = new Map<object, Policy | undefined>();
-  let buffer = new Uint8Array(PIECE_BYTES);
-  let used = 0;
+  const writer = new RecordWriter(options);
   for (const { bytes, starts } of source.lineRuns()) {
     const lines = starts.length - 1;
-    for (let line = 0; line < lines; line++) {
+    for (let line = writer.fill(bytes, starts, 0); line < lines; line = writer.fill(bytes, starts, line)) {
+      yield writer.take();
+    }
+  }
+  if (writer.used > 0) yield writer.take();
+  yield endLine(';', writer.stats, version);
+  return writer.stats;
+};
+
+/** Fills a buffer with the records of snapshot lines (a plain function, so the engine keeps it in registers). */
+class RecordWriter {
+  readonly stats: RenderStats = { rendered: 0, ignored: 0, skipped: 0 };
+  used = 0;
+  #buffer = new Uint8Array(PIECE_BYTES);
+  readonly #options: RenderOptions;
+  /** By the tail's fields, which tailAt hands out as one array per tail. */
+  readonly #policies = new Map<object, Policy>();
+
+  constructor(options: RenderOptions) {
+    this.#options = options;
+  }
+
+  /** What was written since the last take; valid until the next `fill`. */
+  take(): Uint8Array {
+    const piece = this.#buffer.subarray(0, this.used);
+    this.used = 0;
+    return piece;
+  }
+
+  /** Renders lines from `from` on until the buffer is full; returns the first line not rendered. */
+  fill(bytes: Uint8Array, starts: Uint32Array, from: number): number {
+    const zone = this.#options.zone;
+    const stats = this.stats;
+    const lines = starts.length - 1;
+    let buffer = this.#buffer;
+    let used = this.used;
+    let line = from;
+    for (; line < lines; line++) {
       const start = starts[line] as number;
       let tab = start;
       while (bytes[tab] !== TAB) tab++;
@@ -77,37 +107,31 @@ export const renderRpzLines: LineRenderFunction = async function* (source, { ver
         stats.skipped++;
         continue;
       }
-      let policy = policies.get(fields);
-      if (!policies.has(fields)) {
-        policy = policyOf(fields, options);
-        policies.set(fields, policy);
-      }
+      let policy = this.#policies.get(fields);
       if (policy === undefined) {
-        stats.skipped++;
-        continue;
+        policy = policyOf(fields, this.#options);
+        this.#policies.set(fields, policy);
+      }
+      const length = end - start;
+      const need = policy.bytes + (length + STAR.length) * (policy.name.length + policy.wildcard.length);
+      if (used + need > buffer.length) {
+        if (used > 0) break;
+        buffer = new Uint8Array(need);
+        this.#buffer = buffer;
       }
       stats.rendered++;
-      const length = end - start;
-      const wildcard = fitsUnder(length + STAR_DOT.length, zone);
-      const need = policy.bytes + (length + STAR_DOT.length) * (policy.name.length + policy.wildcard.length);
-      if (used + need > buffer.length) {
-        if (used > 0) yield buffer.subarray(0, used);
-        used = 0;
-        if (need > buffer.length) buffer = new Uint8Array(need);
-      }
       for (const suffix of policy.name) used = put(buffer, used, bytes, start, end, suffix);
-      if (!wildcard) continue;
+      if (!fitsUnder(length + STAR.length, zone)) continue;
       for (const suffix of policy.wildcard) {
-        buffer[used++] = STAR_DOT[0] as number;
-        buffer[used++] = STAR_DOT[1] as number;
+        buffer[used++] = STAR[0] as number;
+        buffer[used++] = STAR[1] as number;
         used = put(buffer, used, bytes, start, end, suffix);
       }
     }
+    this.used = used;
+    return line;
   }
-  if (used > 0) yield buffer.subarray(0, used);
-  yield endLine(';', stats, version);
-  return stats;
-};
+}
 
 /** Writes `bytes[start, end)` then `suffix` at `at`; returns where the next write goes. */
 function put(
@@ -118,7 +142,8 @@ function put(
   end: number,
   suffix: Uint8Array,
 ): number {
+  // Byte loops: these runs are a few dozen bytes, for which a typed-array copy costs more than it saves.
   for (let i = start; i < end; i++) buffer[at++] = bytes[i] as number;
-  buffer.set(suffix, at);
-  return at + suffix.length;
+  for (let i = 0; i < suffix.length; i++) buffer[at++] = suffix[i] as number;
+  return at;
 }

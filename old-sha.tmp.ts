@@ -1,0 +1,227 @@
+/**
+ * Synchronous SHA-256 (FIPS 180-4) in plain JavaScript. WebCrypto's digest is asynchronous, and a Merkle
+ * proof needs dozens of chained 64-byte hashes: awaiting each one costs more than hashing it. One shared
+ * state, no allocation per call except the 32-byte result.
+ */
+
+const K = Uint32Array.from([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
+]);
+const IV = Int32Array.from([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+
+const W = new Int32Array(64);
+const H = new Int32Array(8);
+/** The last one or two blocks, padded. */
+const TAIL = new Uint8Array(128);
+
+function compress(b: Uint8Array, o: number): void {
+  for (let i = 0; i < 16; i++) {
+    const j = o + 4 * i;
+    W[i] =
+      ((b[j] as number) << 24) |
+      ((b[j + 1] as number) << 16) |
+      ((b[j + 2] as number) << 8) |
+      (b[j + 3] as number);
+  }
+  for (let i = 16; i < 64; i++) {
+    const x = W[i - 15] as number;
+    const y = W[i - 2] as number;
+    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+    W[i] = ((W[i - 16] as number) + s0 + (W[i - 7] as number) + s1) | 0;
+  }
+  let a = H[0] as number;
+  let b1 = H[1] as number;
+  let c = H[2] as number;
+  let d = H[3] as number;
+  let e = H[4] as number;
+  let f = H[5] as number;
+  let g = H[6] as number;
+  let h = H[7] as number;
+  for (let i = 0; i < 64; i++) {
+    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + s1 + ((e & f) ^ (~e & g)) + (K[i] as number) + (W[i] as number)) | 0;
+    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (s0 + ((a & b1) ^ (a & c) ^ (b1 & c))) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b1;
+    b1 = a;
+    a = (t1 + t2) | 0;
+  }
+  H[0] = ((H[0] as number) + a) | 0;
+  H[1] = ((H[1] as number) + b1) | 0;
+  H[2] = ((H[2] as number) + c) | 0;
+  H[3] = ((H[3] as number) + d) | 0;
+  H[4] = ((H[4] as number) + e) | 0;
+  H[5] = ((H[5] as number) + f) | 0;
+  H[6] = ((H[6] as number) + g) | 0;
+  H[7] = ((H[7] as number) + h) | 0;
+}
+
+/**
+ * Pads the last `fill` message bytes already in `TAIL` for a message of `length` bytes and compresses
+ * them, leaving the digest in `H`.
+ */
+function finish(fill: number, length: number): void {
+  TAIL[fill++] = 0x80;
+  if (fill > 56) {
+    TAIL.fill(0, fill, 64);
+    compress(TAIL, 0);
+    fill = 0;
+  }
+  TAIL.fill(0, fill, 56);
+  const bits = length * 8;
+  const high = Math.floor(bits / 0x100000000);
+  TAIL[56] = high >>> 24;
+  TAIL[57] = high >>> 16;
+  TAIL[58] = high >>> 8;
+  TAIL[59] = high;
+  TAIL[60] = bits >>> 24;
+  TAIL[61] = bits >>> 16;
+  TAIL[62] = bits >>> 8;
+  TAIL[63] = bits;
+  compress(TAIL, 0);
+}
+
+/**
+ * SHA-256 of `prefix` (one byte, or -1 for none) followed by `parts`, without concatenating them first:
+ * Merkle hashing is always a domain-separation byte and one or two byte strings.
+ */
+export function sha256Parts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  H.set(IV);
+  let fill = 0;
+  let length = 0;
+  const push = (byte: number) => {
+    TAIL[fill++] = byte;
+    if (fill === 64) {
+      compress(TAIL, 0);
+      fill = 0;
+    }
+  };
+  if (prefix >= 0) {
+    push(prefix);
+    length = 1;
+  }
+  for (const part of parts) {
+    let i = 0;
+    // Whole blocks straight from the input once the buffer is empty.
+    while (i < part.length && fill !== 0) push(part[i++] as number);
+    for (; i + 64 <= part.length; i += 64) compress(part, i);
+    while (i < part.length) push(part[i++] as number);
+    length += part.length;
+  }
+  finish(fill, length);
+  return digestOut();
+}
+
+/** SHA-256 of `bytes`, synchronously. */
+export const sha256Sync = (bytes: Uint8Array): Uint8Array => sha256Parts(-1, bytes);
+
+function digestOut(): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 8; i++) {
+    const v = H[i] as number;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = v >>> 16;
+    out[4 * i + 2] = v >>> 8;
+    out[4 * i + 3] = v;
+  }
+  return out;
+}
+
+const NODE = new Uint8Array(128);
+
+/** SHA-256(0x01 || left || right) for two 32-byte hashes: the Merkle node hash, on a fixed 65-byte layout. */
+export function sha256Node(left: Uint8Array, right: Uint8Array): Uint8Array {
+  NODE[0] = 0x01;
+  NODE.set(left, 1);
+  NODE.set(right, 33);
+  // 65 bytes: the second block is byte 64, 0x80, zeros and the bit length 520.
+  NODE[65] = 0x80;
+  NODE[126] = 0x02;
+  NODE[127] = 0x08;
+  H.set(IV);
+  compress(NODE, 0);
+  compress(NODE, 64);
+  return digestOut();
+}
+
+/**
+ * SHA-256 of many messages that share a prefix: the state after the prefix's whole 64-byte blocks is kept,
+ * so each message costs only its own blocks. Messages are `prefix || suffix`; a suffix is written into
+ * `suffix()` (at most 4 KiB) and hashed with `digest(length)`.
+ */
+export class PrefixedSha256 {
+  private readonly state = new Int32Array(8);
+  private readonly rest: Uint8Array;
+  private readonly prefixLength: number;
+  private readonly buf = new Uint8Array(4096 + 256);
+
+  constructor(prefix: Uint8Array) {
+    H.set(IV);
+    const whole = prefix.length - (prefix.length % 64);
+    for (let o = 0; o < whole; o += 64) compress(prefix, o);
+    this.state.set(H);
+    this.rest = prefix.slice(whole);
+    this.prefixLength = prefix.length;
+    this.buf.set(this.rest);
+  }
+
+  /** Where to write the suffix, from offset 0, before `digest`. */
+  suffix(): Uint8Array {
+    return this.buf.subarray(this.rest.length, this.rest.length + 4096);
+  }
+
+  /** The hash of prefix || the first `length` bytes written to `suffix()`. */
+  digest(length: number): Uint8Array {
+    if (length > 4096) throw new RangeError('suffix longer than 4 KiB');
+    const buf = this.buf;
+    const n = this.rest.length + length;
+    H.set(this.state);
+    let o = 0;
+    for (; o + 64 <= n; o += 64) compress(buf, o);
+    // Pad in place: the bytes after the message in `buf` are scratch.
+    const total = this.prefixLength + length;
+    const end = o + (n - o + 9 > 64 ? 128 : 64);
+    buf.fill(0, n, end);
+    buf[n] = 0x80;
+    const bits = total * 8;
+    const high = Math.floor(bits / 0x100000000);
+    buf[end - 8] = high >>> 24;
+    buf[end - 7] = high >>> 16;
+    buf[end - 6] = high >>> 8;
+    buf[end - 5] = high;
+    buf[end - 4] = bits >>> 24;
+    buf[end - 3] = bits >>> 16;
+    buf[end - 2] = bits >>> 8;
+    buf[end - 1] = bits;
+    for (; o < end; o += 64) compress(buf, o);
+    return digestOut();
+  }
+}
+
+/**
+ * SHA-256 of `bytes[start, end)` as eight big-endian words in `out`: the plain feeds' set hash adds and
+ * subtracts digests as 256-bit numbers, one per entry line.
+ */
+export function sha256Words(bytes: Uint8Array, start: number, end: number, out: Uint32Array): void {
+  H.set(IV);
+  let o = start;
+  for (; o + 64 <= end; o += 64) compress(bytes, o);
+  TAIL.set(bytes.subarray(o, end));
+  finish(end - o, end - start);
+  for (let i = 0; i < 8; i++) out[i] = (H[i] as number) >>> 0;
+}
