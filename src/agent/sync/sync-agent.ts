@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { decodeArtifact } from '../../core/artifact.ts';
 import { createFeedConsumer, type FeedConsumer } from '../../core/consumer.ts';
 import { HubClient, needsSnapshot, USER_AGENT } from '../../core/hub-client.ts';
@@ -14,16 +13,11 @@ import { Backoff } from './backoff.ts';
 import { KeySetFollower } from './key-set-follower.ts';
 import { OutputRetries } from './output-retries.ts';
 import { OutputSet } from './output-set.ts';
+import { payloadDigest } from './payload-digest.ts';
 import { type AppliedMeta, StateStore } from './state-store.ts';
 import type { SyncConfig } from './sync-config.ts';
 import type { SyncLog } from './sync-log.ts';
 import { SyncMetrics } from './sync-metrics.ts';
-
-/**
- * The payload's SHA-256 read in place: WebCrypto's digest copies its input first, which for a snapshot of
- * ten million entries is hundreds of MiB more at the agent's peak.
- */
-const payloadDigest = (payload: Uint8Array): Uint8Array => createHash('sha256').update(payload).digest();
 
 /** How one poll ended. */
 export type PollOutcome =
