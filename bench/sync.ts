@@ -10,7 +10,17 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -221,6 +231,19 @@ async function syncOnce(
   return timedOf(run.stderr, run.peakRss);
 }
 
+/** The last `bytes` bytes of a file as text (the RPZ file of 10M entries is longer than a string may be). */
+function tailOf(path: string, bytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buffer = Buffer.alloc(Math.min(bytes, size));
+    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const sizeLabel = (n: number) => (n % 1_000_000 === 0 ? `${n / 1_000_000}M` : formatNumber(n));
 
 async function measureSize(size: number): Promise<void> {
@@ -240,7 +263,7 @@ async function measureSize(size: number): Promise<void> {
     const first = await syncOnce(mirror, keyFile, state, rpz, `sync-${size}`);
     const again = await syncOnce(mirror, keyFile, state, rpz, `sync-again-${size}`);
     const rpzBytes = statSync(rpz).size;
-    const tail = readFileSync(rpz, 'utf8').slice(-200);
+    const tail = tailOf(rpz, 200);
     if (!/; end: \d+ entries/.test(tail)) throw new Error(`the RPZ file is not complete: ...${tail}`);
     const sha = timeCommand('sha256sum', [artifact]);
     const cp = timeCommand('cp', [rpz, join(dir, 'rpz.copy')]);

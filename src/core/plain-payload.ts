@@ -169,15 +169,20 @@ export function encodeDelta(changes: readonly PlainChange[]): Uint8Array {
  */
 export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
   const length = payload.length;
-  let count = 0;
-  for (let i = 0; i < length; i++) if (payload[i] === LF) count++;
-  const starts = new Uint32Array(count + 1);
+  // Room for lines of about 40 bytes, grown as needed: one pass over the bytes, no count first.
+  let starts = new Uint32Array((length >>> 5) + 2);
   let start = 0;
   let previous = -1;
-  for (let line = 0; line < count; line++) {
+  let line = 0;
+  for (; start < length; line++) {
+    if (line + 1 >= starts.length) {
+      const grown = new Uint32Array(Math.ceil(starts.length * 1.5) + 2);
+      grown.set(starts);
+      starts = grown;
+    }
     // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
     let tab = start;
-    for (; ; tab++) {
+    for (; tab < length; tab++) {
       const c = payload[tab] as number;
       if (c === TAB || c === LF) break;
       if (c < 0x21 || c > 0x7e) {
@@ -185,9 +190,11 @@ export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
         break;
       }
     }
-    if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
     let end = tab;
-    while (payload[end] !== LF) end++;
+    while (end < length && payload[end] !== LF) end++;
+    // A last line without its LF is refused as such, whatever else is wrong with it.
+    if (end === length) return badLine(line, 'last line does not end with LF');
+    if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
     if (!tailAt(payload, tab, end)) return badLine(line, 'expected TAB kind TAB category TAB action');
     if (previous >= 0 && compareAt(payload, previous, payload, start, tab) >= 0) {
       return badLine(line, 'expression not sorted after the previous line or duplicated');
@@ -196,9 +203,8 @@ export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
     previous = start;
     start = end + 1;
   }
-  if (start !== length) return badLine(count, 'last line does not end with LF');
-  starts[count] = length;
-  return ok(starts);
+  starts[line] = length;
+  return ok(starts.length === line + 1 ? starts : starts.slice(0, line + 1));
 }
 
 /** The entry of the already validated snapshot line `payload[start, next)` (its LF at `next - 1`). */

@@ -40,7 +40,12 @@ function edgeEntries(): FeedEntry[] {
     domain(`${label('a', 63)}.${label('b', 63)}.${label('c', 63)}.${label('d', 52)}/`),
     domain(`${label('e', 64)}.example/`),
     domain('redirect.example/', 'redirect'),
-    { expression: 'shop.example/cart', kind: 'url', category: 'fraud', action: 'block' },
+    {
+      expression: 'shop.example/cart',
+      kind: 'url' as const,
+      category: 'fraud' as const,
+      action: 'block' as const,
+    },
   ].sort((a, b) => compareExpressions(a.expression, b.expression));
 }
 
