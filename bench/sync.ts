@@ -7,6 +7,8 @@
  *
  * TAKEDOWN_BENCH_ENTRIES: a size or a comma-separated list of sizes (default 1000000).
  * TAKEDOWN_BENCH_PROFILE=DIR: also write a V8 CPU profile of each agent run to DIR.
+ * TAKEDOWN_BENCH_BEFORE=PATH: also run the `src/cli/main.ts` at PATH (a checkout of an earlier commit) on the
+ * same mirror, for a before/after comparison in the same run; TAKEDOWN_BENCH_BEFORE_LABEL says what it is.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -41,6 +43,7 @@ import { MiB } from './lib/timing.ts';
 
 const SIZES = (process.env.TAKEDOWN_BENCH_ENTRIES ?? '1000000').split(',').map(Number);
 const PROFILE_DIR = process.env.TAKEDOWN_BENCH_PROFILE;
+const BEFORE_CLI = process.env.TAKEDOWN_BENCH_BEFORE;
 const GOAL_SIZE = 10_000_000;
 const CPU_GOAL_S = 15;
 const RSS_GOAL_MIB = 1024;
@@ -205,13 +208,14 @@ async function syncOnce(
   state: string,
   rpz: string,
   label: string,
+  cli = CLI_MAIN,
 ): Promise<Timed> {
   const profile = PROFILE_DIR
     ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${label}.cpuprofile`]
     : [];
   const args = [
     ...profile,
-    CLI_MAIN,
+    cli,
     'sync',
     '--mirror',
     mirror,
@@ -265,6 +269,16 @@ async function measureSize(size: number): Promise<void> {
     const rpzBytes = statSync(rpz).size;
     const tail = tailOf(rpz, 200);
     if (!/; end: \d+ entries/.test(tail)) throw new Error(`the RPZ file is not complete: ...${tail}`);
+    const before = BEFORE_CLI
+      ? await syncOnce(
+          mirror,
+          keyFile,
+          join(dir, 'state-before'),
+          join(dir, 'rpz-before.zone'),
+          `before-${size}`,
+          BEFORE_CLI,
+        )
+      : undefined;
     const sha = timeCommand('sha256sum', [artifact]);
     const cp = timeCommand('cp', [rpz, join(dir, 'rpz.copy')]);
     const at = sizeLabel(size);
@@ -284,6 +298,10 @@ async function measureSize(size: number): Promise<void> {
     rec.figure(`${at}: RPZ file written`, rpzBytes / MiB, 'MiB');
     rec.figure(`${at}: again, state on disk: CPU`, again.cpu, 's');
     rec.figure(`${at}: again, state on disk: peak RSS`, again.rss, 'MiB');
+    if (before) {
+      rec.figure(`${at}: before (the code this bench was written against): CPU`, before.cpu, 's');
+      rec.figure(`${at}: before: peak RSS`, before.rss, 'MiB');
+    }
     rec.figure(`${at}: floor, sha256sum of the artifact: CPU`, sha.cpu, 's');
     rec.figure(`${at}: floor, cp of the RPZ file: CPU`, cp.cpu, 's');
     if (size === GOAL_SIZE) {
@@ -306,6 +324,11 @@ async function measureSize(size: number): Promise<void> {
   }
 }
 
+if (BEFORE_CLI) {
+  rec.note(
+    `"before": the same \`takedown sync --once\` by ${process.env.TAKEDOWN_BENCH_BEFORE_LABEL ?? 'an earlier checkout'}, on the same mirror in the same run.`,
+  );
+}
 for (const size of SIZES) await measureSize(size);
 if (!SIZES.includes(GOAL_SIZE)) {
   rec.note(
