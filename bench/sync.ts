@@ -18,6 +18,7 @@ import {
   fstatSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   readSync,
   rmSync,
   statSync,
@@ -37,7 +38,7 @@ import { sha256Sync } from '../src/core/sha256.ts';
 import { STATIC_FORMAT, staticArtifactName, staticIndexText } from '../src/core/static-layout.ts';
 import { CATEGORIES } from '../src/core/types.ts';
 import { CLI_MAIN, runNodeMeasured } from './lib/child.ts';
-import { formatNumber, Recorder } from './lib/result.ts';
+import { type BenchResult, formatNumber, RESULTS_DIR, Recorder } from './lib/result.ts';
 import { generatedNames, realNames } from './lib/scale-names.ts';
 import { MiB } from './lib/timing.ts';
 
@@ -299,7 +300,7 @@ async function measureSize(size: number): Promise<void> {
     rec.figure(`${at}: again, state on disk: CPU`, again.cpu, 's');
     rec.figure(`${at}: again, state on disk: peak RSS`, again.rss, 'MiB');
     if (before) {
-      rec.figure(`${at}: before (the code this bench was written against): CPU`, before.cpu, 's');
+      rec.figure(`${at}: before: CPU`, before.cpu, 's', 'see the note on "before"');
       rec.figure(`${at}: before: peak RSS`, before.rss, 'MiB');
     }
     rec.figure(`${at}: floor, sha256sum of the artifact: CPU`, sha.cpu, 's');
@@ -324,15 +325,42 @@ async function measureSize(size: number): Promise<void> {
   }
 }
 
+/**
+ * The figures and goals of sizes this run does not measure, kept from the previous results with the date
+ * and load of their run: a 10M run is too heavy to repeat beside every 1M-2M one.
+ */
+function carryOver(measured: readonly string[]): void {
+  let previous: BenchResult;
+  try {
+    previous = JSON.parse(readFileSync(join(RESULTS_DIR, 'sync.json'), 'utf8')) as BenchResult;
+  } catch {
+    return;
+  }
+  const sizeOf = (label: string) => /^(\S+?): /.exec(label)?.[1];
+  const kept = previous.figures.filter((f) => {
+    const size = sizeOf(f.label);
+    return size !== undefined && !measured.includes(size);
+  });
+  if (kept.length === 0) return;
+  const when = `the run of ${previous.date.slice(0, 16).replace('T', ' ')} UTC, load ${previous.machine.loadAtStart}`;
+  for (const f of kept) rec.figure(f.label, f.value, f.unit, f.note ? `${f.note}; ${when}` : when);
+  for (const g of previous.goals) {
+    const size = /at (\S+):/.exec(g.label)?.[1];
+    if (size !== undefined && !measured.includes(size))
+      rec.goal(g.label, g.target, `${g.measured} (${when})`, g.pass);
+  }
+}
+
 if (BEFORE_CLI) {
   rec.note(
     `"before": the same \`takedown sync --once\` by ${process.env.TAKEDOWN_BENCH_BEFORE_LABEL ?? 'an earlier checkout'}, on the same mirror in the same run.`,
   );
 }
 for (const size of SIZES) await measureSize(size);
+carryOver(SIZES.map(sizeLabel));
 if (!SIZES.includes(GOAL_SIZE)) {
   rec.note(
-    `The goal size (${sizeLabel(GOAL_SIZE)}) was not run: TAKEDOWN_BENCH_ENTRIES=${GOAL_SIZE} npm run bench -- sync.`,
+    `The goal size (${sizeLabel(GOAL_SIZE)}) was not run this time (figures above marked with their own run, if any): TAKEDOWN_BENCH_ENTRIES=${GOAL_SIZE} npm run bench -- sync.`,
   );
 }
 rec.write();
