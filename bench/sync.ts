@@ -343,11 +343,16 @@ function carryOver(measured: readonly string[]): void {
   });
   if (kept.length === 0) return;
   const when = `the run of ${previous.date.slice(0, 16).replace('T', ' ')} UTC, load ${previous.machine.loadAtStart}`;
-  for (const f of kept) rec.figure(f.label, f.value, f.unit, f.note ? `${f.note}; ${when}` : when);
+  // A figure carried over before already names its run.
+  const carried = (text: string) => text.includes('the run of ');
+  for (const f of kept) {
+    const note = f.note === undefined ? when : carried(f.note) ? f.note : `${f.note}; ${when}`;
+    rec.figure(f.label, f.value, f.unit, note);
+  }
   for (const g of previous.goals) {
     const size = /at (\S+):/.exec(g.label)?.[1];
-    if (size !== undefined && !measured.includes(size))
-      rec.goal(g.label, g.target, `${g.measured} (${when})`, g.pass);
+    if (size === undefined || measured.includes(size)) continue;
+    rec.goal(g.label, g.target, carried(g.measured) ? g.measured : `${g.measured} (${when})`, g.pass);
   }
 }
 
