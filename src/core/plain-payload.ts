@@ -169,7 +169,7 @@ export function encodeDelta(changes: readonly PlainChange[]): Uint8Array {
  */
 export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
   const length = payload.length;
-  // Room for lines of about 40 bytes, grown as needed: one pass over the bytes, no count first.
+  // Room for lines of 32 bytes on average, grown as needed: one pass over the bytes, no count first.
   let starts = new Uint32Array((length >>> 5) + 2);
   let start = 0;
   let previous = -1;
