@@ -1,5 +1,5 @@
 import type { OutputFormat } from '../render/index.ts';
-import type { EntrySource, RenderContext } from '../render/options.ts';
+import type { RenderContext, RenderSource } from '../render/options.ts';
 import { dropPrevious } from '../util/atomic-file.ts';
 import { type ReloadFailure, type ReloadOptions, type ReloadReport, runReload } from './reload.ts';
 import { type RenderedFile, renderToFile } from './render-to-file.ts';
@@ -36,7 +36,7 @@ export type OutputResult = { ok: true; value: OutputReport } | { ok: false; erro
  */
 export async function applyOutput(
   spec: OutputSpec,
-  entries: EntrySource,
+  entries: RenderSource,
   context: RenderContext,
   reloadOptions?: ReloadOptions,
 ): Promise<OutputResult> {

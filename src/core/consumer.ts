@@ -10,7 +10,7 @@ import { followKeySet, type KeyRing, pinnedKeys } from './keyset.ts';
 import { type ConsistencySource, checkLogAdvance, type HeldCheckpoint } from './log-consistency.ts';
 import { PlainState } from './plain-state.ts';
 import { type FeedName, fail, ok, type Result } from './types.ts';
-import { verifyArtifact, verifyResultingState } from './verify.ts';
+import { type PayloadDigest, verifyArtifact, verifyResultingState } from './verify.ts';
 
 /** What a feed state offers the consumer; `PlainState` and `FilterState` both are one. */
 export interface FeedState<S> {
@@ -37,6 +37,8 @@ export interface FeedConsumerOptions<S> {
   trust: KeyRing | readonly PublicKey[];
   resume?: SavedState<S>;
   maxBytes?: number;
+  /** The payload's SHA-256 (verify.ts); default WebCrypto's. */
+  digest?: PayloadDigest;
   /** Follow the transparency log: every artifact's checkpoint must extend the held one. */
   log?: LogFollowing;
 }
@@ -70,6 +72,7 @@ export class FeedConsumer<S extends FeedState<S>> {
   readonly feed: string;
   readonly #fromSnapshot: (payload: Uint8Array) => Result<S>;
   readonly #maxBytes: number | undefined;
+  readonly #digest: PayloadDigest | undefined;
   #trust: KeyRing;
   #current: SavedState<S> | undefined;
   readonly #proofs: ConsistencySource | undefined;
@@ -82,6 +85,7 @@ export class FeedConsumer<S extends FeedState<S>> {
     this.feed = options.feed;
     this.#fromSnapshot = options.fromSnapshot;
     this.#maxBytes = options.maxBytes;
+    this.#digest = options.digest;
     this.#trust = 'version' in options.trust ? options.trust : pinnedKeys(options.trust);
     this.#current = options.resume;
     this.#proofs = options.log?.proofs;
@@ -122,7 +126,10 @@ export class FeedConsumer<S extends FeedState<S>> {
     return this.#current !== undefined && now <= this.#current.expiresAt;
   }
 
-  /** Verifies an artifact and applies it; on any failure the previous state stays and the code says why. */
+  /**
+   * Verifies an artifact and applies it; on any failure the previous state stays and the code says why.
+   * The artifact is handed over: a state built from it may keep views of `bytes`, so they must not change.
+   */
   apply(bytes: Uint8Array, now: number): Promise<Result<AppliedArtifact>> {
     return this.#serially(() => this.#apply(bytes, now));
   }
@@ -143,6 +150,7 @@ export class FeedConsumer<S extends FeedState<S>> {
       appliedVersion: this.version,
       now,
       maxBytes: this.#maxBytes,
+      digest: this.#digest,
     });
     if (!verified.ok) return verified;
     const { manifest, payload } = verified.value;
@@ -185,6 +193,7 @@ export class FeedConsumer<S extends FeedState<S>> {
 export interface CreateOptions<S> {
   resume?: SavedState<S>;
   maxBytes?: number;
+  digest?: PayloadDigest;
   /** `filter` only: keep no key set (see `FilterState`); the state checksum is then not checked. */
   lean?: boolean;
   log?: LogFollowing;
@@ -206,7 +215,7 @@ export function createFeedConsumer(
   trust: KeyRing | readonly PublicKey[],
   options: CreateOptions<PlainState> | CreateOptions<FilterState> = {},
 ): FeedConsumer<PlainState> | FeedConsumer<FilterState> {
-  const { lean, resume, maxBytes, log } = options;
+  const { lean, resume, maxBytes, digest, log } = options;
   if (feed === 'filter') {
     const fromSnapshot = (payload: Uint8Array) => FilterState.fromSnapshot(payload, { lean: lean === true });
     return new FeedConsumer({
@@ -215,10 +224,12 @@ export function createFeedConsumer(
       trust,
       resume: resume as SavedState<FilterState>,
       maxBytes,
+      digest,
       log,
     });
   }
-  const fromSnapshot = PlainState.fromSnapshot;
+  // The payload is a view of the artifact handed over to `apply`: the state keeps it instead of a copy.
+  const fromSnapshot = (payload: Uint8Array) => PlainState.fromSnapshot(payload, 'adopt');
   const plain = resume as SavedState<PlainState>;
-  return new FeedConsumer({ feed, fromSnapshot, trust, resume: plain, maxBytes, log });
+  return new FeedConsumer({ feed, fromSnapshot, trust, resume: plain, maxBytes, digest, log });
 }

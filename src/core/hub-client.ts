@@ -358,18 +358,31 @@ async function readLimited(
     return tooLarge(announced);
   }
   if (!response.body) return new Uint8Array(0);
+  // An announced length of what arrives (no content coding) is filled in place: a large artifact is then
+  // held once, not as its chunks plus their concatenation.
+  const exact = Number.isSafeInteger(announced) && !response.headers.get('content-encoding');
+  const whole = exact ? new Uint8Array(announced) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let filled = 0;
   for await (const chunk of response.body) {
-    size += chunk.length;
     progress(chunk.length);
-    if (size > maxBytes) {
+    if (size + chunk.length > maxBytes) {
       await response.body.cancel().catch(() => undefined);
-      return tooLarge(size);
+      return tooLarge(size + chunk.length);
     }
-    chunks.push(chunk);
+    if (whole && chunks.length === 0 && size + chunk.length <= whole.length) {
+      whole.set(chunk, size);
+      filled = size + chunk.length;
+    } else {
+      chunks.push(chunk);
+    }
+    size += chunk.length;
   }
-  return concatBytes(chunks);
+  if (!whole) return concatBytes(chunks);
+  // A body longer than announced keeps every byte, so the artifact's own length check speaks.
+  const held = whole.subarray(0, filled);
+  return chunks.length === 0 ? held : concatBytes([held, ...chunks]);
 }
 
 async function errorText(response: Response): Promise<string> {

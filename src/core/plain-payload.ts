@@ -41,24 +41,49 @@ const KINDS: readonly EntryKind[] = ['domain', 'url'];
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-interface Tail {
-  bytes: Uint8Array;
-  fields: [EntryKind, Category, Action];
-}
 /**
- * Every valid `TAB kind TAB category TAB action` tail of a line, keyed by a hash of its bytes: loading
- * millions of lines then matches bytes without building a string per line.
+ * The words one field of a line may hold, by their first byte: loading millions of lines matches a tail
+ * by comparing a few bytes, without a string or a hash per line.
  */
-const TAILS = new Map<number, Tail>();
-for (const kind of KINDS) {
-  for (const category of CATEGORIES) {
-    for (const action of ACTIONS) {
-      const bytes = encoder.encode(`\t${kind}\t${category}\t${action}`);
-      const hash = hashBytes(bytes, 0, bytes.length);
-      if (TAILS.has(hash)) throw new Error(`tail hash collision on ${kind} ${category} ${action}`);
-      TAILS.set(hash, { bytes, fields: [kind, category, action] });
-    }
+interface FieldWords {
+  byFirst: (readonly { bytes: Uint8Array; index: number }[] | undefined)[];
+}
+
+function fieldWords(words: readonly string[]): FieldWords {
+  const byFirst: { bytes: Uint8Array; index: number }[][] = [];
+  words.forEach((word, index) => {
+    const bytes = encoder.encode(word);
+    const first = bytes[0] as number;
+    byFirst[first] = [...(byFirst[first] ?? []), { bytes, index }];
+  });
+  return { byFirst };
+}
+
+const KIND_WORDS = fieldWords(KINDS);
+const CATEGORY_WORDS = fieldWords(CATEGORIES);
+const ACTION_WORDS = fieldWords(ACTIONS);
+/** One fields array per tail, by (kind, category, action) index: tailAt hands out the same one each time. */
+const TAIL_FIELDS = KINDS.flatMap((kind) =>
+  CATEGORIES.flatMap((category) =>
+    ACTIONS.map((action) => [kind, category, action] as readonly [EntryKind, Category, Action]),
+  ),
+);
+
+/**
+ * The index of the word of `field` at `payload[at...]`, followed by a TAB before `end` (`tab`) or
+ * ending exactly at `end`; -1 when there is none.
+ */
+function wordAt(field: FieldWords, payload: Uint8Array, at: number, end: number, tab: boolean): number {
+  const candidates = field.byFirst[payload[at] as number];
+  if (candidates === undefined) return -1;
+  for (const { bytes, index } of candidates) {
+    const stop = at + bytes.length;
+    if (tab ? stop >= end || payload[stop] !== TAB : stop !== end) continue;
+    let i = 1;
+    while (i < bytes.length && payload[at + i] === bytes[i]) i++;
+    if (i === bytes.length) return index;
   }
+  return -1;
 }
 
 /** Whether `expression` can be written in a payload: non-empty printable ASCII without spaces. */
@@ -139,27 +164,47 @@ export function encodeDelta(changes: readonly PlainChange[]): Uint8Array {
 /**
  * Validates a snapshot payload and returns the start offset of every line plus, last, the payload
  * length (so line i is `payload[starts[i], starts[i+1])`). Works on bytes: a large snapshot does not
- * fit in one JavaScript string.
+ * fit in one JavaScript string. Plain loops over the bytes, no native search per line: an agent loads
+ * millions of lines with it.
  */
 export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
-  let count = 0;
-  for (let i = payload.indexOf(LF); i !== -1; i = payload.indexOf(LF, i + 1)) count++;
-  const starts = new Uint32Array(count + 1);
+  const length = payload.length;
+  // Room for lines of 32 bytes on average, grown as needed: one pass over the bytes, no count first.
+  let starts = new Uint32Array((length >>> 5) + 2);
   let start = 0;
-  for (let line = 0; line < count; line++) {
-    const end = payload.indexOf(LF, start);
-    const tab = expressionEnd(payload, start, end);
+  let previous = -1;
+  let line = 0;
+  for (; start < length; line++) {
+    if (line + 1 >= starts.length) {
+      const grown = new Uint32Array(Math.ceil(starts.length * 1.5) + 2);
+      grown.set(starts);
+      starts = grown;
+    }
+    // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
+    let tab = start;
+    for (; tab < length; tab++) {
+      const c = payload[tab] as number;
+      if (c === TAB || c === LF) break;
+      if (c < 0x21 || c > 0x7e) {
+        tab = start;
+        break;
+      }
+    }
+    let end = tab;
+    while (end < length && payload[end] !== LF) end++;
+    // A last line without its LF is refused as such, whatever else is wrong with it.
+    if (end === length) return badLine(line, 'last line does not end with LF');
     if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
     if (!tailAt(payload, tab, end)) return badLine(line, 'expected TAB kind TAB category TAB action');
-    if (line > 0 && compareAt(payload, starts[line - 1] as number, payload, start, tab) >= 0) {
+    if (previous >= 0 && compareAt(payload, previous, payload, start, tab) >= 0) {
       return badLine(line, 'expression not sorted after the previous line or duplicated');
     }
     starts[line] = start;
+    previous = start;
     start = end + 1;
   }
-  if (start !== payload.length) return badLine(count, 'last line does not end with LF');
-  starts[count] = payload.length;
-  return ok(starts);
+  starts[line] = length;
+  return ok(starts.length === line + 1 ? starts : starts.slice(0, line + 1));
 }
 
 /** The entry of the already validated snapshot line `payload[start, next)` (its LF at `next - 1`). */
@@ -246,17 +291,27 @@ function expressionEnd(payload: Uint8Array, start: number, end: number): number 
   return i;
 }
 
-function tailAt(payload: Uint8Array, tab: number, end: number): [EntryKind, Category, Action] | undefined {
-  const tail = TAILS.get(hashBytes(payload, tab, end));
-  if (tail?.bytes.length !== end - tab) return undefined;
-  for (let i = 0; i < tail.bytes.length; i++) if (payload[tab + i] !== tail.bytes[i]) return undefined;
-  return tail.fields;
-}
-
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let hash = end - start;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (bytes[i] as number)) | 0;
-  return hash;
+/**
+ * The kind, category and action of the tail `payload[tab, end)` of a line (TAB kind TAB category TAB
+ * action, its LF at `end`), or undefined when it is not one. The same array is returned for the same
+ * tail every time, so callers may key what they derive from it by identity.
+ */
+export function tailAt(
+  payload: Uint8Array,
+  tab: number,
+  end: number,
+): readonly [EntryKind, Category, Action] | undefined {
+  if (payload[tab] !== TAB) return undefined;
+  let at = tab + 1;
+  const kind = wordAt(KIND_WORDS, payload, at, end, true);
+  if (kind < 0) return undefined;
+  at += (KINDS[kind] as string).length + 1;
+  const category = wordAt(CATEGORY_WORDS, payload, at, end, true);
+  if (category < 0) return undefined;
+  at += (CATEGORIES[category] as string).length + 1;
+  const action = wordAt(ACTION_WORDS, payload, at, end, false);
+  if (action < 0) return undefined;
+  return TAIL_FIELDS[(kind * CATEGORIES.length + category) * ACTIONS.length + action];
 }
 
 function badLine<T>(line: number, message: string): Result<T> {

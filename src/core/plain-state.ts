@@ -6,6 +6,7 @@
  * one digest per change. Versions share their untouched chunks.
  */
 
+import { concatBytes } from './bytes.ts';
 import {
   compareExpressionAt,
   compareExpressions,
@@ -25,10 +26,17 @@ const encoder = new TextEncoder();
 /** Lines per chunk when a state is loaded; a chunk grown past twice this is split. */
 const CHUNK_LINES = 1024;
 
-/** Sorted lines: line i is `bytes[starts[i], starts[i + 1])`; `starts` may be a view of a larger index. */
-interface Chunk {
+/**
+ * Validated snapshot lines in order: line i is `bytes[starts[i], starts[i + 1])`, LF included; `starts`
+ * may be a view of a larger index.
+ */
+export interface SnapshotLines {
   readonly bytes: Uint8Array;
   readonly starts: Uint32Array;
+}
+
+/** Sorted lines, a piece of the state. */
+interface Chunk extends SnapshotLines {
   /** The first line's expression, to find a chunk by binary search. */
   readonly first: string;
 }
@@ -70,11 +78,15 @@ export class PlainState {
     return new PlainState([], 0, SetHash.empty());
   }
 
-  /** The state held by a snapshot payload (copied, so the caller may reuse its buffer). */
-  static fromSnapshot(payload: Uint8Array): Result<PlainState> {
+  /**
+   * The state held by a snapshot payload. By default the bytes are copied, so the caller may reuse its
+   * buffer; `'adopt'` keeps views of `payload` instead (the caller hands it over and never changes it),
+   * so a consumer holding a 10M-entry download does not hold it twice.
+   */
+  static fromSnapshot(payload: Uint8Array, ownership: 'copy' | 'adopt' = 'copy'): Result<PlainState> {
     const starts = indexSnapshot(payload);
     if (!starts.ok) return starts;
-    const bytes = payload.slice();
+    const bytes = ownership === 'adopt' ? payload : payload.slice();
     return ok(PlainState.fromIndexed(bytes, starts.value, setHashOfLines(bytes, starts.value)));
   }
 
@@ -111,16 +123,41 @@ export class PlainState {
 
   /** The canonical snapshot payload of this state (built from the chunks: O(state)). */
   toSnapshotPayload(): Uint8Array {
-    let size = 0;
-    for (const chunk of this.#chunks) size += lineBytes(chunk, 0, linesOf(chunk));
-    const out = new Uint8Array(size);
-    let offset = 0;
+    return concatBytes(this.snapshotParts());
+  }
+
+  /**
+   * The canonical snapshot payload as views of the state's own bytes, in order, without building it:
+   * to write the state to a file. Neighbouring chunks that share a buffer make one part, so a state
+   * loaded from one snapshot is a single view until deltas rebuild some of its chunks.
+   */
+  snapshotParts(): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    let bytes: Uint8Array | undefined;
+    let from = 0;
+    let to = 0;
     for (const chunk of this.#chunks) {
-      const part = chunk.bytes.subarray(chunk.starts[0], chunk.starts[linesOf(chunk)]);
-      out.set(part, offset);
-      offset += part.length;
+      const start = chunk.starts[0] as number;
+      const end = chunk.starts[linesOf(chunk)] as number;
+      if (chunk.bytes === bytes && start === to) {
+        to = end;
+        continue;
+      }
+      if (bytes) parts.push(bytes.subarray(from, to));
+      bytes = chunk.bytes;
+      from = start;
+      to = end;
     }
-    return out;
+    if (bytes) parts.push(bytes.subarray(from, to));
+    return parts;
+  }
+
+  /**
+   * The state's snapshot lines in order, as runs of lines over the state's own bytes: what a renderer
+   * reads to write millions of entries without building an object or a string per entry.
+   */
+  *lineRuns(): IterableIterator<SnapshotLines> {
+    for (const chunk of this.#chunks) yield { bytes: chunk.bytes, starts: chunk.starts };
   }
 
   /** The entry of `expression`, if present. */

@@ -1,8 +1,16 @@
 import { fail, ok, type Result } from '../core/types.ts';
 import { renderDnsmasq } from './dnsmasq.ts';
 import { renderHosts } from './hosts.ts';
-import type { EntrySource, RenderContext, RenderFunction, RenderStats } from './options.ts';
+import {
+  isLineSource,
+  type LineRenderFunction,
+  type RenderContext,
+  type RenderFunction,
+  type RenderSource,
+  type RenderStats,
+} from './options.ts';
 import { renderRpz } from './rpz.ts';
+import { renderRpzLines } from './rpz-lines.ts';
 import { renderSquid } from './squid.ts';
 import { renderSquidUrl } from './squid-url.ts';
 import { renderUnbound } from './unbound.ts';
@@ -15,6 +23,8 @@ export interface Renderer {
   /** One line for `--help`: what the file is and how a resolver or proxy loads it. */
   description: string;
   render: RenderFunction;
+  /** The same bytes from a plain state's snapshot lines, for formats whose size makes it worth it. */
+  fromLines?: LineRenderFunction;
 }
 
 /** Every output format the agent writes, by the name `--output FORMAT=PATH` uses. */
@@ -23,6 +33,7 @@ export const renderers: Readonly<Record<OutputFormat, Renderer>> = {
     format: 'rpz',
     description: 'RPZ zone file (BIND, Unbound, PowerDNS Recursor, Knot Resolver)',
     render: renderRpz,
+    fromLines: renderRpzLines,
   },
   unbound: {
     format: 'unbound',
@@ -67,16 +78,23 @@ export function parseOutputSpec(spec: string): Result<OutputTarget> {
 }
 
 /**
- * Streams `entries` rendered as `format` into `write`, awaiting it whenever it returns a promise
- * (back-pressure). If writing fails, the entry source is closed so it can release what it holds.
+ * Streams `source` rendered as `format` into `write`, awaiting it whenever it returns a promise
+ * (back-pressure): a byte piece is reused once `write` returned, or its promise settled. A plain state
+ * is rendered from its snapshot lines when the format can (and no order references are asked for). If
+ * writing fails, the entry source is closed so it can release what it holds.
  */
 export async function renderInto(
-  write: (text: string) => Promise<void> | undefined,
+  write: (piece: string | Uint8Array) => Promise<void> | undefined,
   format: OutputFormat,
-  entries: EntrySource,
+  source: RenderSource,
   context: RenderContext,
 ): Promise<RenderStats> {
-  const pieces = renderers[format].render(entries, context);
+  const renderer = renderers[format];
+  const pieces: AsyncGenerator<string | Uint8Array, RenderStats, undefined> = !isLineSource(source)
+    ? renderer.render(source, context)
+    : renderer.fromLines && context.refs === undefined
+      ? renderer.fromLines(source, context)
+      : renderer.render(source.entries(), context);
   let step = await pieces.next();
   try {
     while (!step.done) {
@@ -93,11 +111,13 @@ export async function renderInto(
 
 export {
   type EntrySource,
+  type LineSource,
   type RefLookup,
   type RenderContext,
   type RenderFunction,
   type RenderOptions,
   RenderOptionsError,
+  type RenderSource,
   type RenderStats,
   resolveRenderOptions,
 } from './options.ts';

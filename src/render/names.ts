@@ -41,6 +41,30 @@ export function isDnsName(name: string): boolean {
   return label > 0 && !digitsOnly;
 }
 
+/**
+ * {@link isDnsName} of the ASCII bytes `bytes[start, end)`, read in place: the agent checks millions of
+ * snapshot lines without a string each. Both must agree (test/render/names.test.ts holds them to it).
+ */
+export function isDnsNameAt(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end <= start || end - start > MAX_NAME) return false;
+  let label = 0;
+  let digitsOnly = true;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i] as number;
+    if (c === DOT) {
+      if (label === 0) return false;
+      label = 0;
+      digitsOnly = true;
+    } else if (isNameByte(c)) {
+      if (++label > MAX_LABEL) return false;
+      if (!isDigit(c)) digitsOnly = false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0 && !digitsOnly;
+}
+
 /** The host name of a `domain` expression (`host/`), or undefined when it is not one a resolver can hold. */
 export function domainName(expression: string): string | undefined {
   if (expression.length < 2 || expression.charCodeAt(expression.length - 1) !== 0x2f) return undefined;

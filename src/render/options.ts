@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { SnapshotLines } from '../core/plain-state.ts';
 import type { FeedEntry } from '../core/types.ts';
 import { isDnsName } from './names.ts';
 
@@ -28,6 +29,21 @@ export class RenderOptionsError extends Error {
 /** Entries in the feed's sorted order; an agent streams them from its local state. */
 export type EntrySource = AsyncIterable<FeedEntry> | Iterable<FeedEntry>;
 
+/**
+ * A plain feed state as its validated snapshot lines (`PlainState` is one): a renderer with a line path
+ * writes straight from these bytes; any other reads `entries()`.
+ */
+export interface LineSource {
+  lineRuns(): Iterable<SnapshotLines>;
+  entries(): Iterable<FeedEntry>;
+}
+
+/** What a file is rendered from. */
+export type RenderSource = EntrySource | LineSource;
+
+export const isLineSource = (source: RenderSource): source is LineSource =>
+  typeof (source as Partial<LineSource>).lineRuns === 'function';
+
 /** The order reference(s) that hold an expression, for the trace comment; undefined when unknown. */
 export type RefLookup = (expression: string) => string | undefined;
 
@@ -50,6 +66,15 @@ export type RenderFunction = (
   entries: EntrySource,
   context: RenderContext,
 ) => AsyncGenerator<string, RenderStats, undefined>;
+
+/**
+ * Streams the same bytes as a format's {@link RenderFunction} from snapshot lines, in pieces of text or
+ * bytes. A yielded byte piece may be reused once the consumer asks for the next piece.
+ */
+export type LineRenderFunction = (
+  source: LineSource,
+  context: RenderContext,
+) => AsyncGenerator<string | Uint8Array, RenderStats, undefined>;
 
 function absoluteName(option: string, value: string): string {
   const name = value.endsWith('.') ? value.slice(0, -1) : value;

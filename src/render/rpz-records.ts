@@ -33,13 +33,34 @@ export function rpzApexRecords(version: number | bigint, options: RenderOptions)
   ];
 }
 
-function fits(owner: string, zone: string): boolean {
+/** Whether an owner name of `length` bytes fits under `zone` in a DNS name. */
+export function fitsUnder(length: number, zone: string): boolean {
   // Absolute owner without its root dot: `owner` + `.` + zone minus its trailing dot.
-  return owner.length + zone.length <= 253;
+  return length + zone.length <= 253;
 }
+
+const fits = (owner: string, zone: string) => fitsUnder(owner.length, zone);
 
 // Owner names ending in these labels are RPZ triggers of another kind (IP, NS name, client IP).
 const SPECIAL_TRIGGER = /(?:^|\.)rpz-[a-z-]*$/;
+
+const RPZ_DASH = [0x72, 0x70, 0x7a, 0x2d];
+
+/**
+ * {@link SPECIAL_TRIGGER} on the ASCII bytes of a name, `bytes[start, end)`: its last label is `rpz-`
+ * followed by letters and dashes only.
+ */
+export function isSpecialTriggerAt(bytes: Uint8Array, start: number, end: number): boolean {
+  let label = end;
+  while (label > start && bytes[label - 1] !== 0x2e) label--;
+  if (end - label < RPZ_DASH.length) return false;
+  for (let i = 0; i < RPZ_DASH.length; i++) if (bytes[label + i] !== RPZ_DASH[i]) return false;
+  for (let i = label + RPZ_DASH.length; i < end; i++) {
+    const c = bytes[i] as number;
+    if (!((c >= 0x61 && c <= 0x7a) || c === 0x2d)) return false;
+  }
+  return true;
+}
 
 type PolicyData = Readonly<Pick<RpzRecord, 'type' | 'data'>>;
 

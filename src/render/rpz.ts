@@ -1,9 +1,10 @@
 import { canaryRecords } from '../core/canary.ts';
-import type { RenderFunction } from './options.ts';
+import type { RenderFunction, RenderOptions } from './options.ts';
 import { endLine, renderLines } from './render-lines.ts';
 import { type RpzRecord, rpzApexRecords, rpzRecords } from './rpz-records.ts';
 
-function formatRecord(record: RpzRecord): string {
+/** One record as a zone-file line. */
+export function formatRecord(record: RpzRecord): string {
   const line = `${record.name} ${record.type} ${record.data}`;
   return record.comment ? `${line} ; ${record.comment}\n` : `${line}\n`;
 }
@@ -13,17 +14,10 @@ function formatRecord(record: RpzRecord): string {
  * the SOA whose serial is the registry version modulo 2^32 (RFC 1982), NS, then the records of
  * `rpzRecords` for every domain entry, each carrying its category and order reference(s).
  */
-export const renderRpz: RenderFunction = (entries, { version, options, refs }) => {
-  const apex = rpzApexRecords(version, options)
-    .map((record) => `@ IN ${record.type} ${record.data}\n`)
-    .join('');
-  return renderLines(entries, {
+export const renderRpz: RenderFunction = (entries, { version, options, refs }) =>
+  renderLines(entries, {
     kind: 'domain',
-    header:
-      `; takedown response policy zone ${options.zone} at registry version ${version}\n` +
-      '; SOA serial = registry version mod 2^32 (RFC 1982 serial arithmetic). Generated: edits are lost.\n' +
-      '; name CNAME . = NXDOMAIN for the name; *.name = its sub-domains. Comments: category order-reference(s).\n' +
-      `$ORIGIN ${options.zone}\n$TTL ${options.ttl}\n${apex}${canaryRecords(version).map(formatRecord).join('')}`,
+    header: rpzHeader(version, options),
     line(entry) {
       const records = rpzRecords(entry, options, refs);
       if (records.length === 0) return undefined;
@@ -33,4 +27,16 @@ export const renderRpz: RenderFunction = (entries, { version, options, refs }) =
     },
     footer: (stats) => endLine(';', stats, version),
   });
-};
+
+/** Everything before the first entry: comments, `$ORIGIN`, `$TTL`, SOA, NS and the canary. */
+export function rpzHeader(version: number | bigint, options: RenderOptions): string {
+  const apex = rpzApexRecords(version, options)
+    .map((record) => `@ IN ${record.type} ${record.data}\n`)
+    .join('');
+  return (
+    `; takedown response policy zone ${options.zone} at registry version ${version}\n` +
+    '; SOA serial = registry version mod 2^32 (RFC 1982 serial arithmetic). Generated: edits are lost.\n' +
+    '; name CNAME . = NXDOMAIN for the name; *.name = its sub-domains. Comments: category order-reference(s).\n' +
+    `$ORIGIN ${options.zone}\n$TTL ${options.ttl}\n${apex}${canaryRecords(version).map(formatRecord).join('')}`
+  );
+}

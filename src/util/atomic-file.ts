@@ -6,12 +6,13 @@ import { syncDirectory, tempPathBeside } from './durable-file.ts';
 const PREVIOUS_SUFFIX = '.prev';
 
 /**
- * Buffered text output: `write` returns a promise only when the buffer was flushed to disk, so a
- * producer awaits exactly when the disk is the bottleneck (back-pressure) and never holds more than
- * one buffer of output in memory.
+ * Buffered output of text or bytes: `write` returns a promise only when the buffer was flushed to disk,
+ * so a producer awaits exactly when the disk is the bottleneck (back-pressure) and never holds more than
+ * one buffer of output in memory. Bytes are copied or written before `write` returns or its promise
+ * settles: the producer may then reuse them.
  */
 export interface TextSink {
-  write(text: string): Promise<void> | undefined;
+  write(piece: string | Uint8Array): Promise<void> | undefined;
 }
 
 export interface AtomicWriteOptions {
@@ -44,10 +45,21 @@ class FileSink implements TextSink {
     this.#buffer = new Uint8Array(size);
   }
 
-  write(text: string): Promise<void> | undefined {
-    const { read, written } = encoder.encodeInto(text, this.#buffer.subarray(this.#used));
+  write(piece: string | Uint8Array): Promise<void> | undefined {
+    if (typeof piece !== 'string') return this.#writeBytes(piece);
+    const { read, written } = encoder.encodeInto(piece, this.#buffer.subarray(this.#used));
     this.#used += written;
-    return read === text.length ? undefined : this.#spill(text.slice(read));
+    return read === piece.length ? undefined : this.#spill(piece.slice(read));
+  }
+
+  #writeBytes(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#used + bytes.length <= this.#buffer.length) {
+      this.#buffer.set(bytes, this.#used);
+      this.#used += bytes.length;
+      return undefined;
+    }
+    // Too large for what is left: flush, then write it as it is rather than copy it in pieces.
+    return this.flush().then(() => this.#writeAll(bytes));
   }
 
   async #spill(rest: string): Promise<void> {

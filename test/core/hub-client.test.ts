@@ -80,3 +80,43 @@ describe('one deadline for headers and body', () => {
     expect(JSON.parse(out)).toMatchObject({ kind: 'failed', reason: 'timeout' });
   });
 });
+
+describe('the body as bytes', () => {
+  /** Distinct bytes, so a byte out of place shows. */
+  const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+
+  it.each([
+    ['an announced length, in many chunks', { 'content-length': String(body.length) }, false],
+    ['no announced length (chunked)', {}, false],
+    ['a gzip body, whose announced length is the compressed one', { 'content-encoding': 'gzip' }, true],
+  ])('keeps every byte in order with %s', async (_, headers, gzip) => {
+    const { gzipSync } = await import('node:zlib');
+    const sent = gzip ? gzipSync(body) : body;
+    const client = await clientFor(
+      (res) => {
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          ...headers,
+          ...(gzip && { 'content-length': String(sent.length) }),
+        });
+        for (let at = 0; at < sent.length; at += 16_384) res.write(sent.subarray(at, at + 16_384));
+        res.end();
+      },
+      { timeoutMs: 10_000 },
+    );
+    const outcome = await client.snapshot('dns');
+    expect(outcome.kind).toBe('artifact');
+    expect(Buffer.from((outcome as { bytes: Uint8Array }).bytes).equals(body)).toBe(true);
+  });
+
+  it('refuses an announced length above the limit', async () => {
+    const announced = await clientFor(
+      (res) => {
+        res.writeHead(200, { 'content-length': String(body.length) });
+        res.end(body);
+      },
+      { timeoutMs: 10_000, maxBytes: body.length - 1 },
+    );
+    expect(await announced.snapshot('dns')).toMatchObject({ kind: 'failed', reason: 'too_large' });
+  });
+});

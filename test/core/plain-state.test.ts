@@ -113,6 +113,14 @@ describe('plain payloads', () => {
     ['b.example/\tdomain\tphishing\tblock\na.example/\tdomain\tphishing\tblock\n', 2, 'sorted'],
     ['a.example/\tdomain\tphishing\tblock\na.example/\turl\tphishing\tblock\n', 2, 'duplicated'],
     ['a.example/\tdomain\tphishing\tblock\n\n', 2, 'empty'],
+    ['a.example/\n', 1, 'TAB kind'],
+    ['a.example/\tdomai\tphishing\tblock\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tphishing\tblocks\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tphishing\tbloc\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\t\tblock\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tphishing\tblock\n\tdomain\tfraud\tblock\n', 2, 'empty'],
+    ['a.example/\tdomain\tphishing\tblock\nb.example/\u00e9\tdomain\tphishing\tblock\n', 2, 'printable'],
+    ['a.example/\tdomain\tphishing\tblock\nb', 2, 'LF'],
   ])('rejects the snapshot %j at line %i', (payload, line, words) => {
     expectBadPayload(indexSnapshot(utf8(payload)), line, words);
   });
@@ -280,5 +288,51 @@ describe('PlainState', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('PlainState bytes', () => {
+  const entries = Array.from({ length: 3000 }, (_, i) => domain(`n${String(i).padStart(5, '0')}.example/`));
+  const payload = encodeSnapshot(entries);
+
+  it("adopts a payload without copying it with 'adopt', and copies it by default", () => {
+    const adopted = PlainState.fromSnapshot(payload, 'adopt');
+    const copied = PlainState.fromSnapshot(payload);
+    if (!adopted.ok || !copied.ok) throw new Error('not loaded');
+    const [adoptedPart] = adopted.value.snapshotParts();
+    const [copiedPart] = copied.value.snapshotParts();
+    expect(adoptedPart?.buffer).toBe(payload.buffer);
+    expect(copiedPart?.buffer).not.toBe(payload.buffer);
+    expect(text(copiedPart as Uint8Array)).toBe(text(payload));
+  });
+
+  it('gives its snapshot payload as parts of its own bytes, one per buffer, also after deltas', async () => {
+    const loaded = PlainState.fromSnapshot(payload, 'adopt');
+    if (!loaded.ok) throw new Error(loaded.error.message);
+    expect(loaded.value.snapshotParts()).toHaveLength(1);
+    const changed = loaded.value.applyDelta(
+      encodeDelta([
+        { op: 'remove', expression: 'n01500.example/' },
+        { op: 'add', ...domain('n01500x.example/', 'fraud') },
+      ]),
+    );
+    if (!changed.ok) throw new Error(changed.error.message);
+    const parts = changed.value.snapshotParts();
+    expect(parts.length).toBe(3);
+    const joined = text(Buffer.concat(parts));
+    expect(joined).toBe(text(changed.value.toSnapshotPayload()));
+    expect(setHash(utf8(joined))).toBe(await changed.value.checksum());
+    expect(joined.split('\n')).toHaveLength(3001);
+  });
+
+  it('lists its lines in order as runs over its bytes', () => {
+    const state = PlainState.fromEntries([...entries].reverse());
+    const lines: string[] = [];
+    for (const { bytes, starts } of state.lineRuns()) {
+      for (let i = 0; i + 1 < starts.length; i++) {
+        lines.push(text(bytes.subarray(starts[i], starts[i + 1])));
+      }
+    }
+    expect(lines.join('')).toBe(text(payload));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { domainName, isDnsName, traceComment, urlTarget } from '../../src/render/names.ts';
+import { domainName, isDnsName, isDnsNameAt, traceComment, urlTarget } from '../../src/render/names.ts';
 import { domain, domainEntries } from './fixtures.ts';
 
 describe('isDnsName', () => {
@@ -75,5 +75,36 @@ describe('traceComment', () => {
   it('keeps a hostile reference on one line', () => {
     const comment = traceComment(domain('a.example'), () => '1/X\n$INCLUDE /etc/passwd\r\u2028x');
     expect(comment).toBe('phishing 1/X $INCLUDE /etc/passwd x');
+  });
+});
+
+describe('isDnsNameAt', () => {
+  it('agrees with isDnsName on the real sample and on edge cases, read inside a larger buffer', () => {
+    const names = [
+      ...domainEntries().map((e) => e.expression.slice(0, -1)),
+      '',
+      '.',
+      'a',
+      'a.',
+      '.a',
+      'a..b',
+      '1.2.3.4',
+      'a.123',
+      'a.1b',
+      '_srv.example',
+      '-x.example',
+      'UPPER.example',
+      'a b.example',
+      `${'a'.repeat(63)}.example`,
+      `${'a'.repeat(64)}.example`,
+      `${'a.'.repeat(126)}b`,
+      `${'a.'.repeat(126)}bc`,
+      'caf\u00e9.example',
+    ];
+    const encoder = new TextEncoder();
+    for (const name of names) {
+      const bytes = encoder.encode(`\t${name}/`);
+      expect(isDnsNameAt(bytes, 1, bytes.length - 1), name).toBe(isDnsName(name));
+    }
   });
 });

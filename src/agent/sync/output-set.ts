@@ -71,7 +71,7 @@ export class OutputSet {
       const started = performance.now();
       const result = await applyOutput(
         spec,
-        state.entries(),
+        state,
         { version, options: this.#render },
         { timeoutMs: this.#reloadTimeoutMs },
       );

@@ -164,11 +164,12 @@ export class StateStore {
     const path = join(this.dir, entriesFile(meta.version));
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(await readFile(path));
+      bytes = await readFile(path);
     } catch (error) {
       return fail('local_state', `cannot read ${path}: ${(error as Error).message}`);
     }
-    const state = PlainState.fromSnapshot(bytes);
+    // The buffer read is the state's own: no copy of a file that may hold ten million entries.
+    const state = PlainState.fromSnapshot(bytes, 'adopt');
     if (!state.ok) return fail('local_state', `${path}: ${state.error.message}`);
     const checksum = await state.value.checksum();
     if (checksum !== meta.checksum || state.value.entryCount !== meta.entryCount) {
@@ -213,7 +214,8 @@ export class StateStore {
    * held with it (null: none yet).
    */
   async saveApplied(state: PlainState, meta: AppliedMeta, checkpoint: HeldCheckpoint | null): Promise<void> {
-    await writeFileDurably(join(this.dir, entriesFile(meta.version)), state.toSnapshotPayload());
+    // From the state's own bytes, part by part: the payload is never joined into one more copy.
+    await writeFileDurably(join(this.dir, entriesFile(meta.version)), state.snapshotParts());
     await this.#write({ ...this.#doc, applied: meta, ...(checkpoint && { checkpoint: checkpoint.note }) });
     await this.#removeStaleEntries(meta.version);
   }

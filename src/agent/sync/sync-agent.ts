@@ -13,6 +13,7 @@ import { Backoff } from './backoff.ts';
 import { KeySetFollower } from './key-set-follower.ts';
 import { OutputRetries } from './output-retries.ts';
 import { OutputSet } from './output-set.ts';
+import { payloadDigest } from './payload-digest.ts';
 import { type AppliedMeta, StateStore } from './state-store.ts';
 import type { SyncConfig } from './sync-config.ts';
 import type { SyncLog } from './sync-log.ts';
@@ -156,6 +157,7 @@ export class SyncAgent {
     const source = (mirror ?? hub) as FeedSource;
     const consumer = createFeedConsumer(config.feed, trust, {
       maxBytes: config.maxBytes,
+      digest: payloadDigest,
       ...(resume && { resume }),
       // Proofs are fetched only when the tree grew: equal sizes are checked without a request. A mirror's
       // come from the log tiles published beside its feeds, so the hub is not asked for anything.

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,24 @@ describe('StateStore', () => {
     expect(reopened.outputs).toEqual([
       { format: 'rpz', path: '/x', version: 2, ok: true, appliedAt: 'then' },
     ]);
+  });
+
+  it('writes a state rebuilt by a delta from its parts, and loads it back with its checksum', async () => {
+    const store = await StateStore.open(dir, 'dns');
+    const names = Array.from({ length: 5000 }, (_, i) => domain(`n${String(i).padStart(5, '0')}.test`));
+    const base = PlainState.fromEntries(names);
+    const delta = new TextEncoder().encode('-\tn02500.test/\n+\tn02500z.test/\tdomain\tfraud\tblock\n');
+    const changed = base.applyDelta(delta);
+    if (!changed.ok) throw new Error(changed.error.message);
+    expect(changed.value.snapshotParts().length).toBeGreaterThan(1);
+    await store.saveApplied(changed.value, await meta(changed.value, 2), null);
+    expect(new Uint8Array(await readFile(join(dir, 'entries-2.tsv')))).toEqual(
+      changed.value.toSnapshotPayload(),
+    );
+    const loaded = await (await StateStore.open(dir, 'dns')).loadEntries();
+    if (!loaded.ok || !loaded.value) throw new Error('nothing loaded');
+    expect(await loaded.value.saved.state.checksum()).toBe(await changed.value.checksum());
+    expect(loaded.value.saved.state.get('n02500z.test/')).toMatchObject({ category: 'fraud' });
   });
 
   it('reports damaged entries, and forgets them on request', async () => {
