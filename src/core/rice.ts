@@ -65,46 +65,127 @@ export function riceEncode(sortedUniqueKeys: Float64Array, bits: number): Uint8A
 
 /** Decode a Rice-coded key set; a failure (never an exception or an endless loop) for malformed bytes. */
 export function riceDecode(bytes: Uint8Array): Result<RiceKeys> {
-  if (bytes.length < RICE_HEADER_BYTES)
-    return fail('rice_truncated', `rice header needs 14 bytes, got ${bytes.length}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = view.getUint32(0);
-  const bits = bytes[4] as number;
-  const k = bytes[5] as number;
-  const first = view.getUint32(6) * TWO_32 + view.getUint32(10);
-  if (bits < 1 || bits > MAX_BITS) return fail('rice_malformed', `rice bits ${bits} not in 1..53`);
-  if (k > bits) return fail('rice_malformed', `rice parameter ${k} exceeds bits ${bits}`);
-  const limit = 2 ** bits;
-  if (first >= limit) return fail('rice_malformed', `first key ${first} is not below 2^${bits}`);
-  const streamBits = (bytes.length - RICE_HEADER_BYTES) * 8;
-  if (count === 0) {
-    if (first !== 0 || streamBits !== 0) return fail('rice_malformed', 'empty rice set carries data');
-    return ok({ bits, keys: new Float64Array(0) });
+  const opened = RiceCursor.open(bytes);
+  if (!opened.ok) return opened;
+  const cursor = opened.value;
+  const keys = new Float64Array(cursor.count);
+  for (let i = 0; i < keys.length; i++) {
+    const key = cursor.next();
+    if (key < 0) return cursor.failure();
+    keys[i] = key;
   }
-  // Every gap takes at least k+1 bits: refuse a count the bytes cannot hold before allocating for it.
-  if ((count - 1) * (k + 1) > streamBits) {
-    return fail('rice_truncated', `${count} keys cannot fit in ${bytes.length} bytes`);
+  if (!cursor.atCleanEnd()) return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
+  return ok({ bits: cursor.bits, keys });
+}
+
+/**
+ * Reads a Rice-coded key set one key at a time, checking every gap as it goes, and can be put back at any key
+ * whose bit position it reported: a consumer can keep the coded bytes and search them through a sampled index
+ * instead of holding the decoded keys.
+ */
+export class RiceCursor {
+  private readonly reader: BitReader;
+  private readonly limit: number;
+  private readonly unit: number;
+  /** Index of the key {@link next} returns. */
+  private index = 0;
+  private previous = 0;
+  private problem: { code: string; message: string } | null = null;
+
+  private constructor(
+    private readonly bytes: Uint8Array,
+    /** Keys in the set. */
+    readonly count: number,
+    /** Every key is below 2^bits. */
+    readonly bits: number,
+    /** The Rice parameter. */
+    readonly k: number,
+    private readonly first: number,
+  ) {
+    this.reader = new BitReader(bytes, RICE_HEADER_BYTES);
+    this.limit = 2 ** bits;
+    this.unit = 2 ** k;
   }
 
-  const keys = new Float64Array(count);
-  keys[0] = first;
-  const reader = new BitReader(bytes, RICE_HEADER_BYTES);
-  const unit = 2 ** k;
-  let previous = first;
-  for (let i = 1; i < count; i++) {
-    // The largest quotient that keeps the key below 2^bits bounds the unary run.
-    const maxQuotient = Math.floor((limit - 2 - previous) / unit);
-    const q = reader.readUnary(maxQuotient);
-    if (q < 0) return fail('rice_malformed', `gap ${i} runs past the end or past 2^${bits}`);
-    const r = reader.readWide(k);
-    if (r < 0) return fail('rice_truncated', `gap ${i} remainder runs past the end`);
-    const key = previous + 1 + q * unit + r;
-    if (key >= limit) return fail('rice_malformed', `key ${i} is not below 2^${bits}`);
-    keys[i] = key;
-    previous = key;
+  /** A cursor before the first key; a failure when the header is malformed or the count cannot fit. */
+  static open(bytes: Uint8Array): Result<RiceCursor> {
+    if (bytes.length < RICE_HEADER_BYTES)
+      return fail('rice_truncated', `rice header needs 14 bytes, got ${bytes.length}`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const count = view.getUint32(0);
+    const bits = bytes[4] as number;
+    const k = bytes[5] as number;
+    const first = view.getUint32(6) * TWO_32 + view.getUint32(10);
+    if (bits < 1 || bits > MAX_BITS) return fail('rice_malformed', `rice bits ${bits} not in 1..53`);
+    if (k > bits) return fail('rice_malformed', `rice parameter ${k} exceeds bits ${bits}`);
+    if (first >= 2 ** bits) return fail('rice_malformed', `first key ${first} is not below 2^${bits}`);
+    const streamBits = (bytes.length - RICE_HEADER_BYTES) * 8;
+    if (count === 0 && (first !== 0 || streamBits !== 0)) {
+      return fail('rice_malformed', 'empty rice set carries data');
+    }
+    // Every gap takes at least k+1 bits: refuse a count the bytes cannot hold before allocating for it.
+    if (count > 0 && (count - 1) * (k + 1) > streamBits) {
+      return fail('rice_truncated', `${count} keys cannot fit in ${bytes.length} bytes`);
+    }
+    return ok(new RiceCursor(bytes, count, bits, k, first));
   }
-  if (!reader.atCleanEnd()) return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
-  return ok({ bits, keys });
+
+  /** Index of the key the next {@link next} returns. */
+  get at(): number {
+    return this.index;
+  }
+
+  /** Bit offset in the gap stream of the key the next {@link next} returns (after the first key). */
+  get position(): number {
+    return this.reader.position;
+  }
+
+  /**
+   * The next key, or -1 when the bytes are malformed there ({@link failure} says why) or the set has ended.
+   * Keys after a -1 are not to be trusted.
+   */
+  next(): number {
+    const i = this.index;
+    if (i >= this.count) return this.stop('rice_malformed', 'read past the last key');
+    this.index = i + 1;
+    if (i === 0) {
+      this.previous = this.first;
+      return this.first;
+    }
+    const previous = this.previous;
+    // The largest quotient that keeps the key below 2^bits bounds the unary run.
+    const q = this.reader.readUnary(Math.floor((this.limit - 2 - previous) / this.unit));
+    if (q < 0) return this.stop('rice_malformed', `gap ${i} runs past the end or past 2^${this.bits}`);
+    const r = this.reader.readWide(this.k);
+    if (r < 0) return this.stop('rice_truncated', `gap ${i} remainder runs past the end`);
+    const key = previous + 1 + q * this.unit + r;
+    if (key >= this.limit) return this.stop('rice_malformed', `key ${i} is not below 2^${this.bits}`);
+    this.previous = key;
+    return key;
+  }
+
+  /** Puts the cursor at key `index`, whose predecessor is `previous` and whose gap starts at bit `position`. */
+  seek(index: number, previous: number, position: number): void {
+    this.index = index;
+    this.previous = previous;
+    this.reader.seek(position);
+  }
+
+  /** Whether every byte was read and the padding bits are zero. */
+  atCleanEnd(): boolean {
+    return this.reader.atCleanEnd();
+  }
+
+  /** Why {@link next} returned -1. */
+  failure(): Result<never> {
+    const problem = this.problem ?? { code: 'rice_malformed', message: 'rice data is malformed' };
+    return fail(problem.code, problem.message);
+  }
+
+  private stop(code: string, message: string): number {
+    this.problem = { code, message };
+    return -1;
+  }
 }
 
 function checkKeys(keys: Float64Array, bits: number): void {
@@ -200,6 +281,20 @@ class BitReader {
     private readonly bytes: Uint8Array,
     private pos: number,
   ) {}
+
+  /** Bits read so far, counted from the start of the bytes. */
+  get position(): number {
+    return this.pos * 8 - this.filled;
+  }
+
+  /** Continues at bit `position` (one {@link position} reported). */
+  seek(position: number): void {
+    this.pos = Math.floor(position / 8);
+    this.acc = 0;
+    this.filled = 0;
+    const skip = position % 8;
+    if (skip > 0) this.readBits(skip);
+  }
 
   readBits(n: number): number {
     while (this.filled < n) {

@@ -1,0 +1,98 @@
+/**
+ * The `filter` state checksum (docs/FORMAT.md section 4): SHA-256 over the root key count, the sorted root heads
+ * and the sorted path heads, each as 8 bytes big-endian. Where the runtime hashes a stream (workerd's
+ * `crypto.DigestStream`) the bytes are hashed a chunk at a time as the keys are read, so a 10M-key state is
+ * checked without its 80 MB of checksum input in memory; elsewhere (Node) they are written out and hashed once.
+ */
+import { sha256Hex, toHex } from './bytes.ts';
+
+/** A source of sorted keys read one at a time: -1 after the last. */
+export interface KeySource {
+  readonly count: number;
+  next(): number;
+}
+
+/** Bytes hashed per step of a streamed checksum. */
+const CHUNK_BYTES = 1 << 20;
+const TWO_32 = 2 ** 32;
+
+interface DigestStreamLike extends WritableStream<Uint8Array> {
+  readonly digest: Promise<ArrayBuffer>;
+}
+type DigestStreamConstructor = new (algorithm: string) => DigestStreamLike;
+
+const streamingDigest = (globalThis.crypto as unknown as { DigestStream?: DigestStreamConstructor })
+  .DigestStream;
+
+/** Lower-case hex checksum of the keys `root` and `path` give (each read to its end). */
+export function keySourcesChecksum(root: KeySource, path: KeySource): Promise<string> {
+  return streamingDigest === undefined ? wholeChecksum(root, path) : streamedChecksum(root, path);
+}
+
+/** The checksum through the runtime's digest stream, a chunk at a time. */
+export async function streamedChecksum(root: KeySource, path: KeySource): Promise<string> {
+  if (streamingDigest === undefined) throw new TypeError('this runtime has no crypto.DigestStream');
+  const input = new ChecksumInput(root, path);
+  const stream = new streamingDigest('SHA-256');
+  const writer = stream.getWriter();
+  while (input.remaining > 0) {
+    const chunk = new Uint8Array(Math.min(CHUNK_BYTES, input.remaining));
+    input.fill(chunk);
+    await writer.write(chunk);
+  }
+  await writer.close();
+  return toHex(new Uint8Array(await stream.digest));
+}
+
+/** The checksum of the whole input written out at once. */
+export function wholeChecksum(root: KeySource, path: KeySource): Promise<string> {
+  const input = new ChecksumInput(root, path);
+  const bytes = new Uint8Array(input.remaining);
+  input.fill(bytes);
+  return sha256Hex(bytes);
+}
+
+/** The checksum's input bytes, written on demand: the root count, then every root key, then every path key. */
+class ChecksumInput {
+  /** Numbers still to write, the root count included. */
+  private left: number;
+  private countWritten = false;
+
+  constructor(
+    private readonly root: KeySource,
+    private readonly path: KeySource,
+  ) {
+    this.left = 1 + root.count + path.count;
+  }
+
+  get remaining(): number {
+    return this.left * 8;
+  }
+
+  /** Writes the next `out.length / 8` numbers into `out`. */
+  fill(out: Uint8Array): void {
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    for (let at = 0; at < out.length; at += 8) {
+      const value = this.nextNumber();
+      view.setUint32(at, Math.floor(value / TWO_32));
+      view.setUint32(at + 4, value % TWO_32);
+    }
+  }
+
+  private nextNumber(): number {
+    this.left--;
+    if (!this.countWritten) {
+      this.countWritten = true;
+      return this.root.count;
+    }
+    const key = this.left >= this.path.count ? this.root.next() : this.path.next();
+    if (key < 0) throw new RangeError('a key source ended before its count');
+    return key;
+  }
+}
+
+/** The keys of a sorted array as a source. */
+export function arraySource(keys: Float64Array): KeySource {
+  let at = 0;
+  return { count: keys.length, next: () => (at < keys.length ? (keys[at++] as number) : -1) };
+}
