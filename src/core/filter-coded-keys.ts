@@ -6,8 +6,8 @@
  */
 import { headBits, tailBits } from './confirm.ts';
 import type { KeySource } from './filter-checksum.ts';
-import type { CodedClass } from './filter-payload.ts';
 import { containsKey, TAIL_ANY } from './filter-keys.ts';
+import type { CodedClass } from './filter-payload.ts';
 import { RiceCursor } from './rice.ts';
 import { fail, ok, type Result } from './types.ts';
 
@@ -58,7 +58,8 @@ export class CodedKeys {
         samplePositions[i / SAMPLE_EVERY] = cursor.position;
       }
     }
-    if (!cursor.atCleanEnd()) return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
+    if (!cursor.atCleanEnd())
+      return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
     const { heads, count, tails, wildcards } = coded;
     return ok(
       new CodedKeys(heads, count, tailBits(bits), tails, wildcards, sampleKeys, samplePositions, cursor),
@@ -116,8 +117,7 @@ export class CodedKeys {
     const at = bit >>> 3;
     const bytes = this.tails;
     // A tail is at most 11 bits: three bytes hold it wherever it starts.
-    const word =
-      (bytes[at] as number) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16);
+    const word = (bytes[at] as number) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16);
     return (word >>> (bit & 7)) & ((1 << width) - 1);
   }
 

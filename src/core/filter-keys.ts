@@ -2,7 +2,7 @@
  * Sorted key sets of the `filter` feed: building them from expressions, searching, merging a delta in,
  * and the state checksum that snapshots and deltas announce. A state has one key set per key class.
  */
-import { arraySource, keySourcesChecksum } from './filter-checksum.ts';
+
 import {
   confirmationKey,
   headBits,
@@ -13,6 +13,7 @@ import {
   keyTail,
   type PerClass,
 } from './confirm.ts';
+import { arraySource, keySourcesChecksum } from './filter-checksum.ts';
 import { hashExpression } from './hash.ts';
 
 /** The sorted unique keys of each class. */

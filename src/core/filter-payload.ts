@@ -347,7 +347,13 @@ export function readFilterSnapshot(payload: Uint8Array): Result<FilterSnapshotSe
   if (found > inserted) {
     return fail('filter_malformed', `snapshot holds ${found} keys for ${inserted} Bloom elements`);
   }
-  return ok({ bits, inserted, capacity, bloom: bloom.value, classes: { root: root.value, path: path.value } });
+  return ok({
+    bits,
+    inserted,
+    capacity,
+    bloom: bloom.value,
+    classes: { root: root.value, path: path.value },
+  });
 }
 
 /** Decode and check a snapshot payload; a failure names what is wrong. The Bloom filter is a view. */
@@ -499,12 +505,7 @@ class SectionReader {
     private at: number,
   ) {}
 
-  codedClass(
-    bits: number,
-    headBytes: number,
-    wildcardBytes: number | null,
-    cls: string,
-  ): Result<CodedClass> {
+  codedClass(bits: number, headBytes: number, wildcardBytes: number | null, cls: string): Result<CodedClass> {
     const heads = this.take(headBytes);
     if (heads === null) return fail('filter_truncated', `payload ends inside its snapshot ${cls} heads`);
     const cursor = RiceCursor.open(heads);

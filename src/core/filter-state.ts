@@ -16,11 +16,11 @@ import { bloomRate, type KeyBloom } from './bloom.ts';
 import {
   confirmationKey,
   FALSE_BLOCK_TARGET,
-  keyExtension,
   falseBlockChance,
   isRootExpression,
   type KeyClass,
   type KeyWidths,
+  keyExtension,
   keyTail,
   type PerClass,
   sameKeyWidths,

@@ -93,7 +93,7 @@ export class RiceCursor {
   private problem: { code: string; message: string } | null = null;
 
   private constructor(
-    private readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     /** Keys in the set. */
     readonly count: number,
     /** Every key is below 2^bits. */

@@ -102,7 +102,10 @@ describe('false blocks of a state reached through deltas', () => {
     // or / 25, which is what the bound says of a single root or path key match.
     const one = (root: number, path: number, f: number) =>
       falseBlockChance({ root, path }, f, state.bits) / (root > 0 ? 5 : 25);
-    const added = { root: state.counts.root - first.counts.root, path: state.counts.path - first.counts.path };
+    const added = {
+      root: state.counts.root - first.counts.root,
+      path: state.counts.path - first.counts.path,
+    };
     const root = one(first.counts.root, 0, first.bloomFpr) + one(added.root, 0, 0);
     const path = one(0, first.counts.path, first.bloomFpr) + one(0, added.path, 0);
     const expected = { root: (root * samples * 7) / 8, path: (path * samples) / 8 };
