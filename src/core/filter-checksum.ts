@@ -6,10 +6,11 @@
  */
 import { sha256Hex, toHex } from './bytes.ts';
 
-/** A source of sorted keys read one at a time: -1 after the last. */
+/** A source of sorted keys read a run at a time. */
 export interface KeySource {
   readonly count: number;
-  next(): number;
+  /** Fills `out` from its start with the next keys; how many (fewer than its length only at the end). */
+  read(out: Float64Array): number;
 }
 
 /** Bytes hashed per step of a streamed checksum. */
@@ -56,7 +57,10 @@ export function wholeChecksum(root: KeySource, path: KeySource): Promise<string>
 class ChecksumInput {
   /** Numbers still to write, the root count included. */
   private left: number;
-  private countWritten = false;
+  private readonly keys = new Float64Array(CHUNK_BYTES / 8);
+  /** Keys of `keys` read and not yet written. */
+  private start = 0;
+  private end = 0;
 
   constructor(
     private readonly root: KeySource,
@@ -72,27 +76,43 @@ class ChecksumInput {
   /** Writes the next `out.length / 8` numbers into `out`. */
   fill(out: Uint8Array): void {
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    for (let at = 0; at < out.length; at += 8) {
-      const value = this.nextNumber();
+    let at = 0;
+    if (this.left === 1 + this.root.count + this.path.count && out.length > 0) {
+      view.setUint32(0, Math.floor(this.root.count / TWO_32));
+      view.setUint32(4, this.root.count % TWO_32);
+      this.left--;
+      at = 8;
+    }
+    const keys = this.keys;
+    while (at < out.length) {
+      if (this.start === this.end) {
+        // Root keys while more than the path count are left.
+        const source = this.left > this.path.count ? this.root : this.path;
+        const room = this.left > this.path.count ? this.left - this.path.count : this.left;
+        const read = source.read(room < keys.length ? keys.subarray(0, room) : keys);
+        if (read === 0) throw new RangeError('a key source ended before its count');
+        this.start = 0;
+        this.end = read;
+      }
+      const value = keys[this.start++] as number;
       view.setUint32(at, Math.floor(value / TWO_32));
       view.setUint32(at + 4, value % TWO_32);
+      at += 8;
+      this.left--;
     }
-  }
-
-  private nextNumber(): number {
-    this.left--;
-    if (!this.countWritten) {
-      this.countWritten = true;
-      return this.root.count;
-    }
-    const key = this.left >= this.path.count ? this.root.next() : this.path.next();
-    if (key < 0) throw new RangeError('a key source ended before its count');
-    return key;
   }
 }
 
 /** The keys of a sorted array as a source. */
 export function arraySource(keys: Float64Array): KeySource {
   let at = 0;
-  return { count: keys.length, next: () => (at < keys.length ? (keys[at++] as number) : -1) };
+  return {
+    count: keys.length,
+    read: (out) => {
+      const read = Math.min(out.length, keys.length - at);
+      out.set(keys.subarray(at, at + read));
+      at += read;
+      return read;
+    },
+  };
 }

@@ -12,10 +12,12 @@ import { RiceCursor } from './rice.ts';
 import { fail, ok, type Result } from './types.ts';
 
 /**
- * Keys per sample: a search decodes at most this many gaps after a binary search over the samples. 64 keeps
- * the index near 2 % of the coded keys (16 bytes per sample against some 40 bits per key).
+ * Keys per sample: a search decodes at most this many gaps after a binary search over the samples. 32 keeps
+ * the index under 8 % of the coded keys (12 bytes per sample against some 40 bits per key).
  */
-export const SAMPLE_EVERY = 64;
+export const SAMPLE_EVERY = 32;
+/** Bit positions are 32-bit: a class's coded heads may take up to 512 MiB (some 100M keys). */
+const MAX_HEAD_BYTES = 2 ** 29;
 
 /** A class's sorted unique key heads (with tails) read from the payload's bytes. */
 export class CodedKeys {
@@ -31,7 +33,7 @@ export class CodedKeys {
     /** Key `i * SAMPLE_EVERY`, for every i. */
     private readonly sampleKeys: Float64Array,
     /** Bit position of the gap after key `i * SAMPLE_EVERY`. */
-    private readonly samplePositions: Float64Array,
+    private readonly samplePositions: Uint32Array,
     /** One cursor for every search, so a search allocates nothing. */
     private readonly cursor: RiceCursor,
   ) {}
@@ -41,6 +43,12 @@ export class CodedKeys {
    * failure here, never later in a lookup) and takes the samples.
    */
   static open(coded: CodedClass, bits: number): Result<CodedKeys> {
+    if (coded.heads.length > MAX_HEAD_BYTES) {
+      return fail(
+        'filter_unsupported',
+        `coded heads of ${coded.heads.length} bytes exceed ${MAX_HEAD_BYTES}`,
+      );
+    }
     const opened = RiceCursor.open(coded.heads);
     if (!opened.ok) return opened;
     const cursor = opened.value;
@@ -49,14 +57,12 @@ export class CodedKeys {
     }
     const samples = Math.ceil(cursor.count / SAMPLE_EVERY);
     const sampleKeys = new Float64Array(samples);
-    const samplePositions = new Float64Array(samples);
-    for (let i = 0; i < cursor.count; i++) {
-      const key = cursor.next();
-      if (key < 0) return cursor.failure();
-      if (i % SAMPLE_EVERY === 0) {
-        sampleKeys[i / SAMPLE_EVERY] = key;
-        samplePositions[i / SAMPLE_EVERY] = cursor.position;
-      }
+    const samplePositions = new Uint32Array(samples);
+    const run = new Float64Array(SAMPLE_EVERY);
+    for (let i = 0; i < samples; i++) {
+      if (cursor.read(sampleKeys, i, 1) < 0) return cursor.failure();
+      samplePositions[i] = cursor.position;
+      if (cursor.read(run, 0, SAMPLE_EVERY - 1) < 0) return cursor.failure();
     }
     if (!cursor.atCleanEnd())
       return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
@@ -91,22 +97,23 @@ export class CodedKeys {
     const sampled = samples[low] as number;
     this.found = sampled;
     if (sampled === key) return start;
-    const end = Math.min(this.count, start + SAMPLE_EVERY);
     const cursor = this.cursor;
     cursor.seek(start + 1, sampled, this.samplePositions[low] as number);
-    for (let i = start + 1; i < end; i++) {
-      const next = cursor.next();
-      if (next >= key) {
-        this.found = next;
-        return i;
-      }
+    const run = this.run;
+    const read = cursor.read(run, 0, SAMPLE_EVERY - 1, key);
+    if (read > 0 && (run[read - 1] as number) >= key) {
+      this.found = run[read - 1] as number;
+      return start + read;
     }
+    const end = start + 1 + Math.max(read, 0);
     this.found = end < this.count ? (samples[low + 1] as number) : -1;
     return end;
   }
 
   /** The key at the index {@link lowerBound} returned last (-1 past the end). */
   private found = -1;
+  /** The keys a search decodes. */
+  private readonly run = new Float64Array(SAMPLE_EVERY);
 
   /** The tail of key `index` ({@link TAIL_ANY} when it matches any tail; 0 without tails). */
   tailAt(index: number): number {
@@ -128,7 +135,11 @@ export class CodedKeys {
     const cursor = opened.value;
     return {
       count: this.count,
-      next: () => (cursor.at < cursor.count ? cursor.next() : -1),
+      read: (out: Float64Array) => {
+        const read = cursor.read(out, 0, out.length);
+        if (read < 0) throw new Error('coded keys changed after they were checked');
+        return read;
+      },
     };
   }
 }

@@ -124,28 +124,42 @@ export class KeySet {
   reader(): KeySource {
     const base = this.base.reader();
     const { removed, added } = this;
-    let index = 0;
+    if (removed.length === 0 && added.keys.length === 0) return base;
+    const run = new Float64Array(4096);
+    /** Snapshot keys of `run` not yet merged, and the snapshot index of `run[0]`. */
+    let start = 0;
+    let end = 0;
+    let runIndex = 0;
     let r = 0;
     let j = 0;
-    let pending = base.next();
     return {
       count: this.count,
-      next: () => {
-        // Skip removed snapshot keys.
-        while (pending >= 0 && r < removed.length && removed[r] === index) {
-          r++;
-          index++;
-          pending = base.next();
+      read: (out) => {
+        let at = 0;
+        while (at < out.length) {
+          if (start === end) {
+            runIndex += end;
+            start = 0;
+            end = base.read(run);
+          }
+          // Skip removed snapshot keys.
+          while (start < end && r < removed.length && removed[r] === runIndex + start) {
+            r++;
+            start++;
+          }
+          if (start === end && end > 0) continue;
+          const snapshot = start < end ? (run[start] as number) : Number.POSITIVE_INFINITY;
+          const plus = j < added.keys.length ? (added.keys[j] as number) : Number.POSITIVE_INFINITY;
+          if (snapshot === Number.POSITIVE_INFINITY && plus === Number.POSITIVE_INFINITY) break;
+          if (snapshot < plus) {
+            out[at++] = snapshot;
+            start++;
+          } else {
+            out[at++] = plus;
+            j++;
+          }
         }
-        const plus = j < added.keys.length ? (added.keys[j] as number) : -1;
-        if (pending >= 0 && (plus < 0 || pending < plus)) {
-          const key = pending;
-          index++;
-          pending = base.next();
-          return key;
-        }
-        if (plus >= 0) j++;
-        return plus;
+        return at;
       },
     };
   }
