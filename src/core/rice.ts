@@ -186,7 +186,7 @@ export class RiceCursor {
         let r = 0;
         let scale = 1;
         for (let left = k; left > 0; left -= CHUNK) {
-          const width = left < CHUNK ? left : CHUNK;
+          const width = Math.min(left, CHUNK);
           while (filled < width) {
             if (pos >= length) return this.stop('rice_truncated', `gap ${index} remainder runs past the end`);
             acc |= (bytes[pos++] as number) << filled;
