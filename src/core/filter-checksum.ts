@@ -36,8 +36,10 @@ export async function streamedChecksum(root: KeySource, path: KeySource): Promis
   const input = new ChecksumInput(root, path);
   const stream = new streamingDigest('SHA-256');
   const writer = stream.getWriter();
+  // One buffer, refilled once the stream has taken it: chunks left to the collector would add up to the input.
+  const buffer = new Uint8Array(Math.min(CHUNK_BYTES, input.remaining));
   while (input.remaining > 0) {
-    const chunk = new Uint8Array(Math.min(CHUNK_BYTES, input.remaining));
+    const chunk = buffer.subarray(0, Math.min(buffer.length, input.remaining));
     input.fill(chunk);
     await writer.write(chunk);
   }
