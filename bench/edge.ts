@@ -48,10 +48,12 @@ const rec = new Recorder(
     'after a forced GC), with the state or engine held minus without it. ' +
     `At ${formatNumber(SCALE_ENTRIES)} entries: every distinct name of the lists under ../shared/data/domains/ (in ` +
     'file order), then generated names (`e<i>.takedown-scale-<i mod 4099>.com`, bench/lib/scale-names.ts) up to ' +
-    'the count, as `domain/` expressions; the bench worker drops every state first, then loads the artifact while ' +
-    "the bench reads the isolate's heap usage (no GC: garbage counts) as often as the inspector answers: the " +
-    "peak of those readings minus the empty isolate is the load's peak; the held state is measured as above; " +
-    `load+verify is the median CPU time of ${SCALE_LOADS} loads, each into an empty isolate.`,
+    'the count, as `domain/` expressions. The bench worker drops every state, receives the artifact (one buffer, ' +
+    "as a bucket read hands it over), then verifies and loads it while the bench reads the isolate's heap usage " +
+    '(no GC: garbage counts) as often as the inspector answers; the peak while loading is the largest of those ' +
+    'readings, of the isolate holding the bytes before and of the state after, minus the empty isolate. The held ' +
+    `state is measured as above; load+verify is the median CPU time of ${SCALE_LOADS} such loads, each into an ` +
+    'empty isolate.',
 );
 
 /** How long one exchange with the inspector may take; a forced GC of the 1M-entry state takes under a second. */

@@ -13,8 +13,8 @@ export interface KeySource {
   read(out: Float64Array): number;
 }
 
-/** Bytes hashed per step of a streamed checksum. */
-const CHUNK_BYTES = 1 << 20;
+/** Bytes hashed per step of a streamed checksum (and keys read per step, as 8-byte numbers). */
+const CHUNK_BYTES = 1 << 18;
 const TWO_32 = 2 ** 32;
 
 interface DigestStreamLike extends WritableStream<Uint8Array> {
