@@ -15,28 +15,28 @@ import { containsKey, type ExtendedKeys, indexOfKey, TAIL_ANY } from './filter-k
 /** Keys added since the snapshot, sorted, none of them held by the snapshot's kept keys. */
 interface AddedKeys extends ExtendedKeys {
   /** For each, how many snapshot keys are below it (removed ones included). */
-  below: Float64Array;
+  below: Uint32Array;
 }
 
 const NO_ADDED: AddedKeys = {
   keys: new Float64Array(0),
   tails: new Uint16Array(0),
   extensions: new Uint16Array(0),
-  below: new Float64Array(0),
+  below: new Uint32Array(0),
 };
 
 /** A class's keys: the snapshot's less the removed, plus the added. Immutable. */
 export class KeySet {
   private constructor(
     private readonly base: CodedKeys,
-    /** Sorted indexes of removed snapshot keys. */
-    private readonly removed: Float64Array,
+    /** Sorted indexes of removed snapshot keys (4 bytes each: a large revoke leaves many). */
+    private readonly removed: Uint32Array,
     private readonly added: AddedKeys,
   ) {}
 
   /** The snapshot's keys, unchanged. */
   static of(base: CodedKeys): KeySet {
-    return new KeySet(base, new Float64Array(0), NO_ADDED);
+    return new KeySet(base, new Uint32Array(0), NO_ADDED);
   }
 
   /** Keys held. */
@@ -106,10 +106,10 @@ export class KeySet {
       while (r < removed.length && (removed[r] as number) <= index) index = kept + ++r;
       newlyRemoved.push(index);
     }
-    const nextRemoved = mergeSorted(removed, Float64Array.from(newlyRemoved));
+    const nextRemoved = mergeSorted(removed, Uint32Array.from(newlyRemoved));
     const kept: number[] = [];
     for (let i = 0; i < added.keys.length; i++) if (dropAdded[i] === 0) kept.push(i);
-    const incoming = new Float64Array(plus.keys.length);
+    const incoming = new Uint32Array(plus.keys.length);
     for (let i = 0; i < plus.keys.length; i++) {
       const key = plus.keys[i] as number;
       const at = this.base.indexOf(key);
@@ -166,9 +166,9 @@ export class KeySet {
 }
 
 /** Sorted union of two sorted lists with nothing in common. */
-function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
+function mergeSorted(a: Uint32Array, b: Uint32Array): Uint32Array {
   if (b.length === 0) return a;
-  const out = new Float64Array(a.length + b.length);
+  const out = new Uint32Array(a.length + b.length);
   let i = 0;
   let j = 0;
   for (let at = 0; at < out.length; at++) {
@@ -193,14 +193,14 @@ function mergeAdded(
   added: AddedKeys,
   kept: readonly number[],
   plus: ExtendedKeys,
-  below: Float64Array,
+  below: Uint32Array,
 ): AddedKeys | null {
   const length = kept.length + plus.keys.length;
   const out: AddedKeys = {
     keys: new Float64Array(length),
     tails: new Uint16Array(length),
     extensions: new Uint16Array(length),
-    below: new Float64Array(length),
+    below: new Uint32Array(length),
   };
   let i = 0;
   let j = 0;

@@ -108,7 +108,8 @@ export function narrowKeys(wideKeys: Float64Array, bits: number): Float64Array {
 }
 
 /** Whether sorted `keys` holds `key` (binary search; allocates nothing). */
-export const containsKey = (keys: Float64Array, key: number): boolean => indexOfKey(keys, key) >= 0;
+export const containsKey = (keys: Float64Array | Uint32Array, key: number): boolean =>
+  indexOfKey(keys, key) >= 0;
 
 /** Whether two sorted key sets share a key. */
 export function intersects(a: Float64Array, b: Float64Array): boolean {
@@ -144,7 +145,7 @@ export interface TailedKeys {
 }
 
 /** The index of `key` in sorted `keys`, or -1 (binary search; allocates nothing). */
-export function indexOfKey(keys: Float64Array, key: number): number {
+export function indexOfKey(keys: Float64Array | Uint32Array, key: number): number {
   let low = 0;
   let high = keys.length - 1;
   while (low <= high) {
