@@ -5,6 +5,7 @@
  *
  *   POST /urls              body: URLs, one a line
  *   POST /load?key=BASE64   body: a signed snapshot artifact; verifies and loads it, keeps the state
+ *   POST /stage             body: a signed snapshot artifact, kept for the next /load?staged=1 (which takes it)
  *   POST /ghostery          body: network filters, one a line; builds the engine, keeps it
  *   GET  /run?mode=M&rounds=N   M = check | parse | ghostery; times N passes over the URLs
  *   POST /drop?what=W       W = state | ghostery; releases it
@@ -17,15 +18,19 @@ import { parsePublicKeys } from '../src/core/keys.ts';
 import { verdictOf } from '../workers/edge/verdict.ts';
 
 let urls: string[] = [];
+/** An artifact received and not loaded yet: a load from it measures verification and state building alone. */
+let staged: Uint8Array | null = null;
 let consumer: FeedConsumer<FilterState> | null = null;
 let engine: FiltersEngine | null = null;
 
 const json = (value: unknown, status = 200) => Response.json(value, { status });
 
-async function load(request: Request, key: string): Promise<Response> {
+async function load(request: Request, key: string, fromStage: boolean): Promise<Response> {
   const keys = await parsePublicKeys(key);
   if (!keys.ok) return json(keys.error, 400);
-  const bytes = new Uint8Array(await request.arrayBuffer());
+  const bytes = fromStage ? staged : new Uint8Array(await request.arrayBuffer());
+  staged = null;
+  if (bytes === null) return json({ error: 'nothing staged' }, 409);
   const fresh = createFeedConsumer('filter', keys.value, { maxBytes: 1 << 30 });
   const start = performance.now();
   const applied = await fresh.apply(bytes, Date.now());
@@ -78,7 +83,10 @@ export default {
         urls = (await request.text()).split('\n').filter((l) => l !== '');
         return json({ urls: urls.length });
       case '/load':
-        return load(request, q.get('key') ?? '');
+        return load(request, q.get('key') ?? '', q.get('staged') === '1');
+      case '/stage':
+        staged = new Uint8Array(await request.arrayBuffer());
+        return json({ bytes: staged.length });
       case '/ghostery': {
         const list = await request.text();
         const start = performance.now();

@@ -12,11 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { encodeArtifact } from '../src/core/artifact.ts';
 import { DEFAULT_BLOOM_FPR } from '../src/core/confirm.ts';
 import { encodeFilterSnapshot } from '../src/core/filter-payload.ts';
-import { exportPublicKey, generateSigningKey } from '../src/core/keys.ts';
+import { exportPublicKey, generateSigningKey, type SigningKey } from '../src/core/keys.ts';
 import { bundleEdge, type EdgeRuntime, startEdgeRuntime } from '../workers/tools/runtime.ts';
 import { cpuSecondsOf } from './lib/child.ts';
 import { missingData, NRD_LIST, PHISHING_DOMAINS, PHISHING_URLS, readLines, shownPath } from './lib/data.ts';
 import { formatNumber, Recorder } from './lib/result.ts';
+import { generatedNames, realNames } from './lib/scale-names.ts';
 import { MiB, median } from './lib/timing.ts';
 
 const ENTRIES = 1_000_000;
@@ -24,7 +25,10 @@ const FPR = DEFAULT_BLOOM_FPR;
 const ROUNDS = 7;
 const GHOSTERY_ROUNDS = 3;
 const LOADS = 5;
-const GOALS = { ratio: 3, memoryMiB: 32, loadMs: 300 };
+const GOALS = { ratio: 3, memoryMiB: 32, loadMs: 300, scaleMemoryMiB: 64, scaleLoadMs: 1000 };
+/** The national-scale state: the real domain lists, then generated names up to the count. */
+const SCALE_ENTRIES = Number(process.env.TAKEDOWN_BENCH_EDGE_SCALE ?? 10_000_000);
+const SCALE_LOADS = 3;
 
 const rec = new Recorder(
   'edge',
@@ -41,7 +45,15 @@ const rec = new Recorder(
     `\`main_frame\` request with the same domains as \`||domain^\` filters, ${GHOSTERY_ROUNDS} rounds; the ` +
     `median pass counts. Load+verify: \`FeedConsumer.apply\` of the artifact, median of ${LOADS}, timed alike. ` +
     'Memory: V8 heap used plus array-buffer backing stores of the isolate (DevTools `Runtime.getHeapUsage` ' +
-    'after a forced GC), with the state or engine held minus without it.',
+    'after a forced GC), with the state or engine held minus without it. ' +
+    `At ${formatNumber(SCALE_ENTRIES)} entries: every distinct name of the lists under ../shared/data/domains/ (in ` +
+    'file order), then generated names (`e<i>.takedown-scale-<i mod 4099>.com`, bench/lib/scale-names.ts) up to ' +
+    'the count, as `domain/` expressions. The bench worker drops every state, receives the artifact (one buffer, ' +
+    "as a bucket read hands it over), then verifies and loads it while the bench reads the isolate's heap usage " +
+    '(no GC: garbage counts) as often as the inspector answers; the peak while loading is the largest of those ' +
+    'readings, of the isolate holding the bytes before and of the state after, minus the empty isolate. The held ' +
+    `state is measured as above; load+verify is the median CPU time of ${SCALE_LOADS} such loads, each into an ` +
+    'empty isolate.',
 );
 
 /** How long one exchange with the inspector may take; a forced GC of the 1M-entry state takes under a second. */
@@ -213,22 +225,12 @@ async function passes(runtime: EdgeRuntime, workerd: number, modes: readonly str
   ) as Record<string, { perSecond: number; perCpuSecond: number; hits: number }>;
 }
 
-async function main(): Promise<void> {
-  const missing = missingData(PHISHING_URLS, PHISHING_DOMAINS, NRD_LIST);
-  if (missing) {
-    rec.skip(missing);
-    return;
-  }
-  const names = new Set(readLines(PHISHING_DOMAINS).map((d) => d.trim().toLowerCase()));
-  for (const name of readLines(NRD_LIST)) {
-    if (names.size >= ENTRIES) break;
-    names.add(name);
-  }
-  const domains = [...names];
-  const expressions = domains.map((d) => `${d}/`);
-  const urls = readLines(PHISHING_URLS);
-  const key = await generateSigningKey();
-  const snapshot = await encodeFilterSnapshot(expressions, { fpr: FPR });
+/** A signed snapshot artifact of `domain/` entries for `names`. */
+async function snapshotArtifact(names: readonly string[], key: SigningKey) {
+  const snapshot = await encodeFilterSnapshot(
+    names.map((d) => `${d}/`),
+    { fpr: FPR },
+  );
   const now = Date.now();
   const artifact = await encodeArtifact(
     {
@@ -244,6 +246,97 @@ async function main(): Promise<void> {
     snapshot.payload,
     key,
   );
+  return { artifact, entryCount: snapshot.entryCount, bits: snapshot.bits };
+}
+
+/**
+ * The state at national scale: peak isolate memory while it loads (heap usage read as often as the inspector
+ * answers, garbage included), the state it holds afterwards, and the CPU time of load+verify.
+ */
+async function scaleSection(runtime: EdgeRuntime, inspector: Inspector, workerd: number, key: SigningKey) {
+  const real = realNames(SCALE_ENTRIES);
+  const names = [...real, ...generatedNames('e', 0, SCALE_ENTRIES - real.length)];
+  const { artifact, entryCount, bits } = await snapshotArtifact(names, key);
+  names.length = 0;
+  rec.figure(
+    `${formatNumber(SCALE_ENTRIES)}: snapshot artifact`,
+    artifact.length / MiB,
+    'MiB',
+    `${formatNumber(entryCount)} entries (${formatNumber(real.length)} real names); root keys of ${bits.root} bits`,
+  );
+  const keyText = encodeURIComponent(exportPublicKey(key.publicKey));
+  const loadCpu: number[] = [];
+  const loads: number[] = [];
+  let empty = 0;
+  let staged = 0;
+  let peak = 0;
+  let readings = 0;
+  for (let i = 0; i < SCALE_LOADS; i++) {
+    await post(runtime, '/drop?what=state', '');
+    if (i === 0) empty = await inspector.memory();
+    await post(runtime, '/stage', artifact);
+    if (i === 0) staged = await inspector.memory();
+    let loading = i === 0;
+    const sampler = (async () => {
+      while (loading) {
+        const usage = await inspector.call('Runtime.getHeapUsage');
+        peak = Math.max(peak, (usage.usedSize ?? 0) + (usage.backingStorageSize ?? 0));
+        readings++;
+      }
+    })();
+    const before = cpuMsOf(workerd);
+    try {
+      loads.push((await post(runtime, `/load?key=${keyText}&staged=1`, '')).ms as number);
+    } finally {
+      loading = false;
+    }
+    loadCpu.push(cpuMsOf(workerd) - before);
+    await sampler;
+  }
+  const held = (await inspector.memory()) - empty;
+  const peakBytes = Math.max(peak, staged, held + empty) - empty;
+  const { check } = await passes(runtime, workerd, ['check'], 3);
+  if (!check) throw new Error('no timing for check at scale');
+  await post(runtime, '/drop?what=state', '');
+  const load = rec.figure(
+    `${formatNumber(SCALE_ENTRIES)}: load + verify`,
+    median(loadCpu),
+    'ms',
+    `CPU time; ${median(loads).toFixed(0)} ms by the isolate's clock; first ${loadCpu[0]?.toFixed(0)} ms`,
+  );
+  rec.figure(`${formatNumber(SCALE_ENTRIES)}: loaded state`, held / MiB, 'MiB');
+  rec.figure(
+    `${formatNumber(SCALE_ENTRIES)}: peak while loading`,
+    peakBytes / MiB,
+    'MiB',
+    `the artifact's bytes (${((staged - empty) / MiB).toFixed(1)} MiB held before the load) included; max of ` +
+      `${readings} heap readings (garbage included) during the load, the bytes before it and the state after it`,
+  );
+  rec.figure(
+    `${formatNumber(SCALE_ENTRIES)}: check (canonicalize + expressions + filter)`,
+    check.perCpuSecond,
+    'URLs/s',
+    `${formatNumber(check.perSecond)} by the isolate's clock; ${check.hits} blocked`,
+  );
+  return { load, held, peakBytes };
+}
+
+async function main(): Promise<void> {
+  const missing = missingData(PHISHING_URLS, PHISHING_DOMAINS, NRD_LIST);
+  if (missing) {
+    rec.skip(missing);
+    return;
+  }
+  const names = new Set(readLines(PHISHING_DOMAINS).map((d) => d.trim().toLowerCase()));
+  for (const name of readLines(NRD_LIST)) {
+    if (names.size >= ENTRIES) break;
+    names.add(name);
+  }
+  const domains = [...names];
+  const urls = readLines(PHISHING_URLS);
+  const key = await generateSigningKey();
+  const snapshot = await snapshotArtifact(domains, key);
+  const { artifact } = snapshot;
   rec.figure(
     'snapshot artifact',
     artifact.length / MiB,
@@ -319,6 +412,8 @@ async function main(): Promise<void> {
     rec.figure('Ghostery: engine in memory', engineBytes / MiB, 'MiB');
     rec.figure('Ghostery: serialized engine', (built.serializedBytes as number) / MiB, 'MiB');
 
+    const scale = await scaleSection(runtime, inspector, workerd, key);
+
     rec.goal('check vs parse (CPU time)', `<= ${GOALS.ratio}x`, `${ratio.toFixed(2)}x`, ratio <= GOALS.ratio);
     rec.goal(
       '1M-entry state in memory',
@@ -331,6 +426,19 @@ async function main(): Promise<void> {
       `< ${GOALS.loadMs} ms`,
       `${load.toFixed(0)} ms`,
       load < GOALS.loadMs,
+    );
+    const scaleLabel = `${formatNumber(SCALE_ENTRIES)}-entry state`;
+    rec.goal(
+      `${scaleLabel}, peak while loading`,
+      `< ${GOALS.scaleMemoryMiB} MiB`,
+      `${(scale.peakBytes / MiB).toFixed(1)} MiB (held ${(scale.held / MiB).toFixed(1)} MiB)`,
+      scale.peakBytes < GOALS.scaleMemoryMiB * MiB,
+    );
+    rec.goal(
+      `${scaleLabel}, load + verify (CPU time)`,
+      `< ${GOALS.scaleLoadMs} ms`,
+      `${scale.load.toFixed(0)} ms`,
+      scale.load < GOALS.scaleLoadMs,
     );
     rec.note(
       `URLs: ${formatNumber(urls.length)}; blocked by the filter ${formatNumber(check.hits)}, by Ghostery ` +

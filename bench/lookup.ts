@@ -37,7 +37,8 @@ const rec = new Recorder(
     'and each of its suffixes after a dot and, on the mixed list, on `host + pathname + search` and ' +
     `\`host + pathname\`. ${ROUNDS} rounds with the variants interleaved after a warm-up pass; medians of CPU ` +
     'time (URLs per CPU second). Memory: heap (plus array buffers) held after a full GC, the Set with its ' +
-    'strings (each a flat copy), the state with its Bloom filter and key arrays; median of ' +
+    'strings (each a flat copy), the state with the snapshot payload it keeps (Bloom filter and coded keys) and ' +
+    'its key index; median of ' +
     `${MEMORY_SAMPLES} copies of each.`,
 );
 
@@ -154,7 +155,8 @@ async function retained<T>(build: () => T): Promise<{ value: T; bytes: number }>
 async function stateOf(expressions: readonly string[], fpr: number) {
   const { payload } = await encodeFilterSnapshot(expressions, { fpr });
   return retained(() => {
-    const made = FilterState.fromSnapshot(payload);
+    // Each copy keeps a payload of its own: the state works on the payload's bytes, which a consumer holds.
+    const made = FilterState.fromSnapshot(payload.slice());
     if (!made.ok) throw new Error(made.error.message);
     return made.value;
   });

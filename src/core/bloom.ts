@@ -121,28 +121,36 @@ export function bloomShape(capacity: number, fpr: number): { size: number; hashC
 
 /** A Bloom filter over (class, key, extension); see the header for its indexes. */
 export class KeyBloom {
-  /** bloom-filters' own bit array, bit i at byte i >> 3, mask 1 << (i & 7). */
-  private readonly bits: Uint8Array;
   private readonly hashing = new KeyHashing();
-  /** Number of bits (m). */
-  readonly size: number;
-  /** Number of hash functions (k). */
-  readonly hashCount: number;
 
-  private constructor(private readonly filter: BloomFilterInstance) {
-    filter._hashing = this.hashing;
-    this.bits = filter._filter.array;
-    this.size = filter.size;
-    this.hashCount = filter._nbHashes;
+  private constructor(
+    /** Number of bits (m). */
+    readonly size: number,
+    /** Number of hash functions (k). */
+    readonly hashCount: number,
+    /** The raw bit array, bit i at byte i >> 3, mask 1 << (i & 7): bloom-filters' own, or a payload's bytes. */
+    private readonly bits: Uint8Array,
+    /**
+     * bloom-filters' filter over `bits`: built by {@link create} and {@link copy}, which take elements; a view
+     * of a payload ({@link fromBytes}) makes one only when asked for the library's own `has`, and takes none.
+     */
+    private filter: BloomFilterInstance | null,
+    /** False for a view of a payload: its bytes are the payload's, never written. */
+    private readonly takesElements: boolean,
+  ) {
+    if (filter !== null) filter._hashing = this.hashing;
   }
 
   /** An empty filter with room for `capacity` elements at rate `fpr` ({@link bloomShape}). */
   static create(capacity: number, fpr: number): KeyBloom {
     const { size, hashCount } = bloomShape(Math.max(1, capacity), fpr);
-    return new KeyBloom(new BloomFilter(size, hashCount));
+    return KeyBloom.owning(new BloomFilter(size, hashCount));
   }
 
-  /** A filter of `size` bits and `hashCount` hashes holding `bytes`, its raw bit array (copied). */
+  /**
+   * A read-only filter of `size` bits and `hashCount` hashes over `bytes`, its raw bit array: a view, not a
+   * copy, so a consumer holding the payload holds the filter once. {@link copy} gives one that takes elements.
+   */
   static fromBytes(size: number, hashCount: number, bytes: Uint8Array): Result<KeyBloom> {
     if (!Number.isInteger(size) || size < 1 || size > MAX_BLOOM_BITS) {
       return fail('bloom_malformed', `Bloom size ${size} bits is out of range`);
@@ -158,19 +166,26 @@ export class KeyBloom {
     if (spare !== 0 && (bytes[bytes.length - 1] as number) >>> spare !== 0) {
       return fail('bloom_malformed', 'Bloom bit array has bits set past its size');
     }
-    return ok(KeyBloom.holding(size, hashCount, bytes));
+    return ok(new KeyBloom(size, hashCount, bytes, null, false));
   }
 
-  /** A filter of `size` bits and `hashCount` hashes whose bit array is a copy of `bytes` (already checked). */
-  private static holding(size: number, hashCount: number, bytes: Uint8Array): KeyBloom {
-    const filter = new BloomFilter(size, hashCount);
-    filter._filter.array.set(bytes);
-    return new KeyBloom(filter);
+  private static owning(filter: BloomFilterInstance): KeyBloom {
+    return new KeyBloom(filter.size, filter._nbHashes, filter._filter.array, filter, true);
   }
 
-  /** A copy that can take more elements while this one stays as it is. */
+  /** A copy that takes elements while this one stays as it is. */
   copy(): KeyBloom {
-    return KeyBloom.holding(this.size, this.hashCount, this.bits);
+    const filter = new BloomFilter(this.size, this.hashCount);
+    filter._filter.array.set(this.bits);
+    return KeyBloom.owning(filter);
+  }
+
+  /** The filter that takes elements; a view of a payload takes none. */
+  private writable(): BloomFilterInstance {
+    if (this.filter === null || !this.takesElements) {
+      throw new TypeError('a Bloom filter read from a payload takes no elements: add to a copy');
+    }
+    return this.filter;
   }
 
   /** Adds the key of width `bits` (`head` and `tail`, confirm.ts) with its extension; `path` for a path key. */
@@ -179,13 +194,13 @@ export class KeyBloom {
     const high = bits > 32 ? Math.floor(head / 2 ** (headWidth - 32)) : head;
     const low = bits > 32 ? (head - high * 2 ** (headWidth - 32)) * 2 ** (bits - headWidth) + tail : 0;
     this.hashing.prepare(high, low, extension, path);
-    this.filter.add(PREPARED_TRIPLE);
+    this.writable().add(PREPARED_TRIPLE);
   }
 
   /** Adds the key of width `bits` that `hash` (an expression's 128-bit hash) gives, with its extension. */
   addHash(hash: Uint32Array, bits: number, path: boolean): void {
     this.hashing.prepare(hashHigh(hash, bits), hashLow(hash, bits), hashExtension(hash), path);
-    this.filter.add(PREPARED_TRIPLE);
+    this.writable().add(PREPARED_TRIPLE);
   }
 
   /**
@@ -212,6 +227,12 @@ export class KeyBloom {
 
   /** bloom-filters' own `has`, through its hashing extension point: the reference {@link hasHash} must equal. */
   libraryHas(hash: Uint32Array, bits: number, path: boolean): boolean {
+    if (this.filter === null) {
+      // bloom-filters over the same bytes, only read here.
+      this.filter = new BloomFilter(this.size, this.hashCount);
+      this.filter._filter.array = this.bits;
+      this.filter._hashing = this.hashing;
+    }
     this.hashing.prepare(hashHigh(hash, bits), hashLow(hash, bits), hashExtension(hash), path);
     return this.filter.has(PREPARED_TRIPLE);
   }

@@ -2,7 +2,7 @@
  * Sorted key sets of the `filter` feed: building them from expressions, searching, merging a delta in,
  * and the state checksum that snapshots and deltas announce. A state has one key set per key class.
  */
-import { sha256Hex } from './bytes.ts';
+
 import {
   confirmationKey,
   headBits,
@@ -13,9 +13,8 @@ import {
   keyTail,
   type PerClass,
 } from './confirm.ts';
+import { arraySource, keySourcesChecksum } from './filter-checksum.ts';
 import { hashExpression } from './hash.ts';
-
-const TWO_32 = 2 ** 32;
 
 /** The sorted unique keys of each class. */
 export type ClassKeys = PerClass<Float64Array>;
@@ -109,7 +108,8 @@ export function narrowKeys(wideKeys: Float64Array, bits: number): Float64Array {
 }
 
 /** Whether sorted `keys` holds `key` (binary search; allocates nothing). */
-export const containsKey = (keys: Float64Array, key: number): boolean => indexOfKey(keys, key) >= 0;
+export const containsKey = (keys: Float64Array | Uint32Array, key: number): boolean =>
+  indexOfKey(keys, key) >= 0;
 
 /** Whether two sorted key sets share a key. */
 export function intersects(a: Float64Array, b: Float64Array): boolean {
@@ -144,49 +144,8 @@ export interface TailedKeys {
   tails: Uint16Array | null;
 }
 
-/**
- * The keys of the version after a delta: `base` without the keys at `removedRanks` (sorted indexes into
- * `base`) and with `added` (sorted, none in `base`; their tails kept when `base` has tails), as new arrays; null
- * when a rank is out of range or an added key is already held (the delta was made for another state).
- */
-export function applyKeyChanges(
-  base: TailedKeys,
-  added: Pick<ExtendedKeys, 'keys' | 'tails'>,
-  removedRanks: Float64Array,
-): TailedKeys | null {
-  const length = base.keys.length + added.keys.length - removedRanks.length;
-  const lastRank = removedRanks.length > 0 ? (removedRanks[removedRanks.length - 1] as number) : -1;
-  if (length < 0 || lastRank >= base.keys.length) return null;
-  const keys = new Float64Array(length);
-  const tails = base.tails === null ? null : new Uint16Array(length);
-  let at = 0;
-  let i = 0;
-  let j = 0;
-  let r = 0;
-  while (i < base.keys.length || j < added.keys.length) {
-    if (r < removedRanks.length && removedRanks[r] === i) {
-      i++;
-      r++;
-      continue;
-    }
-    const x = i < base.keys.length ? (base.keys[i] as number) : Number.POSITIVE_INFINITY;
-    const y = j < added.keys.length ? (added.keys[j] as number) : Number.POSITIVE_INFINITY;
-    if (x === y) return null;
-    if (x < y) {
-      if (tails !== null) tails[at] = (base.tails as Uint16Array)[i] as number;
-      keys[at++] = x;
-      i++;
-    } else {
-      if (tails !== null) tails[at] = added.tails[j] as number;
-      keys[at++] = y;
-      j++;
-    }
-  }
-  return { keys, tails };
-}
-
 /** The index of `key` in sorted `keys`, or -1 (binary search; allocates nothing). */
-export function indexOfKey(keys: Float64Array, key: number): number {
+export function indexOfKey(keys: Float64Array | Uint32Array, key: number): number {
   let low = 0;
   let high = keys.length - 1;
   while (low <= high) {
@@ -232,19 +191,8 @@ export function lowerBound(keys: Float64Array, value: number, from = 0): number 
 
 /**
  * The state checksum: lower-case hex SHA-256 over the root key count, then the sorted root keys, then the
- * sorted path keys, each number written as 8 bytes big-endian. The count marks where the classes meet, so two
- * states that differ only in the class of a key never share a checksum.
+ * sorted path keys, each number written as 8 bytes big-endian (filter-checksum.ts). The count marks where the
+ * classes meet, so two states that differ only in the class of a key never share a checksum.
  */
-export function keySetChecksum(keys: ClassKeys): Promise<string> {
-  const { root, path } = keys;
-  const bytes = new Uint8Array((1 + root.length + path.length) * 8);
-  const view = new DataView(bytes.buffer);
-  const put = (at: number, value: number) => {
-    view.setUint32(at * 8, Math.floor(value / TWO_32));
-    view.setUint32(at * 8 + 4, value % TWO_32);
-  };
-  put(0, root.length);
-  for (let i = 0; i < root.length; i++) put(1 + i, root[i] as number);
-  for (let i = 0; i < path.length; i++) put(1 + root.length + i, path[i] as number);
-  return sha256Hex(bytes);
-}
+export const keySetChecksum = (keys: ClassKeys): Promise<string> =>
+  keySourcesChecksum(arraySource(keys.root), arraySource(keys.path));

@@ -82,7 +82,7 @@ import {
   type TailedKeys,
 } from './filter-keys.ts';
 import { hashExpression } from './hash.ts';
-import { riceDecode, riceEncode } from './rice.ts';
+import { RiceCursor, riceDecode, riceEncode } from './rice.ts';
 import { fail, ok, type Result } from './types.ts';
 
 export const FILTER_FORMAT_VERSION = 3;
@@ -115,6 +115,30 @@ export interface DecodedFilterSnapshot {
   capacity: number;
   bloom: KeyBloom;
   keys: PerClass<TailedKeys>;
+}
+
+/** One key class of a snapshot payload as its coded bytes (the heads' Rice header checked, nothing decoded). */
+export interface CodedClass {
+  /** The Rice-coded sorted heads (rice.ts). */
+  heads: Uint8Array;
+  /** Key count, from the heads' header. */
+  count: number;
+  /** Their tails, `tailBits` each, packed least significant bit first. */
+  tails: Uint8Array;
+  /** Sorted indexes of the keys whose tail matches any tail (decoded: there are few). */
+  wildcards: Float64Array;
+}
+
+/** A snapshot payload read in place: the header, a view of its Bloom filter and each class's coded keys. */
+export interface FilterSnapshotSections {
+  bits: KeyWidths;
+  /** Elements put in the Bloom filter. */
+  inserted: number;
+  /** Elements the Bloom filter takes before the bound needs a new snapshot. */
+  capacity: number;
+  /** A view of the payload's bit array, not a copy. */
+  bloom: KeyBloom;
+  classes: PerClass<CodedClass>;
 }
 
 /** A decoded delta payload: per class, the added keys with their tails and extensions, the removed keys' indexes. */
@@ -283,8 +307,12 @@ export function filterSnapshotWidths(payload: Uint8Array): KeyWidths | undefined
   return isKeyWidths(bits) ? bits : undefined;
 }
 
-/** Decode and check a snapshot payload; a failure names what is wrong. */
-export function decodeFilterSnapshot(payload: Uint8Array): Result<DecodedFilterSnapshot> {
+/**
+ * Reads a snapshot payload in place: checks the header and the section lengths and returns views of the
+ * payload's bytes. The heads are not decoded here: {@link decodeFilterSnapshot} decodes them, and a consumer
+ * that keeps the payload searches them coded (filter-coded-keys.ts); either checks every gap.
+ */
+export function readFilterSnapshot(payload: Uint8Array): Result<FilterSnapshotSections> {
   const header = checkHeader(payload, SNAPSHOT_MAGIC, SNAPSHOT_HEADER_BYTES, 'snapshot');
   if (!header.ok) return header;
   const view = header.value;
@@ -311,15 +339,43 @@ export function decodeFilterSnapshot(payload: Uint8Array): Result<DecodedFilterS
   const bloom = KeyBloom.fromBytes(size, hashCount, payload.subarray(SNAPSHOT_HEADER_BYTES, keysStart));
   if (!bloom.ok) return bloom;
   const reader = new SectionReader(payload, keysStart);
-  const root = reader.snapshotClass(bits.root, view.getUint32(28), view.getUint32(32), 'root');
+  const root = reader.codedClass(bits.root, view.getUint32(28), view.getUint32(32), 'root');
   if (!root.ok) return root;
-  const path = reader.snapshotClass(bits.path, view.getUint32(36), null, 'path');
+  const path = reader.codedClass(bits.path, view.getUint32(36), null, 'path');
   if (!path.ok) return path;
-  const found = root.value.keys.length + path.value.keys.length;
+  const found = root.value.count + path.value.count;
   if (found > inserted) {
     return fail('filter_malformed', `snapshot holds ${found} keys for ${inserted} Bloom elements`);
   }
-  return ok({ bits, inserted, capacity, bloom: bloom.value, keys: { root: root.value, path: path.value } });
+  return ok({
+    bits,
+    inserted,
+    capacity,
+    bloom: bloom.value,
+    classes: { root: root.value, path: path.value },
+  });
+}
+
+/** Decode and check a snapshot payload; a failure names what is wrong. The Bloom filter is a view. */
+export function decodeFilterSnapshot(payload: Uint8Array): Result<DecodedFilterSnapshot> {
+  const read = readFilterSnapshot(payload);
+  if (!read.ok) return read;
+  const { bits, inserted, capacity, bloom, classes } = read.value;
+  const root = decodeClass(classes.root, bits.root);
+  if (!root.ok) return root;
+  const path = decodeClass(classes.path, bits.path);
+  if (!path.ok) return path;
+  return ok({ bits, inserted, capacity, bloom, keys: { root: root.value, path: path.value } });
+}
+
+function decodeClass(coded: CodedClass, bits: number): Result<TailedKeys> {
+  const heads = riceDecode(coded.heads);
+  if (!heads.ok) return heads;
+  const tail = tailBits(bits);
+  if (tail === 0) return ok({ keys: heads.value.keys, tails: null });
+  const [tails] = unpackFields(coded.tails, coded.count, [tail]) as [Uint16Array];
+  for (const index of coded.wildcards) tails[index] = TAIL_ANY;
+  return ok({ keys: heads.value.keys, tails });
 }
 
 /**
@@ -420,6 +476,28 @@ function packFields(fields: Uint16Array[], widths: number[]): Uint8Array {
   return out;
 }
 
+/** The fields {@link packFields} wrote for `count` entries; null when the padding bits are not zero. */
+function unpackFields(bytes: Uint8Array, count: number, widths: number[]): Uint16Array[] | null {
+  const fields = widths.map(() => new Uint16Array(count));
+  // Least significant bit first: a 32-bit accumulator refilled a byte at a time (widths are at most 16).
+  let acc = 0;
+  let filled = 0;
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    for (let f = 0; f < widths.length; f++) {
+      const width = widths[f] as number;
+      while (filled < width) {
+        acc |= (bytes[at++] as number) << filled;
+        filled += 8;
+      }
+      (fields[f] as Uint16Array)[i] = acc & ((1 << width) - 1);
+      acc >>>= width;
+      filled -= width;
+    }
+  }
+  return acc === 0 ? fields : null;
+}
+
 /** Reads the sections of a payload in order; every read checks that its bytes are there. */
 class SectionReader {
   constructor(
@@ -427,29 +505,32 @@ class SectionReader {
     private at: number,
   ) {}
 
-  snapshotClass(
-    bits: number,
-    headBytes: number,
-    wildcardBytes: number | null,
-    cls: string,
-  ): Result<TailedKeys> {
-    const heads = this.keys(headBytes, headBits(bits), `snapshot ${cls} heads`);
-    if (!heads.ok) return heads;
-    const count = heads.value.length;
+  codedClass(bits: number, headBytes: number, wildcardBytes: number | null, cls: string): Result<CodedClass> {
+    const heads = this.take(headBytes);
+    if (heads === null) return fail('filter_truncated', `payload ends inside its snapshot ${cls} heads`);
+    const cursor = RiceCursor.open(heads);
+    if (!cursor.ok) return cursor;
+    if (cursor.value.bits !== headBits(bits)) {
+      const what = `snapshot ${cls} heads have width ${cursor.value.bits}`;
+      return fail('filter_malformed', `${what}, the header says ${headBits(bits)}`);
+    }
+    const count = cursor.value.count;
     const tail = tailBits(bits);
-    const fields = this.fields(count, [tail], `snapshot ${cls} tails`);
-    if (!fields.ok) return fields;
+    const tails = this.take(Math.ceil((count * tail) / 8));
+    if (tails === null) return fail('filter_truncated', `payload ends inside its snapshot ${cls} tails`);
+    const spare = (count * tail) % 8;
+    if (spare !== 0 && (tails[tails.length - 1] as number) >>> spare !== 0) {
+      return fail('filter_malformed', `snapshot ${cls} tails have non-zero padding`);
+    }
     const rest = this.payload.length - this.at;
     const any = this.keys(wildcardBytes ?? rest, INDEX_BITS, `snapshot ${cls} wildcard indexes`);
     if (!any.ok) return any;
-    const tails = fields.value[0] as Uint16Array;
     for (const index of any.value) {
       if (index >= count || tail === 0) {
         return fail('filter_malformed', `snapshot ${cls} wildcard index ${index} names no key with a tail`);
       }
-      tails[index] = TAIL_ANY;
     }
-    return ok({ keys: heads.value, tails: tail > 0 ? tails : null });
+    return ok({ heads, count, tails, wildcards: any.value });
   }
 
   deltaClass(
@@ -486,24 +567,8 @@ class SectionReader {
     const perEntry = widths.reduce((sum, width) => sum + width, 0);
     const bytes = this.take(Math.ceil((count * perEntry) / 8));
     if (bytes === null) return fail('filter_truncated', `payload ends inside its ${what}`);
-    const fields = widths.map(() => new Uint16Array(count));
-    // Least significant bit first: a 32-bit accumulator refilled a byte at a time (widths are at most 16).
-    let acc = 0;
-    let filled = 0;
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      for (let f = 0; f < widths.length; f++) {
-        const width = widths[f] as number;
-        while (filled < width) {
-          acc |= (bytes[at++] as number) << filled;
-          filled += 8;
-        }
-        (fields[f] as Uint16Array)[i] = acc & ((1 << width) - 1);
-        acc >>>= width;
-        filled -= width;
-      }
-    }
-    if (acc !== 0) return fail('filter_malformed', `${what} have non-zero padding`);
+    const fields = unpackFields(bytes, count, widths);
+    if (fields === null) return fail('filter_malformed', `${what} have non-zero padding`);
     return ok(fields);
   }
 

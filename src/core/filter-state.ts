@@ -1,13 +1,16 @@
 /**
  * A consumer's view of the `filter` feed: a snapshot's Bloom filter plus the deltas applied since.
  *
- * Full mode keeps the current sorted key sets: a lookup is a Bloom hit confirmed by binary search in the key
- * set of the expression's class, so removed keys stop matching although the filter still has their bits. A key
- * a delta adds goes into a copy of the Bloom filter with its extension (confirm.ts), so every key is checked
- * the same way and the false-block bound holds at every version: a delta that would take the filter past the
- * snapshot's insert capacity, or the bound past its target, is refused with `resync_required`.
- * Lean mode keeps only the Bloom filter and the key counts, for memory-short consumers that confirm hits with
- * the hub (a key removed since the snapshot stays a candidate); it cannot compute a checksum.
+ * Full mode keeps the snapshot payload itself and nothing decoded beside it: the Bloom filter is a view of its
+ * bit array, and a Bloom hit is confirmed in the Rice-coded keys of the expression's class through a sampled
+ * index (filter-coded-keys.ts). Deltas change the key sets as an overlay of removed snapshot keys and added
+ * keys (filter-key-set.ts), so removed keys stop matching although the filter still has their bits, and an
+ * added key is confirmed by its head, tail and extension. The false-block bound holds at every version: every
+ * added key counts as a Bloom element, and a delta that would take the elements past the snapshot's insert
+ * capacity, or the bound past its target, is refused with `resync_required`.
+ * Lean mode keeps only a copy of the Bloom filter and the key counts, for memory-short consumers that confirm
+ * hits with the hub (a key removed since the snapshot stays a candidate); a key a delta adds goes into that
+ * copy with its extension; it cannot compute a checksum.
  */
 import { bloomRate, type KeyBloom } from './bloom.ts';
 import {
@@ -17,20 +20,16 @@ import {
   isRootExpression,
   type KeyClass,
   type KeyWidths,
+  keyExtension,
   keyTail,
   type PerClass,
   sameKeyWidths,
 } from './confirm.ts';
 import { anyExpressionMatches } from './expressions.ts';
-import {
-  applyKeyChanges,
-  containsKey,
-  indexOfKey,
-  keySetChecksum,
-  TAIL_ANY,
-  type TailedKeys,
-} from './filter-keys.ts';
-import { decodeFilterDelta, decodeFilterSnapshot } from './filter-payload.ts';
+import { keySourcesChecksum } from './filter-checksum.ts';
+import { CodedKeys } from './filter-coded-keys.ts';
+import { KeySet } from './filter-key-set.ts';
+import { decodeFilterDelta, readFilterSnapshot } from './filter-payload.ts';
 import { hashExpressionRange } from './hash.ts';
 import { fail, ok, type Result } from './types.ts';
 import type { CanonicalUrl } from './url.ts';
@@ -61,8 +60,8 @@ export class FilterState {
     private readonly inserted: number,
     /** Elements the Bloom filter takes before the bound needs a new snapshot. */
     private readonly capacity: number,
-    /** Full mode: the current sorted key heads and their tails; lean mode: null. */
-    private readonly keys: PerClass<TailedKeys> | null,
+    /** Full mode: the current key sets, over the snapshot payload's coded keys; lean mode: null. */
+    private readonly keys: PerClass<KeySet> | null,
     /**
      * Whether the snapshot keeps the bound up to its insert capacity, so deltas are held to it; one whose widths
      * were forced narrower than the bound needs (tests, experiments) is not.
@@ -70,12 +69,20 @@ export class FilterState {
     private readonly bounded: boolean,
   ) {}
 
-  /** A state from a snapshot payload; a failure when the payload is malformed. */
+  /**
+   * A state from a snapshot payload; a failure when the payload is malformed. A full state keeps `payload`
+   * (it must not change afterwards); a lean one copies its Bloom filter and keeps nothing else.
+   */
   static fromSnapshot(payload: Uint8Array, options: FilterStateOptions = {}): Result<FilterState> {
-    const snapshot = decodeFilterSnapshot(payload);
+    const snapshot = readFilterSnapshot(payload);
     if (!snapshot.ok) return snapshot;
-    const { bits, bloom, keys, inserted, capacity } = snapshot.value;
-    const counts = { root: keys.root.keys.length, path: keys.path.keys.length };
+    const { bits, bloom, classes, inserted, capacity } = snapshot.value;
+    // Every gap is checked here, in lean mode too: a malformed payload is refused, never half used.
+    const root = CodedKeys.open(classes.root, bits.root);
+    if (!root.ok) return root;
+    const path = CodedKeys.open(classes.path, bits.path);
+    if (!path.ok) return path;
+    const counts = { root: root.value.count, path: path.value.count };
     // The keys grown to the capacity in their mix (all root when there are none), as the snapshot was sized.
     const total = counts.root + counts.path;
     const full =
@@ -84,7 +91,11 @@ export class FilterState {
         : { root: (counts.root * capacity) / total, path: (counts.path * capacity) / total };
     const bounded =
       falseBlockChance(full, bloomRate(bloom.size, bloom.hashCount, capacity), bits) < FALSE_BLOCK_TARGET;
-    return ok(new FilterState(bits, counts, bloom, inserted, capacity, options.lean ? null : keys, bounded));
+    if (options.lean) {
+      return ok(new FilterState(bits, counts, bloom.copy(), inserted, capacity, null, bounded));
+    }
+    const keys = { root: KeySet.of(root.value), path: KeySet.of(path.value) };
+    return ok(new FilterState(bits, counts, bloom, inserted, capacity, keys, bounded));
   }
 
   /** Whether this state keeps no key set. */
@@ -134,10 +145,10 @@ export class FilterState {
     if (outOfRange('root') || outOfRange('path')) {
       return fail('resync_required', 'delta removes keys the state does not hold');
     }
-    let keys: PerClass<TailedKeys> | null = null;
+    let keys: PerClass<KeySet> | null = null;
     if (this.keys !== null) {
-      const root = applyKeyChanges(this.keys.root, added.root, removedRanks.root);
-      const path = applyKeyChanges(this.keys.path, added.path, removedRanks.path);
+      const root = this.keys.root.apply(added.root, removedRanks.root);
+      const path = this.keys.path.apply(added.path, removedRanks.path);
       if (root === null || path === null) return fail('resync_required', 'delta does not fit the key sets');
       keys = { root, path };
     }
@@ -149,8 +160,9 @@ export class FilterState {
         `delta fills the Bloom filter to ${inserted} elements, past the snapshot's capacity ${this.capacity}`,
       );
     }
+    // A full state confirms added keys in its key sets; a lean one has only the filter to hold them.
     let bloom = this.bloom;
-    if (addedCount > 0) {
+    if (keys === null && addedCount > 0) {
       bloom = bloom.copy();
       for (const cls of ['root', 'path'] as const) {
         const { keys: heads, tails, extensions } = added[cls];
@@ -217,27 +229,31 @@ export class FilterState {
    */
   matchesHash(hash: Uint32Array, root: boolean): boolean {
     const bits = root ? this.bits.root : this.bits.path;
-    if (!this.bloom.hasHash(hash, bits, !root)) return false;
+    const inBloom = this.bloom.hasHash(hash, bits, !root);
     const keys = this.keys;
-    if (keys === null) return true;
+    if (keys === null) return inBloom;
     const set = root ? keys.root : keys.path;
-    const at = indexOfKey(set.keys, confirmationKey(hash, bits));
-    if (at < 0 || set.tails === null) return at >= 0;
-    const tail = set.tails[at] as number;
-    return tail === TAIL_ANY || tail === keyTail(hash, bits);
+    if (!inBloom && !set.changed) return false;
+    const head = confirmationKey(hash, bits);
+    const tail = keyTail(hash, bits);
+    if (inBloom && set.holdsSnapshotKey(head, tail)) return true;
+    return set.changed && set.holdsAddedKey(head, tail, keyExtension(hash));
   }
 
   /** Whether the key head `key` is held in class `cls` (full mode only: a lean state has no key set). */
   hasKey(cls: KeyClass, key: number): boolean {
     if (this.keys === null) throw new LeanFilterStateError('a lean filter state cannot look up a key');
-    return containsKey(this.keys[cls].keys, key);
+    return this.keys[cls].hasHead(key);
   }
 
-  /** The state checksum (see `keySetChecksum`), as the manifest announces it; rejects in lean mode. */
+  /**
+   * The state checksum (see `keySetChecksum`), as the manifest announces it, read from the key sets as they
+   * lie (streamed where the runtime can, filter-checksum.ts); rejects in lean mode.
+   */
   async checksum(): Promise<string> {
     if (this.keys === null)
       throw new LeanFilterStateError('a lean filter state keeps no key set to checksum');
-    return keySetChecksum({ root: this.keys.root.keys, path: this.keys.path.keys });
+    return keySourcesChecksum(this.keys.root.reader(), this.keys.path.reader());
   }
 
   /**

@@ -65,46 +65,169 @@ export function riceEncode(sortedUniqueKeys: Float64Array, bits: number): Uint8A
 
 /** Decode a Rice-coded key set; a failure (never an exception or an endless loop) for malformed bytes. */
 export function riceDecode(bytes: Uint8Array): Result<RiceKeys> {
-  if (bytes.length < RICE_HEADER_BYTES)
-    return fail('rice_truncated', `rice header needs 14 bytes, got ${bytes.length}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = view.getUint32(0);
-  const bits = bytes[4] as number;
-  const k = bytes[5] as number;
-  const first = view.getUint32(6) * TWO_32 + view.getUint32(10);
-  if (bits < 1 || bits > MAX_BITS) return fail('rice_malformed', `rice bits ${bits} not in 1..53`);
-  if (k > bits) return fail('rice_malformed', `rice parameter ${k} exceeds bits ${bits}`);
-  const limit = 2 ** bits;
-  if (first >= limit) return fail('rice_malformed', `first key ${first} is not below 2^${bits}`);
-  const streamBits = (bytes.length - RICE_HEADER_BYTES) * 8;
-  if (count === 0) {
-    if (first !== 0 || streamBits !== 0) return fail('rice_malformed', 'empty rice set carries data');
-    return ok({ bits, keys: new Float64Array(0) });
-  }
-  // Every gap takes at least k+1 bits: refuse a count the bytes cannot hold before allocating for it.
-  if ((count - 1) * (k + 1) > streamBits) {
-    return fail('rice_truncated', `${count} keys cannot fit in ${bytes.length} bytes`);
+  const opened = RiceCursor.open(bytes);
+  if (!opened.ok) return opened;
+  const cursor = opened.value;
+  const keys = new Float64Array(cursor.count);
+  if (cursor.read(keys, 0, keys.length) < 0) return cursor.failure();
+  if (!cursor.atCleanEnd()) return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
+  return ok({ bits: cursor.bits, keys });
+}
+
+/**
+ * Reads a Rice-coded key set a run of keys at a time, checking every gap as it goes, and can be put back at
+ * any key whose bit position it reported: a consumer can keep the coded bytes and search them through a
+ * sampled index instead of holding the decoded keys. The gap loop keeps its bit buffer in locals: it is what
+ * loading a 10M-key snapshot spends its time on.
+ */
+export class RiceCursor {
+  /** Next byte to buffer. */
+  private pos = RICE_HEADER_BYTES;
+  /** Buffered bits, least significant first, and how many. */
+  private acc = 0;
+  private filled = 0;
+  /** Index of the next key to read, and the key before it. */
+  private index = 0;
+  private previous = 0;
+  private problem: { code: string; message: string } | null = null;
+
+  private constructor(
+    private readonly bytes: Uint8Array,
+    /** Keys in the set. */
+    readonly count: number,
+    /** Every key is below 2^bits. */
+    readonly bits: number,
+    /** The Rice parameter. */
+    readonly k: number,
+    private readonly first: number,
+  ) {}
+
+  /** A cursor before the first key; a failure when the header is malformed or the count cannot fit. */
+  static open(bytes: Uint8Array): Result<RiceCursor> {
+    if (bytes.length < RICE_HEADER_BYTES)
+      return fail('rice_truncated', `rice header needs 14 bytes, got ${bytes.length}`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const count = view.getUint32(0);
+    const bits = bytes[4] as number;
+    const k = bytes[5] as number;
+    const first = view.getUint32(6) * TWO_32 + view.getUint32(10);
+    if (bits < 1 || bits > MAX_BITS) return fail('rice_malformed', `rice bits ${bits} not in 1..53`);
+    if (k > bits) return fail('rice_malformed', `rice parameter ${k} exceeds bits ${bits}`);
+    if (first >= 2 ** bits) return fail('rice_malformed', `first key ${first} is not below 2^${bits}`);
+    const streamBits = (bytes.length - RICE_HEADER_BYTES) * 8;
+    if (count === 0 && (first !== 0 || streamBits !== 0)) {
+      return fail('rice_malformed', 'empty rice set carries data');
+    }
+    // Every gap takes at least k+1 bits: refuse a count the bytes cannot hold before allocating for it.
+    if (count > 0 && (count - 1) * (k + 1) > streamBits) {
+      return fail('rice_truncated', `${count} keys cannot fit in ${bytes.length} bytes`);
+    }
+    return ok(new RiceCursor(bytes, count, bits, k, first));
   }
 
-  const keys = new Float64Array(count);
-  keys[0] = first;
-  const reader = new BitReader(bytes, RICE_HEADER_BYTES);
-  const unit = 2 ** k;
-  let previous = first;
-  for (let i = 1; i < count; i++) {
-    // The largest quotient that keeps the key below 2^bits bounds the unary run.
-    const maxQuotient = Math.floor((limit - 2 - previous) / unit);
-    const q = reader.readUnary(maxQuotient);
-    if (q < 0) return fail('rice_malformed', `gap ${i} runs past the end or past 2^${bits}`);
-    const r = reader.readWide(k);
-    if (r < 0) return fail('rice_truncated', `gap ${i} remainder runs past the end`);
-    const key = previous + 1 + q * unit + r;
-    if (key >= limit) return fail('rice_malformed', `key ${i} is not below 2^${bits}`);
-    keys[i] = key;
-    previous = key;
+  /** Index of the key the next read starts with. */
+  get at(): number {
+    return this.index;
   }
-  if (!reader.atCleanEnd()) return fail('rice_malformed', 'rice data has trailing bytes or non-zero padding');
-  return ok({ bits, keys });
+
+  /** Bit offset (from the start of the bytes) of the gap of the key the next read starts with. */
+  get position(): number {
+    return this.pos * 8 - this.filled;
+  }
+
+  /** Puts the cursor at key `index` (> 0), whose predecessor is `previous` and whose gap starts at bit `position`. */
+  seek(index: number, previous: number, position: number): void {
+    this.index = index;
+    this.previous = previous;
+    this.pos = Math.floor(position / 8);
+    const skip = position % 8;
+    this.filled = skip === 0 ? 0 : 8 - skip;
+    this.acc = skip === 0 ? 0 : (this.bytes[this.pos++] as number) >>> skip;
+  }
+
+  /**
+   * Reads at most `max` keys into `out` from index `from`, stopping after the first key >= `stop`; the number
+   * read (0 at the end of the set), or -1 when the bytes are malformed there ({@link failure} says why).
+   */
+  read(out: Float64Array, from: number, max: number, stop = Number.POSITIVE_INFINITY): number {
+    const bytes = this.bytes;
+    const length = bytes.length;
+    const k = this.k;
+    const unit = 2 ** k;
+    const limit = 2 ** this.bits;
+    let { pos, acc, filled, index, previous } = this;
+    const end = Math.min(this.count, index + max);
+    let read = 0;
+    while (index < end) {
+      let key: number;
+      if (index === 0) {
+        key = this.first;
+      } else {
+        // The quotient: a run of one-bits ended by a zero-bit, counted a buffered byte at a time.
+        let q = 0;
+        for (;;) {
+          if (filled === 0) {
+            if (pos >= length) return this.stop('rice_malformed', `gap ${index} runs past the end`);
+            acc = bytes[pos++] as number;
+            filled = 8;
+          }
+          const ones = 31 - Math.clz32(~acc & (acc + 1));
+          if (ones < filled) {
+            q += ones;
+            acc >>>= ones + 1;
+            filled -= ones + 1;
+            break;
+          }
+          q += filled;
+          acc = 0;
+          filled = 0;
+        }
+        // The remainder's k bits, in chunks of at most 24 bits, low chunk first.
+        let r = 0;
+        let scale = 1;
+        for (let left = k; left > 0; left -= CHUNK) {
+          const width = Math.min(left, CHUNK);
+          while (filled < width) {
+            if (pos >= length) return this.stop('rice_truncated', `gap ${index} remainder runs past the end`);
+            acc |= (bytes[pos++] as number) << filled;
+            filled += 8;
+          }
+          r += (acc & ((1 << width) - 1)) * scale;
+          acc >>>= width;
+          filled -= width;
+          scale *= 1 << width;
+        }
+        key = previous + 1 + q * unit + r;
+        if (key >= limit) return this.stop('rice_malformed', `key ${index} is not below 2^${this.bits}`);
+      }
+      out[from + read++] = key;
+      previous = key;
+      index++;
+      if (key >= stop) break;
+    }
+    this.pos = pos;
+    this.acc = acc;
+    this.filled = filled;
+    this.index = index;
+    this.previous = previous;
+    return read;
+  }
+
+  /** Whether every byte was read and the padding bits are zero. */
+  atCleanEnd(): boolean {
+    return this.pos === this.bytes.length && this.acc === 0;
+  }
+
+  /** Why {@link read} returned -1. */
+  failure(): Result<never> {
+    const problem = this.problem ?? { code: 'rice_malformed', message: 'rice data is malformed' };
+    return fail(problem.code, problem.message);
+  }
+
+  private stop(code: string, message: string): number {
+    this.problem = { code, message };
+    return -1;
+  }
 }
 
 function checkKeys(keys: Float64Array, bits: number): void {
@@ -189,70 +312,5 @@ class BitWriter {
     if (this.filled > 0) this.out[this.pos++] = this.acc & 0xff;
     this.acc = 0;
     this.filled = 0;
-  }
-}
-
-/** Reads what {@link BitWriter} wrote; -1 from a read means the bytes ran out. */
-class BitReader {
-  private acc = 0;
-  private filled = 0;
-  constructor(
-    private readonly bytes: Uint8Array,
-    private pos: number,
-  ) {}
-
-  readBits(n: number): number {
-    while (this.filled < n) {
-      if (this.pos >= this.bytes.length) return -1;
-      this.acc |= (this.bytes[this.pos++] as number) << this.filled;
-      this.filled += 8;
-    }
-    const value = this.acc & ((1 << n) - 1);
-    this.acc >>>= n;
-    this.filled -= n;
-    return value;
-  }
-
-  /** A run of one-bits ended by a zero-bit; -1 when the bytes end first or the run exceeds `max`. */
-  readUnary(max: number): number {
-    let run = 0;
-    for (;;) {
-      if (this.filled === 0) {
-        if (this.pos >= this.bytes.length) return -1;
-        this.acc = this.bytes[this.pos++] as number;
-        this.filled = 8;
-      }
-      // Trailing one-bits of the buffered byte, counted at once.
-      const zeros = ~this.acc;
-      const ones = 31 - Math.clz32(zeros & -zeros);
-      if (ones < this.filled) {
-        run += ones;
-        this.acc >>>= ones + 1;
-        this.filled -= ones + 1;
-        return run > max ? -1 : run;
-      }
-      run += this.filled;
-      this.acc = 0;
-      this.filled = 0;
-      if (run > max) return -1;
-    }
-  }
-
-  readWide(n: number): number {
-    let value = 0;
-    let scale = 1;
-    for (; n > 0; n -= CHUNK) {
-      const width = Math.min(n, CHUNK);
-      const chunk = this.readBits(width);
-      if (chunk < 0) return -1;
-      value += chunk * scale;
-      scale *= 2 ** width;
-    }
-    return value;
-  }
-
-  /** Whether every byte was consumed and the padding bits are zero. */
-  atCleanEnd(): boolean {
-    return this.pos === this.bytes.length && this.acc === 0;
   }
 }

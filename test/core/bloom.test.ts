@@ -130,18 +130,19 @@ describe('KeyBloom', () => {
     expect(passed).toBeLessThan(5);
   });
 
-  it('reads back from its raw bytes, copies them, and copies itself for a delta', () => {
+  it('reads a view of its raw bytes (no copy) that takes no elements, and copies itself to take them', () => {
     const bloom = filled(0.01);
     const bytes = bloom.bytes().slice();
-    const copy = KeyBloom.fromBytes(bloom.size, bloom.hashCount, bytes);
-    if (!copy.ok) throw new Error(copy.error.message);
-    bytes.fill(0);
-    expect(copy.value.bytes()).toEqual(bloom.bytes());
-    expect(members.every((e) => copy.value.hasHash(hashOf(e), BITS, false))).toBe(true);
-    const grown = copy.value.copy();
+    const view = KeyBloom.fromBytes(bloom.size, bloom.hashCount, bytes);
+    if (!view.ok) throw new Error(view.error.message);
+    expect(view.value.bytes()).toBe(bytes);
+    expect(members.every((e) => view.value.hasHash(hashOf(e), BITS, false))).toBe(true);
+    expect(members.every((e) => view.value.libraryHas(hashOf(e), BITS, false))).toBe(true);
+    expect(() => add(view.value, 'added.example/')).toThrow(TypeError);
+    const grown = view.value.copy();
     add(grown, 'added.example/');
     expect(grown.hasHash(hashOf('added.example/'), BITS, false)).toBe(true);
-    expect(copy.value.bytes()).toEqual(bloom.bytes());
+    expect(bytes).toEqual(bloom.bytes());
   });
 
   it('refuses a bit array that does not match its size or hash count', () => {
