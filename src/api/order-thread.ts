@@ -3,8 +3,9 @@
  * and the reply's JSON text all happen there, so the event loop only reads the body's bytes and sends the reply
  * it gets back. Its answers are those of the inline route (order-answer.ts), refusals included.
  */
-import { errorBody } from '../core/types.ts';
+
 import type { Category } from '../core/types.ts';
+import { errorBody } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RegistryThreads, ThreadOptions } from '../registry/registry-threads.ts';
 import { runWorkerTask } from '../util/ts-worker.ts';

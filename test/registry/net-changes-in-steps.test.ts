@@ -55,7 +55,9 @@ function replay(history: readonly Step[]): Registry {
   history.forEach((s, i) => {
     if (s.op === 'order') {
       const targets = s.targets.map((t) => POOL[t] as string);
-      active.push(must(registry.createOrder(order(`R${i}`, targets, CATEGORIES[s.category]), 'alice')).order.id);
+      active.push(
+        must(registry.createOrder(order(`R${i}`, targets, CATEGORIES[s.category]), 'alice')).order.id,
+      );
     } else if (s.op === 'revokeOrder' && active.length > 0) {
       const [id] = active.splice(s.pick % active.length, 1);
       must(registry.revokeOrder(id as number, 'court ruling', 'alice'));

@@ -7,6 +7,7 @@ import { BODY_LIMITS, jsonBody, jsonText } from '../json-body.ts';
 import { answerOrder, parseOrderBody, type WrittenOrder } from '../order-answer.ts';
 import { orderInWorker } from '../order-thread.ts';
 import { unwrap } from '../registry-result.ts';
+import { withMeta } from '../route-meta.ts';
 import {
   createOrderBody,
   createOrderQuery,
@@ -17,7 +18,6 @@ import {
   reasonBody,
   revokeBody,
 } from '../schemas.ts';
-import { withMeta } from '../route-meta.ts';
 import { validate } from '../validate.ts';
 
 /** Revoking an order of at least this many entries runs in a worker thread (see docs/DECISIONS.md). */
