@@ -361,6 +361,16 @@ export class FeedFollower {
 /** Resolves on the next turn of the event loop, after pending I/O (requests) had theirs. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** `netChanges(from, to)` as one list, read a page of the change log per turn of the event loop. */
+export async function netChangesInTurns(reader: Registry, from: number, to: number): Promise<Change[]> {
+  const steps = reader.netChangesInSteps(from, to);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await nextTurn();
+  }
+}
+
 function sameKeys(a: Float64Array, b: Float64Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
