@@ -1,11 +1,7 @@
 /** Worker-thread entry of `orderInWorker`: one large order on its own registry connection, the answer posted back. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openRegistry } from '../registry/registry.ts';
-import { lowerThreadPriority } from '../util/thread-priority.ts';
 import { answerOrderText, type OrderTask } from './order-thread.ts';
-
-// Whole-list work yields the CPU to the hub's event loop (see thread-priority.ts).
-lowerThreadPriority();
 
 const task = workerData as OrderTask;
 try {

@@ -1,11 +1,7 @@
 /** Worker-thread entry of `integrityCheckInWorker`: an integrity check on its own read-only connection. */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { lowerThreadPriority } from '../util/thread-priority.ts';
 import { checkIntegrity, isCorruptionError } from './integrity.ts';
-
-// Whole-list work yields the CPU to the hub's event loop (see thread-priority.ts).
-lowerThreadPriority();
 
 const { path, kind } = workerData as { path: string; kind: 'quick_check' | 'integrity_check' };
 try {

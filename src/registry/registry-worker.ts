@@ -1,11 +1,7 @@
 /** Worker-thread entry of RegistryThreads: one registry operation on its own connection, answer posted back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThreadPriority } from '../util/thread-priority.ts';
 import { openRegistry, type Registry } from './registry.ts';
 import type { RegistryTask } from './registry-threads.ts';
-
-// Whole-list work yields the CPU to the hub's event loop (see thread-priority.ts).
-lowerThreadPriority();
 
 function run(registry: Registry, task: RegistryTask): unknown {
   switch (task.op) {
