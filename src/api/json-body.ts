@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from './errors.ts';
 import { withMeta } from './route-meta.ts';
 
@@ -110,28 +110,34 @@ async function readChecked(request: Request, limit: number): Promise<string> {
 }
 
 /**
- * Refuses a body that is not `application/json` (415), larger than `limit` bytes (413), nested deeper than
- * MAX_JSON_DEPTH (400 `json_too_deep`), not UTF-8 (400 `invalid_utf8`) or not parseable (400 `malformed_json`); the parsed body is left where
- * `c.req.json()` (and so the validator) finds it.
+ * The body of a JSON request as text, refused when it is not `application/json` (415), larger than `limit`
+ * bytes (413), nested deeper than MAX_JSON_DEPTH (400 `json_too_deep`) or not UTF-8 (400 `invalid_utf8`).
+ */
+export async function jsonText(c: Context, limit: number): Promise<string> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new ApiError(415, 'unsupported_media_type', `content-type must be application/json, got "${type}"`);
+  }
+  return readChecked(c.req.raw, limit);
+}
+
+/** JSON text as a value, or 400 `malformed_json`. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'malformed_json', 'request body is not valid JSON');
+  }
+}
+
+/**
+ * Refuses what `jsonText` refuses and a body that does not parse (400 `malformed_json`); the parsed body is left
+ * where `c.req.json()` (and so the validator) finds it.
  */
 export function jsonBody(limit: number): MiddlewareHandler {
   return withMeta<MiddlewareHandler>(
     async (c, next) => {
-      const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;|$)/i.test(type)) {
-        throw new ApiError(
-          415,
-          'unsupported_media_type',
-          `content-type must be application/json, got "${type}"`,
-        );
-      }
-      const text = await readChecked(c.req.raw, limit);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new ApiError(400, 'malformed_json', 'request body is not valid JSON');
-      }
+      const parsed = parseJson(await jsonText(c, limit));
       // The stream is spent: Hono's body cache (which holds promises) is where `c.req.json()` looks next.
       c.req.bodyCache.json = Promise.resolve(parsed);
       await next();

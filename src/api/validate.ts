@@ -24,6 +24,18 @@ function problems(issues: readonly z.core.$ZodIssue[], part: string): FieldProbl
   });
 }
 
+/** 400 `invalid_request` naming each field zod found wrong in one request part (`body`, `query`, `path`). */
+export function invalidRequest(issues: readonly z.core.$ZodIssue[], part: string): ApiError {
+  const details = problems(issues, part);
+  const first = details[0];
+  return new ApiError(
+    400,
+    'invalid_request',
+    first ? `${part === 'body' ? '' : `${part} `}${first.field}: ${first.reason}` : 'invalid request',
+    details,
+  );
+}
+
 /**
  * zod validation of one request part with our error envelope: 400 `invalid_request`, one detail per field.
  * For JSON bodies, `jsonBody` (json-body.ts) runs first so content type and syntax get their own codes.
@@ -34,16 +46,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 ) {
   const part = PART[target] ?? target;
   const validator = zValidator(target, schema, (result) => {
-    if (!result.success) {
-      const details = problems(result.error.issues, part);
-      const first = details[0];
-      throw new ApiError(
-        400,
-        'invalid_request',
-        first ? `${part === 'body' ? '' : `${part} `}${first.field}: ${first.reason}` : 'invalid request',
-        details,
-      );
-    }
+    if (!result.success) throw invalidRequest(result.error.issues, part);
   });
   return withMeta(validator, {
     request: { part: target as NonNullable<HandlerMeta['request']>['part'], schema },

@@ -172,7 +172,10 @@ export class FeedFollower {
       this.#rescan();
       return;
     }
-    const changes = [...reader.netChanges(mirrors.version, target)];
+    // The version's net changes, a page of the log per turn: a large version never holds the loop.
+    const read = await this.#inTurns(reader.netChangesInSteps(mirrors.version, target), mirrors);
+    if (!read) return;
+    const changes = read.value;
     const info = reader.versionInfo(target);
     const committedAt = info ? Date.parse(info.createdAt) : mirrors.committedAt;
     const steps = advanceMirrorsInSteps(
@@ -184,19 +187,9 @@ export class FeedFollower {
     );
     let next: FeedMirrors;
     try {
-      for (;;) {
-        await nextTurn();
-        // A scan reseeded the mirrors, or the follower stopped: this advance starts from a stale base.
-        if (this.#stopped || this.#mirrors !== mirrors) {
-          this.#advanceAgain = !this.#stopped;
-          return;
-        }
-        const step = steps.next();
-        if (step.done) {
-          next = step.value;
-          break;
-        }
-      }
+      const advanced = await this.#inTurns(steps, mirrors);
+      if (!advanced) return;
+      next = advanced.value;
     } catch (error) {
       if (!(error instanceof MirrorDivergedError)) throw error;
       this.#config.onError(error);
@@ -213,6 +206,22 @@ export class FeedFollower {
     if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) void this.#requestScan();
     // Versions committed while this one was applied follow at once, from the mirrors just made visible.
     this.#advanceAgain ||= reader.currentVersion() > target;
+  }
+
+  /**
+   * Runs `steps` one per turn of the event loop; null when a scan reseeded the mirrors meanwhile (this advance
+   * started from a stale base: it goes again from the new one) or the follower stopped.
+   */
+  async #inTurns<T>(steps: Generator<void, T>, base: FeedMirrors): Promise<{ value: T } | null> {
+    for (;;) {
+      await nextTurn();
+      if (this.#stopped || this.#mirrors !== base) {
+        this.#advanceAgain = !this.#stopped;
+        return null;
+      }
+      const step = steps.next();
+      if (step.done) return { value: step.value };
+    }
   }
 
   /**
@@ -351,6 +360,16 @@ export class FeedFollower {
 
 /** Resolves on the next turn of the event loop, after pending I/O (requests) had theirs. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** `netChanges(from, to)` as one list, read a page of the change log per turn of the event loop. */
+export async function netChangesInTurns(reader: Registry, from: number, to: number): Promise<Change[]> {
+  const steps = reader.netChangesInSteps(from, to);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await nextTurn();
+  }
+}
 
 function sameKeys(a: Float64Array, b: Float64Array): boolean {
   if (a.length !== b.length) return false;

@@ -10,7 +10,7 @@ import { containsKey } from '../core/filter-keys.ts';
 import type { FeedName } from '../core/types.ts';
 import { buildDelta, servedSnapshot } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
-import { type DnsListener, FeedFollower, snapshotSigning } from './feed-follower.ts';
+import { type DnsListener, FeedFollower, netChangesInTurns, snapshotSigning } from './feed-follower.ts';
 import type { FeedMirrors } from './feed-mirrors.ts';
 import {
   type FeedServiceConfig,
@@ -240,7 +240,7 @@ export class FeedService {
     const reader = this.#follower.reader;
     if (!reader) throw new Error('feed service is stopped');
     // The range ends at the mirrors' version, whatever the registry committed since.
-    const changes = [...reader.netChanges(since, mirrors.version)];
+    const changes = await netChangesInTurns(reader, since, mirrors.version);
     const confidential = this.#config.confidentialCategories;
     const signing = {
       key: this.#config.signingKey,

@@ -1,15 +1,14 @@
 /**
  * The registry's whole-list operations run in a worker thread with their own connection, so the hub's
  * event loop keeps answering while they read or write millions of rows: the chain audit and four-eyes'
- * count of entries under an order's domains on a read-only connection; large orders, large revokes and
- * expiry sweeps as the usual single write transaction (SQLite serialises writers anyway; the hub's
+ * count of entries under an order's domains on a read-only connection; large revokes and expiry sweeps as
+ * the usual single write transaction (SQLite serialises writers anyway; the hub's
  * connection waits on its busy timeout meanwhile). Each call wraps the same registry method the hub would
  * call inline.
  */
 import { runWorkerTask } from '../util/ts-worker.ts';
-import type { OrderOutcome } from './create-order.ts';
 import type { RegistryOptions } from './registry.ts';
-import type { ChainReport, OrderInput, RegistryResult, WriteOutcome } from './types.ts';
+import type { ChainReport, RegistryResult, WriteOutcome } from './types.ts';
 
 /** The registry settings a worker's connection needs to write as the hub does (plain data: it crosses threads). */
 export type ThreadOptions = Pick<
@@ -21,7 +20,6 @@ export type ThreadOptions = Pick<
 export type RegistryTask = { databasePath: string; options: ThreadOptions } & (
   | { op: 'verifyChain' }
   | { op: 'countEntriesUnder'; domains: string[] }
-  | { op: 'createOrder'; input: OrderInput; actor: string }
   | { op: 'revokeOrder'; id: number; reason: string; actor: string; release: boolean }
   | { op: 'expireDue'; now: string }
 );
@@ -31,7 +29,7 @@ const WORKER = new URL('./registry-worker.ts', import.meta.url);
 export class RegistryThreads {
   constructor(
     readonly databasePath: string,
-    private readonly options: ThreadOptions = {},
+    readonly options: ThreadOptions = {},
   ) {}
 
   /** `Registry.verifyChain` on a read-only connection. */
@@ -49,18 +47,6 @@ export class RegistryThreads {
       domains,
     };
     return runWorkerTask(WORKER, task, 'four-eyes domain count');
-  }
-
-  /** `Registry.createOrder` on the worker's own connection: screening, four-eyes and the write of a large order. */
-  createOrder(input: OrderInput, actor: string): Promise<RegistryResult<OrderOutcome>> {
-    const task: RegistryTask = {
-      op: 'createOrder',
-      databasePath: this.databasePath,
-      options: this.options,
-      input,
-      actor,
-    };
-    return runWorkerTask(WORKER, task, 'writing an order');
   }
 
   /** `Registry.revokeOrder` on the worker's own connection. */

@@ -9,8 +9,6 @@ function run(registry: Registry, task: RegistryTask): unknown {
       return registry.verifyChain();
     case 'countEntriesUnder':
       return registry.countEntriesUnder(task.domains);
-    case 'createOrder':
-      return registry.createOrder(task.input, task.actor);
     case 'revokeOrder':
       return registry.revokeOrder(task.id, task.reason, task.actor, { release: task.release });
     case 'expireDue':
@@ -20,11 +18,11 @@ function run(registry: Registry, task: RegistryTask): unknown {
 
 const task = workerData as RegistryTask;
 try {
-  // Only an order screens its targets (against the default protected-domain list, as the hub does).
+  // None of these screens a target: the protected-domain list is not read.
   const registry = openRegistry(task.databasePath, {
     ...task.options,
     readonly: task.op === 'verifyChain' || task.op === 'countEntriesUnder',
-    ...(task.op !== 'createOrder' && { protectedDomainsFile: null }),
+    protectedDomainsFile: null,
   });
   try {
     parentPort?.postMessage({ ok: true, value: run(registry, task) });

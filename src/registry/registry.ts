@@ -6,7 +6,13 @@ import Database from 'better-sqlite3';
 import type { Category, Change, FeedEntry } from '../core/types.ts';
 import { DEFAULT_CONFIDENTIAL_CATEGORIES } from '../core/types.ts';
 import { verifyChain } from './change-log.ts';
-import { type ChangePage, type ChangeQuery, listChanges, netChanges } from './change-queries.ts';
+import {
+  type ChangePage,
+  type ChangeQuery,
+  listChanges,
+  netChanges,
+  netChangesInSteps,
+} from './change-queries.ts';
 import { commitmentKeyPath, loadCommitmentKey } from './commitment-key.ts';
 import {
   beginImport,
@@ -395,6 +401,14 @@ export class Registry {
    */
   netChanges(from: number, to: number): IterableIterator<Change> {
     return netChanges(this.store, from, to);
+  }
+
+  /**
+   * `netChanges(from, to)` as one list, read in steps of at most `pageRows` change-log rows: run the generator
+   * a step per turn of the event loop and a large version never holds it (see change-queries.ts).
+   */
+  netChangesInSteps(from: number, to: number, pageRows?: number): Generator<void, Change[]> {
+    return netChangesInSteps(this.store, from, to, pageRows);
   }
 
   /**
