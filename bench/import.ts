@@ -21,9 +21,9 @@ import {
   readLines,
   shownPath,
 } from './lib/data.ts';
-import { fillRegistry } from './lib/fill-registry.ts';
+import { type ImportPass, PASS_SCRIPT, type PassKind, REAL_SHARE } from './lib/import-pass.ts';
 import { formatNumber, Recorder } from './lib/result.ts';
-import { generatedNames, realNames } from './lib/scale-names.ts';
+import { generatedNames } from './lib/scale-names.ts';
 import { collectGarbage, MiB, measure, type Timing } from './lib/timing.ts';
 
 const timingNote = (t: Timing) => `${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU`;
@@ -59,13 +59,14 @@ const rec = new Recorder(
     'synchronous=FULL, 64 MiB cache); (3) `takedown import FILE --skip-invalid` as a child process, gunzip and ' +
     'parsing included. One round each: a round is 1.5M rows. ' +
     `Then at scale, for ${sizeName(SMALL)} and ${sizeName(LARGE)} entries in the same run: the fill of an empty ` +
-    "registry with the scale benchmark's names (the distinct names of `../shared/data/domains/`, then generated " +
-    '`fill*.takedown-scale-N.com` names) as one import, then three imports of ' +
+    `registry as one import, ${REAL_SHARE * 100} % real names (the distinct names of \`../shared/data/domains/\`) ` +
+    'and generated `fill*.takedown-scale-N.com` names at both sizes (the same length mix), then three imports of ' +
     `${formatNumber(IMPORT_NAMES)} names into it, no hub running: generated \`import-*\` names as the scale ` +
     "benchmark's `takedown import` uses (they sort into one run of the key order), the same kind through " +
     '`takedown import` as a child process (start-up and file reading included), and names spread evenly over ' +
     "the key order (a sample of the registry's own names with `-i` after the first label: every chunk lands on " +
-    'different pages). Each import opens the registry, writes, commits and closes it (the close checkpoints the ' +
+    'different pages). Each import runs in a process of its own and opens the registry, writes, commits and ' +
+    'closes it (the close checkpoints the ' +
     'WAL). Rates are entries per CPU second of the importing process (the cores are shared; wall-clock rates ' +
     'in the notes); bytes written per entry are what it passed to write() (Linux `/proc/self/io` wchar: the ' +
     'database, the WAL, the checkpoint, temporary files). `TAKEDOWN_BENCH_IMPORT_LARGE=10000000` runs the goal ' +
@@ -238,51 +239,15 @@ async function nrdList(dir: string) {
   }
 }
 
-/** Bytes this process has passed to write() and its kin so far (Linux /proc/self/io `wchar`). */
-function bytesWritten(): number {
-  return Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN);
-}
-
-/** One import into the registry at `dbPath`: open, write, commit, close. */
-interface Pass {
-  added: number;
-  time: Timing;
-  bytes: number;
-  load: number;
-}
-
-async function measuredImport(dbPath: string, names: readonly string[]): Promise<Pass> {
-  collectGarbage();
-  const load = loadavg()[0] ?? 0;
-  const before = bytesWritten();
-  let added = 0;
-  const time = await measure(() => {
-    added = fillRegistry(dbPath, names, CHUNK);
-  });
-  return { added, time, bytes: bytesWritten() - before, load };
-}
-
-/**
- * `count` new names spread evenly over the registry's key order: every (n/count)-th entry by id with `-i`
- * after its first label, which sorts right beside it.
- */
-function spreadNames(dbPath: string, count: number): string[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const ids = db.prepare('SELECT max(id) FROM entries').pluck().get() as number;
-    const every = Math.max(1, Math.floor(ids / count));
-    const expressions = db
-      .prepare('SELECT expression FROM entries WHERE id % ? = 0 LIMIT ?')
-      .pluck()
-      .all(every, count) as string[];
-    return expressions.map((e) => {
-      const host = e.slice(0, e.indexOf('/'));
-      const dot = host.indexOf('.');
-      return `${host.slice(0, dot)}-i${host.slice(dot)}`;
-    });
-  } finally {
-    db.close();
-  }
+/** One import in a process of its own (bench/lib/import-pass.ts). */
+async function importPass(
+  dbPath: string,
+  kind: 'fill' | 'import' | 'spread',
+  size: number,
+): Promise<ImportPass> {
+  const run = await runNodeMeasured([PASS_SCRIPT, dbPath, kind, String(size), String(IMPORT_NAMES)]);
+  if (run.code !== 0) throw new Error(`${kind} pass exited with ${run.code}:\n${run.stderr.slice(-2000)}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop() as string) as ImportPass;
 }
 
 type Kind = 'fill' | 'import' | 'cli' | 'spread';
@@ -297,14 +262,14 @@ const NAMED: Record<Kind, string> = {
 const labelOf = (kind: Kind, size: number) =>
   `${NAMED[kind]} ${kind === 'fill' ? 'to' : 'into'} ${sizeName(size)}`;
 
-const rateNote = (p: Pass) =>
-  `${formatNumber(p.added / p.time.wall)} entries/s wall; ${p.time.wall.toFixed(1)} s wall, ` +
-  `${p.time.cpu.toFixed(1)} CPU-s, load ${p.load.toFixed(1)}`;
+const rateNote = (p: ImportPass) =>
+  `${formatNumber(p.added / p.wall)} entries/s wall; ${p.wall.toFixed(1)} s wall, ` +
+  `${p.cpu.toFixed(1)} CPU-s, load ${p.load.toFixed(1)}`;
 
 /** Records a pass as entries per CPU second and bytes written per entry; returns both. */
-function recordPass(kind: Kind, size: number, p: Pass): { rate: number; bytes: number } {
+function recordPass(kind: Kind, size: number, p: ImportPass): { rate: number; bytes: number } {
   const label = labelOf(kind, size);
-  const rate = figure(`${label}: entries per CPU second`, p.added / p.time.cpu, 'entries/s', rateNote(p));
+  const rate = figure(`${label}: entries per CPU second`, p.added / p.cpu, 'entries/s', rateNote(p));
   const bytes = figure(`${label}: bytes written per entry`, p.bytes / p.added, 'bytes');
   return { rate, bytes };
 }
@@ -314,15 +279,8 @@ async function atScale(dir: string, size: number) {
   const data = join(dir, `scale-${size}`);
   const dbPath = join(data, 'takedown.db');
   try {
-    const real = realNames(size);
-    let names = [...real, ...generatedNames('fill', 0, size - real.length)];
-    const fill = recordPass('fill', size, await measuredImport(dbPath, names));
-    names = [];
-    const imported = recordPass(
-      'import',
-      size,
-      await measuredImport(dbPath, generatedNames('import-', 0, IMPORT_NAMES)),
-    );
+    const fill = recordPass('fill', size, await importPass(dbPath, 'fill', size));
+    const imported = recordPass('import', size, await importPass(dbPath, 'import', size));
     const list = join(dir, 'cli.txt');
     writeFileSync(list, `${generatedNames('cli-', 0, IMPORT_NAMES).join('\n')}\n`);
     const load = loadavg()[0] ?? 0;
@@ -335,11 +293,7 @@ async function atScale(dir: string, size: number) {
       `${formatNumber(cli.added / cli.seconds)} entries/s wall; ${cli.seconds.toFixed(1)} s wall, ` +
         `${cli.cpu.toFixed(1)} CPU-s (GNU time), load ${load.toFixed(1)}`,
     );
-    const spread = recordPass(
-      'spread',
-      size,
-      await measuredImport(dbPath, spreadNames(dbPath, IMPORT_NAMES)),
-    );
+    const spread = recordPass('spread', size, await importPass(dbPath, 'spread', size));
     figure(
       `registry file at ${sizeName(size)}, per entry`,
       statSync(dbPath).size / (size + 4 * IMPORT_NAMES),
