@@ -240,11 +240,7 @@ async function nrdList(dir: string) {
 }
 
 /** One import in a process of its own (bench/lib/import-pass.ts). */
-async function importPass(
-  dbPath: string,
-  kind: 'fill' | 'import' | 'spread',
-  size: number,
-): Promise<ImportPass> {
+async function importPass(dbPath: string, kind: PassKind, size: number): Promise<ImportPass> {
   const run = await runNodeMeasured([PASS_SCRIPT, dbPath, kind, String(size), String(IMPORT_NAMES)]);
   if (run.code !== 0) throw new Error(`${kind} pass exited with ${run.code}:\n${run.stderr.slice(-2000)}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() as string) as ImportPass;
@@ -255,12 +251,12 @@ type Kind = 'fill' | 'import' | 'cli' | 'spread';
 const NAMED: Record<Kind, string> = {
   fill: 'fill of an empty registry',
   import: `import of ${formatNumber(IMPORT_NAMES)} generated names`,
-  cli: `\`takedown import\` of ${formatNumber(IMPORT_NAMES)} generated names, no hub,`,
+  cli: `\`takedown import\` of ${formatNumber(IMPORT_NAMES)} generated names, no hub`,
   spread: `import of ${formatNumber(IMPORT_NAMES)} names spread over the key order`,
 };
 
 const labelOf = (kind: Kind, size: number) =>
-  `${NAMED[kind]} ${kind === 'fill' ? 'to' : 'into'} ${sizeName(size)}`;
+  `${NAMED[kind]}${kind === 'cli' ? ',' : ''} ${kind === 'fill' ? 'to' : 'into'} ${sizeName(size)}`;
 
 const rateNote = (p: ImportPass) =>
   `${formatNumber(p.added / p.wall)} entries/s wall; ${p.wall.toFixed(1)} s wall, ` +
