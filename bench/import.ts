@@ -292,7 +292,7 @@ async function atScale(dir: string, size: number) {
     const spread = recordPass('spread', size, await importPass(dbPath, 'spread', size));
     figure(
       `registry file at ${sizeName(size)}, per entry`,
-      statSync(dbPath).size / (size + 4 * IMPORT_NAMES),
+      statSync(dbPath).size / (size + 3 * IMPORT_NAMES),
       'bytes',
     );
     return { fill, import: imported, cli: cliRate, spread };
