@@ -1,6 +1,7 @@
 /** New orders: `createOrder` for an API request, `beginImport` for a bulk list streamed in chunks. */
 
 import { approvalReasons, crowdingDomains, type EntriesUnder } from './four-eyes.ts';
+import { tuneForImport } from './import-tuning.ts';
 import { type ValidOrder, validateOrder } from './order-input.ts';
 import { type AcceptedTarget, insertOrder, OrderWriter } from './order-writer.ts';
 import { getOrder } from './queries.ts';
@@ -308,6 +309,7 @@ export interface ImportOutcome extends CreatedOrder {
 export class ImportSession {
   private writer: OrderWriter | null;
   private readonly counted = { added: 0, alreadyActive: 0, duplicate: 0, rejected: 0 };
+  private readonly untune: () => void;
 
   /** Use `Registry.beginImport`. */
   constructor(
@@ -315,7 +317,13 @@ export class ImportSession {
     private readonly order: ValidOrder,
     actor: string,
   ) {
-    store.db.exec('BEGIN IMMEDIATE');
+    this.untune = tuneForImport(store.db);
+    try {
+      store.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      this.untune();
+      throw e;
+    }
     store.importOpen = true;
     try {
       const version = store.beginVersion('import', actor, `import ${order.reference}`);
@@ -371,6 +379,7 @@ export class ImportSession {
     }
     this.writer = null;
     this.store.importOpen = false;
+    this.untune();
     const order = getOrder(this.store, writer.orderId);
     if (order === null) throw new Error(`order ${writer.orderId} vanished after it was committed`);
     return {
@@ -402,6 +411,7 @@ export class ImportSession {
     this.writer = null;
     this.store.importOpen = false;
     if (this.store.db.inTransaction) this.store.db.exec('ROLLBACK');
+    this.untune();
   }
 }
 
