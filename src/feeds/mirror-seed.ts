@@ -45,18 +45,23 @@ export async function storeWideKeys(store: ArtifactStore, version: number, file:
   await store.put(key, file);
 }
 
-/** What the worker checks: the payloads and wide keys of one version and what their manifests announce. */
+/** A stored plain payload and what its manifest announces. */
+export interface PlainSeedCheck {
+  feed: 'dns' | 'url';
+  payload: Uint8Array;
+  payloadSha256: string;
+  checksum: string;
+  entryCount: number;
+}
+
+/** What one worker checks: some plain payloads and, maybe, the wide keys against the filter snapshot. */
 export interface SeedCheckRequest {
-  plain: Record<
-    'dns' | 'url',
-    { payload: Uint8Array; payloadSha256: string; checksum: string; entryCount: number }
-  >;
-  wide: PerClass<Float64Array>;
-  filter: { bits: KeyWidths; checksum: string };
+  plain: PlainSeedCheck[];
+  filter?: { wide: PerClass<Float64Array>; bits: KeyWidths; checksum: string };
 }
 
 export type SeedCheck =
-  | { ok: true; plain: Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }> }
+  | { ok: true; plain: Partial<Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }>> }
   | { ok: false; reason: string };
 
 /**
@@ -78,29 +83,31 @@ export async function seedFromStore(
   const wide = keyBytes ? decodeWideKeys(keyBytes) : null;
   if (!wide) return { reason: `no filter mirror keys stored at version ${version}` };
   const payload = (s: StoredSnapshot) => s.bytes.subarray(payloadOffsetOf(s.bytes));
-  const plainOf = (s: StoredSnapshot) => ({
+  const plainOf = (s: StoredSnapshot, feed: 'dns' | 'url'): PlainSeedCheck => ({
+    feed,
     payload: payload(s),
     payloadSha256: s.manifest.payloadSha256,
     checksum: s.manifest.checksum,
     entryCount: s.manifest.entryCount,
   });
-  const request: SeedCheckRequest = {
-    plain: { dns: plainOf(dns), url: plainOf(url) },
-    wide,
-    filter: { bits: filter.bits, checksum: filter.manifest.checksum },
-  };
-  const checked = await runWorkerTask<SeedCheck>(
-    new URL('./seed-worker.ts', import.meta.url),
-    request,
-    'mirror seed check',
+  // Two threads, one per core: `dns` in one, `url` and the filter keys in the other.
+  const requests: SeedCheckRequest[] = [
+    { plain: [plainOf(dns, 'dns')] },
+    { plain: [plainOf(url, 'url')], filter: { wide, bits: filter.bits, checksum: filter.manifest.checksum } },
+  ];
+  const checks = await Promise.all(
+    requests.map((request) =>
+      runWorkerTask<SeedCheck>(new URL('./seed-worker.ts', import.meta.url), request, 'mirror seed check'),
+    ),
   );
-  if (!checked.ok) return { reason: checked.reason };
+  const failed = checks.find((check) => !check.ok);
+  if (failed && !failed.ok) return { reason: failed.reason };
+  const indexed: Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }> = Object.assign(
+    {},
+    ...checks.map((check) => (check.ok ? check.plain : {})),
+  );
   const state = (s: StoredSnapshot, feed: 'dns' | 'url') =>
-    PlainState.fromIndexed(
-      payload(s),
-      checked.plain[feed].starts,
-      SetHash.fromWords(checked.plain[feed].sum),
-    );
+    PlainState.fromIndexed(payload(s), indexed[feed].starts, SetHash.fromWords(indexed[feed].sum));
   return {
     mirrors: {
       version,

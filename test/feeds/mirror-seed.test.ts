@@ -1,0 +1,67 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scanRegistry } from '../../src/feeds/feed-scan.ts';
+import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
+import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';
+import { openTestHub, type TestHub } from './feed-hub.ts';
+
+// A restart seeds the mirrors from the stored snapshots (checked in worker threads, indexed by their line
+// ends) and follows the change-log tail: the state it reaches must be the one a full scan of the registry
+// reads, checksum for checksum.
+
+const hubs: TestHub[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const hub of hubs.splice(0)) await hub.close();
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+function artifactOf(answer: DeltaAnswer): ServedArtifact {
+  if (answer.kind !== 'artifact') throw new Error(`expected an artifact, got ${answer.kind}`);
+  return answer.artifact;
+}
+
+describe('a start from stored snapshots', () => {
+  it('with a change-log tail holds the state and checksums a full scan reads', async () => {
+    const dir = join(tmpdir(), `takedown-seed-tail-${process.pid}-${Date.now()}`);
+    dirs.push(dir);
+    const first = await openTestHub({ dir });
+    const kept = Array.from({ length: 300 }, (_, i) => `kept-${i}.example`);
+    const gone = await first.order('malware', ['gone.example', 'http://gone.example/x']);
+    await first.order('phishing', [...kept, 'http://kept-1.example/login?id=1']);
+    await first.order('csam', ['hidden.example']);
+    await first.service.rebuildSnapshots();
+    const stored = first.service.feeds()[0]?.snapshotVersion as number;
+    await first.close();
+
+    // The tail: versions committed while no hub ran.
+    const second = await openTestHub({ dir, key: first.key });
+    hubs.push(second);
+    await second.order('fraud', ['while-down.example', 'http://while-down.example/a/b']);
+    await second.revoke(gone.id);
+    await second.close();
+    hubs.pop();
+
+    const third = await openTestHub({ dir, key: first.key });
+    hubs.push(third);
+    expect(third.service.feeds().map((f) => f.snapshotVersion)).toEqual([stored, stored, stored]);
+    const version = third.registry.currentVersion();
+    expect(third.service.version).toBe(version);
+    const scan = await scanRegistry(third.registry, {
+      confidential: ['csam'],
+      signing: { key: first.key, ttlMs: 3_600_000 },
+      fpr: 1 / 32,
+      minBits: third.service.feeds()[2]?.bits,
+    });
+    expect(scan.version).toBe(version);
+    for (const feed of ['dns', 'url', 'filter'] as const) {
+      const delta = artifactOf(await third.service.delta(feed, stored)).manifest;
+      expect(delta.to).toBe(version);
+      expect(delta.checksum).toBe(scan.snapshots[feed].checksum);
+      expect(delta.entryCount).toBe(scan.snapshots[feed].entryCount);
+    }
+    expect(third.errors).toEqual([]);
+  });
+});
