@@ -63,7 +63,11 @@ export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> 
   return {
     address,
     publish(version, state, changes) {
-      if (version === current.version) return;
+      // The same version again (its state on other buffers): served from the new one, nothing to transfer.
+      if (version === current.version) {
+        current = { version, state };
+        return;
+      }
       const previous = current;
       current = { version, state };
       // The first state has no predecessor any resolver could hold: journal nothing (a 1M-name zone
