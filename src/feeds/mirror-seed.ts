@@ -14,7 +14,7 @@ import { runWorkerTask } from '../util/ts-worker.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import type { FeedMirrors } from './feed-mirrors.ts';
 import { FilterMirror } from './filter-mirror.ts';
-import type { SnapshotCatalog, StoredSnapshot } from './snapshot-catalog.ts';
+import { type SnapshotCatalog, type StoredSnapshot, snapshotKey } from './snapshot-catalog.ts';
 
 const PREFIX = 'mirrors/';
 export const mirrorKeysKey = (version: number) => `${PREFIX}${String(version).padStart(16, '0')}.keys`;
@@ -45,28 +45,38 @@ export async function storeWideKeys(store: ArtifactStore, version: number, file:
   await store.put(key, file);
 }
 
-/** A stored plain payload and what its manifest announces. */
+/** A stored plain snapshot (its artifact's bytes, lent by the catalog) and what its manifest announces. */
 export interface PlainSeedCheck {
   feed: 'dns' | 'url';
-  payload: Uint8Array;
+  artifact: Uint8Array;
   payloadSha256: string;
   checksum: string;
   entryCount: number;
 }
 
-/** What one worker checks: some plain payloads and, maybe, the wide keys against the filter snapshot. */
+/**
+ * What one worker checks: one plain snapshot and, maybe, the stored wide keys (`encodeWideKeys`) against the
+ * filter snapshot. The bytes move to the worker and come back in the answer.
+ */
 export interface SeedCheckRequest {
-  plain: PlainSeedCheck[];
-  filter?: { wide: PerClass<Float64Array>; bits: KeyWidths; checksum: string };
+  plain: PlainSeedCheck;
+  filter?: { wideKeysFile: Uint8Array; bits: KeyWidths; checksum: string };
 }
 
 export type SeedCheck =
-  | { ok: true; plain: Partial<Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }>> }
-  | { ok: false; reason: string };
+  | { ok: true; artifact: Uint8Array; starts: Uint32Array; sum: Uint32Array; wideKeysFile?: Uint8Array }
+  /** `damaged`: the stored plain snapshot itself does not match its manifest. */
+  | { ok: false; reason: string; damaged: boolean };
+
+/** The buffers a seed check moves between threads. */
+export function seedTransfers(bytes: readonly (ArrayBufferView | undefined)[]): ArrayBuffer[] {
+  return bytes.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : []));
+}
 
 /**
  * The mirrors at the latest stored snapshots' version, or a reason why they cannot be used (then the
- * caller scans).
+ * caller scans). The plain snapshots are checked in two worker threads at once, one per core, their bytes
+ * lent by the catalog rather than copied: at 10M entries they are most of the hub's memory.
  */
 export async function seedFromStore(
   catalog: SnapshotCatalog,
@@ -80,41 +90,61 @@ export async function seedFromStore(
   if (url.version !== version || filter.version !== version || !filter.bits)
     return { reason: 'stored snapshots of different versions' };
   const keyBytes = await store.get(mirrorKeysKey(version));
-  const wide = keyBytes ? decodeWideKeys(keyBytes) : null;
-  if (!wide) return { reason: `no filter mirror keys stored at version ${version}` };
-  const payload = (s: StoredSnapshot) => s.bytes.subarray(payloadOffsetOf(s.bytes));
-  const plainOf = (s: StoredSnapshot, feed: 'dns' | 'url'): PlainSeedCheck => ({
-    feed,
-    payload: payload(s),
-    payloadSha256: s.manifest.payloadSha256,
-    checksum: s.manifest.checksum,
-    entryCount: s.manifest.entryCount,
-  });
-  // Two threads, one per core: `dns` in one, `url` and the filter keys in the other.
-  const requests: SeedCheckRequest[] = [
-    { plain: [plainOf(dns, 'dns')] },
-    { plain: [plainOf(url, 'url')], filter: { wide, bits: filter.bits, checksum: filter.manifest.checksum } },
-  ];
-  const checks = await Promise.all(
-    requests.map((request) =>
-      runWorkerTask<SeedCheck>(new URL('./seed-worker.ts', import.meta.url), request, 'mirror seed check'),
-    ),
-  );
-  const failed = checks.find((check) => !check.ok);
-  if (failed && !failed.ok) return { reason: failed.reason };
-  const indexed: Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }> = Object.assign(
-    {},
-    ...checks.map((check) => (check.ok ? check.plain : {})),
-  );
-  const state = (s: StoredSnapshot, feed: 'dns' | 'url') =>
-    PlainState.fromIndexed(payload(s), indexed[feed].starts, SetHash.fromWords(indexed[feed].sum));
+  if (!keyBytes || !decodeWideKeys(keyBytes))
+    return { reason: `no filter mirror keys stored at version ${version}` };
+  const bits = filter.bits;
+  let wideKeysFile: Uint8Array = keyBytes;
+  const check = (stored: StoredSnapshot, feed: 'dns' | 'url', withFilter: boolean) =>
+    catalog.lend(feed, async (artifact) => {
+      const request: SeedCheckRequest = {
+        plain: {
+          feed,
+          artifact,
+          payloadSha256: stored.manifest.payloadSha256,
+          checksum: stored.manifest.checksum,
+          entryCount: stored.manifest.entryCount,
+        },
+        ...(withFilter && { filter: { wideKeysFile, bits, checksum: filter.manifest.checksum } }),
+      };
+      const transfer = seedTransfers([artifact, withFilter ? wideKeysFile : undefined]);
+      const checked = await runWorkerTask<SeedCheck>(
+        new URL('./seed-worker.ts', import.meta.url),
+        request,
+        'mirror seed check',
+        undefined,
+        transfer,
+      );
+      if (!checked.ok) {
+        // Its bytes stayed in the worker; a damaged file goes too, so that a scan of this very version can
+        // store it again.
+        if (checked.damaged) await store.delete(snapshotKey(feed, version));
+        throw new SeedRefused(checked.reason);
+      }
+      if (checked.wideKeysFile) wideKeysFile = checked.wideKeysFile;
+      const payload = checked.artifact.subarray(payloadOffsetOf(checked.artifact));
+      const state = PlainState.fromIndexed(payload, checked.starts, SetHash.fromWords(checked.sum));
+      return { bytes: checked.artifact, value: state };
+    });
+  const settled = await Promise.allSettled([check(dns, 'dns', false), check(url, 'url', true)]);
+  const refused = settled.find((s) => s.status === 'rejected');
+  if (refused) {
+    const reason = (refused as PromiseRejectedResult).reason as Error;
+    if (reason instanceof SeedRefused) return { reason: reason.message };
+    throw reason;
+  }
+  const [dnsState, urlState] = settled.map((s) => (s as PromiseFulfilledResult<PlainState>).value);
   return {
     mirrors: {
       version,
       committedAt: dns.manifest.createdAt,
-      dns: state(dns, 'dns'),
-      url: state(url, 'url'),
-      filter: FilterMirror.fromWideKeys(wide),
+      dns: dnsState as PlainState,
+      url: urlState as PlainState,
+      filter: FilterMirror.fromWideKeys(decodeWideKeys(wideKeysFile) as PerClass<Float64Array>),
     },
   };
+}
+
+/** A stored snapshot the seed check refused: the caller scans instead. */
+class SeedRefused extends Error {
+  override name = 'SeedRefused';
 }

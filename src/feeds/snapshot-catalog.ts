@@ -97,6 +97,26 @@ export class SnapshotCatalog {
     await this.#prune(feed);
   }
 
+  /**
+   * Lends the latest snapshot of `feed` to `use`, which may move its bytes (to a worker thread and back, so
+   * that hundreds of MB are not copied): until `use` resolves with the same artifact (its bytes back), the
+   * catalog shows no latest snapshot of `feed` and nothing serves it; if `use` fails, it stays so until the
+   * next `add`. Resolves with what `use` made of the bytes.
+   */
+  async lend<T>(
+    feed: FeedName,
+    use: (bytes: Uint8Array) => Promise<{ bytes: Uint8Array; value: T }>,
+  ): Promise<T> {
+    const latest = this.#latest.get(feed);
+    if (!latest) throw new Error(`no stored snapshot of ${feed} to lend`);
+    this.#latest.delete(feed);
+    const returned = await use(latest.bytes);
+    if (returned.bytes.length !== latest.manifest.payloadLength + payloadOffsetOf(returned.bytes))
+      throw new Error(`the lent snapshot of ${feed} came back as other bytes`);
+    if (!this.#latest.has(feed)) this.#latest.set(feed, { ...latest, bytes: returned.bytes });
+    return returned.value;
+  }
+
   /** Retained snapshots of `feed`, oldest first. */
   retained(feed: FeedName): readonly SnapshotRecord[] {
     return this.#records.get(feed) ?? [];

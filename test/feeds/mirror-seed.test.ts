@@ -2,9 +2,12 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeArtifact } from '../../src/core/artifact.ts';
+import { sha256Hex } from '../../src/core/bytes.ts';
 import { scanRegistry } from '../../src/feeds/feed-scan.ts';
 import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
 import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';
+import { snapshotKey } from '../../src/feeds/snapshot-catalog.ts';
 import { openTestHub, type TestHub } from './feed-hub.ts';
 
 // A restart seeds the mirrors from the stored snapshots (checked in worker threads, indexed by their line
@@ -63,5 +66,29 @@ describe('a start from stored snapshots', () => {
       expect(delta.entryCount).toBe(scan.snapshots[feed].entryCount);
     }
     expect(third.errors).toEqual([]);
+  });
+
+  it('replaces a damaged stored snapshot of the current version instead of serving it', async () => {
+    const dir = join(tmpdir(), `takedown-seed-damaged-${process.pid}-${Date.now()}`);
+    dirs.push(dir);
+    const first = await openTestHub({ dir });
+    await first.order('malware', ['one.example', 'two.example']);
+    await first.service.rebuildSnapshots();
+    const version = first.registry.currentVersion();
+    await first.close();
+    const key = snapshotKey('url', version);
+    const bytes = (await first.store.get(key)) as Uint8Array;
+    bytes[bytes.length - 3] = 0x7a;
+    await first.store.delete(key);
+    await first.store.put(key, bytes);
+
+    const second = await openTestHub({ dir, key: first.key });
+    hubs.push(second);
+    const served = await second.service.snapshot('url');
+    const decoded = decodeArtifact(served?.bytes ?? new Uint8Array());
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    expect(decoded.value.manifest.to).toBe(version);
+    expect(await sha256Hex(decoded.value.payload)).toBe(decoded.value.manifest.payloadSha256);
+    expect(second.errors).toEqual([]);
   });
 });

@@ -1,0 +1,10 @@
+import { openRegistry } from './src/registry/registry.ts';
+import { scanRegistry } from './src/feeds/feed-scan.ts';
+import { generateSigningKey } from './src/core/keys.ts';
+import { DEFAULT_BLOOM_FPR } from './src/core/confirm.ts';
+const r = openRegistry(process.argv[2], { readonly: true, protectedDomainsFile: null });
+const cpu = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+const key = await generateSigningKey();
+const c = cpu(); const t = performance.now();
+const s = await scanRegistry(r, { confidential: ['csam'], signing: { key, ttlMs: 1e7 }, fpr: DEFAULT_BLOOM_FPR });
+console.log('scan', ((performance.now() - t) / 1000).toFixed(2), 'wall', (cpu() - c).toFixed(2), 'cpu', 'hwm', process.resourceUsage().maxRSS / 1024, 'MiB', s.snapshots.url.checksum);

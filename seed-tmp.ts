@@ -1,0 +1,10 @@
+import { DirectoryArtifactStore } from './src/feeds/directory-artifact-store.ts';
+import { SnapshotCatalog } from './src/feeds/snapshot-catalog.ts';
+import { seedFromStore } from './src/feeds/mirror-seed.ts';
+const store = new DirectoryArtifactStore(`${process.argv[2]}/artifacts`);
+const cat = new SnapshotCatalog(store, 3);
+await cat.load(['dns', 'url', 'filter'], 1e9);
+const cpu = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+const c = cpu(); const t = performance.now();
+const s = await seedFromStore(cat, store);
+console.log('seed', ((performance.now() - t) / 1000).toFixed(2), 'wall', (cpu() - c).toFixed(2), 'cpu', 'reason' in s ? s.reason : 'ok', 'hwm', process.resourceUsage().maxRSS / 1024);
