@@ -104,11 +104,15 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
       expressions,
     };
   });
-  const wideKeysFile = encodeWideKeys(wideKeysOf(read.expressions));
+  // The expressions (tens of bytes each, millions of them) are let go before the artifacts are signed.
+  let expressions: string[] | null = read.expressions;
+  read.expressions = [];
+  const wideKeysFile = encodeWideKeys(wideKeysOf(expressions));
   const filterWide = decodeWideKeys(wideKeysFile) as PerClass<Float64Array>;
   const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
   const bits = confirmationWidths(counts, options.fpr, options.minBits);
-  const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
+  const filter = await encodeFilterSnapshot(expressions, { fpr: options.fpr, bits });
+  expressions = null;
   const scanned = {
     version: read.version,
     committedAt: read.committedAt,
