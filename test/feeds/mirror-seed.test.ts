@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeArtifact } from '../../src/core/artifact.ts';
 import { sha256Hex } from '../../src/core/bytes.ts';
+import type { ArtifactStore } from '../../src/feeds/artifact-store.ts';
+import { DirectoryArtifactStore } from '../../src/feeds/directory-artifact-store.ts';
 import { scanRegistry } from '../../src/feeds/feed-scan.ts';
 import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
 import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';
@@ -89,6 +91,48 @@ describe('a start from stored snapshots', () => {
     if (!decoded.ok) throw new Error(decoded.error.message);
     expect(decoded.value.manifest.to).toBe(version);
     expect(await sha256Hex(decoded.value.payload)).toBe(decoded.value.manifest.payloadSha256);
+    expect(second.errors).toEqual([]);
+  });
+
+  it('reads only the newest stored snapshot of each feed whole; the older ones as far as their header', async () => {
+    const dir = join(tmpdir(), `takedown-seed-heads-${process.pid}-${Date.now()}`);
+    dirs.push(dir);
+    const first = await openTestHub({ dir });
+    const versions: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await first.order('malware', [`round-${i}.example`, `http://round-${i}.example/p`]);
+      await first.service.rebuildSnapshots();
+      versions.push(first.registry.currentVersion());
+    }
+    await first.close();
+
+    // The hub's own directory store, counting what it is asked for.
+    const wholeReads: string[] = [];
+    const store = new DirectoryArtifactStore(join(dir, 'artifacts'));
+    const counted: ArtifactStore = {
+      put: (key, bytes) => store.put(key, bytes),
+      get: (key) => {
+        wholeReads.push(key);
+        return store.get(key);
+      },
+      head: (key, length) => store.head(key, length),
+      list: (prefix) => store.list(prefix),
+      delete: (key) => store.delete(key),
+    };
+    const second = await openTestHub({ dir, key: first.key, store: counted });
+    hubs.push(second);
+    const newest = versions.at(-1) as number;
+    expect(wholeReads.filter((key) => key.startsWith('snapshots/')).sort()).toEqual(
+      ['dns', 'filter', 'url'].map((feed) => snapshotKey(feed as 'dns', newest)),
+    );
+    expect(second.service.feeds().map((f) => f.oldestDeltaBase)).toEqual([
+      versions[0],
+      versions[0],
+      versions[0],
+    ]);
+    // A filter consumer at the oldest retained version gets its delta at that snapshot's key widths.
+    const delta = artifactOf(await second.service.delta('filter', versions[0] as number));
+    expect(delta.manifest.from).toBe(versions[0]);
     expect(second.errors).toEqual([]);
   });
 });
