@@ -82,18 +82,23 @@ const rec = new Recorder(
   'scale',
 );
 
-const baseline: Map<string, number> = existsSync(BASELINE)
-  ? new Map(
-      (
-        JSON.parse(readFileSync(BASELINE, 'utf8')) as { figures: { label: string; value: number }[] }
-      ).figures.map((f) => [f.label, f.value]),
-    )
-  : new Map();
+/** A run kept as the "before" of today's figures; `baselineOf` says which code it measured. */
+interface Baseline {
+  figures: { label: string; value: number }[];
+  baselineOf?: string;
+}
+const baselineRun: Baseline | null = existsSync(BASELINE)
+  ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as Baseline)
+  : null;
+const baseline = new Map((baselineRun?.figures ?? []).map((f) => [f.label, f.value]));
 
-if (baseline.size > 0)
+if (baselineRun)
   rec.note(
-    '"before" figures: this benchmark on the code before the hub moved whole-list work off its event loop ' +
-      `(chunked plain states, set-hash checksum, fast start), kept in bench/baselines/scale-${ENTRIES}.json.`,
+    `"before" figures: ${
+      baselineRun.baselineOf ??
+      'this benchmark on the code before the hub moved whole-list work off its event loop ' +
+        '(chunked plain states, set-hash checksum, fast start)'
+    }, kept in bench/baselines/scale-${ENTRIES}.json.`,
   );
 
 if (baseline.size === 0 && ENTRIES === 10_000_000)
