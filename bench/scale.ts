@@ -5,6 +5,7 @@
  */
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -123,20 +124,30 @@ interface Hub {
   artifacts: string;
 }
 
-async function call(
-  hub: Hub,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(`${hub.process.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${hub.token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+/**
+ * One JSON request to the hub, over node:http with no client-side deadline: fetch gives up after 300 s without
+ * response headers, which a 10M-entry revoke on a loaded machine outlasts.
+ */
+function call(hub: Hub, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const headers = { authorization: `Bearer ${hub.token}`, 'content-type': 'application/json' };
+  return new Promise((resolve, reject) => {
+    const req = request(`${hub.process.url}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299)
+          reject(new Error(`${method} ${path}: ${status} ${text.slice(0, 500)}`));
+        else resolve(JSON.parse(text) as Record<string, unknown>);
+      });
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
-  return json;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
