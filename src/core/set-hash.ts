@@ -47,9 +47,14 @@ export class MutableSetHash {
   /** Adds the line `bytes[start, end)`. */
   add(bytes: Uint8Array, start: number, end: number): void {
     sha256Words(bytes, start, end, digest);
+    this.addDigest(digest);
+  }
+
+  /** Adds a line by its SHA-256 (eight big-endian words), computed once for several sums. */
+  addDigest(lineDigest: Uint32Array): void {
     let carry = 0;
     for (let i = 7; i >= 0; i--) {
-      const sum = (this.words[i] as number) + (digest[i] as number) + carry;
+      const sum = (this.words[i] as number) + (lineDigest[i] as number) + carry;
       this.words[i] = sum >>> 0;
       carry = sum > 0xffffffff ? 1 : 0;
     }

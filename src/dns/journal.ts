@@ -75,22 +75,46 @@ export function splitVersion(change: VersionChange, pieceRecords: number): ZoneD
   return pieces;
 }
 
-/** Keeps the last `limit` versions; a version that does not continue from the head starts a new history. */
+/**
+ * Default bound on the records the journal holds, over all kept versions: about 100 MiB of records. A
+ * version of more (a revoke of a million names) is not journaled at all: a secondary behind it transfers the
+ * whole zone, which costs it less than an IXFR of that size, and the hub does not hold the difference.
+ */
+export const DEFAULT_JOURNAL_RECORDS = 1_000_000;
+
+/**
+ * Keeps the last `limit` versions, and no more than `maxRecords` records in all; a version that does not
+ * continue from the head starts a new history.
+ */
 export class TransferJournal {
   /** The pieces of each kept version, oldest first. */
   readonly #versions: ZoneDiff[][] = [];
+  #records = 0;
   #head: number;
 
   constructor(
     private readonly limit: number,
     headVersion: number,
     private readonly pieceRecords = DEFAULT_PIECE_RECORDS,
+    private readonly maxRecords = DEFAULT_JOURNAL_RECORDS,
   ) {
     if (!Number.isInteger(limit) || limit < 0)
       throw new RangeError(`journalVersions: ${limit} is not a count`);
     if (!Number.isInteger(pieceRecords) || pieceRecords < 1)
       throw new RangeError(`pieceRecords: ${pieceRecords} is not a positive count`);
+    if (!Number.isInteger(maxRecords) || maxRecords < 0)
+      throw new RangeError(`journalRecords: ${maxRecords} is not a count`);
     this.#head = headVersion;
+  }
+
+  /** Whether a version of `changes` changes is journaled (else `restart` it: each change is a record or more). */
+  fits(changes: number): boolean {
+    return changes <= this.maxRecords;
+  }
+
+  /** Records kept, over all versions. */
+  get records(): number {
+    return this.#records;
   }
 
   /** The version the newest step leads to (or the one the journal started at). */
@@ -106,15 +130,21 @@ export class TransferJournal {
   /** Forgets every step: the zone is now at `version` by a change nobody can replay (a fresh load). */
   restart(version: number): void {
     this.#versions.length = 0;
+    this.#records = 0;
     this.#head = version;
   }
 
   append(change: VersionChange): void {
-    if (change.fromVersion !== this.#head) this.#versions.length = 0;
+    const records = change.deleted.length + change.added.length;
+    if (change.fromVersion !== this.#head || records > this.maxRecords) this.restart(change.fromVersion);
     this.#head = change.toVersion;
-    if (this.limit === 0) return;
+    if (this.limit === 0 || records > this.maxRecords) return;
     this.#versions.push(splitVersion(change, this.pieceRecords));
-    if (this.#versions.length > this.limit) this.#versions.shift();
+    this.#records += records;
+    while (this.#versions.length > this.limit || this.#records > this.maxRecords) {
+      const oldest = this.#versions.shift() as ZoneDiff[];
+      for (const piece of oldest) this.#records -= size(piece);
+    }
   }
 
   /**

@@ -35,6 +35,8 @@ export interface RpzPrimaryOptions extends ZoneSource {
   notifyRetry?: Partial<NotifyRetry>;
   /** Versions of differences kept for IXFR; an older secondary gets the whole zone. Default 100. */
   journalVersions?: number;
+  /** Records kept for IXFR over all those versions (DEFAULT_JOURNAL_RECORDS); a larger version restarts it. */
+  journalRecords?: number;
   /**
    * Records per IXFR answer to a secondary this primary NOTIFYs (DEFAULT_PIECE_RECORDS): a larger
    * difference goes out in several transfers, the pieces of a large version each under its own SOA
@@ -108,7 +110,12 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
   const admission = new TcpAdmission(limits, (address) => acl(address, false));
   const pieceRecords =
     config.pieceRecords === 0 ? Number.MAX_SAFE_INTEGER : (config.pieceRecords ?? DEFAULT_PIECE_RECORDS);
-  const journal = new TransferJournal(config.journalVersions ?? 100, config.version(), pieceRecords);
+  const journal = new TransferJournal(
+    config.journalVersions ?? 100,
+    config.version(),
+    pieceRecords,
+    config.journalRecords,
+  );
   const notified = new Set((config.notify ?? []).map((target) => plainAddress(target.host)));
   const notifier = new Notifier(
     options.zone,
@@ -235,9 +242,11 @@ export function createRpzPrimary(config: RpzPrimaryOptions): RpzPrimary {
           `publish: version ${version} does not follow version ${from} (RFC 1982 serials)`,
         );
       }
-      // No changes: a fresh state (a first load); secondaries before it get the whole zone.
-      if (changes === null) journal.restart(version);
-      else journal.append({ fromVersion: from, toVersion: version, ...changeRecords(changes, options) });
+      // No changes: a fresh state (a first load); secondaries before it get the whole zone, as they do after a
+      // version too large to journal (its records are not even built).
+      const list = changes === null ? null : [...changes];
+      if (list === null || !journal.fits(list.length)) journal.restart(version);
+      else journal.append({ fromVersion: from, toVersion: version, ...changeRecords(list, options) });
       notifier.notify(apexAnswers(version, options).soa);
     },
     close,

@@ -2,6 +2,7 @@ import { decodeDelta } from '../core/plain-payload.ts';
 import { diff, PlainState } from '../core/plain-state.ts';
 import type { Change } from '../core/types.ts';
 import type { RenderOptions } from '../render/options.ts';
+import { DEFAULT_JOURNAL_RECORDS } from './journal.ts';
 import { createRpzPrimary } from './primary.ts';
 import type { DnsLogEvent } from './responder.ts';
 import type { TsigKey } from './tsig.ts';
@@ -32,6 +33,8 @@ export interface ServeZoneOptions {
   allowTransfer?: readonly string[];
   /** Records per IXFR answer (the primary's `pieceRecords`). */
   pieceRecords?: number;
+  /** Records the IXFR journal keeps (the primary's `journalRecords`). */
+  journalRecords?: number;
   log: (event: DnsLogEvent) => void;
 }
 
@@ -43,6 +46,7 @@ export interface ServeZoneOptions {
  */
 export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> {
   let current = { version: 0, state: PlainState.empty() };
+  const journalRecords = options.journalRecords ?? DEFAULT_JOURNAL_RECORDS;
   const primary = createRpzPrimary({
     render: options.render,
     entries: () => current.state.entries(),
@@ -53,17 +57,25 @@ export async function serveZone(options: ServeZoneOptions): Promise<ServedZone> 
     ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
     ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
     ...(options.pieceRecords !== undefined && { pieceRecords: options.pieceRecords }),
+    journalRecords,
   });
   const address = await primary.listen(options.host, options.port);
   return {
     address,
     publish(version, state, changes) {
-      if (version === current.version) return;
+      // The same version again (its state on other buffers): served from the new one, nothing to transfer.
+      if (version === current.version) {
+        current = { version, state };
+        return;
+      }
       const previous = current;
       current = { version, state };
       // The first state has no predecessor any resolver could hold: journal nothing (a 1M-name zone
-      // would otherwise sit in the journal as one million adds).
-      if (previous.version === 0 && previous.state.entryCount === 0) primary.publish(version, null);
+      // would otherwise sit in the journal as one million adds). Nor is a difference computed that the
+      // journal would not keep anyway (a revoke of millions of names, applied by a rescan).
+      const fresh = previous.version === 0 && previous.state.entryCount === 0;
+      const tooLarge = Math.abs(previous.state.entryCount - state.entryCount) > journalRecords;
+      if (fresh || (changes === null && tooLarge)) primary.publish(version, null);
       else primary.publish(version, changes ?? diff(previous.state, state));
     },
     close: () => primary.close(),

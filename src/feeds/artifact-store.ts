@@ -13,6 +13,8 @@ export interface ArtifactStore {
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** The blob under `key`, or null. */
   get(key: string): Promise<Uint8Array | null>;
+  /** The first `length` bytes of the blob under `key` (all of it when shorter), or null: a ranged read. */
+  head(key: string, length: number): Promise<Uint8Array | null>;
   /** Keys starting with `prefix`, sorted in byte order. */
   list(prefix: string): Promise<string[]>;
   /** Removes `key`; removing an absent key is a no-op. */

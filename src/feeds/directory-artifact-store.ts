@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { equalBytes } from '../core/bytes.ts';
 import { writeFileDurably } from '../util/durable-file.ts';
@@ -34,6 +34,29 @@ export class DirectoryArtifactStore implements ArtifactStore {
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
+    }
+  }
+
+  async head(key: string, length: number): Promise<Uint8Array | null> {
+    checkKey(key);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.#path(key), 'r');
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    try {
+      const bytes = new Uint8Array(Math.min(length, (await handle.stat()).size));
+      let at = 0;
+      while (at < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      return bytes.subarray(0, at);
+    } finally {
+      await handle.close();
     }
   }
 

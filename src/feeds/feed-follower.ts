@@ -322,18 +322,19 @@ export class FeedFollower {
     await this.advance();
   }
 
+  /** A plain state on a scan's payload: the scan thread indexed and hashed it, so this costs its chunk list. */
+  #plain(scan: FeedScan, feed: 'dns' | 'url'): PlainState {
+    const { payload, starts, sum } = scan.snapshots[feed];
+    if (!starts || !sum) throw new Error(`scanned ${feed} snapshot comes without its index`);
+    return PlainState.fromIndexed(payload, starts, SetHash.fromWords(sum));
+  }
+
   #seed(scan: FeedScan): void {
-    // The scan thread indexed and hashed the payloads: loading them here costs their chunk lists only.
-    const plain = (feed: 'dns' | 'url'): PlainState => {
-      const { payload, starts, sum } = scan.snapshots[feed];
-      if (!starts || !sum) throw new Error(`scanned ${feed} snapshot comes without its index`);
-      return PlainState.fromIndexed(payload, starts, SetHash.fromWords(sum));
-    };
     this.#mirrors = {
       version: scan.version,
       committedAt: scan.committedAt,
-      dns: plain('dns'),
-      url: plain('url'),
+      dns: this.#plain(scan, 'dns'),
+      url: this.#plain(scan, 'url'),
       filter: FilterMirror.fromWideKeys(scan.filterWide),
     };
     this.#announceDns(null);
@@ -350,7 +351,15 @@ export class FeedFollower {
       (await mirrors.url.checksum()) === url.checksum &&
       sameKeys(mirrors.filter.wide.root, scan.filterWide.root) &&
       sameKeys(mirrors.filter.wide.path, scan.filterWide.path);
-    if (agree || this.#mirrors !== mirrors) return;
+    if (this.#mirrors !== mirrors) return;
+    if (agree) {
+      // The same states, on the scan's buffers: the mirrors let go of the older snapshot's (which the
+      // catalog no longer holds), so a rebuild does not leave two copies of every plain feed in memory. The
+      // filter mirror stays: its derived key sets are computed already.
+      this.#mirrors = { ...mirrors, dns: this.#plain(scan, 'dns'), url: this.#plain(scan, 'url') };
+      this.#announceDns(null);
+      return;
+    }
     this.#config.onError(
       new MirrorDivergedError(`feed mirrors at version ${scan.version} differ from the registry`),
     );

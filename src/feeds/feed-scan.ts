@@ -7,16 +7,18 @@
 import { payloadOffsetOf } from '../core/artifact.ts';
 import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
 import { encodeFilterSnapshot } from '../core/filter-payload.ts';
-import { encodeSnapshot, indexSnapshot } from '../core/plain-payload.ts';
-import { setHashOfLines } from '../core/plain-state.ts';
-import type { Category, FeedEntry, FeedName } from '../core/types.ts';
+import { snapshotLine } from '../core/plain-payload.ts';
+import { MutableSetHash } from '../core/set-hash.ts';
+import type { Category, FeedName } from '../core/types.ts';
 import { checkpointSource } from '../registry/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
+import { kindOf } from '../registry/rows.ts';
 import { runWorkerTask } from '../util/ts-worker.ts';
 import { type Signing, storedSnapshot } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
 import { wideKeysOf } from './filter-mirror.ts';
 import { decodeWideKeys, encodeWideKeys } from './mirror-seed.ts';
+import { SnapshotWriter, type WrittenSnapshot } from './snapshot-writer.ts';
 
 /** One feed's snapshot payload and what its manifest announces. */
 export interface ScannedSnapshot {
@@ -67,29 +69,56 @@ export interface ScanRequest extends ScanOptions {
   databasePath: string;
 }
 
-/** Reads every feed of `registry` at its current version (synchronously, in one read transaction). */
+/**
+ * Reads every feed of `registry` at its current version: ONE pass over the active entries, in pages, inside
+ * one read transaction. Each row becomes its snapshot line, written into the `url` payload and, for a domain,
+ * the `dns` one (hashed once for both checksums); its expression is kept for the filter.
+ */
 export async function scanRegistry(registry: Registry, options: ScanOptions): Promise<FeedScan> {
-  const excludeCategories = options.confidential;
+  const confidential = new Set<string>(options.confidential);
   const read = registry.inReadTransaction(() => {
     const version = registry.currentVersion();
     const info = version > 0 ? registry.versionInfo(version) : null;
-    const dns = encodeCounted(registry.activeEntries({ kinds: ['domain'], excludeCategories }));
-    const url = encodeCounted(registry.activeEntries({ excludeCategories }));
+    const sums = { dns: new MutableSetHash(), url: new MutableSetHash() };
+    const dns = new SnapshotWriter(null);
+    const url = new SnapshotWriter(sums.url, sums.dns);
     const expressions: string[] = [];
-    for (const entry of registry.activeEntries()) expressions.push(entry.expression);
-    return { version, committedAt: info ? Date.parse(info.createdAt) : 0, dns, url, expressions };
+    for (const page of registry.activeEntryPages()) {
+      for (const [expression, category, action] of page) {
+        expressions.push(expression);
+        if (confidential.has(category)) continue;
+        const kind = kindOf(expression);
+        const line = snapshotLine({ expression, kind, category, action });
+        url.push(expression, line, kind === 'domain');
+        if (kind === 'domain') dns.push(expression, line);
+      }
+    }
+    // The url writer first: its last lines add to the dns sum too.
+    const urlSnapshot = plainScanned(url.finish(), sums.url);
+    const dnsSnapshot = plainScanned(dns.finish(), sums.dns);
+    return {
+      version,
+      committedAt: info ? Date.parse(info.createdAt) : 0,
+      dns: dnsSnapshot,
+      url: urlSnapshot,
+      expressions,
+    };
   });
-  const wideKeysFile = encodeWideKeys(wideKeysOf(read.expressions));
+  // The expressions (tens of bytes each, millions of them) are let go before the artifacts are signed.
+  let expressions: string[] | null = read.expressions;
+  read.expressions = [];
+  const wideKeysFile = encodeWideKeys(wideKeysOf(expressions));
   const filterWide = decodeWideKeys(wideKeysFile) as PerClass<Float64Array>;
   const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
   const bits = confirmationWidths(counts, options.fpr, options.minBits);
-  const filter = await encodeFilterSnapshot(read.expressions, { fpr: options.fpr, bits });
+  const filter = await encodeFilterSnapshot(expressions, { fpr: options.fpr, bits });
+  expressions = null;
   const scanned = {
     version: read.version,
     committedAt: read.committedAt,
     snapshots: {
-      dns: indexed(read.dns),
-      url: indexed(read.url),
+      dns: read.dns,
+      url: read.url,
       filter: { payload: filter.payload, entryCount: filter.entryCount, checksum: filter.checksum, bits },
     },
     filterWide,
@@ -130,23 +159,10 @@ export function transferables(scan: FeedScan): ArrayBuffer[] {
   return [...buffers];
 }
 
-function indexed(plain: { payload: Uint8Array; entryCount: number }): ScannedSnapshot {
-  const starts = indexSnapshot(plain.payload);
-  if (!starts.ok) throw new Error(`encodeSnapshot produced an invalid payload: ${starts.error.message}`);
-  const sum = setHashOfLines(plain.payload, starts.value);
-  return { ...plain, checksum: sum.hex(), starts: starts.value, sum: sum.words };
-}
-
-function encodeCounted(entries: Iterable<FeedEntry>): { payload: Uint8Array; entryCount: number } {
-  let entryCount = 0;
-  const counted = (function* () {
-    for (const entry of entries) {
-      entryCount++;
-      yield entry;
-    }
-  })();
-  const payload = encodeSnapshot(counted);
-  return { payload, entryCount };
+function plainScanned(written: WrittenSnapshot, sum: MutableSetHash): ScannedSnapshot {
+  const { payload, starts, entryCount } = written;
+  const done = sum.done();
+  return { payload, entryCount, checksum: done.hex(), starts, sum: done.words };
 }
 
 function distinctCount(sorted: Float64Array): number {

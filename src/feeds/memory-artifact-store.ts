@@ -20,6 +20,11 @@ export class MemoryArtifactStore implements ArtifactStore {
     return this.#blobs.get(key)?.slice() ?? null;
   }
 
+  async head(key: string, length: number): Promise<Uint8Array | null> {
+    checkKey(key);
+    return this.#blobs.get(key)?.slice(0, length) ?? null;
+  }
+
   async list(prefix: string): Promise<string[]> {
     checkPrefix(prefix);
     return [...this.#blobs.keys()].filter((key) => key.startsWith(prefix)).sort();

@@ -14,7 +14,7 @@ import { runWorkerTask } from '../util/ts-worker.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import type { FeedMirrors } from './feed-mirrors.ts';
 import { FilterMirror } from './filter-mirror.ts';
-import type { SnapshotCatalog, StoredSnapshot } from './snapshot-catalog.ts';
+import { type SnapshotCatalog, type StoredSnapshot, snapshotKey } from './snapshot-catalog.ts';
 
 const PREFIX = 'mirrors/';
 export const mirrorKeysKey = (version: number) => `${PREFIX}${String(version).padStart(16, '0')}.keys`;
@@ -45,23 +45,38 @@ export async function storeWideKeys(store: ArtifactStore, version: number, file:
   await store.put(key, file);
 }
 
-/** What the worker checks: the payloads and wide keys of one version and what their manifests announce. */
+/** A stored plain snapshot (its artifact's bytes, lent by the catalog) and what its manifest announces. */
+export interface PlainSeedCheck {
+  feed: 'dns' | 'url';
+  artifact: Uint8Array;
+  payloadSha256: string;
+  checksum: string;
+  entryCount: number;
+}
+
+/**
+ * What one worker checks: one plain snapshot and, maybe, the stored wide keys (`encodeWideKeys`) against the
+ * filter snapshot. The bytes move to the worker and come back in the answer.
+ */
 export interface SeedCheckRequest {
-  plain: Record<
-    'dns' | 'url',
-    { payload: Uint8Array; payloadSha256: string; checksum: string; entryCount: number }
-  >;
-  wide: PerClass<Float64Array>;
-  filter: { bits: KeyWidths; checksum: string };
+  plain: PlainSeedCheck;
+  filter?: { wideKeysFile: Uint8Array; bits: KeyWidths; checksum: string };
 }
 
 export type SeedCheck =
-  | { ok: true; plain: Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }> }
-  | { ok: false; reason: string };
+  | { ok: true; artifact: Uint8Array; starts: Uint32Array; sum: Uint32Array; wideKeysFile?: Uint8Array }
+  /** `damaged`: the stored plain snapshot itself does not match its manifest. */
+  | { ok: false; reason: string; damaged: boolean };
+
+/** The buffers a seed check moves between threads. */
+export function seedTransfers(bytes: readonly (ArrayBufferView | undefined)[]): ArrayBuffer[] {
+  return bytes.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : []));
+}
 
 /**
  * The mirrors at the latest stored snapshots' version, or a reason why they cannot be used (then the
- * caller scans).
+ * caller scans). The plain snapshots are checked in two worker threads at once, one per core, their bytes
+ * lent by the catalog rather than copied: at 10M entries they are most of the hub's memory.
  */
 export async function seedFromStore(
   catalog: SnapshotCatalog,
@@ -75,39 +90,61 @@ export async function seedFromStore(
   if (url.version !== version || filter.version !== version || !filter.bits)
     return { reason: 'stored snapshots of different versions' };
   const keyBytes = await store.get(mirrorKeysKey(version));
-  const wide = keyBytes ? decodeWideKeys(keyBytes) : null;
-  if (!wide) return { reason: `no filter mirror keys stored at version ${version}` };
-  const payload = (s: StoredSnapshot) => s.bytes.subarray(payloadOffsetOf(s.bytes));
-  const plainOf = (s: StoredSnapshot) => ({
-    payload: payload(s),
-    payloadSha256: s.manifest.payloadSha256,
-    checksum: s.manifest.checksum,
-    entryCount: s.manifest.entryCount,
-  });
-  const request: SeedCheckRequest = {
-    plain: { dns: plainOf(dns), url: plainOf(url) },
-    wide,
-    filter: { bits: filter.bits, checksum: filter.manifest.checksum },
-  };
-  const checked = await runWorkerTask<SeedCheck>(
-    new URL('./seed-worker.ts', import.meta.url),
-    request,
-    'mirror seed check',
-  );
-  if (!checked.ok) return { reason: checked.reason };
-  const state = (s: StoredSnapshot, feed: 'dns' | 'url') =>
-    PlainState.fromIndexed(
-      payload(s),
-      checked.plain[feed].starts,
-      SetHash.fromWords(checked.plain[feed].sum),
-    );
+  if (!keyBytes || !decodeWideKeys(keyBytes))
+    return { reason: `no filter mirror keys stored at version ${version}` };
+  const bits = filter.bits;
+  let wideKeysFile: Uint8Array = keyBytes;
+  const check = (stored: StoredSnapshot, feed: 'dns' | 'url', withFilter: boolean) =>
+    catalog.lend(feed, async (artifact) => {
+      const request: SeedCheckRequest = {
+        plain: {
+          feed,
+          artifact,
+          payloadSha256: stored.manifest.payloadSha256,
+          checksum: stored.manifest.checksum,
+          entryCount: stored.manifest.entryCount,
+        },
+        ...(withFilter && { filter: { wideKeysFile, bits, checksum: filter.manifest.checksum } }),
+      };
+      const transfer = seedTransfers([artifact, withFilter ? wideKeysFile : undefined]);
+      const checked = await runWorkerTask<SeedCheck>(
+        new URL('./seed-worker.ts', import.meta.url),
+        request,
+        'mirror seed check',
+        undefined,
+        transfer,
+      );
+      if (!checked.ok) {
+        // Its bytes stayed in the worker; a damaged file goes too, so that a scan of this very version can
+        // store it again.
+        if (checked.damaged) await store.delete(snapshotKey(feed, version));
+        throw new SeedRefused(checked.reason);
+      }
+      if (checked.wideKeysFile) wideKeysFile = checked.wideKeysFile;
+      const payload = checked.artifact.subarray(payloadOffsetOf(checked.artifact));
+      const state = PlainState.fromIndexed(payload, checked.starts, SetHash.fromWords(checked.sum));
+      return { bytes: checked.artifact, value: state };
+    });
+  const settled = await Promise.allSettled([check(dns, 'dns', false), check(url, 'url', true)]);
+  const refused = settled.find((s) => s.status === 'rejected');
+  if (refused) {
+    const reason = (refused as PromiseRejectedResult).reason as Error;
+    if (reason instanceof SeedRefused) return { reason: reason.message };
+    throw reason;
+  }
+  const [dnsState, urlState] = settled.map((s) => (s as PromiseFulfilledResult<PlainState>).value);
   return {
     mirrors: {
       version,
       committedAt: dns.manifest.createdAt,
-      dns: state(dns, 'dns'),
-      url: state(url, 'url'),
-      filter: FilterMirror.fromWideKeys(wide),
+      dns: dnsState as PlainState,
+      url: urlState as PlainState,
+      filter: FilterMirror.fromWideKeys(decodeWideKeys(wideKeysFile) as PerClass<Float64Array>),
     },
   };
+}
+
+/** A stored snapshot the seed check refused: the caller scans instead. */
+class SeedRefused extends Error {
+  override name = 'SeedRefused';
 }

@@ -1,39 +1,68 @@
 /**
- * Worker-thread entry of seedFromStore: checks each stored payload against its manifest's SHA-256 and
- * indexes the plain ones. The plain states take their set hash from the manifest (the scan that stored it
- * computed it from these very lines), which spares a digest per line; the filter mirror's keys are
- * checked against the filter snapshot's checksum, their only link to it.
+ * Worker-thread entry of seedFromStore: checks a stored plain payload against its manifest's SHA-256 and
+ * indexes it, and maybe the stored filter mirror keys. A payload whose digest is the one the hub signed is
+ * the one it built from checked lines, so indexing it needs only its line ends, and the plain state takes
+ * its set hash from the manifest (the scan that stored it computed it from these very lines); the filter
+ * mirror's keys are checked against the filter snapshot's checksum, their only link to it. The bytes it was
+ * lent go back with the answer.
  */
+import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { sha256Hex } from '../core/bytes.ts';
-import { indexSnapshot } from '../core/plain-payload.ts';
+import { payloadOffsetOf } from '../core/artifact.ts';
 import { SetHash } from '../core/set-hash.ts';
 import { FilterMirror } from './filter-mirror.ts';
-import type { SeedCheck, SeedCheckRequest } from './mirror-seed.ts';
+import { decodeWideKeys, type SeedCheck, type SeedCheckRequest, seedTransfers } from './mirror-seed.ts';
 
-async function check(request: SeedCheckRequest): Promise<SeedCheck> {
-  const plain = {} as Record<'dns' | 'url', { starts: Uint32Array; sum: Uint32Array }>;
-  for (const feed of ['dns', 'url'] as const) {
-    const { payload, payloadSha256, checksum, entryCount } = request.plain[feed];
-    const sum = SetHash.fromHex(checksum);
-    if ((await sha256Hex(payload)) !== payloadSha256 || !sum)
-      return { ok: false, reason: `stored ${feed} snapshot does not match its manifest` };
-    const starts = indexSnapshot(payload);
-    if (!starts.ok) return { ok: false, reason: `stored ${feed} snapshot: ${starts.error.message}` };
-    if (starts.value.length - 1 !== entryCount)
-      return { ok: false, reason: `stored ${feed} snapshot does not hold its manifest's entry count` };
-    plain[feed] = { starts: starts.value, sum: sum.words };
+const LF = 0x0a;
+
+/** The start of every line of `payload`, then its length; null unless it is `lines` lines ending with LF. */
+function lineStarts(payload: Uint8Array, lines: number): Uint32Array | null {
+  if (payload.length > 0 && payload[payload.length - 1] !== LF) return null;
+  const starts = new Uint32Array(lines + 1);
+  let line = 0;
+  for (let end = payload.indexOf(LF); end !== -1; end = payload.indexOf(LF, end + 1)) {
+    if (line === lines) return null;
+    starts[++line] = end + 1;
   }
-  const summary = await FilterMirror.fromWideKeys(request.wide).summary(request.filter.bits);
-  if (summary.checksum !== request.filter.checksum)
-    return { ok: false, reason: 'stored filter mirror keys do not match the filter snapshot' };
-  return { ok: true, plain };
+  return line === lines ? starts : null;
+}
+
+async function check({ plain, filter }: SeedCheckRequest): Promise<SeedCheck> {
+  const { feed, artifact, payloadSha256, checksum, entryCount } = plain;
+  const payload = artifact.subarray(payloadOffsetOf(artifact));
+  const sum = SetHash.fromHex(checksum);
+  if (createHash('sha256').update(payload).digest('hex') !== payloadSha256 || !sum)
+    return { ok: false, reason: `stored ${feed} snapshot does not match its manifest`, damaged: true };
+  const starts = lineStarts(payload, entryCount);
+  if (!starts)
+    return {
+      ok: false,
+      reason: `stored ${feed} snapshot does not hold its manifest's entry count`,
+      damaged: true,
+    };
+  if (filter) {
+    const wide = decodeWideKeys(filter.wideKeysFile);
+    const summary = wide ? await FilterMirror.fromWideKeys(wide).summary(filter.bits) : null;
+    if (summary?.checksum !== filter.checksum)
+      return {
+        ok: false,
+        reason: 'stored filter mirror keys do not match the filter snapshot',
+        damaged: false,
+      };
+  }
+  return {
+    ok: true,
+    artifact,
+    starts,
+    sum: sum.words,
+    ...(filter && { wideKeysFile: filter.wideKeysFile }),
+  };
 }
 
 try {
   const value = await check(workerData as SeedCheckRequest);
-  const buffers = value.ok ? Object.values(value.plain).flatMap((p) => [p.starts.buffer, p.sum.buffer]) : [];
-  parentPort?.postMessage({ ok: true, value }, buffers as ArrayBuffer[]);
+  const moved = value.ok ? seedTransfers([value.artifact, value.starts, value.wideKeysFile]) : [];
+  parentPort?.postMessage({ ok: true, value }, moved);
 } catch (error) {
   parentPort?.postMessage({ ok: false, message: (error as Error).message });
 }

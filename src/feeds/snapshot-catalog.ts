@@ -22,6 +22,8 @@ export interface StoredSnapshot extends SnapshotRecord {
 }
 
 const KEY = /^snapshots\/([a-z0-9-]+)\/(\d{16})\.tkd$/;
+/** Enough of an artifact for its manifest (checkpoint up to 64 KiB) and a filter payload's header. */
+const HEAD_BYTES = 1 << 17;
 
 export const snapshotKey = (feed: FeedName, version: number): string =>
   `snapshots/${feed}/${String(version).padStart(16, '0')}.tkd`;
@@ -61,7 +63,15 @@ export class SnapshotCatalog {
       const records: SnapshotRecord[] = [];
       this.#records.set(feed, records);
       for (const [i, { key, version }] of found.entries()) {
-        const bytes = i >= found.length - this.#keep ? await this.store.get(key) : null;
+        // Only the newest is served: the others are read as far as their manifest and payload header (their
+        // version and key widths), which spares reading (and holding) hundreds of MB each at 10M entries.
+        const latest = i === found.length - 1;
+        const retained = i >= found.length - this.#keep;
+        const bytes = !retained
+          ? null
+          : latest
+            ? await this.store.get(key)
+            : await this.store.head(key, HEAD_BYTES);
         const decoded = bytes ? decodeArtifact(bytes) : null;
         if (
           !bytes ||
@@ -75,7 +85,7 @@ export class SnapshotCatalog {
         }
         const record = feed === 'filter' ? { version, bits: filterBits(bytes) } : { version };
         records.push(record);
-        this.#latest.set(feed, { ...record, bytes, manifest: decoded.value.manifest });
+        if (latest) this.#latest.set(feed, { ...record, bytes, manifest: decoded.value.manifest });
       }
     }
   }
@@ -95,6 +105,26 @@ export class SnapshotCatalog {
     this.#records.set(feed, records);
     if (record === records.at(-1)) this.#latest.set(feed, { ...record, bytes, manifest });
     await this.#prune(feed);
+  }
+
+  /**
+   * Lends the latest snapshot of `feed` to `use`, which may move its bytes (to a worker thread and back, so
+   * that hundreds of MB are not copied): until `use` resolves with the same artifact (its bytes back), the
+   * catalog shows no latest snapshot of `feed` and nothing serves it; if `use` fails, it stays so until the
+   * next `add`. Resolves with what `use` made of the bytes.
+   */
+  async lend<T>(
+    feed: FeedName,
+    use: (bytes: Uint8Array) => Promise<{ bytes: Uint8Array; value: T }>,
+  ): Promise<T> {
+    const latest = this.#latest.get(feed);
+    if (!latest) throw new Error(`no stored snapshot of ${feed} to lend`);
+    this.#latest.delete(feed);
+    const returned = await use(latest.bytes);
+    if (returned.bytes.length !== latest.manifest.payloadLength + payloadOffsetOf(returned.bytes))
+      throw new Error(`the lent snapshot of ${feed} came back as other bytes`);
+    if (!this.#latest.has(feed)) this.#latest.set(feed, { ...latest, bytes: returned.bytes });
+    return returned.value;
   }
 
   /** Retained snapshots of `feed`, oldest first. */

@@ -16,6 +16,7 @@ import { RegistryThreads } from '../registry/registry-threads.ts';
 import { resolveRenderOptions } from '../render/options.ts';
 import { type JsonLog, jsonLog } from '../util/json-log.ts';
 import { Metrics } from '../util/prometheus.ts';
+import { markCleanStop, takeCleanStop } from './clean-stop.ts';
 import type { HubConfig } from './config.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { IntegrityMonitor, integrityCheckInWorker } from './integrity-monitor.ts';
@@ -61,11 +62,15 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
     },
     ...(config.maxRegistryMiB !== undefined && { maxSizeMiB: config.maxRegistryMiB }),
   };
+  // Read before the registry is opened, which touches its WAL.
+  const cleanStop = takeCleanStop(config.dbPath);
   const registry = openRegistry(config.dbPath, registryThreadOptions);
-  // `PRAGMA quick_check` reads every page: seconds at 10M entries. It runs in a worker thread while the hub
-  // builds its services and its feeds start, and the hub listens only once it found the file sound.
-  const quickCheck = integrityCheckInWorker(config.dbPath, 'quick_check');
-  quickCheck.catch(() => undefined);
+  // `PRAGMA quick_check` reads every page: many seconds at 10M entries. Unless the file is as this hub's last
+  // clean stop left it (then nothing wrote it since the hub ran its periodic checks on it), it runs in a worker
+  // thread while the hub builds its services and its feeds start, and the hub listens only once it found the
+  // file sound.
+  const quickCheck = cleanStop ? null : integrityCheckInWorker(config.dbPath, 'quick_check');
+  quickCheck?.catch(() => undefined);
   try {
     const signingKey = await loadSigningKey(config.keysDir, config.signingKey);
     const checkpoint = checkpointSource(registry, signingKey, config.logOrigin);
@@ -153,7 +158,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       throw err;
     });
     feedsStarted.catch(() => undefined);
-    const problems = await quickCheck;
+    const problems = (await quickCheck) ?? [];
     if (problems.length > 0) {
       await feedsStarted.catch(() => undefined);
       await feeds.stop();
@@ -175,6 +180,8 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
         await feedsStarted.catch(() => undefined);
         await feeds.stop();
         registry.close();
+        // A registry found damaged while this hub ran is checked again, before listening, at the next start.
+        if (registry.corruption() === null) await markCleanStop(config.dbPath);
       },
     };
   } catch (err) {

@@ -311,6 +311,31 @@ export function* activeEntries(store: Store, q: ActiveEntryQuery = {}): Generato
   }
 }
 
+/** An active entry as a scan reads it: expression, category, action. */
+export type ActiveEntryRow = [expression: string, category: Category, action: FeedEntry['action']];
+
+/**
+ * Every active entry sorted by expression, in pages of up to `pageSize` rows (keyset pages: one statement
+ * each, no statement left open between pages). Read inside one read transaction (`inReadTransaction`), or
+ * pages may come from different versions; a page of raw rows costs far less per row than a streamed row.
+ */
+export function* activeEntryPages(store: Store, pageSize = 4096): Generator<ActiveEntryRow[]> {
+  const page = store.db
+    .prepare(
+      `SELECT expression, category, action FROM entries WHERE active = 1 AND expression > ?
+       ORDER BY expression LIMIT ?`,
+    )
+    .raw();
+  let after = '';
+  for (;;) {
+    const rows = page.all(after, pageSize) as ActiveEntryRow[];
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < pageSize) return;
+    after = (rows[rows.length - 1] as ActiveEntryRow)[0];
+  }
+}
+
 export function versionInfo(store: Store, version: number): VersionInfo | null {
   const row = store.stmt('SELECT * FROM versions WHERE version = ?').get(version);
   return row === undefined ? null : toVersionInfo(row);

@@ -54,7 +54,9 @@ import { ProbeRegistry } from './probe-registry.ts';
 import { DEFAULT_PROTECTED_DOMAINS_FILE, ProtectedDomains } from './protected-domains.ts';
 import {
   type ActiveEntryQuery,
+  type ActiveEntryRow,
   activeEntries,
+  activeEntryPages,
   type EntryQuery,
   entryHistories,
   getEntry,
@@ -418,6 +420,11 @@ export class Registry {
    */
   activeEntries(query?: ActiveEntryQuery): IterableIterator<FeedEntry> {
     return activeEntries(this.store, query);
+  }
+
+  /** All active entries as raw rows in pages, sorted by expression: for full scans, inside `inReadTransaction`. */
+  activeEntryPages(pageSize?: number): IterableIterator<ActiveEntryRow[]> {
+    return activeEntryPages(this.store, pageSize);
   }
 
   /** Runs `read` inside one read transaction: everything it reads is one consistent version of the registry. */

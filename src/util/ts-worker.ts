@@ -15,9 +15,18 @@ export type WorkerAnswer<T> = { ok: true; value: T } | { ok: false; message: str
 const bootScript = (entry: URL) =>
   `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry.href)}); })`;
 
-/** Runs the module at `entry` (a file URL) in a new worker with `data`; resolves with the value it posts. */
-export function runWorkerTask<T>(entry: URL, data: unknown, what: string, signal?: AbortSignal): Promise<T> {
-  const worker = new Worker(bootScript(entry), { eval: true, workerData: data });
+/**
+ * Runs the module at `entry` (a file URL) in a new worker with `data`; resolves with the value it posts.
+ * The buffers in `transfer` move to the worker (unusable here after the call) instead of being copied.
+ */
+export function runWorkerTask<T>(
+  entry: URL,
+  data: unknown,
+  what: string,
+  signal?: AbortSignal,
+  transfer: readonly ArrayBuffer[] = [],
+): Promise<T> {
+  const worker = new Worker(bootScript(entry), { eval: true, workerData: data, transferList: [...transfer] });
   return new Promise((resolve, reject) => {
     const abort = () => {
       void worker.terminate();

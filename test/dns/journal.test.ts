@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
-import { changeRecords, splitVersion, TransferJournal } from '../../src/dns/journal.ts';
+import {
+  changeRecords,
+  DEFAULT_PIECE_RECORDS,
+  splitVersion,
+  TransferJournal,
+} from '../../src/dns/journal.ts';
 import { recordKey } from '../../src/dns/zone-records.ts';
 import { resolveRenderOptions } from '../../src/render/options.ts';
 import { type RpzRecord, rpzRecords } from '../../src/render/rpz-records.ts';
@@ -107,6 +112,37 @@ describe('the IXFR journal', () => {
     ]);
     expect(() => new TransferJournal(-1, 0)).toThrow(/journalVersions/);
     expect(() => new TransferJournal(1, 0, 0)).toThrow(/pieceRecords/);
+  });
+
+  it('keeps no more records than its budget: old versions go first, a version larger than it is not kept', () => {
+    const step = (from: number, names: string[]) => ({
+      fromVersion: from,
+      toVersion: from + 1,
+      ...changeRecords(
+        names.map((name) => ({ ...domainEntry(name), op: 'add' as const })),
+        options,
+      ),
+    });
+    // Every domain entry is two records (name and *.name).
+    const journal = new TransferJournal(10, 1, DEFAULT_PIECE_RECORDS, 5);
+    journal.append(step(1, ['a.test']));
+    journal.append(step(2, ['b.test']));
+    expect([journal.length, journal.records]).toEqual([2, 4]);
+    journal.append(step(3, ['c.test']));
+    expect([journal.length, journal.records]).toEqual([2, 4]);
+    expect(journal.diffSince(zoneSerial(1))).toBeUndefined();
+    expect(journal.diffSince(zoneSerial(2))?.added).toHaveLength(4);
+    expect([journal.fits(5), journal.fits(6)]).toEqual([true, false]);
+
+    journal.append(step(4, ['d.test', 'e.test', 'f.test']));
+    expect([journal.length, journal.records, journal.headVersion]).toEqual([0, 0, 5]);
+    expect(journal.diffSince(zoneSerial(4))).toBeUndefined();
+    journal.append(step(5, ['g.test']));
+    expect(journal.diffSince(zoneSerial(5))?.added.map(recordKey)).toEqual([
+      'g.test CNAME .',
+      '*.g.test CNAME .',
+    ]);
+    expect(() => new TransferJournal(1, 0, 1, -1)).toThrow(/journalRecords/);
   });
 
   it('restarts at a fresh state: nothing before it can be replayed, later steps can', () => {

@@ -27,6 +27,14 @@ export function artifactStoreContract(name: string, create: () => Promise<Artifa
       expect(Buffer.from((await store.get('a/large')) as Uint8Array).equals(large)).toBe(true);
     });
 
+    it('reads the head of a blob: its first bytes, all of a shorter one, null for an absent key', async () => {
+      const store = await create();
+      await store.put('a/blob', bytes(1, 2, 3, 4, 5));
+      expect(await store.head('a/blob', 3)).toEqual(bytes(1, 2, 3));
+      expect(await store.head('a/blob', 100)).toEqual(bytes(1, 2, 3, 4, 5));
+      expect(await store.head('a/none', 3)).toBeNull();
+    });
+
     it('keeps its own copy: changing the caller buffer or a returned one changes nothing stored', async () => {
       const store = await create();
       const input = bytes(1, 2, 3);

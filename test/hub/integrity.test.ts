@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -62,6 +63,32 @@ describe('a damaged registry file', () => {
     expect(error).toContain(`the registry ${dbPath} is damaged (quick_check:`);
     expect(error).toContain('restore the file from a backup');
     expect(error).not.toContain('listening on');
+  });
+
+  it('is refused at the start after a clean stop too, when the file changed since', async () => {
+    const dataDir = await tempDir('takedown-corrupt-');
+    cleanup = () => rm(dataDir, { recursive: true, force: true });
+    const dbPath = join(dataDir, 'takedown.db');
+    const registry = openRegistry(dbPath);
+    fill(registry);
+    registry.close();
+    // A clean stop leaves its mark; a restart on the untouched file starts, and stops cleanly again.
+    const first = await startHubProcess({ dataDir });
+    expect((await first.stop()).code).toBe(0);
+    expect(existsSync(`${dbPath}.clean-stop`)).toBe(true);
+    const second = await startHubProcess({ dataDir });
+    expect((await second.stop()).code).toBe(0);
+    await flipTablePage(dbPath, 'changes');
+
+    const error = await startHubProcess({ dataDir }).then(
+      async (hub) => {
+        await hub.stop('SIGKILL');
+        return 'started';
+      },
+      (e: Error) => e.message,
+    );
+    expect(error).toContain(`the registry ${dbPath} is damaged (quick_check:`);
+    expect(existsSync(`${dbPath}.clean-stop`)).toBe(false);
   });
 
   it('found by the periodic integrity check: /readyz answers 503 and every write is refused', {
