@@ -18,6 +18,20 @@ import { seedFromStore, storeWideKeys } from './mirror-seed.ts';
 import type { SnapshotCatalog } from './snapshot-catalog.ts';
 import { VersionWaiters } from './version-waiters.ts';
 
+/**
+ * The change counts that trigger a rebuild and a rescan grow with the list (docs/DECISIONS.md). A rebuild
+ * reads every entry, so one per 1 % of the entries keeps its cost per change the same at 1M and at 10M, and
+ * stays under the 1/64 insert room of a filter snapshot, so consumers one snapshot behind follow by deltas.
+ * A gap over 2 % (a mass revoke) is closed by a rescan rather than applied change by change.
+ */
+const SNAPSHOT_SHARE = 0.01;
+const INCREMENTAL_SHARE = 0.02;
+
+/** `floor`, or `share` of the active expressions (the filter feed holds them all) when that is more. */
+function scaledLimit(floor: number, share: number, mirrors: FeedMirrors): number {
+  return Math.max(floor, Math.floor(mirrors.filter.expressionCount * share));
+}
+
 export type DnsListener = (version: number, state: PlainState, changes: readonly Change[] | null) => void;
 
 /** How stored snapshots are signed. */
@@ -168,7 +182,7 @@ export class FeedFollower {
     if (!reader || !mirrors || this.#stopped || this.#awaitingRescan) return;
     const target = reader.currentVersion();
     if (target <= mirrors.version) return;
-    if (this.#grossChanges(mirrors.version, target) > this.#config.maxIncrementalChanges) {
+    if (this.#grossChanges(mirrors.version, target) > this.#incrementalLimit()) {
       this.#rescan();
       return;
     }
@@ -203,7 +217,8 @@ export class FeedFollower {
     }
     this.#waiters.notify(target);
     // During a scan this queues the next one: the running scan began before these changes.
-    if (this.#changesSinceScan >= this.#config.snapshotAfterChanges) void this.#requestScan();
+    if (this.#changesSinceScan >= scaledLimit(this.#config.snapshotAfterChanges, SNAPSHOT_SHARE, next))
+      void this.#requestScan();
     // Versions committed while this one was applied follow at once, from the mirrors just made visible.
     this.#advanceAgain ||= reader.currentVersion() > target;
   }
@@ -246,10 +261,16 @@ export class FeedFollower {
     void this.#requestScan();
   }
 
+  #incrementalLimit(): number {
+    const mirrors = this.#mirrors;
+    return mirrors ? scaledLimit(this.#config.maxIncrementalChanges, INCREMENTAL_SHARE, mirrors) : 0;
+  }
+
   /** Change-log rows of versions (from, to], counted only up to the incremental limit. */
   #grossChanges(from: number, to: number): number {
     let rows = 0;
-    for (let v = from + 1; v <= to && rows <= this.#config.maxIncrementalChanges; v++) {
+    const limit = this.#incrementalLimit();
+    for (let v = from + 1; v <= to && rows <= limit; v++) {
       const info = this.#reader?.versionInfo(v);
       rows += (info?.adds ?? 0) + (info?.removes ?? 0);
     }

@@ -16,7 +16,7 @@ export interface FeedServiceOptions {
   store: ArtifactStore;
   /** Categories published only in the hashed `filter` feed (default csam). */
   confidentialCategories?: readonly Category[];
-  /** Build new snapshots after this many net changes since the last ones (default 10 000)... */
+  /** Build new snapshots after this many net changes since the last ones, or 1 % of the entries when more (default 10 000)... */
   snapshotAfterChanges?: number;
   /** ...or this long after the last ones when anything changed, whichever comes first (default 5 min). */
   snapshotAfterMs?: number;
@@ -37,9 +37,8 @@ export interface FeedServiceOptions {
   /** How often the registry is checked for versions committed without `committed()` (default 200 ms). */
   pollMs?: number;
   /**
-   * A gap of more net changes than this (a large import or revoke) is closed by a background rescan
-   * instead of on the event loop (default 20 000: reading and applying 100 000 changes stalls the loop
-   * for seconds at a million entries; see docs/BENCHMARKS.md).
+   * A gap of more net changes than this, or than 2 % of the entries when more (a mass revoke), is closed by
+   * a background rescan instead of being applied change by change (default 20 000).
    */
   maxIncrementalChanges?: number;
   /** The transparency log's signed checkpoint of a version, carried by its artifacts (default: none). */

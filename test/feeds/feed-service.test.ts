@@ -354,6 +354,38 @@ describe('FeedService', () => {
     });
   });
 
+  it('scales the rescan and rebuild limits with the list: 2 % and 1 % of the entries over the floors', async () => {
+    const h = await hub({ options: { maxIncrementalChanges: 2, snapshotAfterChanges: 3 } });
+    const large = await h.order(
+      'malware',
+      Array.from({ length: 600 }, (_, i) => `bulk-${i}.example`),
+    );
+    // 600 changes is past both floors: a rescan made the version visible and stored its snapshots.
+    expect(h.service.feeds()[0]?.snapshotVersion).toBe(large.version);
+    // Five changes are past both floors but under 2 % and 1 % of 600 entries: applied, no scan.
+    const small = await h.order('malware', [
+      's1.example',
+      's2.example',
+      's3.example',
+      's4.example',
+      'http://s5.example/x',
+    ]);
+    await h.service.waitForVersion(small.version, 5_000);
+    expect(h.service.feeds()[0]?.snapshotVersion).toBe(large.version);
+    const consumerOfUrl = consumer(h, 'url');
+    expect(await apply(consumerOfUrl, (await h.service.snapshot('url'))?.bytes as Uint8Array)).toMatchObject({
+      ok: true,
+    });
+    expect(
+      await apply(consumerOfUrl, artifactOf(await h.service.delta('url', large.version)).bytes),
+    ).toMatchObject({ ok: true, value: { to: small.version, entryCount: 605 } });
+    // The sixth change since the scan reaches 1 % of 605 entries: a rebuild.
+    const sixth = await h.order('malware', ['s6.example']);
+    await vi.waitFor(() => expect(h.service.feeds()[0]?.snapshotVersion).toBe(sixth.version), {
+      timeout: 20_000,
+    });
+  });
+
   it('keeps the filter key widths from snapshot to snapshot unless the entries outgrow them', async () => {
     const h = await hub();
     const widths = async () => {
