@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize, sep } from 'node:path';
 import { encodeArtifact } from '../src/core/artifact.ts';
+import { concatBytes } from '../src/core/bytes.ts';
 import { signCheckpoint } from '../src/core/checkpoint.ts';
 import { exportPublicKey, generateSigningKey } from '../src/core/keys.ts';
 import { indexSnapshot } from '../src/core/plain-payload.ts';
@@ -120,26 +121,17 @@ function snapshotPayload(sorted: readonly string[]): Uint8Array {
   const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
   let text = '';
-  let size = 0;
   for (let i = 0; i < sorted.length; i++) {
     const category = CATEGORIES[i % CATEGORIES.length] as string;
     const action = i % REDIRECT_EVERY === 0 ? 'redirect' : 'block';
     text += `${sorted[i]}\tdomain\t${category}\t${action}\n`;
     if (text.length >= 1 << 20) {
       parts.push(encoder.encode(text));
-      size += parts.at(-1)?.length ?? 0;
       text = '';
     }
   }
   parts.push(encoder.encode(text));
-  size += parts.at(-1)?.length ?? 0;
-  const payload = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    payload.set(part, offset);
-    offset += part.length;
-  }
-  return payload;
+  return concatBytes(parts);
 }
 
 /** Signs a `takedown publish` layout of one `dns` snapshot into `site`; returns the public key file. */

@@ -8,13 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { FALSE_BLOCK_TARGET, falseBlockChance } from '../../src/core/confirm.ts';
 import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
-import type { Result } from '../../src/core/types.ts';
 import { applied, filterDeltaFrom } from '../helpers/filter-delta.ts';
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
+import { value } from '../helpers/results.ts';
 
 /** xorshift128: a seeded stream of 32-bit words. */
 function words(seed: number): () => number {

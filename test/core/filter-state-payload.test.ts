@@ -1,10 +1,3 @@
-/**
- * A full `FilterState` searches the snapshot payload it was built from (coded keys, sampled index, Bloom view)
- * and keeps deltas as an overlay. Held to the decoded snapshot and to the set of expressions it stands for:
- * on real URLs, through deltas that remove added keys and add removed snapshot keys back, across many index
- * samples; and corrupted payloads are refused when the state is built, never in a lookup.
- */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { confirmationKey } from '../../src/core/confirm.ts';
 import { lookupExpressions } from '../../src/core/expressions.ts';
@@ -13,19 +6,9 @@ import { indexOfKey } from '../../src/core/filter-keys.ts';
 import { decodeFilterSnapshot, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import { hashExpression } from '../../src/core/hash.ts';
-import type { Result } from '../../src/core/types.ts';
 import { canonicalizeUrl } from '../../src/core/url.ts';
 import { applied, filterDeltaFrom } from '../helpers/filter-delta.ts';
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-const lines = (name: string) =>
-  readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'));
+import { fixtureLines as lines, value } from '../helpers/results.ts';
 
 const canonical = lines('canonicalization/phishing-links-sample-2000.txt').flatMap((u) => {
   const c = canonicalizeUrl(u);

@@ -10,8 +10,8 @@ import {
 import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState, LeanFilterStateError } from '../../src/core/filter-state.ts';
 import { hashExpression } from '../../src/core/hash.ts';
-import type { Result } from '../../src/core/types.ts';
 import { applied, filterDeltaFrom } from '../helpers/filter-delta.ts';
+import { value } from '../helpers/results.ts';
 
 const members = readFileSync(new URL('../fixtures/filter/malware-domains.txt', import.meta.url), 'utf8')
   .split('\n')
@@ -23,11 +23,6 @@ const outsiders = [...members.slice(1000, 1080), ...members.slice(1080, 1100).ma
 /** Changes that touch both classes. */
 const gone = [...initial.slice(0, 5), ...initial.slice(800, 805)];
 const come = [...outsiders.slice(0, 5), ...outsiders.slice(80, 85)];
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
 
 function keyOf(expression: string, bits: KeyWidths): number {
   const hash = new Uint32Array(4);

@@ -6,17 +6,12 @@ import { confirmationKey, isRootExpression, type KeyWidths, keyTail } from '../.
 import { decodeFilterSnapshot, encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
 import { hashExpression } from '../../src/core/hash.ts';
-import type { Result } from '../../src/core/types.ts';
 import { filterDeltaFrom } from '../helpers/filter-delta.ts';
+import { value } from '../helpers/results.ts';
 
 const domains = readFileSync(new URL('../fixtures/filter/malware-domains.txt', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean);
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
 
 const hash = new Uint32Array(4);
 /** The key of an expression at its class's width, tagged with its class. */

@@ -1,27 +1,11 @@
-/**
- * `FilterState.isUrlBlocked` (expression ranges of the canonical URL, public-suffix lookup deferred to a hit,
- * path expressions skipped without path keys) against the slow path it replaces,
- * `isBlocked(lookupExpressions(url))`, on real URLs and entries drawn from every expression of them.
- */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hostSuffixes, lookupExpressions, pathVariants } from '../../src/core/expressions.ts';
 import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
 import { FilterState } from '../../src/core/filter-state.ts';
-import type { Result } from '../../src/core/types.ts';
 import { type CanonicalUrl, canonicalizeUrl } from '../../src/core/url.ts';
 import { verdictOf } from '../../workers/edge/verdict.ts';
 import { filterDeltaFrom } from '../helpers/filter-delta.ts';
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-const lines = (name: string) =>
-  readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'));
+import { fixtureLines as lines, value } from '../helpers/results.ts';
 
 const raw = [
   ...lines('canonicalization/phishing-links-sample-2000.txt'),
