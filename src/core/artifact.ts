@@ -268,6 +268,18 @@ export function signedLengthOf(bytes: Uint8Array): number {
 /** Where the payload starts (see signedLengthOf). */
 export const payloadOffsetOf = (bytes: Uint8Array): number => signedLengthOf(bytes) + SIGNATURE_BYTES;
 
+/**
+ * The whole length an artifact's header announces (payload offset plus payload length), read from its
+ * first bytes; undefined while they are too few or are no artifact. Nothing is trusted: a download only
+ * sizes its buffer by it, and decodeArtifact checks the bytes that arrive.
+ */
+export function announcedLengthOf(head: Uint8Array): number | undefined {
+  if (head.length < FIXED_BYTES + 2 || MAGIC.some((b, i) => head[i] !== b)) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const payloadLength = safeNumber(view.getBigUint64(59));
+  return Number.isNaN(payloadLength) ? undefined : payloadOffsetOf(head) + payloadLength;
+}
+
 function safeNumber(n: bigint): number {
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : Number.NaN;
 }

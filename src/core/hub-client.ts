@@ -1,3 +1,4 @@
+import { announcedLengthOf } from './artifact.ts';
 import { concatBytes } from './bytes.ts';
 
 /**
@@ -359,9 +360,10 @@ async function readLimited(
   }
   if (!response.body) return new Uint8Array(0);
   // An announced length of what arrives (no content coding) is filled in place: a large artifact is then
-  // held once, not as its chunks plus their concatenation.
+  // held once, not as its chunks plus their concatenation. A gzip body is sized by the artifact header it
+  // expands to.
   const exact = Number.isSafeInteger(announced) && !response.headers.get('content-encoding');
-  const whole = exact ? new Uint8Array(announced) : undefined;
+  let whole = exact ? new Uint8Array(announced) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   let filled = 0;
@@ -370,6 +372,11 @@ async function readLimited(
     if (size + chunk.length > maxBytes) {
       await response.body.cancel().catch(() => undefined);
       return tooLarge(size + chunk.length);
+    }
+    if (size === 0 && !whole) {
+      const expected = announcedLengthOf(chunk);
+      if (expected !== undefined && expected >= chunk.length && expected <= maxBytes)
+        whole = new Uint8Array(expected);
     }
     if (whole && chunks.length === 0 && size + chunk.length <= whole.length) {
       whole.set(chunk, size);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { announcedLengthOf } from '../../src/core/artifact.ts';
 import { HubClient } from '../../src/core/hub-client.ts';
 import {
   gzipBomb,
@@ -107,6 +108,41 @@ describe('the body as bytes', () => {
     const outcome = await client.snapshot('dns');
     expect(outcome.kind).toBe('artifact');
     expect(Buffer.from((outcome as { bytes: Uint8Array }).bytes).equals(body)).toBe(true);
+  });
+
+  /** `body` under an artifact header (format 4, no checkpoint) announcing `payload` payload bytes. */
+  const withHeader = (payload: number) => {
+    const bytes = Buffer.from(body);
+    bytes.set([0x89, 0x54, 0x4b, 0x44, 0x0d, 0x0a, 0x1a, 0x0a, 0, 4]);
+    bytes.writeBigUInt64BE(BigInt(payload), 59);
+    bytes.writeUInt16BE(0, 147);
+    return bytes;
+  };
+
+  it.each([
+    ['the length it has', 0],
+    ['fewer bytes than it has', -5_000],
+    ['more bytes than it has', 5_000],
+  ])('keeps a gzip artifact whole when its header announces %s', async (_, off) => {
+    const { gzipSync } = await import('node:zlib');
+    const artifact = withHeader(body.length - 213 + off);
+    expect(announcedLengthOf(artifact)).toBe(body.length + off);
+    const sent = gzipSync(artifact);
+    const client = await clientFor(
+      (res) => {
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(sent.length) });
+        for (let at = 0; at < sent.length; at += 16_384) res.write(sent.subarray(at, at + 16_384));
+        res.end();
+      },
+      { timeoutMs: 10_000 },
+    );
+    const outcome = await client.snapshot('dns');
+    expect(Buffer.from((outcome as { bytes: Uint8Array }).bytes).equals(artifact)).toBe(true);
+  });
+
+  it('reads no length from too few bytes or from bytes that are no artifact', () => {
+    expect(announcedLengthOf(withHeader(10).subarray(0, 148))).toBeUndefined();
+    expect(announcedLengthOf(body)).toBeUndefined();
   });
 
   it('refuses an announced length above the limit', async () => {
