@@ -77,6 +77,8 @@ const hubConfigSchema = z.object({
     .default(8 * 60),
   /** Seconds an ISP may stay behind the registry before the console shows it red (TAKEDOWN_LAG_DEADLINE_SECONDS). */
   lagDeadlineSeconds: z.coerce.number().int().min(1).default(3600),
+  /** New snapshots at most this long after a change (TAKEDOWN_SNAPSHOT_SECONDS; default 300, docs/DECISIONS.md). */
+  snapshotSeconds: z.coerce.number().int().positive().optional(),
   /** Configured Bloom rate f0 of the filter feed: it sets the key widths (docs/DECISIONS.md). */
   filterFpr: z.coerce.number().gt(0).lt(1).default(DEFAULT_BLOOM_FPR),
   /** Categories that appear only in the hashed filter feed. */
@@ -147,6 +149,7 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv): HubConfigInput {
     rpzNotify: pick('TAKEDOWN_RPZ_NOTIFY'),
     rpzPieceRecords: pick('TAKEDOWN_RPZ_PIECE_RECORDS'),
     filterFpr: pick('TAKEDOWN_FILTER_FPR'),
+    snapshotSeconds: pick('TAKEDOWN_SNAPSHOT_SECONDS'),
     integrityCheckSeconds: pick('TAKEDOWN_INTEGRITY_CHECK_SECONDS'),
     consoleSessionMinutes: pick('TAKEDOWN_CONSOLE_SESSION_MINUTES'),
     lagDeadlineSeconds: pick('TAKEDOWN_LAG_DEADLINE_SECONDS'),

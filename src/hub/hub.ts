@@ -106,6 +106,7 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       store: new DirectoryArtifactStore(join(config.dataDir, 'artifacts')),
       confidentialCategories: config.confidential,
       filterFpr: config.filterFpr,
+      ...(config.snapshotSeconds !== undefined && { snapshotAfterMs: config.snapshotSeconds * 1000 }),
       checkpoint: async (version) => (await checkpoint(version))?.note ?? '',
       logOrigin: config.logOrigin,
     });
