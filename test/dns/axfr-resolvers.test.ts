@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +16,14 @@ import type { FeedEntry } from '../../src/core/types.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import { resolveRenderOptions } from '../../src/render/options.ts';
 import { compileZone, dig, domainEntry, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
+import { bindKeyClause, newTransferKey } from './rpz-fixture.ts';
 
 // Compressed AXFR messages read by the real programs: dig and BIND (a TSIG-signed secondary) must end
 // with exactly the zone the file renderer writes, and Unbound must enforce it, on a zone made to
 // stress compression: names of 255 bytes on the wire, 63-byte labels, thousands of siblings sharing
 // a long parent, several records per owner, and several messages.
 
-const KEY = {
-  name: 'xfr-key',
-  algorithm: 'hmac-sha256' as const,
-  secret: randomBytes(32).toString('base64'),
-};
+const KEY = newTransferKey();
 const render = { walledGardenAddresses: ['192.0.2.1', '2001:db8::1'] };
 const VERSION = 9;
 
@@ -76,7 +72,7 @@ describe.skipIf(
     const { port } = await primary.listen('127.0.0.1', await freePort());
     named = await startNamed({
       options: '  recursion no; notify no;',
-      clauses: `key "${KEY.name}" { algorithm hmac-sha256; secret "${KEY.secret}"; };
+      clauses: `${bindKeyClause(KEY)}
 server 127.0.0.1 { keys { "${KEY.name}"; }; };
 zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; file "rpz.takedown.db"; allow-transfer { 127.0.0.1; }; };`,
     });

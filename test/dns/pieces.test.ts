@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,20 +14,17 @@ import {
 import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { DEFAULT_PIECE_RECORDS } from '../../src/dns/journal.ts';
 import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
-import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
+import type { RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { serialNewer, zoneSerial } from '../../src/render/serial.ts';
 import { dig, domainEntry, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
+import { BIND_RPZ_OPTIONS, bindRpzSecondary, newTransferKey, notifyingPrimary } from './rpz-fixture.ts';
 
 // A 10 000-name version reaches real resolvers as several IXFR pieces, each under its own SOA serial:
 // Unbound and BIND (both NOTIFYed) follow the pieces to exactly the published policy; a BIND secondary
 // the primary does not NOTIFY, several versions behind, gets the whole difference in one IXFR.
 
-const KEY = {
-  name: 'xfr-key',
-  algorithm: 'hmac-sha256' as const,
-  secret: randomBytes(32).toString('base64'),
-};
+const KEY = newTransferKey();
 const LARGE = 10_000;
 const largeNames = Array.from({ length: LARGE }, (_, i) => `n${i}.bulk.test`);
 
@@ -101,35 +97,19 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'unbound', 'unbound-ch
       await writeFile(join(dir, 'test.zone'), INTERNET_ZONE);
       state.entries = sortEntries([...sampleEntries(), domainEntry('evil.test')]);
       const [primaryPort, namedPort, unboundPort] = [await freePort(), await freePort(), await freePort()];
-      primary = createRpzPrimary({
-        entries: () => state.entries,
-        version: () => state.version,
-        tsigKeys: [KEY],
-        allowTransfer: ['127.0.0.1'],
-        notify: [
-          { host: '127.0.0.1', port: namedPort },
-          { host: '127.0.0.1', port: unboundPort },
-        ],
-        log: (event) => events.push(event),
-      });
-      await primary.listen('127.0.0.1', primaryPort);
-      const keyClause = `key "${KEY.name}" { algorithm hmac-sha256; secret "${KEY.secret}"; };`;
-      const policy = `  recursion yes; allow-recursion { 127.0.0.1; }; notify no;
-  response-policy { zone "rpz.takedown"; } qname-wait-recurse no break-dnssec yes min-update-interval 0;`;
-      const secondary = (extra: string) => `${keyClause}
-server 127.0.0.1 { keys { "${KEY.name}"; }; };
-zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${primaryPort}; }; file "rpz.takedown.db"; allow-query { localhost; }; allow-transfer { 127.0.0.1; };${extra} };
-zone "test" { type primary; file "test.zone"; };`;
+      primary = await notifyingPrimary(state, KEY, primaryPort, [namedPort, unboundPort], events);
+      const secondary = (extra: string) =>
+        bindRpzSecondary(KEY, primaryPort, ` allow-transfer { 127.0.0.1; };${extra}`);
       // `late` transfers from 127.0.0.2, an address the primary does not NOTIFY.
       [named, late, unbound] = await Promise.all([
         startNamed({
           port: namedPort,
-          options: policy,
+          options: BIND_RPZ_OPTIONS,
           clauses: secondary(''),
           files: { 'test.zone': INTERNET_ZONE },
         }),
         startNamed({
-          options: policy,
+          options: BIND_RPZ_OPTIONS,
           clauses: secondary(' transfer-source 127.0.0.2;'),
           files: { 'test.zone': INTERNET_ZONE },
         }),

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,13 @@ import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
+import {
+  BIND_RPZ_OPTIONS,
+  bindKeyClause,
+  bindRpzSecondary,
+  newTransferKey,
+  notifyingPrimary,
+} from './rpz-fixture.ts';
 
 // The primary feeding real resolvers: BIND as a TSIG-signed secondary that applies the zone as its
 // response policy, and Unbound pulling it unsigned from an allowed address (Unbound 1.17 cannot
@@ -24,15 +30,7 @@ import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEnt
 
 /** How fast a published change must be enforced: NOTIFY makes it immediate (the SOA refresh is 60 s). */
 const ENFORCED_WITHIN_MS = 2_000;
-const KEY = {
-  name: 'xfr-key',
-  algorithm: 'hmac-sha256' as const,
-  secret: randomBytes(32).toString('base64'),
-};
-
-function keyClause(): string {
-  return `key "${KEY.name}" { algorithm hmac-sha256; secret "${KEY.secret}"; };`;
-}
+const KEY = newTransferKey();
 
 type Ask = (name: string) => Promise<string>;
 const answerOf = (query: (name: string) => Promise<{ status: string; answers: { data: string }[] }>): Ask => {
@@ -72,27 +70,12 @@ describe.skipIf(
       await freePort(),
       await freePort(),
     ];
-    primary = createRpzPrimary({
-      entries: () => state.entries,
-      version: () => state.version,
-      tsigKeys: [KEY],
-      allowTransfer: ['127.0.0.1'],
-      notify: [
-        { host: '127.0.0.1', port: namedPort },
-        { host: '127.0.0.1', port: unboundNotifyPort },
-      ],
-      log: (event) => events.push(event),
-    });
-    await primary.listen('127.0.0.1', primaryPort);
+    primary = await notifyingPrimary(state, KEY, primaryPort, [namedPort, unboundNotifyPort], events);
     named = await startNamed({
       port: namedPort,
       debugLevel: 1,
-      options: `  recursion yes; allow-recursion { 127.0.0.1; }; notify no;
-  response-policy { zone "rpz.takedown"; } qname-wait-recurse no break-dnssec yes min-update-interval 0;`,
-      clauses: `${keyClause()}
-server 127.0.0.1 { keys { "${KEY.name}"; }; };
-zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${primaryPort}; }; file "rpz.takedown.db"; allow-query { localhost; }; };
-zone "test" { type primary; file "test.zone"; };`,
+      options: BIND_RPZ_OPTIONS,
+      clauses: bindRpzSecondary(KEY, primaryPort),
       files: { 'test.zone': INTERNET_ZONE },
     });
     unbound = await startUnbound([
@@ -187,7 +170,7 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'dig']))(
       named = await startNamed({
         debugLevel: 1,
         options: '  recursion no; notify no;',
-        clauses: `${keyClause()}
+        clauses: `${bindKeyClause(KEY)}
 server 127.0.0.1 { keys { "${KEY.name}"; }; };
 zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; file "rpz.takedown.db"; allow-transfer { 127.0.0.1; }; };`,
       });
