@@ -23,7 +23,6 @@ const ORDER = {
   reason: 'enough rows for several pages',
 };
 
-/** One order of 3 000 domains: the change log spans many leaf pages. */
 /** 3 000 change rows, in orders small enough to publish at once (larger ones wait for a second regulator). */
 function fill(registry: Registry) {
   for (let part = 0; part < 3; part++) {
@@ -41,24 +40,33 @@ afterEach(async () => {
   cleanup = undefined;
 });
 
+/** A data directory whose registry holds the fill; removed after the test. */
+async function filledDataDir(): Promise<{ dataDir: string; dbPath: string }> {
+  const dataDir = await tempDir('takedown-corrupt-');
+  cleanup = () => rm(dataDir, { recursive: true, force: true });
+  const dbPath = join(dataDir, 'takedown.db');
+  const registry = openRegistry(dbPath);
+  fill(registry);
+  registry.close();
+  return { dataDir, dbPath };
+}
+
+/** Why `takedown serve` did not start on `dataDir`, or 'started' when it did. */
+const startError = (dataDir: string) =>
+  startHubProcess({ dataDir }).then(
+    async (hub) => {
+      await hub.stop('SIGKILL');
+      return 'started';
+    },
+    (e: Error) => e.message,
+  );
+
 describe('a damaged registry file', () => {
   it('makes `takedown serve` refuse to start, naming the file and the restore', async () => {
-    const dataDir = await tempDir('takedown-corrupt-');
-    cleanup = () => rm(dataDir, { recursive: true, force: true });
-    const dbPath = join(dataDir, 'takedown.db');
-    const registry = openRegistry(dbPath);
-    fill(registry);
-    registry.close();
+    const { dataDir, dbPath } = await filledDataDir();
     await flipTablePage(dbPath, 'changes');
 
-    const started = startHubProcess({ dataDir });
-    const error = await started.then(
-      async (hub) => {
-        await hub.stop('SIGKILL');
-        return 'started';
-      },
-      (e: Error) => e.message,
-    );
+    const error = await startError(dataDir);
     expect(error).toContain('exited (1) before listening');
     expect(error).toContain(`the registry ${dbPath} is damaged (quick_check:`);
     expect(error).toContain('restore the file from a backup');
@@ -66,12 +74,7 @@ describe('a damaged registry file', () => {
   });
 
   it('is refused at the start after a clean stop too, when the file changed since', async () => {
-    const dataDir = await tempDir('takedown-corrupt-');
-    cleanup = () => rm(dataDir, { recursive: true, force: true });
-    const dbPath = join(dataDir, 'takedown.db');
-    const registry = openRegistry(dbPath);
-    fill(registry);
-    registry.close();
+    const { dataDir, dbPath } = await filledDataDir();
     // A clean stop leaves its mark; a restart on the untouched file starts, and stops cleanly again.
     const first = await startHubProcess({ dataDir });
     expect((await first.stop()).code).toBe(0);
@@ -80,13 +83,7 @@ describe('a damaged registry file', () => {
     expect((await second.stop()).code).toBe(0);
     await flipTablePage(dbPath, 'changes');
 
-    const error = await startHubProcess({ dataDir }).then(
-      async (hub) => {
-        await hub.stop('SIGKILL');
-        return 'started';
-      },
-      (e: Error) => e.message,
-    );
+    const error = await startError(dataDir);
     expect(error).toContain(`the registry ${dbPath} is damaged (quick_check:`);
     expect(existsSync(`${dbPath}.clean-stop`)).toBe(false);
   });
