@@ -91,3 +91,11 @@ export async function openTestHub(options: TestHubOptions = {}): Promise<TestHub
     },
   };
 }
+
+/** Changes one payload byte of the stored artifact `key` in place (its manifest no longer matches it). */
+export async function damageStored(store: ArtifactStore, key: string): Promise<void> {
+  const bytes = (await store.get(key)) as Uint8Array;
+  bytes[bytes.length - 3] = 0x7a;
+  await store.delete(key);
+  await store.put(key, bytes);
+}

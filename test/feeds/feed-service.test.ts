@@ -14,7 +14,7 @@ import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
 import { MemoryArtifactStore } from '../../src/feeds/memory-artifact-store.ts';
 import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';
 import { snapshotKey } from '../../src/feeds/snapshot-catalog.ts';
-import { openTestHub, type TestHub } from './feed-hub.ts';
+import { damageStored, openTestHub, type TestHub } from './feed-hub.ts';
 
 const HOUR = 3_600_000;
 const hubs: TestHub[] = [];
@@ -531,10 +531,7 @@ describe('FeedService', () => {
       await first.order('malware', ['two.example']);
       await first.close();
       const key = snapshotKey('url', 1);
-      const bytes = (await first.store.get(key)) as Uint8Array;
-      bytes[bytes.length - 3] = 0x7a;
-      await first.store.delete(key);
-      await first.store.put(key, bytes);
+      await damageStored(first.store, key);
       const second = await openTestHub({ dir, key: first.key });
       hubs.push(second);
       expect(second.service.feeds().map((f) => f.snapshotVersion)).toEqual([2, 2, 2]);

@@ -10,7 +10,7 @@ import { scanRegistry } from '../../src/feeds/feed-scan.ts';
 import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
 import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';
 import { snapshotKey } from '../../src/feeds/snapshot-catalog.ts';
-import { openTestHub, type TestHub } from './feed-hub.ts';
+import { damageStored, openTestHub, type TestHub } from './feed-hub.ts';
 
 // A restart seeds the mirrors from the stored snapshots (checked in worker threads, indexed by their line
 // ends) and follows the change-log tail: the state it reaches must be the one a full scan of the registry
@@ -79,10 +79,7 @@ describe('a start from stored snapshots', () => {
     const version = first.registry.currentVersion();
     await first.close();
     const key = snapshotKey('url', version);
-    const bytes = (await first.store.get(key)) as Uint8Array;
-    bytes[bytes.length - 3] = 0x7a;
-    await first.store.delete(key);
-    await first.store.put(key, bytes);
+    await damageStored(first.store, key);
 
     const second = await openTestHub({ dir, key: first.key });
     hubs.push(second);
