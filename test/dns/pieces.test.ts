@@ -13,12 +13,17 @@ import {
 } from '../../bench/lib/resolvers/unbound.ts';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
 import { DEFAULT_PIECE_RECORDS } from '../../src/dns/journal.ts';
-import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
 import type { RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { serialNewer, zoneSerial } from '../../src/render/serial.ts';
 import { dig, domainEntry, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
-import { BIND_RPZ_OPTIONS, bindRpzSecondary, newTransferKey, notifyingPrimary } from './rpz-fixture.ts';
+import {
+  BIND_RPZ_OPTIONS,
+  bindRpzSecondary,
+  newTransferKey,
+  notifyingPrimary,
+  notifyUntil,
+} from './rpz-fixture.ts';
 
 // A 10 000-name version reaches real resolvers as several IXFR pieces, each under its own SOA serial:
 // Unbound and BIND (both NOTIFYed) follow the pieces to exactly the published policy; a BIND secondary
@@ -176,22 +181,9 @@ describe.skipIf(missingTools(['named', 'named-checkconf', 'unbound', 'unbound-ch
 
     it('a secondary the primary does not NOTIFY, two versions behind, gets the whole difference in one IXFR', async () => {
       const before = events.length;
-      const notifier = new Notifier(
-        'rpz.takedown.',
-        [{ host: '127.0.0.1', port: late.port }],
-        new Map(),
-        DEFAULT_NOTIFY_RETRY,
-        () => {},
+      await notifyUntil(late.port, zoneSerial(3), () =>
+        poll(() => canary(late.query, 3), 'NOERROR takedown-canary v=3', 30_000),
       );
-      await notifier.open('127.0.0.1');
-      notifier.notify({
-        name: 'rpz.takedown',
-        type: 'SOA',
-        ttl: 60,
-        data: { mname: 'localhost', rname: 'hostmaster.localhost', serial: zoneSerial(3) },
-      });
-      await poll(() => canary(late.query, 3), 'NOERROR takedown-canary v=3', 30_000);
-      await notifier.close();
       const served = events.slice(before).filter((e) => e.event === 'transfer');
       expect(served.map((e) => `${e.client?.split('#')[0]} ${e.message.split(':')[0]}`)).toEqual([
         `127.0.0.2 IXFR serial ${zoneSerial(1)} -> ${zoneSerial(3)}, TSIG xfr-key`,

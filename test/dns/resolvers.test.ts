@@ -12,7 +12,6 @@ import {
   startUnbound,
 } from '../../bench/lib/resolvers/unbound.ts';
 import type { Change, FeedEntry } from '../../src/core/types.ts';
-import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 import { dig, domainEntry, journalPrint, poll, recordSet, sampleEntries, sortEntries } from './dns-tools.ts';
@@ -22,6 +21,7 @@ import {
   bindRpzSecondary,
   newTransferKey,
   notifyingPrimary,
+  notifyUntil,
 } from './rpz-fixture.ts';
 
 // The primary feeding real resolvers: BIND as a TSIG-signed secondary that applies the zone as its
@@ -192,22 +192,7 @@ zone "rpz.takedown" { type secondary; primaries { 127.0.0.1 port ${port}; }; fil
       primary.publish(3, [{ ...domainEntry('d.test'), op: 'add' }]);
 
       // The journal keeps one version (2 -> 3): a NOTIFY now makes BIND ask for IXFR from version 1's serial.
-      const notifier = new Notifier(
-        'rpz.takedown.',
-        [{ host: '127.0.0.1', port: named.port }],
-        new Map(),
-        DEFAULT_NOTIFY_RETRY,
-        () => {},
-      );
-      await notifier.open('127.0.0.1');
-      notifier.notify({
-        name: 'rpz.takedown',
-        type: 'SOA',
-        ttl: 60,
-        data: { mname: 'localhost', rname: 'hostmaster.localhost', serial: 192 },
-      });
-      await named.waitForLog(/transferred serial 192/);
-      await notifier.close();
+      await notifyUntil(named.port, 192, () => named.waitForLog(/transferred serial 192/));
 
       expect(named.log()).toMatch(/rpz\.takedown\/IN: requesting IXFR/);
       const served = events

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FeedEntry } from '../../src/core/types.ts';
+import { DEFAULT_NOTIFY_RETRY, Notifier } from '../../src/dns/notify.ts';
 import { createRpzPrimary, type RpzPrimary } from '../../src/dns/primary.ts';
 import type { DnsLogEvent } from '../../src/dns/responder.ts';
 
@@ -54,4 +55,27 @@ export async function notifyingPrimary(
   });
   await primary.listen('127.0.0.1', port);
   return primary;
+}
+
+/** NOTIFYs the resolver on 127.0.0.1:`port` of rpz.takedown at `serial`, as a primary would, until `done`. */
+export async function notifyUntil(port: number, serial: number, done: () => Promise<unknown>): Promise<void> {
+  const notifier = new Notifier(
+    'rpz.takedown.',
+    [{ host: '127.0.0.1', port }],
+    new Map(),
+    DEFAULT_NOTIFY_RETRY,
+    () => {},
+  );
+  await notifier.open('127.0.0.1');
+  try {
+    notifier.notify({
+      name: 'rpz.takedown',
+      type: 'SOA',
+      ttl: 60,
+      data: { mname: 'localhost', rname: 'hostmaster.localhost', serial },
+    });
+    await done();
+  } finally {
+    await notifier.close();
+  }
 }
