@@ -170,14 +170,33 @@ async function probed(hub: Hub, label: string, operation: () => Promise<void>): 
   console.log(`- ${label}`);
   const cpu = cpuSecondsOf(hub.process.pid) ?? 0;
   const stop = startProbe(hub.process.url);
+  const rss = sampleRss(hub.process.pid);
   const time = await measure(operation);
   const report = await stop();
+  figure(`${label}: hub peak RSS`, rss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
   const hubCpu = (cpuSecondsOf(hub.process.pid) ?? 0) - cpu;
   figure(`${label}: p99 stall`, report.p99, 'ms');
   figure(`${label}: max stall`, report.max, 'ms', `${report.probes} probes`);
   figure(`${label}: connection resets`, report.resets, 'probes');
   figure(`${label}: hub CPU`, hubCpu, 's', `${time.wall.toFixed(1)} s wall`);
   return report;
+}
+
+/** The largest VmRSS of process `pid` seen every 50 ms until `stop()`, which returns it (bytes). */
+function sampleRss(pid: number): { stop(): number } {
+  let peak = 0;
+  const look = () => {
+    peak = Math.max(peak, memoryOf(pid)?.rss ?? 0);
+  };
+  look();
+  const timer = setInterval(look, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      look();
+      return peak;
+    },
+  };
 }
 
 /** Bytes this process has passed to write() and its kin so far (Linux /proc/self/io `wchar`). */
@@ -331,7 +350,9 @@ async function main() {
     console.log('- /v1/check throughput');
     const checkRate = figure(CHECK_LABEL, await checkThroughput(ready, listed), 'URLs/s');
     console.log('- takedown sync --once');
+    const syncRss = sampleRss(proc.pid);
     const synced = await syncOnce(ready, data, dir);
+    figure('hub peak RSS while serving the first sync', syncRss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
     figure('takedown sync --once (dns, RPZ output): CPU', synced.cpu, 's', 'user + system, GNU time');
     figure('takedown sync --once: peak RSS', synced.rss, 'MiB');
 
