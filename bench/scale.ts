@@ -40,8 +40,6 @@ const CHECK_LISTED_EVERY = 10;
 const CHECK_SHARE_GOAL = 0.85;
 const SYNC_CPU_GOAL_S = 15;
 const SYNC_RSS_GOAL_MIB = 1024;
-/** At 10M, the fill's bytes written per entry stay within this factor of the 1M run's. */
-const BYTES_PER_ENTRY_GOAL = 1.1;
 const CHECK_LABEL = '/v1/check, 4 requests in flight, per hub CPU second';
 const BYTES_LABEL = 'bulk import: bytes written per entry';
 const IMPORT_LABEL = 'import beside the hub';
@@ -352,7 +350,12 @@ async function main() {
     console.log('- takedown sync --once');
     const syncRss = sampleRss(proc.pid);
     const synced = await syncOnce(ready, data, dir);
-    figure('hub peak RSS while serving the first sync', syncRss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
+    figure(
+      'hub peak RSS while serving the first sync',
+      syncRss.stop() / MiB,
+      'MiB',
+      'VmRSS sampled every 50 ms',
+    );
     figure('takedown sync --once (dns, RPZ output): CPU', synced.cpu, 's', 'user + system, GNU time');
     figure('takedown sync --once: peak RSS', synced.rss, 'MiB');
 
@@ -436,13 +439,14 @@ async function main() {
         `${formatNumber(synced.rss)} MiB`,
         synced.rss < SYNC_RSS_GOAL_MIB,
       );
+      // Not a goal here: this 1M registry holds real names only, the 10M one mostly longer generated names.
+      // `npm run bench -- import` fills both sizes with one name mix and judges bytes per entry there.
       const bytes1M = figureAt1M(BYTES_LABEL);
-      const growth = bytes1M === undefined ? Number.NaN : bytesPerEntry / bytes1M;
-      rec.goal(
-        'import bytes written per entry at 10M vs 1M',
-        `<= ${BYTES_PER_ENTRY_GOAL}x`,
-        `${formatNumber(growth)}x (${formatNumber(bytesPerEntry)} vs ${bytes1M === undefined ? '?' : formatNumber(bytes1M)} bytes)`,
-        growth <= BYTES_PER_ENTRY_GOAL,
+      figure(
+        'import bytes written per entry, 10M vs 1M',
+        bytes1M === undefined ? Number.NaN : bytesPerEntry / bytes1M,
+        'x',
+        'different name mixes; the goal is judged by the import bench',
       );
       rec.goal(
         'ready at 10M (restart)',
