@@ -352,7 +352,12 @@ async function main() {
     console.log('- takedown sync --once');
     const syncRss = sampleRss(proc.pid);
     const synced = await syncOnce(ready, data, dir);
-    figure('hub peak RSS while serving the first sync', syncRss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
+    figure(
+      'hub peak RSS while serving the first sync',
+      syncRss.stop() / MiB,
+      'MiB',
+      'VmRSS sampled every 50 ms',
+    );
     figure('takedown sync --once (dns, RPZ output): CPU', synced.cpu, 's', 'user + system, GNU time');
     figure('takedown sync --once: peak RSS', synced.rss, 'MiB');
 
