@@ -34,7 +34,8 @@ export function runWorkerTask<T>(
       aborted = true;
       void worker.terminate();
     };
-    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
     const settle = () => signal?.removeEventListener('abort', abort);
     worker.once('message', (answer: WorkerAnswer<T>) => {
       settle();
