@@ -92,7 +92,11 @@ describe('FeedFollower', () => {
     hubs.push(h);
     const shown: { version: number; state: PlainState; changes: readonly Change[] | null }[] = [];
     h.service.onDnsVersion((version, state, changes) => shown.push({ version, state, changes }));
-    const { version } = await h.order('phishing', ['kept-a.example', 'kept-b.example', 'http://kept-c.example/x']);
+    const { version } = await h.order('phishing', [
+      'kept-a.example',
+      'kept-b.example',
+      'http://kept-c.example/x',
+    ]);
     const before = shown.at(-1);
     expect(before?.version).toBe(version);
 
