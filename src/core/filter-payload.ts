@@ -180,18 +180,22 @@ export interface HashChunk {
 /**
  * What a filter snapshot needs of each expression, gathered one expression at a time: words 0, 2 and 3 of
  * its hash and its key class (13 bytes, where the expression itself takes tens), in fixed-size chunks so
- * that a list of unknown length is never copied to grow.
+ * that a list of unknown length is never copied to grow. {@link encodeFilterSnapshotOfHashes} spends it.
  */
 export class ExpressionHashes {
-  readonly #chunks: HashChunk[] = [];
+  #chunks: HashChunk[] = [];
   /** Expressions in the last chunk. */
   #filled = HASH_CHUNK;
   readonly #counts = { root: 0, path: 0 };
   readonly #hash = new Uint32Array(4);
+  #sorted: PerClass<BigUint64Array> | null = null;
+  #released = false;
 
   /** Throws NonAsciiExpressionError for a non-ASCII expression. */
   add(expression: string): void {
+    this.#check();
     hashExpression(expression, this.#hash);
+    this.#sorted = null;
     if (this.#filled === HASH_CHUNK) {
       this.#chunks.push({ words: new Uint32Array(3 * HASH_CHUNK), isPath: new Uint8Array(HASH_CHUNK) });
       this.#filled = 0;
@@ -215,6 +219,7 @@ export class ExpressionHashes {
 
   /** The chunks, the last one cut to what it holds. */
   *chunks(): Generator<HashChunk> {
+    this.#check();
     for (const [i, chunk] of this.#chunks.entries()) {
       if (i < this.#chunks.length - 1) yield chunk;
       else
@@ -224,26 +229,39 @@ export class ExpressionHashes {
         };
     }
   }
-}
 
-/**
- * Words 2:3 of every hash as 64-bit integers, per key class, sorted (repeats kept): the order of the keys.
- * Each array has its class's length, no more.
- */
-export function sortedClassWords(hashes: ExpressionHashes): PerClass<BigUint64Array> {
-  const counts = hashes.counts;
-  const wide = { root: new BigUint64Array(counts.root), path: new BigUint64Array(counts.path) };
-  const halves = { root: new Uint32Array(wide.root.buffer), path: new Uint32Array(wide.path.buffer) };
-  const filled = { root: 0, path: 0 };
-  for (const { words, isPath } of hashes.chunks()) {
-    for (let i = 0; i < isPath.length; i++) {
-      const cls = isPath[i] === 1 ? 'path' : 'root';
-      const at = 2 * filled[cls]++;
-      halves[cls][at + LOW_WORD] = words[3 * i + 2] as number;
-      halves[cls][at + 1 - LOW_WORD] = words[3 * i + 1] as number;
+  /**
+   * Words 2:3 of every hash as 64-bit integers, per key class, sorted (repeats kept): the order of the keys.
+   * Each array has its class's length, no more; computed once.
+   */
+  sorted(): PerClass<BigUint64Array> {
+    this.#check();
+    if (this.#sorted) return this.#sorted;
+    const wide = { root: new BigUint64Array(this.#counts.root), path: new BigUint64Array(this.#counts.path) };
+    const halves = { root: new Uint32Array(wide.root.buffer), path: new Uint32Array(wide.path.buffer) };
+    const filled = { root: 0, path: 0 };
+    for (const { words, isPath } of this.chunks()) {
+      for (let i = 0; i < isPath.length; i++) {
+        const cls = isPath[i] === 1 ? 'path' : 'root';
+        const at = 2 * filled[cls]++;
+        halves[cls][at + LOW_WORD] = words[3 * i + 2] as number;
+        halves[cls][at + 1 - LOW_WORD] = words[3 * i + 1] as number;
+      }
     }
+    this.#sorted = { root: wide.root.sort(), path: wide.path.sort() };
+    return this.#sorted;
   }
-  return { root: wide.root.sort(), path: wide.path.sort() };
+
+  /** Lets go of every hash: the encoder does, before it assembles the payload. */
+  release(): void {
+    this.#released = true;
+    this.#chunks = [];
+    this.#sorted = null;
+  }
+
+  #check(): void {
+    if (this.#released) throw new Error('expression hashes used after they were spent');
+  }
 }
 
 /** Writes to `out` from `at` the {@link KEY_HEAD_BITS}-bit key heads of sorted words 2:3: sorted too. */
@@ -271,31 +289,20 @@ export async function encodeFilterSnapshot(
 }
 
 /**
- * {@link encodeFilterSnapshot} of expressions given by their hashes; `sorted` is their
- * {@link sortedClassWords} when the caller has it already. Same errors, same bytes.
+ * {@link encodeFilterSnapshot} of expressions given by their hashes, which it spends: they are let go once
+ * the key sets and the Bloom filter are built, before the payload is. Same errors, same bytes.
  */
 export async function encodeFilterSnapshotOfHashes(
   hashes: ExpressionHashes,
   opts: FilterSnapshotOptions,
-  sorted: PerClass<BigUint64Array> = sortedClassWords(hashes),
 ): Promise<FilterSnapshot> {
   checkSnapshotOptions(opts);
-  // Words 2:3 of each class as sorted 64-bit integers give the distinct expressions, the heads and the tails.
-  const halves = {
-    root: new Uint32Array(sorted.root.buffer, sorted.root.byteOffset, 2 * sorted.root.length),
-    path: new Uint32Array(sorted.path.buffer, sorted.path.byteOffset, 2 * sorted.path.length),
-  };
-  const bits =
-    opts.bits ??
-    confirmationWidths(
-      {
-        root: classBuild(halves.root, sorted.root.length, MAX_CONFIRMATION_BITS).heads.length,
-        path: classBuild(halves.path, sorted.path.length, MAX_CONFIRMATION_BITS).heads.length,
-      },
-      opts.fpr,
-    );
-  const root = classBuild(halves.root, sorted.root.length, bits.root);
-  const path = classBuild(halves.path, sorted.path.length, bits.path);
+  const { payload, bits, keys } = snapshotPayload(hashes, opts);
+  return { payload, entryCount: keyCount(keys), bits, checksum: await keySetChecksum(keys) };
+}
+
+function snapshotPayload(hashes: ExpressionHashes, opts: FilterSnapshotOptions) {
+  const { bits, root, path } = keySets(hashes.sorted(), opts);
   const inserted = root.distinct + path.distinct;
   const capacity = insertCapacity(inserted);
   const keyCounts = { root: root.heads.length, path: path.heads.length };
@@ -310,6 +317,7 @@ export async function encodeFilterSnapshotOfHashes(
       bloom.addHash(hash, isPath[i] === 1 ? bits.path : bits.root, isPath[i] === 1);
     }
   }
+  hashes.release();
   const parts = [
     riceEncode(root.heads, headBits(bits.root)),
     packFields([root.tails], [tailBits(bits.root)]),
@@ -342,8 +350,29 @@ export async function encodeFilterSnapshotOfHashes(
     payload.set(part, at);
     at += part.length;
   }
-  const keys = { root: root.heads, path: path.heads };
-  return { payload, entryCount: keyCount(keys), bits, checksum: await keySetChecksum(keys) };
+  return { payload, bits, keys: { root: root.heads, path: path.heads } };
+}
+
+/** The key widths and each class's heads and tails, from its words 2:3 as sorted 64-bit integers. */
+function keySets(sorted: PerClass<BigUint64Array>, opts: FilterSnapshotOptions) {
+  const halves = {
+    root: new Uint32Array(sorted.root.buffer, sorted.root.byteOffset, 2 * sorted.root.length),
+    path: new Uint32Array(sorted.path.buffer, sorted.path.byteOffset, 2 * sorted.path.length),
+  };
+  const bits =
+    opts.bits ??
+    confirmationWidths(
+      {
+        root: classBuild(halves.root, sorted.root.length, MAX_CONFIRMATION_BITS).heads.length,
+        path: classBuild(halves.path, sorted.path.length, MAX_CONFIRMATION_BITS).heads.length,
+      },
+      opts.fpr,
+    );
+  return {
+    bits,
+    root: classBuild(halves.root, sorted.root.length, bits.root),
+    path: classBuild(halves.path, sorted.path.length, bits.path),
+  };
 }
 
 /** Throws RangeError for an fpr outside (0, 1) or a width outside 24..64. */

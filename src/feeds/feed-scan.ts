@@ -7,12 +7,7 @@
  */
 import { join } from 'node:path';
 import { confirmationWidths, type KeyWidths } from '../core/confirm.ts';
-import {
-  ExpressionHashes,
-  encodeFilterSnapshotOfHashes,
-  keyHeadsOfWords,
-  sortedClassWords,
-} from '../core/filter-payload.ts';
+import { ExpressionHashes, encodeFilterSnapshotOfHashes, keyHeadsOfWords } from '../core/filter-payload.ts';
 import type { SigningKey } from '../core/keys.ts';
 import { snapshotLine } from '../core/plain-payload.ts';
 import { MutableSetHash } from '../core/set-hash.ts';
@@ -170,23 +165,30 @@ function readPass(
 }
 
 /**
- * The filter mirror's wide keys and the filter snapshot, both from the hashes: the wide keys are the
- * 53-bit heads of the sorted words the snapshot's key sets come from, so one sort serves both.
+ * The filter mirror's wide keys and the filter snapshot, both from the hashes (which it spends): the wide
+ * keys are the 53-bit heads of the sorted words the snapshot's key sets come from, so one sort serves both.
  */
 async function scanFilter(hashes: ExpressionHashes, options: ScanOptions) {
-  const sorted = sortedClassWords(hashes);
-  const roots = sorted.root.length;
-  const wide = new Float64Array(1 + roots + sorted.path.length);
-  wide[0] = roots;
-  keyHeadsOfWords(sorted.root, wide, 1);
-  keyHeadsOfWords(sorted.path, wide, 1 + roots);
+  const wide = wideKeysOfHashes(hashes);
+  const roots = wide[0] as number;
   const counts = {
     root: distinctCount(wide.subarray(1, 1 + roots)),
     path: distinctCount(wide.subarray(1 + roots)),
   };
   const bits = confirmationWidths(counts, options.fpr, options.minBits);
-  const filter = await encodeFilterSnapshotOfHashes(hashes, { fpr: options.fpr, bits }, sorted);
+  const filter = await encodeFilterSnapshotOfHashes(hashes, { fpr: options.fpr, bits });
   return { wideKeysFile: new Uint8Array(wide.buffer), filter };
+}
+
+/** The wide keys in the layout of `encodeWideKeys`: the root key count, the root keys, the path keys. */
+function wideKeysOfHashes(hashes: ExpressionHashes): Float64Array {
+  const sorted = hashes.sorted();
+  const roots = sorted.root.length;
+  const wide = new Float64Array(1 + roots + sorted.path.length);
+  wide[0] = roots;
+  keyHeadsOfWords(sorted.root, wide, 1);
+  keyHeadsOfWords(sorted.path, wide, 1 + roots);
+  return wide;
 }
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */

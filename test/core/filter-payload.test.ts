@@ -24,7 +24,6 @@ import {
   FILTER_FORMAT_VERSION,
   filterSnapshotWidths,
   keyHeadsOfWords,
-  sortedClassWords,
 } from '../../src/core/filter-payload.ts';
 import { hashExpression, NonAsciiExpressionError } from '../../src/core/hash.ts';
 import { filterDeltaFrom } from '../helpers/filter-delta.ts';
@@ -93,14 +92,17 @@ describe('encodeFilterSnapshotOfHashes', () => {
     for (const { opts, sha256 } of cases) {
       const fromStrings = await encodeFilterSnapshot(withRepeats, opts);
       expect(await sha256Hex(fromStrings.payload)).toBe(sha256);
-      // Hashed in another order, the sorted words given by the caller: the same snapshot.
+      // Hashed in another order, sorted already (as a scan does for the wide keys): the same snapshot.
       const hashes = new ExpressionHashes();
       for (const expression of [...withRepeats].reverse()) hashes.add(expression);
-      const fromHashes = await encodeFilterSnapshotOfHashes(hashes, opts, sortedClassWords(hashes));
+      hashes.sorted();
+      const fromHashes = await encodeFilterSnapshotOfHashes(hashes, opts);
       expect(Buffer.from(fromHashes.payload).equals(Buffer.from(fromStrings.payload))).toBe(true);
       expect(fromHashes.checksum).toBe(fromStrings.checksum);
       expect(fromHashes.entryCount).toBe(fromStrings.entryCount);
       expect(fromHashes.bits).toEqual(fromStrings.bits);
+      // Spent: its memory went before the payload was assembled.
+      expect(() => hashes.sorted()).toThrow(/spent/);
     }
   });
 
@@ -111,7 +113,7 @@ describe('encodeFilterSnapshotOfHashes', () => {
       root: withRepeats.filter(isRootExpression).length,
       path: withRepeats.filter((e) => !isRootExpression(e)).length,
     });
-    const sorted = sortedClassWords(hashes);
+    const sorted = hashes.sorted();
     for (const cls of ['root', 'path'] as const) {
       const expressions = withRepeats.filter((e) => isRootExpression(e) === (cls === 'root'));
       const expected = Float64Array.from(expressions, (e) => keyOf(e, KEY_HEAD_BITS)).sort();
