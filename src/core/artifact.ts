@@ -107,12 +107,43 @@ export async function encodeArtifact(
   payload: Uint8Array,
   key: SigningKey,
 ): Promise<Uint8Array> {
+  const header = await encodeArtifactHeader(
+    input,
+    { length: payload.length, sha256: toHex(await sha256(payload)) },
+    key,
+  );
+  const bytes = new Uint8Array(header.length + payload.length);
+  bytes.set(header, 0);
+  bytes.set(payload, header.length);
+  return bytes;
+}
+
+/** What the manifest binds of a payload: its length and lower-case hex SHA-256. */
+export interface PayloadDigest {
+  length: number;
+  sha256: string;
+}
+
+/** Bytes before the payload of an artifact carrying `checkpoint` (where a writer streams its payload). */
+export function artifactHeaderLength(checkpoint: string): number {
+  return FIXED_BYTES + 2 + utf8(checkpoint).length + SIGNATURE_BYTES;
+}
+
+/**
+ * Header, manifest and signature of the artifact of a payload known only by its digest: the signature
+ * covers them alone, so a payload streamed to a file gets the same bytes as {@link encodeArtifact} gives.
+ */
+export async function encodeArtifactHeader(
+  input: ManifestInput,
+  payload: PayloadDigest,
+  key: SigningKey,
+): Promise<Uint8Array> {
   const manifest: Manifest = {
     ...input,
     checkpoint: input.checkpoint ?? '',
     formatVersion: FORMAT_VERSION,
     payloadLength: payload.length,
-    payloadSha256: toHex(await sha256(payload)),
+    payloadSha256: payload.sha256,
     keyId: key.id,
   };
   const problem = manifestProblem(manifest);
@@ -120,8 +151,7 @@ export async function encodeArtifact(
   const checkpoint = utf8(manifest.checkpoint);
   if (checkpoint.length > MAX_CHECKPOINT_BYTES) throw new ArtifactError('checkpoint longer than 65535 bytes');
   const signedLength = FIXED_BYTES + 2 + checkpoint.length;
-  const payloadOffset = signedLength + SIGNATURE_BYTES;
-  const bytes = new Uint8Array(payloadOffset + payload.length);
+  const bytes = new Uint8Array(signedLength + SIGNATURE_BYTES);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
   view.setUint16(8, FORMAT_VERSION);
@@ -142,7 +172,6 @@ export async function encodeArtifact(
   view.setUint16(FIXED_BYTES, checkpoint.length);
   bytes.set(checkpoint, FIXED_BYTES + 2);
   bytes.set(await sign(key, bytes.subarray(0, signedLength)), signedLength);
-  bytes.set(payload, payloadOffset);
   return bytes;
 }
 
@@ -245,6 +274,8 @@ function manifestProblem(m: Manifest): string | undefined {
   if (m.kind === 'keyset' && m.to === 0) return 'key set version 0 (pinned keys are version 0)';
   if (m.expiresAt < m.createdAt) return `expiresAt ${m.expiresAt} before createdAt ${m.createdAt}`;
   if (!HEX_SHA256.test(m.checksum)) return `checksum "${m.checksum}" is not lower-case hex SHA-256`;
+  if (!HEX_SHA256.test(m.payloadSha256))
+    return `payload digest "${m.payloadSha256}" is not lower-case hex SHA-256`;
   if (m.checkpoint !== '') {
     if (m.kind === 'keyset') return 'a key set carries no checkpoint';
     const parsed = parseCheckpoint(m.checkpoint);

@@ -63,6 +63,7 @@ import {
   insertCapacity,
   isKeyWidths,
   isRootExpression,
+  KEY_HEAD_BITS,
   type KeyWidths,
   MAX_CONFIRMATION_BITS,
   MIN_CONFIRMATION_BITS,
@@ -167,6 +168,112 @@ interface ClassBuild {
   distinct: number;
 }
 
+/** Expressions hashed per {@link ExpressionHashes} chunk. */
+const HASH_CHUNK = 1 << 16;
+
+/** One chunk of {@link ExpressionHashes}: words 0, 2, 3 of each hash, and 1 for a path expression. */
+export interface HashChunk {
+  words: Uint32Array;
+  isPath: Uint8Array;
+}
+
+/**
+ * What a filter snapshot needs of each expression, gathered one expression at a time: words 0, 2 and 3 of
+ * its hash and its key class (13 bytes, where the expression itself takes tens), in fixed-size chunks so
+ * that a list of unknown length is never copied to grow. {@link encodeFilterSnapshotOfHashes} spends it.
+ */
+export class ExpressionHashes {
+  #chunks: HashChunk[] = [];
+  /** Expressions in the last chunk. */
+  #filled = HASH_CHUNK;
+  readonly #counts = { root: 0, path: 0 };
+  readonly #hash = new Uint32Array(4);
+  #sorted: PerClass<BigUint64Array> | null = null;
+  #released = false;
+
+  /** Throws NonAsciiExpressionError for a non-ASCII expression. */
+  add(expression: string): void {
+    this.#check();
+    hashExpression(expression, this.#hash);
+    this.#sorted = null;
+    if (this.#filled === HASH_CHUNK) {
+      this.#chunks.push({ words: new Uint32Array(3 * HASH_CHUNK), isPath: new Uint8Array(HASH_CHUNK) });
+      this.#filled = 0;
+    }
+    const chunk = this.#chunks.at(-1) as HashChunk;
+    const at = this.#filled++;
+    chunk.words[3 * at] = this.#hash[0] as number;
+    chunk.words[3 * at + 1] = this.#hash[2] as number;
+    chunk.words[3 * at + 2] = this.#hash[3] as number;
+    if (isRootExpression(expression)) this.#counts.root++;
+    else {
+      chunk.isPath[at] = 1;
+      this.#counts.path++;
+    }
+  }
+
+  /** Expressions added per key class. */
+  get counts(): PerClass<number> {
+    return { ...this.#counts };
+  }
+
+  /** The chunks, the last one cut to what it holds. */
+  *chunks(): Generator<HashChunk> {
+    this.#check();
+    for (const [i, chunk] of this.#chunks.entries()) {
+      if (i < this.#chunks.length - 1) yield chunk;
+      else
+        yield {
+          words: chunk.words.subarray(0, 3 * this.#filled),
+          isPath: chunk.isPath.subarray(0, this.#filled),
+        };
+    }
+  }
+
+  /**
+   * Words 2:3 of every hash as 64-bit integers, per key class, sorted (repeats kept): the order of the keys.
+   * Each array has its class's length, no more; computed once.
+   */
+  sorted(): PerClass<BigUint64Array> {
+    this.#check();
+    if (this.#sorted) return this.#sorted;
+    const wide = { root: new BigUint64Array(this.#counts.root), path: new BigUint64Array(this.#counts.path) };
+    const halves = { root: new Uint32Array(wide.root.buffer), path: new Uint32Array(wide.path.buffer) };
+    const filled = { root: 0, path: 0 };
+    for (const { words, isPath } of this.chunks()) {
+      for (let i = 0; i < isPath.length; i++) {
+        const cls = isPath[i] === 1 ? 'path' : 'root';
+        const at = 2 * filled[cls]++;
+        halves[cls][at + LOW_WORD] = words[3 * i + 2] as number;
+        halves[cls][at + 1 - LOW_WORD] = words[3 * i + 1] as number;
+      }
+    }
+    this.#sorted = { root: wide.root.sort(), path: wide.path.sort() };
+    return this.#sorted;
+  }
+
+  /** Lets go of every hash: the encoder does, before it assembles the payload. */
+  release(): void {
+    this.#released = true;
+    this.#chunks = [];
+    this.#sorted = null;
+  }
+
+  #check(): void {
+    if (this.#released) throw new Error('expression hashes used after they were spent');
+  }
+}
+
+/** Writes to `out` from `at` the {@link KEY_HEAD_BITS}-bit key heads of sorted words 2:3: sorted too. */
+export function keyHeadsOfWords(sorted: BigUint64Array, out: Float64Array, at: number): void {
+  const halves = new Uint32Array(sorted.buffer, sorted.byteOffset, 2 * sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    const high = halves[2 * i + 1 - LOW_WORD] as number;
+    const low = halves[2 * i + LOW_WORD] as number;
+    out[at + i] = high * 2 ** (KEY_HEAD_BITS - 32) + (low >>> (64 - KEY_HEAD_BITS));
+  }
+}
+
 /**
  * The snapshot payload of a set of expressions. Throws RangeError for an fpr outside (0, 1) or a width
  * outside 24..64, and NonAsciiExpressionError for a non-ASCII expression.
@@ -175,53 +282,42 @@ export async function encodeFilterSnapshot(
   expressions: Iterable<string>,
   opts: FilterSnapshotOptions,
 ): Promise<FilterSnapshot> {
-  if (!(opts.fpr > 0 && opts.fpr < 1)) {
-    throw new RangeError(`Bloom false-positive rate ${opts.fpr} is not in (0, 1)`);
-  }
-  if (opts.bits !== undefined && !isKeyWidths(opts.bits)) {
-    throw new RangeError(`snapshot key widths ${opts.bits.root},${opts.bits.path} not in ${WIDTHS}`);
-  }
-  const list = Array.isArray(expressions) ? (expressions as readonly string[]) : [...expressions];
-  // Words 0, 2 and 3 of every hash, for the Bloom filter once the widths are known; words 2:3 of each class as
-  // 64-bit integers, sorted natively to count distinct expressions and find the heads and tails.
-  const words = new Uint32Array(list.length * 3);
-  const isPath = new Uint8Array(list.length);
-  const wide = { root: new BigUint64Array(list.length), path: new BigUint64Array(list.length) };
-  const halves = { root: new Uint32Array(wide.root.buffer), path: new Uint32Array(wide.path.buffer) };
-  const counts = { root: 0, path: 0 };
-  const hash = new Uint32Array(4);
-  for (let i = 0; i < list.length; i++) {
-    const expression = list[i] as string;
-    hashExpression(expression, hash);
-    words[3 * i] = hash[0] as number;
-    words[3 * i + 1] = hash[2] as number;
-    words[3 * i + 2] = hash[3] as number;
-    const cls = isRootExpression(expression) ? 'root' : 'path';
-    if (cls === 'path') isPath[i] = 1;
-    const at = 2 * counts[cls]++;
-    halves[cls][at + LOW_WORD] = hash[3] as number;
-    halves[cls][at + 1 - LOW_WORD] = hash[2] as number;
-  }
-  const sortedRoot = wide.root.subarray(0, counts.root).sort();
-  const sortedPath = wide.path.subarray(0, counts.path).sort();
-  const distinctHeads = {
-    root: classBuild(halves.root, sortedRoot.length, MAX_CONFIRMATION_BITS).heads.length,
-    path: classBuild(halves.path, sortedPath.length, MAX_CONFIRMATION_BITS).heads.length,
-  };
-  const bits = opts.bits ?? confirmationWidths(distinctHeads, opts.fpr);
-  const root = classBuild(halves.root, sortedRoot.length, bits.root);
-  const path = classBuild(halves.path, sortedPath.length, bits.path);
+  checkSnapshotOptions(opts);
+  const hashes = new ExpressionHashes();
+  for (const expression of expressions) hashes.add(expression);
+  return encodeFilterSnapshotOfHashes(hashes, opts);
+}
+
+/**
+ * {@link encodeFilterSnapshot} of expressions given by their hashes, which it spends: they are let go once
+ * the key sets and the Bloom filter are built, before the payload is. Same errors, same bytes.
+ */
+export async function encodeFilterSnapshotOfHashes(
+  hashes: ExpressionHashes,
+  opts: FilterSnapshotOptions,
+): Promise<FilterSnapshot> {
+  checkSnapshotOptions(opts);
+  const { payload, bits, keys } = snapshotPayload(hashes, opts);
+  return { payload, entryCount: keyCount(keys), bits, checksum: await keySetChecksum(keys) };
+}
+
+function snapshotPayload(hashes: ExpressionHashes, opts: FilterSnapshotOptions) {
+  const { bits, root, path } = keySets(hashes.sorted(), opts);
   const inserted = root.distinct + path.distinct;
   const capacity = insertCapacity(inserted);
   const keyCounts = { root: root.heads.length, path: path.heads.length };
   const bloom = KeyBloom.create(capacity, bloomRateFor(keyCounts, bits, opts.fpr));
   // Duplicates set the same bits again, so the filter depends on the set only.
-  for (let i = 0; i < list.length; i++) {
-    hash[0] = words[3 * i] as number;
-    hash[2] = words[3 * i + 1] as number;
-    hash[3] = words[3 * i + 2] as number;
-    bloom.addHash(hash, isPath[i] === 1 ? bits.path : bits.root, isPath[i] === 1);
+  const hash = new Uint32Array(4);
+  for (const { words, isPath } of hashes.chunks()) {
+    for (let i = 0; i < isPath.length; i++) {
+      hash[0] = words[3 * i] as number;
+      hash[2] = words[3 * i + 1] as number;
+      hash[3] = words[3 * i + 2] as number;
+      bloom.addHash(hash, isPath[i] === 1 ? bits.path : bits.root, isPath[i] === 1);
+    }
   }
+  hashes.release();
   const parts = [
     riceEncode(root.heads, headBits(bits.root)),
     packFields([root.tails], [tailBits(bits.root)]),
@@ -254,8 +350,39 @@ export async function encodeFilterSnapshot(
     payload.set(part, at);
     at += part.length;
   }
-  const keys = { root: root.heads, path: path.heads };
-  return { payload, entryCount: keyCount(keys), bits, checksum: await keySetChecksum(keys) };
+  return { payload, bits, keys: { root: root.heads, path: path.heads } };
+}
+
+/** The key widths and each class's heads and tails, from its words 2:3 as sorted 64-bit integers. */
+function keySets(sorted: PerClass<BigUint64Array>, opts: FilterSnapshotOptions) {
+  const halves = {
+    root: new Uint32Array(sorted.root.buffer, sorted.root.byteOffset, 2 * sorted.root.length),
+    path: new Uint32Array(sorted.path.buffer, sorted.path.byteOffset, 2 * sorted.path.length),
+  };
+  const bits =
+    opts.bits ??
+    confirmationWidths(
+      {
+        root: classBuild(halves.root, sorted.root.length, MAX_CONFIRMATION_BITS).heads.length,
+        path: classBuild(halves.path, sorted.path.length, MAX_CONFIRMATION_BITS).heads.length,
+      },
+      opts.fpr,
+    );
+  return {
+    bits,
+    root: classBuild(halves.root, sorted.root.length, bits.root),
+    path: classBuild(halves.path, sorted.path.length, bits.path),
+  };
+}
+
+/** Throws RangeError for an fpr outside (0, 1) or a width outside 24..64. */
+function checkSnapshotOptions(opts: FilterSnapshotOptions): void {
+  if (!(opts.fpr > 0 && opts.fpr < 1)) {
+    throw new RangeError(`Bloom false-positive rate ${opts.fpr} is not in (0, 1)`);
+  }
+  if (opts.bits !== undefined && !isKeyWidths(opts.bits)) {
+    throw new RangeError(`snapshot key widths ${opts.bits.root},${opts.bits.path} not in ${WIDTHS}`);
+  }
 }
 
 /**

@@ -6,7 +6,6 @@ import type { SigningKey } from '../core/keys.ts';
 import { encodeDelta } from '../core/plain-payload.ts';
 import type { Category, Change, FeedName } from '../core/types.ts';
 import { type FeedMirrors, filterChanges, plainChanges } from './feed-mirrors.ts';
-import type { FeedScan } from './feed-scan.ts';
 import { ServedArtifact } from './served-artifact.ts';
 import type { StoredSnapshot } from './snapshot-catalog.ts';
 
@@ -18,26 +17,31 @@ export interface Signing {
   checkpoint(version: number): Promise<string>;
 }
 
-/** A snapshot artifact as stored: dated at its version's commit (see freshness.ts). */
-export async function storedSnapshot(
+/** What a snapshot's manifest announces of its state. */
+export interface SnapshotState {
+  entryCount: number;
+  checksum: string;
+}
+
+/** The manifest of a snapshot artifact as stored: dated at its version's commit (see freshness.ts). */
+export function storedSnapshotManifest(
   feed: FeedName,
-  scan: Pick<FeedScan, 'snapshots' | 'committedAt' | 'version'>,
-  signing: Signing,
-): Promise<Uint8Array> {
-  const { payload, entryCount, checksum } = scan.snapshots[feed];
-  const createdAt = scan.committedAt;
-  const input: ManifestInput = {
+  at: { version: number; committedAt: number },
+  state: SnapshotState,
+  ttlMs: number,
+  checkpoint: string,
+): ManifestInput {
+  return {
     kind: 'snapshot',
     feed,
     from: 0,
-    to: scan.version,
-    createdAt,
-    expiresAt: createdAt + signing.ttlMs,
-    entryCount,
-    checksum,
-    checkpoint: await signing.checkpoint(scan.version),
+    to: at.version,
+    createdAt: at.committedAt,
+    expiresAt: at.committedAt + ttlMs,
+    entryCount: state.entryCount,
+    checksum: state.checksum,
+    checkpoint,
   };
-  return encodeArtifact(input, payload, signing.key);
 }
 
 /** A stored snapshot dated `createdAt` and signed by the current key (the stored bytes when they are so). */

@@ -11,6 +11,18 @@ export interface ArtifactStore {
    * key throw {@link ArtifactConflictError}: a published artifact is never rewritten in place.
    */
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Stores the finished file at `path` under `key`, as {@link put} would store its bytes, without reading it
+   * whole into memory where the store can move it. On success the file is gone from `path` (moved, or
+   * deleted when the key held the same bytes already); on an error it stays there, the caller's to remove.
+   * `path` is best a file in {@link staging}'s directory, on the store's own filesystem.
+   */
+  putFile(key: string, path: string): Promise<void>;
+  /**
+   * A new empty directory for the files to be handed to {@link putFile}, which {@link list} never shows; the
+   * caller removes it when done with it.
+   */
+  staging(): Promise<string>;
   /** The blob under `key`, or null. */
   get(key: string): Promise<Uint8Array | null>;
   /** The first `length` bytes of the blob under `key` (all of it when shorter), or null: a ranged read. */

@@ -1,14 +1,15 @@
 import type { Dirent } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { equalBytes } from '../core/bytes.ts';
-import { writeFileDurably } from '../util/durable-file.ts';
+import { syncDirectory, writeFileDurably } from '../util/durable-file.ts';
 import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
 
 /**
  * Artifacts as files under one directory (by default the hub's `data/artifacts`), a key being a path
  * relative to it. A blob is written to a temporary name beside its final one, flushed, then renamed: a
- * reader or a crash never sees half a file. Temporary names start with a dot, which no key does.
+ * reader or a crash never sees half a file. Temporary names start with a dot, which no key does; so does
+ * the directory files are staged in before `putFile` moves them (a rename: the same filesystem).
  */
 export class DirectoryArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
@@ -23,6 +24,27 @@ export class DirectoryArtifactStore implements ArtifactStore {
     }
     await mkdir(dirname(path), { recursive: true });
     await writeFileDurably(path, bytes, { mode: 0o644 });
+  }
+
+  async putFile(key: string, path: string): Promise<void> {
+    checkKey(key);
+    const target = this.#path(key);
+    if (await exists(target)) {
+      if (!(await sameContents(target, path)))
+        throw new ArtifactConflictError(`artifact ${key} already holds other bytes`);
+      await rm(path);
+      return;
+    }
+    await flush(path);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(path, target);
+    await syncDirectory(dirname(target));
+  }
+
+  async staging(): Promise<string> {
+    const parent = join(this.root, STAGING);
+    await mkdir(parent, { recursive: true });
+    return mkdtemp(join(parent, `${process.pid}-`));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -89,6 +111,65 @@ export class DirectoryArtifactStore implements ArtifactStore {
 
   #path(key: string): string {
     return join(this.root, ...key.split('/'));
+  }
+}
+
+/** Where `staging` makes its directories: hidden from `list` by its leading dot. */
+const STAGING = '.staging';
+/** Bytes compared per read when two files are compared. */
+const COMPARE_BYTES = 1 << 20;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+/** Flushes a file's bytes to disk before it is renamed into place. */
+async function flush(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether two files hold the same bytes, read a slice at a time (a snapshot may be hundreds of MB). */
+async function sameContents(a: string, b: string): Promise<boolean> {
+  const [first, second] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const size = (await first.stat()).size;
+    if (size !== (await second.stat()).size) return false;
+    const left = new Uint8Array(COMPARE_BYTES);
+    const right = new Uint8Array(COMPARE_BYTES);
+    for (let at = 0; at < size; at += COMPARE_BYTES) {
+      const length = Math.min(COMPARE_BYTES, size - at);
+      await readFully(first, left, length, at);
+      await readFully(second, right, length, at);
+      if (!equalBytes(left.subarray(0, length), right.subarray(0, length))) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([first.close(), second.close()]);
+  }
+}
+
+async function readFully(
+  handle: FileHandle,
+  into: Uint8Array,
+  length: number,
+  position: number,
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(into, done, length - done, position + done);
+    if (bytesRead === 0) throw new Error('file shrank while it was read');
+    done += bytesRead;
   }
 }
 

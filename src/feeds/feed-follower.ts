@@ -4,8 +4,9 @@
  * net changes; a gap too large or a mismatch holds them until a background scan reseeds them; scans also
  * store new snapshots after enough changes or time. Serving lives in FeedService.
  */
-import { PlainState } from '../core/plain-state.ts';
-import { SetHash } from '../core/set-hash.ts';
+import { rm } from 'node:fs/promises';
+import type { PerClass } from '../core/confirm.ts';
+import type { PlainState } from '../core/plain-state.ts';
 import type { Change } from '../core/types.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import type { Signing } from './artifact-builders.ts';
@@ -13,9 +14,9 @@ import { FEED_NAMES } from './feed-definitions.ts';
 import { advanceMirrorsInSteps, type FeedMirrors, plainChanges } from './feed-mirrors.ts';
 import { type FeedScan, scanInWorker } from './feed-scan.ts';
 import type { FeedServiceConfig } from './feed-service-options.ts';
-import { FilterMirror, MirrorDivergedError } from './filter-mirror.ts';
-import { seedFromStore, storeWideKeys } from './mirror-seed.ts';
-import type { SnapshotCatalog } from './snapshot-catalog.ts';
+import { MirrorDivergedError } from './filter-mirror.ts';
+import { decodeWideKeys, seedFromStore, storeWideKeys } from './mirror-seed.ts';
+import { type SnapshotCatalog, snapshotKey } from './snapshot-catalog.ts';
 import { VersionWaiters } from './version-waiters.ts';
 
 /**
@@ -312,79 +313,98 @@ export class FeedFollower {
     return true;
   }
 
-  /** One background scan: new snapshots when the registry moved, mirrors seeded or checked against it. */
+  /**
+   * One background scan: new snapshots stored when the registry moved, then the mirrors checked against
+   * it, or seeded from those snapshots when there are none, they were held for a rescan or they disagree.
+   */
   async #runScan(): Promise<void> {
     const started = this.#config.now();
     // Changes from here on are not (all) in this scan: they count towards the next one.
     this.#changesSinceScan = 0;
-    const scan = await scanInWorker(
-      {
-        databasePath: this.#config.databasePath,
-        confidential: this.#config.confidentialCategories,
-        fpr: this.#config.filterFpr,
-        minBits: this.#catalog.latest('filter')?.bits,
-        signing: { key: this.#config.signingKey, ttlMs: this.#config.snapshotTtlMs },
-        ...(this.#config.logOrigin !== undefined && { logOrigin: this.#config.logOrigin }),
-      },
-      this.#scanAbort.signal,
-    );
-    if (this.#stopped) return;
-    for (const feed of FEED_NAMES) {
-      if (this.#catalog.latest(feed)?.version !== scan.version) {
-        await this.#catalog.add(feed, scan.artifacts[feed]);
-      }
-    }
-    await storeWideKeys(this.#config.store, scan.version, scan.wideKeysFile);
+    const scan = await this.#scanAndStore();
+    if (!scan) return;
     this.#lastScanAt = started;
-    this.#awaitingRescan = false;
     const mirrors = this.#mirrors;
-    if (!mirrors || scan.version > mirrors.version) this.#seed(scan);
-    else if (scan.version === mirrors.version) await this.#check(mirrors, scan);
+    if (!mirrors || (this.#awaitingRescan && scan.version >= mirrors.version)) {
+      await this.#reseed(scan.version);
+    } else if (!this.#awaitingRescan) {
+      // Mirrors behind the scan (a commit it saw, not yet applied) follow the log up to it first.
+      if (mirrors.version < scan.version) await this.advance();
+      const current = this.#mirrors as FeedMirrors;
+      if (current.version === scan.version && !this.#awaitingRescan) await this.#check(current, scan);
+    }
     await this.advance();
   }
 
-  /** A plain state on a scan's payload: the scan thread indexed and hashed it, so this costs its chunk list. */
-  #plain(scan: FeedScan, feed: 'dns' | 'url'): PlainState {
-    const { payload, starts, sum } = scan.snapshots[feed];
-    if (!starts || !sum) throw new Error(`scanned ${feed} snapshot comes without its index`);
-    return PlainState.fromIndexed(payload, starts, SetHash.fromWords(sum));
+  /**
+   * Scans the registry in a worker into files staged in the store, moves the snapshots the catalog lacks
+   * into it and stores the filter mirror's keys; null when the follower stopped meanwhile. The staging
+   * directory goes whatever happens, with anything a failed or aborted scan left in it.
+   */
+  async #scanAndStore(): Promise<FeedScan | null> {
+    const store = this.#config.store;
+    const staging = await store.staging();
+    try {
+      const scan = await scanInWorker(
+        {
+          databasePath: this.#config.databasePath,
+          confidential: this.#config.confidentialCategories,
+          fpr: this.#config.filterFpr,
+          minBits: this.#catalog.latest('filter')?.bits,
+          signing: { key: this.#config.signingKey, ttlMs: this.#config.snapshotTtlMs },
+          ...(this.#config.logOrigin !== undefined && { logOrigin: this.#config.logOrigin }),
+          staging,
+        },
+        this.#scanAbort.signal,
+      );
+      if (this.#stopped) return null;
+      for (const feed of FEED_NAMES) {
+        if (this.#catalog.latest(feed)?.version === scan.version) continue;
+        await store.putFile(snapshotKey(feed, scan.version), scan.snapshots[feed].file);
+        await this.#catalog.addStored(feed, scan.version);
+      }
+      await storeWideKeys(store, scan.version, scan.wideKeysFile);
+      return scan;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
   }
 
-  #seed(scan: FeedScan): void {
-    this.#mirrors = {
-      version: scan.version,
-      committedAt: scan.committedAt,
-      dns: this.#plain(scan, 'dns'),
-      url: this.#plain(scan, 'url'),
-      filter: FilterMirror.fromWideKeys(scan.filterWide),
-    };
+  /**
+   * New mirrors from the stored snapshots of `version` (checked and indexed in workers); advances wait
+   * meanwhile. Throws when they cannot be used: the mirrors stay as they were.
+   */
+  async #reseed(version: number): Promise<void> {
+    this.#awaitingRescan = true;
+    const seeded = await seedFromStore(this.#catalog, this.#config.store);
+    if ('reason' in seeded)
+      throw new Error(`feed mirrors not seeded from the snapshots of version ${version}: ${seeded.reason}`);
+    if (this.#stopped) return;
+    this.#awaitingRescan = false;
+    this.#mirrors = seeded.mirrors;
     this.#announceDns(null);
-    this.#waiters.notify(scan.version);
+    this.#waiters.notify(seeded.mirrors.version);
   }
 
-  /** A scan at the mirrors' version must agree with them; if not, the scan (the registry) wins. */
+  /**
+   * A scan at the mirrors' version must agree with them: then they stay as they are (no second copy of any
+   * state is made); if not, the scan (the registry) wins and the mirrors are seeded from its snapshots.
+   */
   async #check(mirrors: FeedMirrors, scan: FeedScan): Promise<void> {
     const { dns, url } = scan.snapshots;
+    const wide = decodeWideKeys(scan.wideKeysFile) as PerClass<Float64Array>;
     // The filter mirror is its wide keys: comparing them with the scan's is a linear pass, where its
     // checksum would narrow, encode and hash every key on the event loop.
     const agree =
       (await mirrors.dns.checksum()) === dns.checksum &&
       (await mirrors.url.checksum()) === url.checksum &&
-      sameKeys(mirrors.filter.wide.root, scan.filterWide.root) &&
-      sameKeys(mirrors.filter.wide.path, scan.filterWide.path);
-    if (this.#mirrors !== mirrors) return;
-    if (agree) {
-      // The same states, on the scan's buffers: the mirrors let go of the older snapshot's (which the
-      // catalog no longer holds), so a rebuild does not leave two copies of every plain feed in memory. The
-      // filter mirror stays: its derived key sets are computed already.
-      this.#mirrors = { ...mirrors, dns: this.#plain(scan, 'dns'), url: this.#plain(scan, 'url') };
-      this.#announceDns(null);
-      return;
-    }
+      sameKeys(mirrors.filter.wide.root, wide.root) &&
+      sameKeys(mirrors.filter.wide.path, wide.path);
+    if (agree || this.#mirrors !== mirrors) return;
     this.#config.onError(
       new MirrorDivergedError(`feed mirrors at version ${scan.version} differ from the registry`),
     );
-    this.#seed(scan);
+    await this.#reseed(scan.version);
   }
 }
 

@@ -1,12 +1,14 @@
 /**
- * A full read of the registry into every feed's snapshot payload, at one version: what a background
+ * A full read of the registry into every feed's snapshot artifact, at one version: what a background
  * snapshot build and the hub's start need. It runs in a worker thread on its own read-only connection
- * inside one read transaction (WAL), so neither requests nor registry writes wait for it.
+ * inside one read transaction (WAL), so neither requests nor registry writes wait for it. The artifacts are
+ * written to files as the read goes (artifact-file.ts): the scan never holds a whole plain payload nor the
+ * list's expressions, and only their metadata and the filter mirror's keys go back to the hub's thread.
  */
-
-import { payloadOffsetOf } from '../core/artifact.ts';
-import { confirmationWidths, type KeyWidths, type PerClass } from '../core/confirm.ts';
-import { encodeFilterSnapshot } from '../core/filter-payload.ts';
+import { join } from 'node:path';
+import { confirmationWidths, type KeyWidths } from '../core/confirm.ts';
+import { ExpressionHashes, encodeFilterSnapshotOfHashes, keyHeadsOfWords } from '../core/filter-payload.ts';
+import type { SigningKey } from '../core/keys.ts';
 import { snapshotLine } from '../core/plain-payload.ts';
 import { MutableSetHash } from '../core/set-hash.ts';
 import type { Category, FeedName } from '../core/types.ts';
@@ -14,22 +16,18 @@ import { checkpointSource } from '../registry/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import { kindOf } from '../registry/rows.ts';
 import { runWorkerTask } from '../util/ts-worker.ts';
-import { type Signing, storedSnapshot } from './artifact-builders.ts';
-import { FEED_NAMES } from './feed-definitions.ts';
-import { wideKeysOf } from './filter-mirror.ts';
-import { decodeWideKeys, encodeWideKeys } from './mirror-seed.ts';
-import { SnapshotWriter, type WrittenSnapshot } from './snapshot-writer.ts';
+import { type SnapshotState, storedSnapshotManifest } from './artifact-builders.ts';
+import { ArtifactFileWriter } from './artifact-file.ts';
+import { SnapshotWriter } from './snapshot-writer.ts';
 
-/** One feed's snapshot payload and what its manifest announces. */
-export interface ScannedSnapshot {
-  payload: Uint8Array;
-  entryCount: number;
-  checksum: string;
+/** One feed's snapshot artifact, written to a staged file, and what its manifest announces. */
+export interface ScannedSnapshot extends SnapshotState {
+  /** The finished artifact file, in the scan's staging directory. */
+  file: string;
+  /** Lower-case hex SHA-256 of its payload. */
+  payloadSha256: string;
   /** `filter` only: the key widths of the root and path classes. */
   bits?: KeyWidths;
-  /** `dns` and `url` only: the payload's line index and set hash, so the hub loads it without a re-read. */
-  starts?: Uint32Array;
-  sum?: Uint32Array;
 }
 
 export interface FeedScan {
@@ -38,22 +36,16 @@ export interface FeedScan {
   committedAt: number;
   snapshots: Record<FeedName, ScannedSnapshot>;
   /**
-   * Sorted 53-bit keys of every active expression per key class, repeats kept: the filter mirror's seed;
-   * views into `wideKeysFile`, which the hub stores as it is for its next start (mirror-seed.ts).
+   * Sorted 53-bit keys of every active expression per key class, repeats kept, in the layout of
+   * `encodeWideKeys` (mirror-seed.ts): the filter mirror's seed, which the hub stores beside the snapshots.
    */
-  filterWide: PerClass<Float64Array>;
   wideKeysFile: Uint8Array;
-  /**
-   * Every feed's snapshot artifact, signed in the scan's thread: the hub stores these bytes as they are,
-   * and each snapshot's `payload` is a view into its artifact, so nothing N-sized is copied on its loop.
-   */
-  artifacts: Record<FeedName, Uint8Array>;
 }
 
 export interface ScanOptions {
   confidential: readonly Category[];
   /** How the snapshot artifacts are signed (a CryptoKey crosses to a worker thread as it is). */
-  signing: Pick<Signing, 'key' | 'ttlMs'>;
+  signing: { key: SigningKey; ttlMs: number };
   /**
    * The transparency log's origin: the scan signs its version's checkpoint from its own connection (a
    * function cannot cross to a worker thread); absent, the artifacts carry none.
@@ -63,106 +55,145 @@ export interface ScanOptions {
   fpr: number;
   /** The widths of the previous filter snapshot: kept unless the entry count needs more. */
   minBits?: KeyWidths;
+  /** An empty directory the artifact files are written to (`<feed>.tkd`); the caller moves them on. */
+  staging: string;
 }
 
 export interface ScanRequest extends ScanOptions {
   databasePath: string;
 }
 
+/** What one read transaction gives: the plain artifacts written but not yet signed, every expression hashed. */
+interface PlainRead {
+  version: number;
+  committedAt: number;
+  plain: Record<'dns' | 'url', { file: ArtifactFileWriter; state: SnapshotState }>;
+  hashes: ExpressionHashes;
+}
+
 /**
  * Reads every feed of `registry` at its current version: ONE pass over the active entries, in pages, inside
  * one read transaction. Each row becomes its snapshot line, written into the `url` payload and, for a domain,
- * the `dns` one (hashed once for both checksums); its expression is kept for the filter.
+ * the `dns` one (hashed once for both checksums); its expression's hash is kept for the filter. Every feed's
+ * artifact ends up in `options.staging`; on failure the files written so far are removed.
  */
 export async function scanRegistry(registry: Registry, options: ScanOptions): Promise<FeedScan> {
-  const confidential = new Set<string>(options.confidential);
-  const read = registry.inReadTransaction(() => {
-    const version = registry.currentVersion();
-    const info = version > 0 ? registry.versionInfo(version) : null;
-    const sums = { dns: new MutableSetHash(), url: new MutableSetHash() };
-    const dns = new SnapshotWriter(null);
-    const url = new SnapshotWriter(sums.url, sums.dns);
-    const expressions: string[] = [];
-    for (const page of registry.activeEntryPages()) {
-      for (const [expression, category, action] of page) {
-        expressions.push(expression);
-        if (confidential.has(category)) continue;
-        const kind = kindOf(expression);
-        const line = snapshotLine({ expression, kind, category, action });
-        url.push(expression, line, kind === 'domain');
-        if (kind === 'domain') dns.push(expression, line);
-      }
-    }
-    // The url writer first: its last lines add to the dns sum too.
-    const urlSnapshot = plainScanned(url.finish(), sums.url);
-    const dnsSnapshot = plainScanned(dns.finish(), sums.dns);
-    return {
-      version,
-      committedAt: info ? Date.parse(info.createdAt) : 0,
-      dns: dnsSnapshot,
-      url: urlSnapshot,
-      expressions,
-    };
-  });
-  // The expressions (tens of bytes each, millions of them) are let go before the artifacts are signed.
-  let expressions: string[] | null = read.expressions;
-  read.expressions = [];
-  const wideKeysFile = encodeWideKeys(wideKeysOf(expressions));
-  const filterWide = decodeWideKeys(wideKeysFile) as PerClass<Float64Array>;
-  const counts = { root: distinctCount(filterWide.root), path: distinctCount(filterWide.path) };
-  const bits = confirmationWidths(counts, options.fpr, options.minBits);
-  const filter = await encodeFilterSnapshot(expressions, { fpr: options.fpr, bits });
-  expressions = null;
-  const scanned = {
-    version: read.version,
-    committedAt: read.committedAt,
-    snapshots: {
-      dns: read.dns,
-      url: read.url,
-      filter: { payload: filter.payload, entryCount: filter.entryCount, checksum: filter.checksum, bits },
-    },
-    filterWide,
-    wideKeysFile,
-  };
-  const artifacts = {} as Record<FeedName, Uint8Array>;
   const { key, ttlMs } = options.signing;
   const checkpoints =
     options.logOrigin === undefined ? null : checkpointSource(registry, key, options.logOrigin);
-  const signing: Signing = {
-    key,
-    ttlMs,
-    checkpoint: async (version) => (await checkpoints?.(version))?.note ?? '',
+  const opened: ArtifactFileWriter[] = [];
+  const open = (feed: FeedName, checkpoint: string) => {
+    const file = new ArtifactFileWriter(join(options.staging, `${feed}.tkd`), checkpoint);
+    opened.push(file);
+    return file;
   };
-  for (const feed of FEED_NAMES) {
-    artifacts[feed] = await storedSnapshot(feed, scanned, signing);
-    scanned.snapshots[feed].payload = artifacts[feed].subarray(payloadOffsetOf(artifacts[feed]));
+  try {
+    // The checkpoint's length places every payload, so it is signed before the pass; the pass then reads
+    // the very version it was signed for (or the two steps run again, should a write come in between).
+    let read: PlainRead | null = null;
+    let checkpoint = '';
+    while (read === null) {
+      const version = registry.currentVersion();
+      checkpoint = (await checkpoints?.(version))?.note ?? '';
+      read = registry.inReadTransaction(() =>
+        registry.currentVersion() === version
+          ? readPass(registry, options, (feed) => open(feed, checkpoint))
+          : null,
+      );
+    }
+    const at = { version: read.version, committedAt: read.committedAt };
+    const snapshots = {} as Record<FeedName, ScannedSnapshot>;
+    for (const feed of ['dns', 'url'] as const) {
+      const { file, state } = read.plain[feed];
+      const written = await file.finish(storedSnapshotManifest(feed, at, state, ttlMs, checkpoint), key);
+      snapshots[feed] = { ...state, file: written.path, payloadSha256: written.payloadSha256 };
+    }
+    const { wideKeysFile, filter } = await scanFilter(read.hashes, options);
+    const file = open('filter', checkpoint);
+    file.write(filter.payload);
+    const state = { entryCount: filter.entryCount, checksum: filter.checksum };
+    const written = await file.finish(storedSnapshotManifest('filter', at, state, ttlMs, checkpoint), key);
+    snapshots.filter = {
+      ...state,
+      bits: filter.bits,
+      file: written.path,
+      payloadSha256: written.payloadSha256,
+    };
+    return { ...at, snapshots, wideKeysFile };
+  } catch (error) {
+    for (const file of opened) file.abandon();
+    throw error;
   }
-  return { ...scanned, artifacts };
+}
+
+/** The pass itself, inside the read transaction: plain payloads streamed to their files, expressions hashed. */
+function readPass(
+  registry: Registry,
+  options: ScanOptions,
+  open: (feed: 'dns' | 'url') => ArtifactFileWriter,
+): PlainRead {
+  const confidential = new Set<string>(options.confidential);
+  const version = registry.currentVersion();
+  const info = version > 0 ? registry.versionInfo(version) : null;
+  const files = { dns: open('dns'), url: open('url') };
+  const sums = { dns: new MutableSetHash(), url: new MutableSetHash() };
+  const dns = new SnapshotWriter((block) => files.dns.write(block), null);
+  const url = new SnapshotWriter((block) => files.url.write(block), sums.url, sums.dns);
+  const hashes = new ExpressionHashes();
+  for (const page of registry.activeEntryPages()) {
+    for (const [expression, category, action] of page) {
+      hashes.add(expression);
+      if (confidential.has(category)) continue;
+      const kind = kindOf(expression);
+      const line = snapshotLine({ expression, kind, category, action });
+      url.push(expression, line, kind === 'domain');
+      if (kind === 'domain') dns.push(expression, line);
+    }
+  }
+  // The url writer first: its last lines add to the dns sum too.
+  const urlCount = url.finish().entryCount;
+  const dnsCount = dns.finish().entryCount;
+  return {
+    version,
+    committedAt: info ? Date.parse(info.createdAt) : 0,
+    plain: {
+      dns: { file: files.dns, state: { entryCount: dnsCount, checksum: sums.dns.done().hex() } },
+      url: { file: files.url, state: { entryCount: urlCount, checksum: sums.url.done().hex() } },
+    },
+    hashes,
+  };
+}
+
+/**
+ * The filter mirror's wide keys and the filter snapshot, both from the hashes (which it spends): the wide
+ * keys are the 53-bit heads of the sorted words the snapshot's key sets come from, so one sort serves both.
+ */
+async function scanFilter(hashes: ExpressionHashes, options: ScanOptions) {
+  const wide = wideKeysOfHashes(hashes);
+  const roots = wide[0] as number;
+  const counts = {
+    root: distinctCount(wide.subarray(1, 1 + roots)),
+    path: distinctCount(wide.subarray(1 + roots)),
+  };
+  const bits = confirmationWidths(counts, options.fpr, options.minBits);
+  const filter = await encodeFilterSnapshotOfHashes(hashes, { fpr: options.fpr, bits });
+  return { wideKeysFile: new Uint8Array(wide.buffer), filter };
+}
+
+/** The wide keys in the layout of `encodeWideKeys`: the root key count, the root keys, the path keys. */
+function wideKeysOfHashes(hashes: ExpressionHashes): Float64Array {
+  const sorted = hashes.sorted();
+  const roots = sorted.root.length;
+  const wide = new Float64Array(1 + roots + sorted.path.length);
+  wide[0] = roots;
+  keyHeadsOfWords(sorted.root, wide, 1);
+  keyHeadsOfWords(sorted.path, wide, 1 + roots);
+  return wide;
 }
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
 export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promise<FeedScan> {
   return runWorkerTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
-}
-
-/** The buffers of a scan, moved rather than copied across threads. */
-export function transferables(scan: FeedScan): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>([
-    scan.filterWide.root.buffer as ArrayBuffer,
-    scan.filterWide.path.buffer as ArrayBuffer,
-  ]);
-  for (const snapshot of Object.values(scan.snapshots)) {
-    for (const array of [snapshot.payload, snapshot.starts, snapshot.sum])
-      if (array) buffers.add(array.buffer as ArrayBuffer);
-  }
-  for (const artifact of Object.values(scan.artifacts)) buffers.add(artifact.buffer as ArrayBuffer);
-  return [...buffers];
-}
-
-function plainScanned(written: WrittenSnapshot, sum: MutableSetHash): ScannedSnapshot {
-  const { payload, starts, entryCount } = written;
-  const done = sum.done();
-  return { payload, entryCount, checksum: done.hex(), starts, sum: done.words };
 }
 
 function distinctCount(sorted: Float64Array): number {

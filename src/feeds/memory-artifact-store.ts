@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { equalBytes } from '../core/bytes.ts';
 import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
 
@@ -13,6 +16,17 @@ export class MemoryArtifactStore implements ArtifactStore {
     }
     // Copied, so a caller reusing its buffer cannot change a stored blob.
     this.#blobs.set(key, bytes.slice());
+  }
+
+  async putFile(key: string, path: string): Promise<void> {
+    checkKey(key);
+    const data = await readFile(path);
+    await this.put(key, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    await rm(path);
+  }
+
+  async staging(): Promise<string> {
+    return mkdtemp(join(tmpdir(), 'takedown-staging-'));
   }
 
   async get(key: string): Promise<Uint8Array | null> {

@@ -90,13 +90,19 @@ export class SnapshotCatalog {
     }
   }
 
-  /** Stores a new snapshot artifact and forgets the oldest beyond the retention count. */
-  async add(feed: FeedName, bytes: Uint8Array): Promise<void> {
+  /**
+   * Registers the snapshot of `feed` at `version` that the store already holds (a scan moved its file
+   * there), reading it as `load` reads the newest, and forgets the oldest beyond the retention count.
+   */
+  async addStored(feed: FeedName, version: number): Promise<void> {
+    const bytes = await this.store.get(snapshotKey(feed, version));
+    if (!bytes) throw new Error(`no stored snapshot of ${feed} at version ${version}`);
     const decoded = decodeArtifact(bytes);
     if (!decoded.ok)
       throw new Error(`snapshot artifact of ${feed} does not decode: ${decoded.error.message}`);
     const { manifest } = decoded.value;
-    await this.store.put(snapshotKey(feed, manifest.to), bytes);
+    if (manifest.to !== version || manifest.feed !== feed)
+      throw new Error(`the stored snapshot of ${feed} at version ${version} is another artifact`);
     const records = (this.#records.get(feed) ?? []).filter((r) => r.version !== manifest.to);
     const record =
       feed === 'filter' ? { version: manifest.to, bits: filterBits(bytes) } : { version: manifest.to };

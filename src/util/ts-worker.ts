@@ -28,11 +28,14 @@ export function runWorkerTask<T>(
 ): Promise<T> {
   const worker = new Worker(bootScript(entry), { eval: true, workerData: data, transferList: [...transfer] });
   return new Promise((resolve, reject) => {
+    // An aborted task settles once its thread has ended: nothing it does (a file it writes) comes after.
+    let aborted = false;
     const abort = () => {
+      aborted = true;
       void worker.terminate();
-      reject(new WorkerTaskError(`${what} aborted`));
     };
-    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
     const settle = () => signal?.removeEventListener('abort', abort);
     worker.once('message', (answer: WorkerAnswer<T>) => {
       settle();
@@ -45,7 +48,11 @@ export function runWorkerTask<T>(
     });
     worker.once('exit', (code) => {
       settle();
-      reject(new WorkerTaskError(`${what}: worker exited with code ${code} before answering`));
+      reject(
+        new WorkerTaskError(
+          aborted ? `${what} aborted` : `${what}: worker exited with code ${code} before answering`,
+        ),
+      );
     });
   });
 }

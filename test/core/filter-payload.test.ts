@@ -8,6 +8,7 @@ import {
   EXTENSION_BITS,
   insertCapacity,
   isRootExpression,
+  KEY_HEAD_BITS,
   type KeyWidths,
   keyExtension,
   keyTail,
@@ -16,10 +17,13 @@ import { keysOf, TAIL_ANY } from '../../src/core/filter-keys.ts';
 import {
   decodeFilterDelta,
   decodeFilterSnapshot,
+  ExpressionHashes,
   encodeFilterDelta,
   encodeFilterSnapshot,
+  encodeFilterSnapshotOfHashes,
   FILTER_FORMAT_VERSION,
   filterSnapshotWidths,
+  keyHeadsOfWords,
 } from '../../src/core/filter-payload.ts';
 import { hashExpression, NonAsciiExpressionError } from '../../src/core/hash.ts';
 import { filterDeltaFrom } from '../helpers/filter-delta.ts';
@@ -64,6 +68,61 @@ function expectedChecksum(expressions: string[], bits: KeyWidths): Promise<strin
   });
   return sha256Hex(bytes);
 }
+
+describe('encodeFilterSnapshotOfHashes', () => {
+  // Real names, each as a root expression and 32 paths: more expressions than one chunk of hashes (65 536),
+  // and 5 000 of them twice. The digests are those of the payloads the encoder of strings gave before it was
+  // built on hashes.
+  const names = members.map((member) => member.slice(0, -1));
+  const list = names.flatMap((name, i) => [
+    `${name}/`,
+    ...Array.from({ length: 32 }, (_, j) => `${name}/p/${(i * 7 + j) % 50}`),
+  ]);
+  const withRepeats = [...list, ...list.slice(0, 5000)];
+  const cases = [
+    { opts: { fpr: 1 / 32 }, sha256: '21d43c59d50a46e4b47ae6628e89da836c606cb6616ed3dbf8b89a8ec3f85c31' },
+    {
+      opts: { fpr: 1e-6, bits: { root: 40, path: 60 } },
+      sha256: '37f99a84d042e577ad0fc684827da71367875f6ffa5e9e1e702bd11488276fda',
+    },
+  ];
+
+  it('gives from the hash words of real names the bytes the encoder of strings gave', async () => {
+    expect(list.length).toBeGreaterThan(1 << 16);
+    for (const { opts, sha256 } of cases) {
+      const fromStrings = await encodeFilterSnapshot(withRepeats, opts);
+      expect(await sha256Hex(fromStrings.payload)).toBe(sha256);
+      // Hashed in another order, sorted already (as a scan does for the wide keys): the same snapshot.
+      const hashes = new ExpressionHashes();
+      for (const expression of [...withRepeats].reverse()) hashes.add(expression);
+      hashes.sorted();
+      const fromHashes = await encodeFilterSnapshotOfHashes(hashes, opts);
+      expect(Buffer.from(fromHashes.payload).equals(Buffer.from(fromStrings.payload))).toBe(true);
+      expect(fromHashes.checksum).toBe(fromStrings.checksum);
+      expect(fromHashes.entryCount).toBe(fromStrings.entryCount);
+      expect(fromHashes.bits).toEqual(fromStrings.bits);
+      // Spent: its memory went before the payload was assembled.
+      expect(() => hashes.sorted()).toThrow(/spent/);
+    }
+  });
+
+  it('sorts the words of each class to the order of their wide key heads, repeats kept', () => {
+    const hashes = new ExpressionHashes();
+    for (const expression of withRepeats) hashes.add(expression);
+    expect(hashes.counts).toEqual({
+      root: withRepeats.filter(isRootExpression).length,
+      path: withRepeats.filter((e) => !isRootExpression(e)).length,
+    });
+    const sorted = hashes.sorted();
+    for (const cls of ['root', 'path'] as const) {
+      const expressions = withRepeats.filter((e) => isRootExpression(e) === (cls === 'root'));
+      const expected = Float64Array.from(expressions, (e) => keyOf(e, KEY_HEAD_BITS)).sort();
+      const heads = new Float64Array(sorted[cls].length + 1);
+      keyHeadsOfWords(sorted[cls], heads, 1);
+      expect(Buffer.from(heads.buffer, 8).equals(Buffer.from(expected.buffer))).toBe(true);
+    }
+  });
+});
 
 describe('encodeFilterSnapshot', () => {
   it('writes the documented header, the raw Bloom filter and the Rice-coded heads and tails of both classes', async () => {

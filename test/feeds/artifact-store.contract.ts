@@ -1,4 +1,6 @@
 /** The contract every ArtifactStore implementation passes (run by artifact-store.test.ts for each one). */
+import { access, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ArtifactConflictError,
@@ -7,6 +9,19 @@ import {
 } from '../../src/feeds/artifact-store.ts';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
+
+const gone = (path: string) =>
+  access(path).then(
+    () => false,
+    () => true,
+  );
+
+/** A finished file of `content` in a new staging directory of `store`. */
+async function staged(store: ArtifactStore, name: string, content: Uint8Array): Promise<string> {
+  const path = join(await store.staging(), name);
+  await writeFile(path, content);
+  return path;
+}
 
 export function artifactStoreContract(name: string, create: () => Promise<ArtifactStore>): void {
   describe(`ArtifactStore contract: ${name}`, () => {
@@ -51,6 +66,45 @@ export function artifactStoreContract(name: string, create: () => Promise<Artifa
       await store.put('k', bytes(1, 2));
       await expect(store.put('k', bytes(1, 3))).rejects.toThrow(ArtifactConflictError);
       expect(await store.get('k')).toEqual(bytes(1, 2));
+    });
+
+    it('takes a finished file: stores its bytes and the file is gone from where it was staged', async () => {
+      const store = await create();
+      const large = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 7919) & 0xff);
+      const path = await staged(store, 'large.tkd', large);
+      await store.putFile('snapshots/dns/0001.tkd', path);
+      expect(await gone(path)).toBe(true);
+      expect(Buffer.from((await store.get('snapshots/dns/0001.tkd')) as Uint8Array).equals(large)).toBe(true);
+      // Staging directories are never listed as keys.
+      await staged(store, 'left.tkd', bytes(1));
+      expect(await store.list('')).toEqual(['snapshots/dns/0001.tkd']);
+      await rm(join(path, '..'), { recursive: true, force: true });
+    });
+
+    it('takes a file of the same bytes again as a no-op, one of other bytes as a conflict', async () => {
+      const store = await create();
+      await store.put('k', bytes(1, 2, 3));
+      const same = await staged(store, 'same', bytes(1, 2, 3));
+      await store.putFile('k', same);
+      expect(await gone(same)).toBe(true);
+      const other = await staged(store, 'other', bytes(1, 2, 4));
+      await expect(store.putFile('k', other)).rejects.toThrow(ArtifactConflictError);
+      // The refused file stays the caller's; the stored bytes are unchanged.
+      expect(await gone(other)).toBe(false);
+      expect(await store.get('k')).toEqual(bytes(1, 2, 3));
+      const longer = await staged(store, 'longer', bytes(1, 2, 3, 4));
+      await expect(store.putFile('k', longer)).rejects.toThrow(ArtifactConflictError);
+      await expect(store.putFile('../k', longer)).rejects.toThrow(ArtifactKeyError);
+      expect(await gone(longer)).toBe(false);
+      for (const path of [other, longer]) await rm(join(path, '..'), { recursive: true, force: true });
+    });
+
+    it('gives a new empty staging directory each time', async () => {
+      const store = await create();
+      const [a, b] = [await store.staging(), await store.staging()];
+      expect(a).not.toBe(b);
+      expect(await readdir(a)).toEqual([]);
+      for (const dir of [a, b]) await rm(dir, { recursive: true, force: true });
     });
 
     it('lists keys under a prefix in byte order, nested ones included', async () => {

@@ -1,18 +1,35 @@
-import { describe, expect, it } from 'vitest';
-import { payloadOffsetOf } from '../../src/core/artifact.ts';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeArtifact, encodeArtifact, payloadOffsetOf } from '../../src/core/artifact.ts';
 import { DEFAULT_BLOOM_FPR } from '../../src/core/confirm.ts';
 import { encodeFilterSnapshot } from '../../src/core/filter-payload.ts';
-import { generateSigningKey } from '../../src/core/keys.ts';
+import { generateSigningKey, type SigningKey } from '../../src/core/keys.ts';
 import { encodeSnapshot, indexSnapshot } from '../../src/core/plain-payload.ts';
 import { setHashOfLines } from '../../src/core/plain-state.ts';
-import type { Category } from '../../src/core/types.ts';
-import { scanRegistry } from '../../src/feeds/feed-scan.ts';
+import type { Category, FeedName } from '../../src/core/types.ts';
+import { storedSnapshotManifest } from '../../src/feeds/artifact-builders.ts';
+import { type FeedScan, scanRegistry } from '../../src/feeds/feed-scan.ts';
 import { wideKeysOf } from '../../src/feeds/filter-mirror.ts';
+import { decodeWideKeys } from '../../src/feeds/mirror-seed.ts';
+import { checkpointSource } from '../../src/registry/checkpoints.ts';
 import type { Registry } from '../../src/registry/index.ts';
 import { must, tempRegistry } from '../registry/helpers.ts';
 
-// The scan reads the registry once, in pages, and writes both plain payloads, their indexes and checksums as it
-// goes. It must give exactly what the entry-by-entry encoders give for the same registry.
+// The scan reads the registry once, in pages, and streams both plain payloads into artifact files, hashing
+// them as it goes. Its files must be exactly the artifacts the in-memory encoders give for the same registry.
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function stagingDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'takedown-scan-'));
+  dirs.push(dir);
+  return dir;
+}
 
 /** Imports `targets` as one order of `category`. */
 function importTargets(registry: Registry, reference: string, category: Category, targets: string[]): number {
@@ -28,11 +45,26 @@ function expectedPlain(registry: Registry, kinds: ('domain' | 'url')[] | undefin
   );
   const starts = indexSnapshot(payload);
   if (!starts.ok) throw new Error(starts.error.message);
-  return { payload, starts: starts.value, checksum: setHashOfLines(payload, starts.value).hex() };
+  return { payload, checksum: setHashOfLines(payload, starts.value).hex() };
 }
 
+/** The artifact the in-memory path signs for `payload`, as the scan dates and signs its own. */
+async function inMemoryArtifact(
+  feed: FeedName,
+  scan: FeedScan,
+  payload: Uint8Array,
+  key: SigningKey,
+  checkpoint: string,
+): Promise<Uint8Array> {
+  const { entryCount, checksum } = scan.snapshots[feed];
+  const manifest = storedSnapshotManifest(feed, scan, { entryCount, checksum }, 3_600_000, checkpoint);
+  return encodeArtifact(manifest, payload, key);
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
 describe('scanRegistry', () => {
-  it('writes payloads, indexes and checksums byte-identical to the entry encoders, over several pages', async () => {
+  it('streams artifacts byte-identical to the in-memory encoders, over several pages, and nothing else', async () => {
     const { registry } = tempRegistry({ protectedDomains: [] });
     // More rows than one page (4096), domains and URLs interleaved in expression order, a confidential
     // category, and revoked entries that must not appear.
@@ -45,11 +77,18 @@ describe('scanRegistry', () => {
     must(registry.revokeOrder(gone, 'test', 'test'));
 
     const key = await generateSigningKey();
+    const staging = await stagingDir();
+    const origin = 'takedown.test/log';
     const scan = await scanRegistry(registry, {
       confidential: ['csam'],
       signing: { key, ttlMs: 3_600_000 },
       fpr: DEFAULT_BLOOM_FPR,
+      logOrigin: origin,
+      staging,
     });
+    expect(scan.version).toBe(registry.currentVersion());
+    const checkpoint = (await checkpointSource(registry, key, origin)(scan.version))?.note ?? '';
+    expect(checkpoint).not.toBe('');
 
     const dns = expectedPlain(registry, ['domain']);
     const url = expectedPlain(registry, undefined);
@@ -59,14 +98,13 @@ describe('scanRegistry', () => {
       ['url', url],
     ] as const) {
       const scanned = scan.snapshots[feed];
-      expect(Buffer.from(scanned.payload).equals(Buffer.from(expected.payload))).toBe(true);
-      expect([...(scanned.starts ?? [])]).toEqual([...expected.starts]);
       expect(scanned.checksum).toBe(expected.checksum);
-      // The stored artifact carries the same payload.
-      const artifact = scan.artifacts[feed];
-      expect(
-        Buffer.from(artifact.subarray(payloadOffsetOf(artifact))).equals(Buffer.from(expected.payload)),
-      ).toBe(true);
+      const file = new Uint8Array(await readFile(scanned.file));
+      expect(same(file.subarray(payloadOffsetOf(file)), expected.payload)).toBe(true);
+      expect(same(file, await inMemoryArtifact(feed, scan, expected.payload, key, checkpoint))).toBe(true);
+      const decoded = decodeArtifact(file);
+      if (!decoded.ok) throw new Error(decoded.error.message);
+      expect(decoded.value.manifest.payloadSha256).toBe(scanned.payloadSha256);
     }
     // The filter covers every active expression, the confidential ones included.
     const all = [...registry.activeEntries()].map((e) => e.expression);
@@ -75,23 +113,49 @@ describe('scanRegistry', () => {
       fpr: DEFAULT_BLOOM_FPR,
       bits: scan.snapshots.filter.bits,
     });
-    expect(Buffer.from(scan.snapshots.filter.payload).equals(Buffer.from(filter.payload))).toBe(true);
     expect(scan.snapshots.filter.checksum).toBe(filter.checksum);
+    const filterFile = new Uint8Array(await readFile(scan.snapshots.filter.file));
+    expect(same(filterFile, await inMemoryArtifact('filter', scan, filter.payload, key, checkpoint))).toBe(
+      true,
+    );
     const wide = wideKeysOf(all);
-    expect([...scan.filterWide.root]).toEqual([...wide.root]);
-    expect([...scan.filterWide.path]).toEqual([...wide.path]);
+    const scannedWide = decodeWideKeys(scan.wideKeysFile);
+    expect([...(scannedWide?.root ?? [])]).toEqual([...wide.root]);
+    expect([...(scannedWide?.path ?? [])]).toEqual([...wide.path]);
+    // The staging directory holds the three artifacts and no temporary file.
+    expect((await readdir(staging)).sort()).toEqual(['dns.tkd', 'filter.tkd', 'url.tkd']);
   });
 
   it('scans an empty registry into empty payloads', async () => {
     const { registry } = tempRegistry();
+    const key = await generateSigningKey();
     const scan = await scanRegistry(registry, {
       confidential: ['csam'],
-      signing: { key: await generateSigningKey(), ttlMs: 3_600_000 },
+      signing: { key, ttlMs: 3_600_000 },
       fpr: DEFAULT_BLOOM_FPR,
+      staging: await stagingDir(),
     });
     const empty = expectedPlain(registry, undefined);
-    expect(scan.snapshots.url.payload).toHaveLength(0);
+    const file = new Uint8Array(await readFile(scan.snapshots.url.file));
+    expect(file.length).toBe(payloadOffsetOf(file));
+    expect(same(file, await inMemoryArtifact('url', scan, new Uint8Array(0), key, ''))).toBe(true);
     expect(scan.snapshots.url.checksum).toBe(empty.checksum);
     expect(scan.snapshots.dns.entryCount).toBe(0);
+  });
+
+  it('removes every file it wrote when it fails', async () => {
+    const { registry } = tempRegistry({ protectedDomains: [] });
+    importTargets(registry, 'fail', 'phishing', ['a.example', 'http://b.example/x']);
+    const staging = await stagingDir();
+    // A false-positive rate of 0 fails the filter, after both plain artifacts are written.
+    await expect(
+      scanRegistry(registry, {
+        confidential: ['csam'],
+        signing: { key: await generateSigningKey(), ttlMs: 3_600_000 },
+        fpr: 0,
+        staging,
+      }),
+    ).rejects.toThrow(RangeError);
+    expect(await readdir(staging)).toEqual([]);
   });
 });

@@ -59,6 +59,7 @@ describe('a start from stored snapshots', () => {
       signing: { key: first.key, ttlMs: 3_600_000 },
       fpr: 1 / 32,
       minBits: third.service.feeds()[2]?.bits,
+      staging: await third.store.staging(),
     });
     expect(scan.version).toBe(version);
     for (const feed of ['dns', 'url', 'filter'] as const) {
@@ -108,6 +109,8 @@ describe('a start from stored snapshots', () => {
     const store = new DirectoryArtifactStore(join(dir, 'artifacts'));
     const counted: ArtifactStore = {
       put: (key, bytes) => store.put(key, bytes),
+      putFile: (key, path) => store.putFile(key, path),
+      staging: () => store.staging(),
       get: (key) => {
         wholeReads.push(key);
         return store.get(key);
