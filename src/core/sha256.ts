@@ -322,47 +322,40 @@ export class PrefixedSha256 {
 /**
  * SHA-256 of `bytes[start, end)` as eight big-endian words in `out`: the plain feeds' set hash adds and
  * subtracts digests as 256-bit numbers, one per entry line, millions of them when an agent loads a
- * snapshot. So the last block or two are read padded straight from `bytes`: no copy, no builtin call.
+ * snapshot. So the message is read padded straight from `bytes`, a word at a time: no copy, no builtin
+ * call, and a branch per block rather than per byte.
  */
 export function sha256Words(bytes: Uint8Array, start: number, end: number, out: Uint32Array): void {
   for (let i = 0; i < 8; i++) H[i] = IV[i] as number;
   let o = start;
   for (; o + 64 <= end; o += 64) compress(bytes, o);
   const rest = end - o;
-  const bits = (end - start) * 8;
-  const high = Math.floor(bits / 0x100000000);
-  if (rest + 9 > 64) {
-    loadPadded(bytes, o, rest, 0);
+  const whole = rest >>> 2;
+  for (let i = 0; i < whole; i++) W[i] = wordAt(bytes, o + 4 * i);
+  W[whole] = lastWord(bytes, o + 4 * whole, rest & 3);
+  for (let i = whole + 1; i < 16; i++) W[i] = 0;
+  // The 0x80 byte and the 8-byte length take 9 bytes: past 55 they spill into a block of zeros.
+  if (rest > 55) {
     rounds();
-    loadPadded(bytes, o, rest, 64);
-  } else {
-    loadPadded(bytes, o, rest, 0);
+    for (let i = 0; i < 14; i++) W[i] = 0;
   }
-  W[14] = high;
+  const bits = (end - start) * 8;
+  W[14] = Math.floor(bits / 0x100000000);
   W[15] = bits | 0;
   rounds();
   for (let i = 0; i < 8; i++) out[i] = (H[i] as number) >>> 0;
 }
 
-/**
- * Words `W[0..15]` of the padded block at `base` (0 or 64) of the message tail `bytes[o, o + rest)`:
- * its bytes, then 0x80, then zeros (the caller writes the bit length of a last block).
- */
-function loadPadded(bytes: Uint8Array, o: number, rest: number, base: number): void {
-  for (let i = 0; i < 16; i++) {
-    const p = base + 4 * i;
-    if (p + 4 <= rest) {
-      const j = o + p;
-      W[i] =
-        ((bytes[j] as number) << 24) |
-        ((bytes[j + 1] as number) << 16) |
-        ((bytes[j + 2] as number) << 8) |
-        (bytes[j + 3] as number);
-      continue;
-    }
-    let word = 0;
-    for (let q = p; q < p + 4; q++)
-      word = (word << 8) | (q < rest ? (bytes[o + q] as number) : q === rest ? 0x80 : 0);
-    W[i] = word;
-  }
+/** The big-endian word at `bytes[j...]`. */
+const wordAt = (bytes: Uint8Array, j: number): number =>
+  ((bytes[j] as number) << 24) |
+  ((bytes[j + 1] as number) << 16) |
+  ((bytes[j + 2] as number) << 8) |
+  (bytes[j + 3] as number);
+
+/** The word of the message's last `count` (0-3) bytes at `bytes[j...]` followed by the 0x80 byte. */
+function lastWord(bytes: Uint8Array, j: number, count: number): number {
+  let word = 0;
+  for (let q = 0; q < count; q++) word |= (bytes[j + q] as number) << (24 - 8 * q);
+  return word | (0x80 << (24 - 8 * count));
 }

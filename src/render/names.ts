@@ -42,27 +42,31 @@ export function isDnsName(name: string): boolean {
 }
 
 /**
- * {@link isDnsName} of the ASCII bytes `bytes[start, end)`, read in place: the agent checks millions of
- * snapshot lines without a string each. Both must agree (test/render/names.test.ts holds them to it).
+ * Where the name at `bytes[start...]` ends: the index of the first byte before `end` that is neither a
+ * name byte nor a dot (or `end`), when the bytes before it are a DNS name ({@link isDnsName}); -1 when
+ * they are not. Read in place, so the agent checks millions of snapshot lines without a string each;
+ * test/render/names.test.ts holds it to `isDnsName`.
  */
-export function isDnsNameAt(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end <= start || end - start > MAX_NAME) return false;
+export function dnsNameEnd(bytes: Uint8Array, start: number, end: number): number {
+  // One byte past the longest name, so a longer one is seen as such.
+  const stop = Math.min(end, start + MAX_NAME + 1);
   let label = 0;
   let digitsOnly = true;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  for (; i < stop; i++) {
     const c = bytes[i] as number;
     if (c === DOT) {
-      if (label === 0) return false;
+      if (label === 0) return -1;
       label = 0;
       digitsOnly = true;
     } else if (isNameByte(c)) {
-      if (++label > MAX_LABEL) return false;
+      if (++label > MAX_LABEL) return -1;
       if (!isDigit(c)) digitsOnly = false;
     } else {
-      return false;
+      break;
     }
   }
-  return label > 0 && !digitsOnly;
+  return i - start > MAX_NAME || label === 0 || digitsOnly ? -1 : i;
 }
 
 /** The host name of a `domain` expression (`host/`), or undefined when it is not one a resolver can hold. */
