@@ -180,22 +180,12 @@ export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
       grown.set(starts);
       starts = grown;
     }
-    // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
+    // A valid line: printable bytes to a TAB, then a tail that ends with the LF. Anything else is
+    // looked at again by `invalidLine`, which says what is wrong.
     let tab = start;
-    for (; tab < length; tab++) {
-      const c = payload[tab] as number;
-      if (c === TAB || c === LF) break;
-      if (c < 0x21 || c > 0x7e) {
-        tab = start;
-        break;
-      }
-    }
-    let end = tab;
-    while (end < length && payload[end] !== LF) end++;
-    // A last line without its LF is refused as such, whatever else is wrong with it.
-    if (end === length) return badLine(line, 'last line does not end with LF');
-    if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
-    if (!tailAt(payload, tab, end)) return badLine(line, 'expected TAB kind TAB category TAB action');
+    while (tab < length && isExpressionByte(payload[tab] as number)) tab++;
+    const end = tab > start && payload[tab] === TAB ? tailEnd(payload, tab) : -1;
+    if (end < 0) return invalidLine(payload, start, line);
     if (previous >= 0 && compareAt(payload, previous, payload, start, tab) >= 0) {
       return badLine(line, 'expression not sorted after the previous line or duplicated');
     }
@@ -312,6 +302,36 @@ export function tailAt(
   const action = wordAt(ACTION_WORDS, payload, at, end, false);
   if (action < 0) return undefined;
   return TAIL_FIELDS[(kind * CATEGORIES.length + category) * ACTIONS.length + action];
+}
+
+/** Whether `c` may be in an expression: printable ASCII, no space (as `isValidExpression`). */
+const isExpressionByte = (c: number): boolean => c - 0x21 >>> 0 <= 0x7e - 0x21;
+
+/** The LF that ends the tail `payload[tab...]` (TAB kind TAB category TAB action LF), or -1. */
+function tailEnd(payload: Uint8Array, tab: number): number {
+  let lf = tab;
+  while (lf < payload.length && payload[lf] !== LF) lf++;
+  return lf < payload.length && tailAt(payload, tab, lf) ? lf : -1;
+}
+
+/** Why the snapshot line at `start` is not one, as a `bad_payload` failure. */
+function invalidLine<T>(payload: Uint8Array, start: number, line: number): Result<T> {
+  // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
+  let tab = start;
+  for (; tab < payload.length; tab++) {
+    const c = payload[tab] as number;
+    if (c === TAB || c === LF) break;
+    if (!isExpressionByte(c)) {
+      tab = start;
+      break;
+    }
+  }
+  let end = tab;
+  while (end < payload.length && payload[end] !== LF) end++;
+  // A last line without its LF is refused as such, whatever else is wrong with it.
+  if (end === payload.length) return badLine(line, 'last line does not end with LF');
+  if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
+  return badLine(line, 'expected TAB kind TAB category TAB action');
 }
 
 function badLine<T>(line: number, message: string): Result<T> {
