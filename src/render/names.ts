@@ -50,24 +50,33 @@ export function isDnsName(name: string): boolean {
 export function dnsNameEnd(bytes: Uint8Array, start: number, end: number): number {
   // One byte past the longest name, so a longer one is seen as such.
   const stop = Math.min(end, start + MAX_NAME + 1);
-  let label = 0;
-  let digitsOnly = true;
+  let label = start;
+  // The last name byte that is no digit: the last label must hold one.
+  let letter = start - 1;
   let i = start;
   for (; i < stop; i++) {
-    const c = bytes[i] as number;
-    if (c === DOT) {
-      if (label === 0) return -1;
-      label = 0;
-      digitsOnly = true;
-    } else if (isNameByte(c)) {
-      if (++label > MAX_LABEL) return -1;
-      if (!isDigit(c)) digitsOnly = false;
-    } else {
+    const kind = BYTE_KINDS[bytes[i] as number];
+    if (kind === LETTER) {
+      letter = i;
+    } else if (kind === DOT_BYTE) {
+      if (i === label || i - label > MAX_LABEL) return -1;
+      label = i + 1;
+    } else if (kind !== DIGIT) {
       break;
     }
   }
-  return i - start > MAX_NAME || label === 0 || digitsOnly ? -1 : i;
+  const valid = i - start <= MAX_NAME && i > label && i - label <= MAX_LABEL && letter >= label;
+  return valid ? i : -1;
 }
+
+const OTHER = 0;
+const LETTER = 1;
+const DIGIT = 2;
+const DOT_BYTE = 3;
+/** What each byte is in a name (LETTER: any name byte but a digit), one lookup per byte read. */
+const BYTE_KINDS = Uint8Array.from({ length: 256 }, (_, c) =>
+  c === DOT ? DOT_BYTE : isDigit(c) ? DIGIT : isNameByte(c) ? LETTER : OTHER,
+);
 
 /** The host name of a `domain` expression (`host/`), or undefined when it is not one a resolver can hold. */
 export function domainName(expression: string): string | undefined {
