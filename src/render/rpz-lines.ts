@@ -40,7 +40,7 @@ interface Policy {
 
 function suffixOf(text: string): Suffix {
   const bytes = encoder.encode(text);
-  const padded = new Uint8Array(bytes.length + 3);
+  const padded = new Uint8Array(bytes.length + WORD_SLACK);
   padded.set(bytes);
   return { view: new DataView(padded.buffer), length: bytes.length };
 }
