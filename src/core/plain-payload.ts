@@ -41,49 +41,53 @@ const KINDS: readonly EntryKind[] = ['domain', 'url'];
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/**
- * The words one field of a line may hold, by their first byte: loading millions of lines matches a tail
- * by comparing a few bytes, without a string or a hash per line.
- */
-interface FieldWords {
-  byFirst: (readonly { bytes: Uint8Array; index: number }[] | undefined)[];
-}
-
-function fieldWords(words: readonly string[]): FieldWords {
-  const byFirst: { bytes: Uint8Array; index: number }[][] = [];
-  words.forEach((word, index) => {
-    const bytes = encoder.encode(word);
-    const first = bytes[0] as number;
-    byFirst[first] = [...(byFirst[first] ?? []), { bytes, index }];
-  });
-  return { byFirst };
-}
-
-const KIND_WORDS = fieldWords(KINDS);
-const CATEGORY_WORDS = fieldWords(CATEGORIES);
-const ACTION_WORDS = fieldWords(ACTIONS);
 /** One fields array per tail, by (kind, category, action) index: tailAt hands out the same one each time. */
 const TAIL_FIELDS = KINDS.flatMap((kind) =>
   CATEGORIES.flatMap((category) =>
     ACTIONS.map((action) => [kind, category, action] as readonly [EntryKind, Category, Action]),
   ),
 );
+/** The bytes of each tail (TAB kind TAB category TAB action), by the same index. */
+const TAIL_BYTES = TAIL_FIELDS.map((fields) => encoder.encode(`\t${fields.join('\t')}`));
 
 /**
- * The index of the word of `field` at `payload[at...]`, followed by a TAB before `end` (`tab`) or
- * ending exactly at `end`; -1 when there is none.
+ * The index of each word of a field by its first byte (-1: none): the words of each field start with
+ * distinct letters, so loading millions of lines finds a line's tail by three bytes and checks it once.
  */
-function wordAt(field: FieldWords, payload: Uint8Array, at: number, end: number, tab: boolean): number {
-  const candidates = field.byFirst[payload[at] as number];
-  if (candidates === undefined) return -1;
-  for (const { bytes, index } of candidates) {
-    const stop = at + bytes.length;
-    if (tab ? stop >= end || payload[stop] !== TAB : stop !== end) continue;
-    let i = 1;
-    while (i < bytes.length && payload[at + i] === bytes[i]) i++;
-    if (i === bytes.length) return index;
-  }
-  return -1;
+export function wordsByFirstByte(words: readonly string[]): Int8Array {
+  const byFirst = new Int8Array(128).fill(-1);
+  words.forEach((word, index) => {
+    const first = word.charCodeAt(0);
+    if (first >= 128 || byFirst[first] !== -1) {
+      throw new Error(`"${word}" does not start with a letter of its own among ${words.join(', ')}`);
+    }
+    byFirst[first] = index;
+  });
+  return byFirst;
+}
+
+const KIND_BY_FIRST = wordsByFirstByte(KINDS);
+const CATEGORY_BY_FIRST = wordsByFirstByte(CATEGORIES);
+const ACTION_BY_FIRST = wordsByFirstByte(ACTIONS);
+
+/**
+ * The index of the tail at `payload[tab...]` (TAB kind TAB category TAB action, then anything), or -1: the
+ * only tail the first bytes of its words allow, compared byte for byte.
+ */
+function tailIndexAt(payload: Uint8Array, tab: number): number {
+  const kind = KIND_BY_FIRST[payload[tab + 1] as number] ?? -1;
+  if (kind < 0) return -1;
+  const categoryAt = tab + 2 + (KINDS[kind] as string).length;
+  const category = CATEGORY_BY_FIRST[payload[categoryAt] as number] ?? -1;
+  if (category < 0) return -1;
+  const action =
+    ACTION_BY_FIRST[payload[categoryAt + (CATEGORIES[category] as string).length + 1] as number] ?? -1;
+  if (action < 0) return -1;
+  const index = (kind * CATEGORIES.length + category) * ACTIONS.length + action;
+  const tail = TAIL_BYTES[index] as Uint8Array;
+  if (tab + tail.length > payload.length) return -1;
+  for (let i = 0; i < tail.length; i++) if (payload[tab + i] !== tail[i]) return -1;
+  return index;
 }
 
 /** Whether `expression` can be written in a payload: non-empty printable ASCII without spaces. */
@@ -180,22 +184,12 @@ export function indexSnapshot(payload: Uint8Array): Result<Uint32Array> {
       grown.set(starts);
       starts = grown;
     }
-    // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
+    // A valid line: printable bytes to a TAB, then a tail that ends with the LF. Anything else is
+    // looked at again by `invalidLine`, which says what is wrong.
     let tab = start;
-    for (; tab < length; tab++) {
-      const c = payload[tab] as number;
-      if (c === TAB || c === LF) break;
-      if (c < 0x21 || c > 0x7e) {
-        tab = start;
-        break;
-      }
-    }
-    let end = tab;
-    while (end < length && payload[end] !== LF) end++;
-    // A last line without its LF is refused as such, whatever else is wrong with it.
-    if (end === length) return badLine(line, 'last line does not end with LF');
-    if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
-    if (!tailAt(payload, tab, end)) return badLine(line, 'expected TAB kind TAB category TAB action');
+    while (tab < length && isExpressionByte(payload[tab] as number)) tab++;
+    const end = tab > start && payload[tab] === TAB ? tailEnd(payload, tab) : -1;
+    if (end < 0) return invalidLine(payload, start, line);
     if (previous >= 0 && compareAt(payload, previous, payload, start, tab) >= 0) {
       return badLine(line, 'expression not sorted after the previous line or duplicated');
     }
@@ -301,17 +295,40 @@ export function tailAt(
   tab: number,
   end: number,
 ): readonly [EntryKind, Category, Action] | undefined {
-  if (payload[tab] !== TAB) return undefined;
-  let at = tab + 1;
-  const kind = wordAt(KIND_WORDS, payload, at, end, true);
-  if (kind < 0) return undefined;
-  at += (KINDS[kind] as string).length + 1;
-  const category = wordAt(CATEGORY_WORDS, payload, at, end, true);
-  if (category < 0) return undefined;
-  at += (CATEGORIES[category] as string).length + 1;
-  const action = wordAt(ACTION_WORDS, payload, at, end, false);
-  if (action < 0) return undefined;
-  return TAIL_FIELDS[(kind * CATEGORIES.length + category) * ACTIONS.length + action];
+  const index = tailIndexAt(payload, tab);
+  return index >= 0 && tab + (TAIL_BYTES[index] as Uint8Array).length === end
+    ? TAIL_FIELDS[index]
+    : undefined;
+}
+
+/** Whether `c` may be in an expression: printable ASCII, no space (as `isValidExpression`). */
+const isExpressionByte = (c: number): boolean => (c - 0x21) >>> 0 <= 0x7e - 0x21;
+
+/** The LF that ends the tail `payload[tab...]` (TAB kind TAB category TAB action LF), or -1. */
+function tailEnd(payload: Uint8Array, tab: number): number {
+  const index = tailIndexAt(payload, tab);
+  const lf = index < 0 ? -1 : tab + (TAIL_BYTES[index] as Uint8Array).length;
+  return payload[lf] === LF ? lf : -1;
+}
+
+/** Why the snapshot line at `start` is not one, as a `bad_payload` failure. */
+function invalidLine<T>(payload: Uint8Array, start: number, line: number): Result<T> {
+  // The expression runs to its TAB (or, without one, to the LF, and the tail check refuses the line).
+  let tab = start;
+  for (; tab < payload.length; tab++) {
+    const c = payload[tab] as number;
+    if (c === TAB || c === LF) break;
+    if (!isExpressionByte(c)) {
+      tab = start;
+      break;
+    }
+  }
+  let end = tab;
+  while (end < payload.length && payload[end] !== LF) end++;
+  // A last line without its LF is refused as such, whatever else is wrong with it.
+  if (end === payload.length) return badLine(line, 'last line does not end with LF');
+  if (tab === start) return badLine(line, 'expression is empty or not printable ASCII');
+  return badLine(line, 'expected TAB kind TAB category TAB action');
 }
 
 function badLine<T>(line: number, message: string): Result<T> {

@@ -42,28 +42,41 @@ export function isDnsName(name: string): boolean {
 }
 
 /**
- * {@link isDnsName} of the ASCII bytes `bytes[start, end)`, read in place: the agent checks millions of
- * snapshot lines without a string each. Both must agree (test/render/names.test.ts holds them to it).
+ * Where the name at `bytes[start...]` ends: the index of the first byte before `end` that is neither a
+ * name byte nor a dot (or `end`), when the bytes before it are a DNS name ({@link isDnsName}); -1 when
+ * they are not. Read in place, so the agent checks millions of snapshot lines without a string each;
+ * test/render/names.test.ts holds it to `isDnsName`.
  */
-export function isDnsNameAt(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end <= start || end - start > MAX_NAME) return false;
-  let label = 0;
-  let digitsOnly = true;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i] as number;
-    if (c === DOT) {
-      if (label === 0) return false;
-      label = 0;
-      digitsOnly = true;
-    } else if (isNameByte(c)) {
-      if (++label > MAX_LABEL) return false;
-      if (!isDigit(c)) digitsOnly = false;
-    } else {
-      return false;
+export function dnsNameEnd(bytes: Uint8Array, start: number, end: number): number {
+  // One byte past the longest name, so a longer one is seen as such.
+  const stop = Math.min(end, start + MAX_NAME + 1);
+  let label = start;
+  // The last name byte that is no digit: the last label must hold one.
+  let letter = start - 1;
+  let i = start;
+  for (; i < stop; i++) {
+    const kind = BYTE_KINDS[bytes[i] as number];
+    if (kind === LETTER) {
+      letter = i;
+    } else if (kind === DOT_BYTE) {
+      if (i === label || i - label > MAX_LABEL) return -1;
+      label = i + 1;
+    } else if (kind !== DIGIT) {
+      break;
     }
   }
-  return label > 0 && !digitsOnly;
+  const valid = i - start <= MAX_NAME && i > label && i - label <= MAX_LABEL && letter >= label;
+  return valid ? i : -1;
 }
+
+const OTHER = 0;
+const LETTER = 1;
+const DIGIT = 2;
+const DOT_BYTE = 3;
+/** What each byte is in a name (LETTER: any name byte but a digit), one lookup per byte read. */
+const BYTE_KINDS = Uint8Array.from({ length: 256 }, (_, c) =>
+  c === DOT ? DOT_BYTE : isDigit(c) ? DIGIT : isNameByte(c) ? LETTER : OTHER,
+);
 
 /** The host name of a `domain` expression (`host/`), or undefined when it is not one a resolver can hold. */
 export function domainName(expression: string): string | undefined {

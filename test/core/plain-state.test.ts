@@ -7,6 +7,7 @@ import {
   encodeSnapshot,
   indexSnapshot,
   PlainPayloadError,
+  wordsByFirstByte,
 } from '../../src/core/plain-payload.ts';
 import { diff, PlainState, plainChecksum } from '../../src/core/plain-state.ts';
 import { ACTIONS, CATEGORIES, type FeedEntry, type Result } from '../../src/core/types.ts';
@@ -121,8 +122,23 @@ describe('plain payloads', () => {
     ['a.example/\tdomain\tphishing\tblock\n\tdomain\tfraud\tblock\n', 2, 'empty'],
     ['a.example/\tdomain\tphishing\tblock\nb.example/\u00e9\tdomain\tphishing\tblock\n', 2, 'printable'],
     ['a.example/\tdomain\tphishing\tblock\nb', 2, 'LF'],
+    // Words with the right first letter and length but another spelling, or cut off by the end.
+    ['a.example/\tdomain\tphishinh\tblock\n', 1, 'TAB kind'],
+    ['a.example/\tdomaim\tphishing\tblock\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tphishing\tblocc\n', 1, 'TAB kind'],
+    ['a.example/\tdomainx\tphishing\tblock\n', 1, 'TAB kind'],
+    ['a.example/\tdomain\tphishing\tred', 1, 'LF'],
+    ['a.example/\tu', 1, 'LF'],
   ])('rejects the snapshot %j at line %i', (payload, line, words) => {
     expectBadPayload(indexSnapshot(utf8(payload)), line, words);
+  });
+
+  it('finds a tail by the first letters of its words, which must differ within a field', () => {
+    expect(wordsByFirstByte(CATEGORIES)[0x6d]).toBe(CATEGORIES.indexOf('malware'));
+    expect(wordsByFirstByte(ACTIONS)[0x78]).toBe(-1);
+    expect(() => wordsByFirstByte(['block', 'bounce'])).toThrow(
+      /"bounce" does not start with a letter of its own/,
+    );
   });
 
   it.each([

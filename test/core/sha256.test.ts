@@ -40,6 +40,20 @@ describe('sha256', () => {
     }
   });
 
+  it('sha256Words equals node:crypto for long messages and for messages that end their buffer', () => {
+    // Lengths of 56-63 bytes mod 64 end with a block of padding alone, whose schedule is kept per length
+    // below 4 KiB and computed each time above.
+    const long = bytesOf(9000, 11);
+    const out = new Uint32Array(8);
+    for (const length of [4095, 4151, 4152, 4159, 4160, 4216, 4223, 8999]) {
+      for (const start of [0, long.length - length]) {
+        sha256Words(long, start, start + length, out);
+        const expected = reference(long.subarray(start, start + length));
+        expect(wordsToBytes(out), `start ${start} length ${length}`).toEqual(expected);
+      }
+    }
+  });
+
   it('sha256Sync, sha256Parts and sha256Node equal node:crypto', () => {
     for (const length of [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 500]) {
       const bytes = buffer.subarray(0, length);

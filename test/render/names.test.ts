@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { domainName, isDnsName, isDnsNameAt, traceComment, urlTarget } from '../../src/render/names.ts';
+import { dnsNameEnd, domainName, isDnsName, traceComment, urlTarget } from '../../src/render/names.ts';
 import { domain, domainEntries } from './fixtures.ts';
 
 describe('isDnsName', () => {
@@ -78,7 +78,7 @@ describe('traceComment', () => {
   });
 });
 
-describe('isDnsNameAt', () => {
+describe('dnsNameEnd', () => {
   it('agrees with isDnsName on the real sample and on edge cases, read inside a larger buffer', () => {
     const names = [
       ...domainEntries().map((e) => e.expression.slice(0, -1)),
@@ -97,14 +97,21 @@ describe('isDnsNameAt', () => {
       'a b.example',
       `${'a'.repeat(63)}.example`,
       `${'a'.repeat(64)}.example`,
+      `example.${'a'.repeat(63)}`,
+      `example.${'a'.repeat(64)}`,
+      'b1.2a',
+      'x-1.b-2_',
       `${'a.'.repeat(126)}b`,
       `${'a.'.repeat(126)}bc`,
       'caf\u00e9.example',
     ];
     const encoder = new TextEncoder();
     for (const name of names) {
-      const bytes = encoder.encode(`\t${name}/`);
-      expect(isDnsNameAt(bytes, 1, bytes.length - 1), name).toBe(isDnsName(name));
+      // Bounded by the end of the name, and stopping by itself at the `/` of a snapshot line.
+      const bytes = encoder.encode(`\t${name}/\tdomain`);
+      const slash = bytes.length - 8;
+      expect(dnsNameEnd(bytes, 1, slash) === slash, name).toBe(isDnsName(name));
+      expect(dnsNameEnd(bytes, 1, bytes.length) === slash, name).toBe(isDnsName(name));
     }
   });
 });
