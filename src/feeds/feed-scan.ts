@@ -13,7 +13,7 @@ import type { Category, FeedName } from '../core/types.ts';
 import { checkpointSource } from '../registry/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import { kindOf } from '../registry/rows.ts';
-import { runWorkerTask } from '../util/ts-worker.ts';
+import { runWholeListTask } from '../util/ts-worker.ts';
 import { type Signing, storedSnapshot } from './artifact-builders.ts';
 import { FEED_NAMES } from './feed-definitions.ts';
 import { wideKeysOf } from './filter-mirror.ts';
@@ -142,7 +142,7 @@ export async function scanRegistry(registry: Registry, options: ScanOptions): Pr
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
 export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promise<FeedScan> {
-  return runWorkerTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
+  return runWholeListTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
 }
 
 /** The buffers of a scan, moved rather than copied across threads. */

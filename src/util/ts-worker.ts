@@ -3,6 +3,7 @@
  * `workerData`, posts exactly one `{ ok: true, value }` or `{ ok: false, message }`, and ends.
  */
 import { Worker } from 'node:worker_threads';
+import { TaskQueue } from './task-queue.ts';
 
 /** The task failed in the worker, or the worker ended without answering; the message says which. */
 export class WorkerTaskError extends Error {
@@ -28,11 +29,15 @@ export function runWorkerTask<T>(
 ): Promise<T> {
   const worker = new Worker(bootScript(entry), { eval: true, workerData: data, transferList: [...transfer] });
   return new Promise((resolve, reject) => {
+    let aborted = false;
+    // Settles once the thread has ended, so that whatever runs after an abort (the next task of a queue) does
+    // not share the cores with a worker still finishing its current step.
     const abort = () => {
+      aborted = true;
       void worker.terminate();
-      reject(new WorkerTaskError(`${what} aborted`));
     };
-    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
     const settle = () => signal?.removeEventListener('abort', abort);
     worker.once('message', (answer: WorkerAnswer<T>) => {
       settle();
@@ -45,9 +50,33 @@ export function runWorkerTask<T>(
     });
     worker.once('exit', (code) => {
       settle();
-      reject(new WorkerTaskError(`${what}: worker exited with code ${code} before answering`));
+      reject(
+        new WorkerTaskError(
+          aborted ? `${what} aborted` : `${what}: worker exited with code ${code} before answering`,
+        ),
+      );
     });
   });
+}
+
+/**
+ * The hub's whole-list tasks, one at a time (see task-queue.ts). Orders and the start's checks do not wait in it:
+ * an order must not wait minutes behind a scan, and the start checks two snapshots at once before it serves.
+ */
+export const wholeListQueue = new TaskQueue();
+
+/**
+ * {@link runWorkerTask} once the whole-list task before it has settled: the worker starts only then, so a task
+ * waiting its turn holds its `data` and nothing else. An abort of `signal` while it waits rejects at once.
+ */
+export function runWholeListTask<T>(
+  entry: URL,
+  data: unknown,
+  what: string,
+  signal?: AbortSignal,
+  transfer: readonly ArrayBuffer[] = [],
+): Promise<T> {
+  return wholeListQueue.run(() => runWorkerTask<T>(entry, data, what, signal, transfer), what, signal);
 }
 
 /** A long-lived worker thread running the TypeScript module at `entry` (the caller talks to it by messages). */
