@@ -174,6 +174,12 @@ async function probed(hub: Hub, label: string, operation: () => Promise<void>): 
   const time = await measure(operation);
   const report = await stop();
   figure(`${label}: hub peak RSS`, rss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
+  figure(
+    `${label}: hub RSS after`,
+    (memoryOf(hub.process.pid)?.rss ?? Number.NaN) / MiB,
+    'MiB',
+    'what it keeps',
+  );
   const hubCpu = (cpuSecondsOf(hub.process.pid) ?? 0) - cpu;
   figure(`${label}: p99 stall`, report.p99, 'ms');
   figure(`${label}: max stall`, report.max, 'ms', `${report.probes} probes`);
@@ -352,7 +358,12 @@ async function main() {
     console.log('- takedown sync --once');
     const syncRss = sampleRss(proc.pid);
     const synced = await syncOnce(ready, data, dir);
-    figure('hub peak RSS while serving the first sync', syncRss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
+    figure(
+      'hub peak RSS while serving the first sync',
+      syncRss.stop() / MiB,
+      'MiB',
+      'VmRSS sampled every 50 ms',
+    );
     figure('takedown sync --once (dns, RPZ output): CPU', synced.cpu, 's', 'user + system, GNU time');
     figure('takedown sync --once: peak RSS', synced.rss, 'MiB');
 
