@@ -114,11 +114,15 @@ export class Store {
   /**
    * Runs a best-effort write that must never wait: if another connection holds the write lock (a bulk import
    * in another process), an import is open here, or the storage is full, it is skipped and false is returned.
+   * It commits without an fsync (`synchronous = NORMAL`; WAL keeps the file consistent): it runs on the request
+   * path, and a power cut may lose it, until the next write that does sync.
    */
   tryWrite(write: () => void): boolean {
     if (this.importOpen || this.corruption !== null || this.db.inTransaction) return false;
     const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    const synchronous = this.db.pragma('synchronous', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
+    this.db.pragma('synchronous = NORMAL');
     try {
       write();
       return true;
@@ -128,6 +132,7 @@ export class Store {
       throw e;
     } finally {
       this.db.pragma(`busy_timeout = ${timeout}`);
+      this.db.pragma(`synchronous = ${synchronous}`);
     }
   }
 
