@@ -169,7 +169,7 @@ async function snapshotStored(hub: Hub, version: number, timeoutMs = 900_000): P
 async function probed(hub: Hub, label: string, operation: () => Promise<void>): Promise<StallReport> {
   console.log(`- ${label}`);
   const cpu = cpuSecondsOf(hub.process.pid) ?? 0;
-  const stop = startProbe(hub.process.url);
+  const stop = startProbe(hub.process.url, hub.process.pid);
   const rss = sampleRss(hub.process.pid);
   const time = await measure(operation);
   const report = await stop();
@@ -183,6 +183,18 @@ async function probed(hub: Hub, label: string, operation: () => Promise<void>): 
   const hubCpu = (cpuSecondsOf(hub.process.pid) ?? 0) - cpu;
   figure(`${label}: p99 stall`, report.p99, 'ms');
   figure(`${label}: max stall`, report.max, 'ms', `${report.probes} probes`);
+  figure(
+    `${label}: max stall, the event loop's own CPU`,
+    report.slowest.ran,
+    'ms',
+    `waiting for a core: ${formatNumber(report.slowest.waited)} ms (schedstat of the hub's main thread)`,
+  );
+  figure(
+    `${label}: most event-loop CPU within one probe`,
+    report.maxRan,
+    'ms',
+    'load-independent stall bound',
+  );
   figure(`${label}: connection resets`, report.resets, 'probes');
   figure(`${label}: hub CPU`, hubCpu, 's', `${time.wall.toFixed(1)} s wall`);
   return report;
