@@ -167,14 +167,32 @@ async function snapshotStored(hub: Hub, version: number, timeoutMs = 900_000): P
 async function probed(hub: Hub, label: string, operation: () => Promise<void>): Promise<StallReport> {
   console.log(`- ${label}`);
   const cpu = cpuSecondsOf(hub.process.pid) ?? 0;
-  const stop = startProbe(hub.process.url);
+  const stop = startProbe(hub.process.url, hub.process.pid);
   const rss = sampleRss(hub.process.pid);
   const time = await measure(operation);
   const report = await stop();
   figure(`${label}: hub peak RSS`, rss.stop() / MiB, 'MiB', 'VmRSS sampled every 50 ms');
+  figure(
+    `${label}: hub RSS after`,
+    (memoryOf(hub.process.pid)?.rss ?? Number.NaN) / MiB,
+    'MiB',
+    'what it keeps',
+  );
   const hubCpu = (cpuSecondsOf(hub.process.pid) ?? 0) - cpu;
   figure(`${label}: p99 stall`, report.p99, 'ms');
   figure(`${label}: max stall`, report.max, 'ms', `${report.probes} probes`);
+  figure(
+    `${label}: max stall, the event loop's own CPU`,
+    report.slowest.ran,
+    'ms',
+    `waiting for a core: ${formatNumber(report.slowest.waited)} ms (schedstat of the hub's main thread)`,
+  );
+  figure(
+    `${label}: most event-loop CPU within one probe`,
+    report.maxRan,
+    'ms',
+    'load-independent stall bound',
+  );
   figure(`${label}: connection resets`, report.resets, 'probes');
   figure(`${label}: hub CPU`, hubCpu, 's', `${time.wall.toFixed(1)} s wall`);
   return report;

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MALLOC_TUNING } from '../../src/cli/malloc-tuning.ts';
 import { REPO_ROOT } from './data.ts';
 
 export const CLI_MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -113,7 +114,8 @@ export function startHubProcess(
     ['--import', 'tsx', CLI_MAIN, 'serve', '--port', '0', '--data', dataDir],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, TAKEDOWN_ADMIN_TOKEN: adminToken },
+      // With the allocator settings `serve` would set by running itself again: the pid measured is the hub's.
+      env: { ...MALLOC_TUNING, ...process.env, TAKEDOWN_ADMIN_TOKEN: adminToken },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -3,7 +3,9 @@
  * balancer would send it. While the hub's event loop is blocked every probe waits, so the slowest answer
  * is the longest stall; a probe the hub drops counts as a reset. The probe runs in a worker thread of its
  * own, so the benchmark's own work (building a large order, parsing its answer, collecting garbage) does not
- * delay the probes and show up as a stall of the hub.
+ * delay the probes and show up as a stall of the hub. On a shared machine a probe also waits while the hub's
+ * main thread waits for a core: each probe reads that thread's scheduler counters (Linux schedstat: time run,
+ * time waited on a run queue) before and after, so a stall splits into the loop's own work and the wait.
  */
 
 import { Worker } from 'node:worker_threads';
@@ -19,22 +21,46 @@ export interface StallReport {
   max: number;
   /** Probes that ended in a reset or any other socket error. */
   resets: number;
+  /** The slowest probe's window: ms the hub's main thread ran, and ms it waited for a core (NaN: not Linux). */
+  slowest: { ran: number; waited: number };
+  /** The most the hub's main thread ran within any one probe's window, in ms. */
+  maxRan: number;
 }
 
-/** The worker: probes until told to stop, then posts every answer time (null: no answer). */
+interface ProbeAnswer {
+  ms: number | null;
+  ran: number;
+  waited: number;
+}
+
+/** The worker: probes until told to stop, then posts every answer (ms null: no answer). */
 const PROBE_WORKER = `
 const { get } = require('node:http');
+const { readFileSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const pending = [];
+const schedstat = () => {
+  try {
+    const [ran, waited] = readFileSync(workerData.schedstat, 'utf8').split(' ').map(Number);
+    return { ran: ran / 1e6, waited: waited / 1e6 };
+  } catch {
+    return { ran: NaN, waited: NaN };
+  }
+};
 function probeOnce() {
   const start = performance.now();
+  const before = schedstat();
   return new Promise((resolve) => {
+    const answer = (ok) => {
+      const after = schedstat();
+      resolve({ ms: ok ? performance.now() - start : null, ran: after.ran - before.ran, waited: after.waited - before.waited });
+    };
     const req = get(workerData.url + '/healthz', { agent: false }, (res) => {
       res.resume();
-      res.once('end', () => resolve(res.statusCode === 200 ? performance.now() - start : null));
-      res.once('error', () => resolve(null));
+      res.once('end', () => answer(res.statusCode === 200));
+      res.once('error', () => answer(false));
     });
-    req.once('error', () => resolve(null));
+    req.once('error', () => answer(false));
   });
 }
 const timer = setInterval(() => pending.push(probeOnce()), workerData.intervalMs);
@@ -48,10 +74,17 @@ parentPort.once('message', async () => {
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
 
-/** Probes `url` until the returned function is called; that resolves once every probe has settled. */
-export function startProbe(url: string): () => Promise<StallReport> {
-  const worker = new Worker(PROBE_WORKER, { eval: true, workerData: { url, intervalMs: PROBE_INTERVAL_MS } });
-  const answered = new Promise<(number | null)[]>((resolve, reject) => {
+/**
+ * Probes `url` (served by the event loop of process `pid`) until the returned function is called; that resolves
+ * once every probe has settled.
+ */
+export function startProbe(url: string, pid: number): () => Promise<StallReport> {
+  const schedstat = `/proc/${pid}/task/${pid}/schedstat`;
+  const worker = new Worker(PROBE_WORKER, {
+    eval: true,
+    workerData: { url, intervalMs: PROBE_INTERVAL_MS, schedstat },
+  });
+  const answered = new Promise<ProbeAnswer[]>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
@@ -59,13 +92,19 @@ export function startProbe(url: string): () => Promise<StallReport> {
     worker.postMessage('stop');
     const answers = await answered;
     await worker.terminate();
-    const times = answers.filter((t): t is number => t !== null).sort((a, b) => a - b);
+    const times = answers.flatMap((a) => (a.ms === null ? [] : [a.ms])).sort((a, b) => a - b);
+    const slowest = answers.reduce<ProbeAnswer | null>(
+      (worst, a) => (a.ms !== null && (worst?.ms ?? -1) < a.ms ? a : worst),
+      null,
+    );
     return {
       probes: answers.length,
       p50: median(times),
       p99: percentile(times, 0.99),
       max: times.at(-1) ?? 0,
       resets: answers.length - times.length,
+      slowest: { ran: slowest?.ran ?? Number.NaN, waited: slowest?.waited ?? Number.NaN },
+      maxRan: Math.max(...answers.map((a) => a.ran)),
     };
   };
 }

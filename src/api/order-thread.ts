@@ -8,7 +8,7 @@ import type { Category } from '../core/types.ts';
 import { errorBody } from '../core/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RegistryThreads, ThreadOptions } from '../registry/registry-threads.ts';
-import { runWorkerTask } from '../util/ts-worker.ts';
+import { KeptWorker } from '../util/kept-worker.ts';
 import { ApiError } from './errors.ts';
 import { answerOrder, parseOrderBody, type WrittenOrder } from './order-answer.ts';
 
@@ -30,7 +30,8 @@ export interface OrderAnswer {
   written?: WrittenOrder;
 }
 
-const WORKER = new URL('./order-worker.ts', import.meta.url);
+/** One thread for every large order of this process, kept between them (kept-worker.ts). */
+const orders = new KeptWorker<OrderAnswer>(new URL('./order-worker.ts', import.meta.url), 'writing an order');
 
 /** The task's answer, computed in a worker thread on its own connection to the registry of `threads`. */
 export function orderInWorker(
@@ -38,7 +39,7 @@ export function orderInWorker(
   task: Omit<OrderTask, 'databasePath' | 'options'>,
 ): Promise<OrderAnswer> {
   const data: OrderTask = { ...task, databasePath: threads.databasePath, options: threads.options };
-  return runWorkerTask(WORKER, data, 'writing an order');
+  return orders.run(data);
 }
 
 /** What the worker computes: the route's answer, errors in the API's envelope, as JSON text. */

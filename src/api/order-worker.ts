@@ -1,17 +1,18 @@
-/** Worker-thread entry of `orderInWorker`: one large order on its own registry connection, the answer posted back. */
-import { parentPort, workerData } from 'node:worker_threads';
+/**
+ * Thread of `orderInWorker`, kept between orders: each large order on its own registry connection, opened for
+ * it (so that it reads the protected-domain list as it is now) and closed after it, the answer posted back.
+ */
 import { openRegistry } from '../registry/registry.ts';
+import { serveTasks } from '../util/task-server.ts';
 import { answerOrderText, type OrderTask } from './order-thread.ts';
 
-const task = workerData as OrderTask;
-try {
+serveTasks((data) => {
+  const task = data as OrderTask;
   // Screened against the default protected-domain list, as the hub's own connection does.
   const registry = openRegistry(task.databasePath, task.options);
   try {
-    parentPort?.postMessage({ ok: true, value: answerOrderText(registry, task) });
+    return answerOrderText(registry, task);
   } finally {
     registry.close();
   }
-} catch (error) {
-  parentPort?.postMessage({ ok: false, message: (error as Error).message });
-}
+});

@@ -1,6 +1,7 @@
 import { hubConfigFromEnv, loadHubConfig } from '../hub/config.ts';
 import { startHub } from '../hub/hub.ts';
 import { type Command, parseFlags } from './command.ts';
+import { runAgainWith, tunedEnvironment } from './malloc-tuning.ts';
 
 export const serve: Command = {
   name: 'serve',
@@ -13,6 +14,8 @@ export const serve: Command = {
     '  TAKEDOWN_RPZ_TSIG=name:base64secret,..  TAKEDOWN_RPZ_ALLOW=CIDR,..  TAKEDOWN_RPZ_NOTIFY=IP:PORT,..  TAKEDOWN_RPZ_PIECE_RECORDS=N\n' +
     '  (without keys or an allow list, transfers are allowed from loopback only)',
   async run(argv) {
+    const tuned = tunedEnvironment(process.env);
+    if (tuned) return runAgainWith(tuned);
     const { values } = parseFlags(argv, {
       host: { type: 'string' },
       port: { type: 'string' },
@@ -29,9 +32,11 @@ export const serve: Command = {
     });
     const hub = await startHub(config);
     // Handlers first: whoever reads the listening line may send SIGTERM at once and expects a clean stop.
+    // `on`, not `once`: run again by malloc-tuning.ts under a service manager that signals the whole group, the
+    // hub gets SIGTERM twice, and the second must not end it before its clean stop.
     const stopped = new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
     });
     // A token the operator supplied is not echoed: it would only end up in logs.
     if (hub.firstAdminToken && config.adminToken) {

@@ -15,7 +15,7 @@ import type { Category, FeedName } from '../core/types.ts';
 import { checkpointSource } from '../registry/checkpoints.ts';
 import type { Registry } from '../registry/registry.ts';
 import { kindOf } from '../registry/rows.ts';
-import { runWorkerTask } from '../util/ts-worker.ts';
+import { runWholeListTask } from '../util/ts-worker.ts';
 import { type SnapshotState, storedSnapshotManifest } from './artifact-builders.ts';
 import { ArtifactFileWriter } from './artifact-file.ts';
 import { SnapshotWriter } from './snapshot-writer.ts';
@@ -193,7 +193,7 @@ function wideKeysOfHashes(hashes: ExpressionHashes): Float64Array {
 
 /** Runs {@link scanRegistry} in a worker thread on a read-only connection to `request.databasePath`. */
 export function scanInWorker(request: ScanRequest, signal?: AbortSignal): Promise<FeedScan> {
-  return runWorkerTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
+  return runWholeListTask(new URL('./scan-worker.ts', import.meta.url), request, 'feed scan', signal);
 }
 
 function distinctCount(sorted: Float64Array): number {

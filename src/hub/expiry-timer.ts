@@ -48,6 +48,7 @@ export class ExpiryTimer {
     try {
       return await this.registry.expireDue(this.now());
     } catch (err) {
+      if (this.stopped) return 'failed';
       console.error('expiry sweep failed; retrying in 10 s:', (err as Error).message);
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.sweep(), 10_000);

@@ -176,6 +176,8 @@ export async function createHub(config: HubConfig, log: JsonLog = jsonLog()): Pr
       feedsStarted,
       firstAdminToken,
       async close() {
+        // First, so that a sweep waiting behind a scan in the whole-list queue gives up rather than outlasting it.
+        threads.stop();
         await expiry.stop();
         await integrity.stop();
         await feedsStarted.catch(() => undefined);

@@ -1,4 +1,4 @@
-import { tsWorker } from '../util/ts-worker.ts';
+import { tsWorker, wholeListQueue } from '../util/ts-worker.ts';
 
 // `PRAGMA integrity_check` reads every page and every index of the registry: seconds to minutes on a big
 // file, so it runs in a worker thread on a read-only connection (WAL: it reads one snapshot and blocks
@@ -31,6 +31,7 @@ export class IntegrityMonitor {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<string[]> | undefined;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly path: string,
@@ -43,15 +44,21 @@ export class IntegrityMonitor {
     if (this.intervalMs <= 0 || this.stopped) return;
     this.timer = setTimeout(() => {
       void this.checkNow()
-        .catch((e: Error) => this.error(e))
+        .catch((e: Error) => {
+          if (!this.stopped) this.error(e);
+        })
         .finally(() => this.start());
     }, this.intervalMs);
     this.timer.unref();
   }
 
-  /** Runs one check now (joining one already running); reports damage like a scheduled check. */
+  /**
+   * Runs one check (joining one already running or waiting) once the whole-list task before it is done; reports
+   * damage like a scheduled check.
+   */
   checkNow(): Promise<string[]> {
-    this.running ??= integrityCheckInWorker(this.path)
+    this.running ??= wholeListQueue
+      .run(() => integrityCheckInWorker(this.path), 'integrity check', this.stopping.signal)
       .then((problems) => {
         if (problems.length > 0 && !this.stopped) this.damaged(problems);
         return problems;
@@ -64,6 +71,7 @@ export class IntegrityMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
   }

@@ -127,60 +127,156 @@ export interface EntryQuery {
 
 const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/**
- * Entries sorted by expression, or, with `orderId`, that order's entries in insertion order (items are then
- * OrderEntry, with the link's status).
- */
-export function listEntries(store: Store, q: EntryQuery = {}): RegistryResult<Page<Entry>> {
+/** A page of entries asked for, as SQL: conditions an index bounds, conditions it does not, and the sort key. */
+export interface EntrySql {
+  limit: number;
+  byOrder: boolean;
+  /** The key pages follow: `e.expression`, or `l.entry_id` within one order. */
+  key: string;
+  from: string;
+  columns: string;
+  /** Bounded by the key's index: the order, the cursor, the prefix. */
+  indexed: Clause;
+  /** Read row by row: substring, kind, category, active. */
+  filters: Clause;
+}
+
+interface Clause {
+  where: string[];
+  params: unknown[];
+}
+
+export function entrySql(q: EntryQuery): RegistryResult<EntrySql> {
   const limit = pageSize(q.limit);
   if (!limit.ok) return limit;
   const byOrder = q.orderId !== undefined;
-  const where: string[] = [];
-  const params: unknown[] = [];
+  const indexed: Clause = { where: [], params: [] };
+  const filters: Clause = { where: [], params: [] };
   if (byOrder) {
-    where.push('l.order_id = ?');
-    params.push(q.orderId);
+    indexed.where.push('l.order_id = ?');
+    indexed.params.push(q.orderId);
   }
   if (q.cursor !== undefined) {
     const after = byOrder
       ? decodeCursor(q.cursor, 'order-entries', 'number')
       : decodeCursor(q.cursor, 'entries', 'string');
     if (!after.ok) return after;
-    where.push(byOrder ? 'l.entry_id > ?' : 'e.expression > ?');
-    params.push(after.value);
+    indexed.where.push(byOrder ? 'l.entry_id > ?' : 'e.expression > ?');
+    indexed.params.push(after.value);
   }
   if (q.prefix !== undefined && q.prefix !== '') {
     // Expressions are ASCII, so every expression starting with the prefix sorts below prefix + U+FFFF.
-    where.push('e.expression >= ? AND e.expression < ?');
-    params.push(q.prefix, `${q.prefix}\uffff`);
+    (byOrder ? filters : indexed).where.push('e.expression >= ? AND e.expression < ?');
+    (byOrder ? filters : indexed).params.push(q.prefix, `${q.prefix}\uffff`);
   }
   if (q.q !== undefined && q.q !== '') {
-    where.push("e.expression LIKE ? ESCAPE '\\'");
-    params.push(`%${likeEscape(q.q)}%`);
+    filters.where.push("e.expression LIKE ? ESCAPE '\\'");
+    filters.params.push(`%${likeEscape(q.q)}%`);
   }
-  if (q.kind !== undefined) where.push(q.kind === 'domain' ? isDomainSql('e') : `NOT ${isDomainSql('e')}`);
+  if (q.kind !== undefined)
+    filters.where.push(q.kind === 'domain' ? isDomainSql('e') : `NOT ${isDomainSql('e')}`);
   if (q.category !== undefined) {
-    where.push('e.category = ?');
-    params.push(q.category);
+    filters.where.push('e.category = ?');
+    filters.params.push(q.category);
   }
   if (q.active !== undefined) {
-    where.push('e.active = ?');
-    params.push(q.active ? 1 : 0);
+    filters.where.push('e.active = ?');
+    filters.params.push(q.active ? 1 : 0);
   }
-  const from = byOrder ? `order_entries l JOIN entries e ON e.id = l.entry_id` : 'entries e';
-  const columns = byOrder ? `${ENTRY_COLUMNS}, l.active AS link_active, l.removed_reason` : ENTRY_COLUMNS;
-  const sql = `SELECT ${columns} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY ${byOrder ? 'l.entry_id' : 'e.expression'} LIMIT ?`;
-  const items = store
-    .stmt(sql)
-    .all(...params, limit.value)
-    .map(byOrder ? toOrderEntry : toEntry);
+  return success({
+    limit: limit.value,
+    byOrder,
+    key: byOrder ? 'l.entry_id' : 'e.expression',
+    from: byOrder ? `order_entries l JOIN entries e ON e.id = l.entry_id` : 'entries e',
+    columns: byOrder ? `${ENTRY_COLUMNS}, l.active AS link_active, l.removed_reason` : ENTRY_COLUMNS,
+    indexed,
+    filters,
+  });
+}
+
+const whereOf = (...clauses: string[][]) => {
+  const all = clauses.flat();
+  return all.length ? `WHERE ${all.join(' AND ')}` : '';
+};
+
+/** The page's rows with the key in (`after`, `through`] (null: unbounded), at most `limit` of them. */
+export function entryStepSql(sql: EntrySql, after: boolean, through: boolean): string {
+  const range = [...(after ? [`${sql.key} > ?`] : []), ...(through ? [`${sql.key} <= ?`] : [])];
+  return `SELECT ${sql.columns} FROM ${sql.from} ${whereOf(sql.indexed.where, range, sql.filters.where)}
+    ORDER BY ${sql.key} LIMIT ?`;
+}
+
+/** The key of the `SEARCH_STEP_ROWS`-th row after `after` (null: from the start) in the index's range. */
+export function entryStepEndSql(sql: EntrySql, after: boolean): string {
+  const from = sql.byOrder ? 'order_entries l' : 'entries e';
+  return `SELECT ${sql.key} FROM ${from} ${whereOf(sql.indexed.where, after ? [`${sql.key} > ?`] : [])}
+    ORDER BY ${sql.key} LIMIT 1 OFFSET ${SEARCH_STEP_ROWS - 1}`;
+}
+
+function pageOf(sql: EntrySql, rows: unknown[]): Page<Entry> {
+  const items = rows.map(sql.byOrder ? toOrderEntry : toEntry);
   const last = items[items.length - 1];
   let nextCursor: string | null = null;
-  if (items.length === limit.value && last) {
-    nextCursor = byOrder ? encodeCursor('order-entries', last.id) : encodeCursor('entries', last.expression);
+  if (items.length === sql.limit && last) {
+    nextCursor = sql.byOrder
+      ? encodeCursor('order-entries', last.id)
+      : encodeCursor('entries', last.expression);
   }
-  return success({ items, nextCursor });
+  return { items, nextCursor };
+}
+
+/**
+ * Entries sorted by expression, or, with `orderId`, that order's entries in insertion order (items are then
+ * OrderEntry, with the link's status).
+ */
+export function listEntries(store: Store, q: EntryQuery = {}): RegistryResult<Page<Entry>> {
+  const sql = entrySql(q);
+  if (!sql.ok) return sql;
+  const { indexed, filters } = sql.value;
+  const rows = store
+    .stmt(entryStepSql(sql.value, false, false))
+    .all(...indexed.params, ...filters.params, sql.value.limit);
+  return success(pageOf(sql.value, rows));
+}
+
+/**
+ * Rows a filtered search reads at most between two turns of the event loop: a substring or a rare category can
+ * match nothing in 10M rows, which the index cannot skip.
+ */
+export const SEARCH_STEP_ROWS = 16_384;
+
+/**
+ * {@link listEntries}, with the same answer for the same rows, for the hub's event loop: a search with filters the
+ * index does not bound reads the key's range in steps of at most SEARCH_STEP_ROWS rows and awaits `turn` between
+ * them. Each step is its own read, so writes committed meanwhile show in the steps after them, as they would in
+ * the next page.
+ */
+export async function searchEntries(
+  store: Store,
+  q: EntryQuery,
+  turn: () => Promise<void>,
+): Promise<RegistryResult<Page<Entry>>> {
+  const found = entrySql(q);
+  if (!found.ok) return found;
+  const sql = found.value;
+  if (sql.filters.where.length === 0) return listEntries(store, q);
+  const rows: unknown[] = [];
+  let after: unknown = null;
+  for (;;) {
+    const from = after === null ? [] : [after];
+    const through = store
+      .stmt(entryStepEndSql(sql, after !== null))
+      .pluck()
+      .get(...sql.indexed.params, ...from);
+    const to = through === undefined ? [] : [through];
+    const step = store
+      .stmt(entryStepSql(sql, after !== null, through !== undefined))
+      .all(...sql.indexed.params, ...from, ...to, ...sql.filters.params, sql.limit - rows.length);
+    rows.push(...step);
+    if (rows.length === sql.limit || through === undefined) return success(pageOf(sql, rows));
+    after = through;
+    await turn();
+  }
 }
 
 /** An order with one page of its entries. */

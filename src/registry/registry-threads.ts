@@ -4,9 +4,9 @@
  * count of entries under an order's domains on a read-only connection; large revokes and expiry sweeps as
  * the usual single write transaction (SQLite serialises writers anyway; the hub's
  * connection waits on its busy timeout meanwhile). Each call wraps the same registry method the hub would
- * call inline.
+ * call inline. All but the four-eyes count (an order waits for it) take their turn in the whole-list queue.
  */
-import { runWorkerTask } from '../util/ts-worker.ts';
+import { runWorkerTask, wholeListQueue } from '../util/ts-worker.ts';
 import type { RegistryOptions } from './registry.ts';
 import type { ChainReport, RegistryResult, WriteOutcome } from './types.ts';
 
@@ -27,6 +27,8 @@ export type RegistryTask = { databasePath: string; options: ThreadOptions } & (
 const WORKER = new URL('./registry-worker.ts', import.meta.url);
 
 export class RegistryThreads {
+  readonly #stopping = new AbortController();
+
   constructor(
     readonly databasePath: string,
     readonly options: ThreadOptions = {},
@@ -35,7 +37,7 @@ export class RegistryThreads {
   /** `Registry.verifyChain` on a read-only connection. */
   verifyChain(): Promise<ChainReport> {
     const task: RegistryTask = { op: 'verifyChain', databasePath: this.databasePath, options: this.options };
-    return runWorkerTask(WORKER, task, 'chain audit');
+    return this.#queued(task, 'chain audit', true);
   }
 
   /** `Registry.countEntriesUnder` on a read-only connection: the four-eyes count before an order is written. */
@@ -65,7 +67,7 @@ export class RegistryThreads {
       actor,
       release,
     };
-    return runWorkerTask(WORKER, task, `revoking order ${id}`);
+    return this.#queued(task, `revoking order ${id}`, false);
   }
 
   /** `Registry.expireDue` on the worker's own connection. */
@@ -76,6 +78,23 @@ export class RegistryThreads {
       options: this.options,
       now: now.toISOString(),
     };
-    return runWorkerTask(WORKER, task, 'expiry sweep');
+    return this.#queued(task, 'expiry sweep', false);
+  }
+
+  /**
+   * Rejects the tasks waiting their turn and ends a running read; a running write goes on to its commit (ended
+   * mid-transaction, it would leave its caller unsure whether it committed).
+   */
+  stop(): void {
+    this.#stopping.abort();
+  }
+
+  #queued<T>(task: RegistryTask, what: string, read: boolean): Promise<T> {
+    const signal = this.#stopping.signal;
+    return wholeListQueue.run(
+      () => runWorkerTask<T>(WORKER, task, what, read ? signal : undefined),
+      what,
+      signal,
+    );
   }
 }

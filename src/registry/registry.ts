@@ -65,6 +65,7 @@ import {
   listOrders,
   matchExpressions,
   type OrderQuery,
+  searchEntries,
   versionInfo,
 } from './queries.ts';
 import { listReleased, type ReleasedQuery, unrelease } from './released.ts';
@@ -377,6 +378,17 @@ export class Registry {
   /** Entries sorted by expression (or by insertion within one order), filtered; keyset pages. */
   listEntries(query?: EntryQuery): RegistryResult<Page<Entry>> {
     return listEntries(this.store, query);
+  }
+
+  /**
+   * `listEntries` for the hub's event loop: a search the index does not bound reads in steps, awaiting `turn`
+   * between them (see queries.ts).
+   */
+  searchEntries(
+    query: EntryQuery,
+    turn: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+  ): Promise<RegistryResult<Page<Entry>>> {
+    return searchEntries(this.store, query, turn);
   }
 
   /** An entry by id or exact expression. */

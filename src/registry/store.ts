@@ -114,11 +114,18 @@ export class Store {
   /**
    * Runs a best-effort write that must never wait: if another connection holds the write lock (a bulk import
    * in another process), an import is open here, or the storage is full, it is skipped and false is returned.
+   * It runs on the request path, so it commits without an fsync (`synchronous = NORMAL`; WAL keeps the file
+   * consistent, a power cut may lose it until the next write that syncs) and without checkpointing the WAL into
+   * the file (the next ordinary commit does; after a bulk import that was tens of ms on the loop).
    */
   tryWrite(write: () => void): boolean {
     if (this.importOpen || this.corruption !== null || this.db.inTransaction) return false;
-    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    const settings = ['busy_timeout', 'synchronous', 'wal_autocheckpoint'].map(
+      (name) => [name, this.db.pragma(name, { simple: true })] as const,
+    );
     this.db.pragma('busy_timeout = 0');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('wal_autocheckpoint = 0');
     try {
       write();
       return true;
@@ -127,7 +134,7 @@ export class Store {
       if (isBusy(e) || isFull(e)) return false;
       throw e;
     } finally {
-      this.db.pragma(`busy_timeout = ${timeout}`);
+      for (const [name, value] of settings) this.db.pragma(`${name} = ${value}`);
     }
   }
 

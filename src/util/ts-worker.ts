@@ -3,6 +3,7 @@
  * `workerData`, posts exactly one `{ ok: true, value }` or `{ ok: false, message }`, and ends.
  */
 import { Worker } from 'node:worker_threads';
+import { TaskQueue } from './task-queue.ts';
 
 /** The task failed in the worker, or the worker ended without answering; the message says which. */
 export class WorkerTaskError extends Error {
@@ -28,8 +29,9 @@ export function runWorkerTask<T>(
 ): Promise<T> {
   const worker = new Worker(bootScript(entry), { eval: true, workerData: data, transferList: [...transfer] });
   return new Promise((resolve, reject) => {
-    // An aborted task settles once its thread has ended: nothing it does (a file it writes) comes after.
     let aborted = false;
+    // Settles once the thread has ended: nothing an aborted task does (a file it writes) comes after, and the
+    // next task of a queue does not share the cores with a worker still finishing its current step.
     const abort = () => {
       aborted = true;
       void worker.terminate();
@@ -55,6 +57,26 @@ export function runWorkerTask<T>(
       );
     });
   });
+}
+
+/**
+ * The hub's whole-list tasks, one at a time (see task-queue.ts). Orders and the start's checks do not wait in it:
+ * an order must not wait minutes behind a scan, and the start checks two snapshots at once before it serves.
+ */
+export const wholeListQueue = new TaskQueue();
+
+/**
+ * {@link runWorkerTask} once the whole-list task before it has settled: the worker starts only then, so a task
+ * waiting its turn holds its `data` and nothing else. An abort of `signal` while it waits rejects at once.
+ */
+export function runWholeListTask<T>(
+  entry: URL,
+  data: unknown,
+  what: string,
+  signal?: AbortSignal,
+  transfer: readonly ArrayBuffer[] = [],
+): Promise<T> {
+  return wholeListQueue.run(() => runWorkerTask<T>(entry, data, what, signal, transfer), what, signal);
 }
 
 /** A long-lived worker thread running the TypeScript module at `entry` (the caller talks to it by messages). */

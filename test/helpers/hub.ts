@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { MALLOC_TUNING } from '../../src/cli/malloc-tuning.ts';
 import { type HubConfigInput, loadHubConfig } from '../../src/hub/config.ts';
 import { createHub, type Hub } from '../../src/hub/hub.ts';
 import type { TokenRole } from '../../src/registry/types.ts';
@@ -153,11 +154,14 @@ export async function eventually<T>(
   }
 }
 
-/** The environment of a spawned `takedown`: ours without any TAKEDOWN_* setting, plus `env`. */
+/**
+ * The environment of a spawned `takedown`: ours without any TAKEDOWN_* setting, plus the allocator settings (so
+ * that `serve` does not run itself again: the process a test signals is the hub), plus `env`.
+ */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TAKEDOWN_')) out[k] = v;
-  return { ...out, ...env };
+  return { ...MALLOC_TUNING, ...out, ...env };
 }
 
 const spawnCli = (args: string[], env: Record<string, string>) =>

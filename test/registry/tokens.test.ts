@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TOKEN_PREFIX } from '../../src/registry/index.ts';
+import type { Store } from '../../src/registry/store.ts';
 import { clock, must, rawDb, tempRegistry } from './helpers.ts';
 
 describe('tokens', () => {
@@ -62,6 +63,26 @@ describe('tokens', () => {
     c.set('2025-01-01T00:01:00.000Z');
     registry.authenticate(token);
     expect(registry.listTokens()[0]?.lastUsedAt).toBe('2025-01-01T00:01:00.000Z');
+  });
+
+  it('records last_used_at in the file without an fsync or a checkpoint on the request path, then syncs as before', () => {
+    const c = clock('2025-01-01T00:00:00.000Z');
+    const { registry, path } = tempRegistry({ now: c.now });
+    const { token } = must(registry.createToken('auditor', 'audit'));
+    const { store } = registry as unknown as { store: Store };
+    const settings = () =>
+      ['synchronous', 'wal_autocheckpoint'].map((name) => store.db.pragma(name, { simple: true }));
+    let during: unknown;
+    store.tryWrite(() => {
+      during = settings();
+    });
+    // synchronous 1 is NORMAL (in WAL: no fsync at commit), 2 is FULL; wal_autocheckpoint 0: no checkpoint.
+    expect(during).toEqual([1, 0]);
+    expect(settings()).toEqual([2, 1000]);
+    registry.authenticate(token);
+    registry.close();
+    const row = rawDb(path).prepare('SELECT last_used_at FROM tokens').get();
+    expect(row).toEqual({ last_used_at: '2025-01-01T00:00:00.000Z' });
   });
 });
 

@@ -9,10 +9,13 @@ import { validate } from '../validate.ts';
 /** `/v1/entries`: search the registry; revoke one entry from every order holding it. */
 export function entriesRoutes({ registry, authenticate, committed, log }: AppDeps) {
   return new Hono<AuthEnv>()
-    .get('/', requireRole(authenticate, 'regulator', 'auditor'), validate('query', entryQuery), (c) => {
+    .get('/', requireRole(authenticate, 'regulator', 'auditor'), validate('query', entryQuery), async (c) => {
       const { active, ...rest } = c.req.valid('query');
       const page = unwrap(
-        registry.listEntries({ ...rest, ...(active === undefined ? {} : { active: active === 'true' }) }),
+        await registry.searchEntries({
+          ...rest,
+          ...(active === undefined ? {} : { active: active === 'true' }),
+        }),
       );
       return c.json({ entries: page.items, nextCursor: page.nextCursor });
     })
