@@ -26,6 +26,8 @@ export interface ArtifactStore {
    * snapshot without holding it. Once opened, the stream reads the blob it found even if `key` is deleted.
    */
   stream(key: string, offset: number): Promise<ReadableStream<Uint8Array> | null>;
+  /** Bytes of the blob under `key`, or null. */
+  size(key: string): Promise<number | null>;
   /** Keys starting with `prefix`, sorted in byte order. */
   list(prefix: string): Promise<string[]>;
   /** Removes `key`; removing an absent key is a no-op. */

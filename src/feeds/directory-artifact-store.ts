@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { equalBytes } from '../core/bytes.ts';
 import { writeFileDurably } from '../util/durable-file.ts';
@@ -34,7 +34,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
   async putStream(key: string, parts: AsyncIterable<Uint8Array>): Promise<void> {
     checkKey(key);
     const path = this.#path(key);
-    if (await this.head(key, 0)) throw new ArtifactConflictError(`artifact ${key} already exists`);
+    if ((await this.size(key)) !== null) throw new ArtifactConflictError(`artifact ${key} already exists`);
     await mkdir(dirname(path), { recursive: true });
     await writeFileDurably(path, parts, { mode: 0o644 });
   }
@@ -64,6 +64,16 @@ export class DirectoryArtifactStore implements ArtifactStore {
       },
       cancel: close,
     });
+  }
+
+  async size(key: string): Promise<number | null> {
+    checkKey(key);
+    try {
+      return (await stat(this.#path(key))).size;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
   }
 
   async get(key: string): Promise<Uint8Array | null> {

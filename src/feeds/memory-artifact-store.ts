@@ -55,6 +55,11 @@ export class MemoryArtifactStore implements ArtifactStore {
     });
   }
 
+  async size(key: string): Promise<number | null> {
+    checkKey(key);
+    return this.#blobs.get(key)?.length ?? null;
+  }
+
   async list(prefix: string): Promise<string[]> {
     checkPrefix(prefix);
     return [...this.#blobs.keys()].filter((key) => key.startsWith(prefix)).sort();

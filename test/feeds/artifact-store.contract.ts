@@ -51,6 +51,8 @@ export function artifactStoreContract(name: string, create: () => Promise<Artifa
         expect(Buffer.from(read).equals(large.subarray(offset)), `from ${offset}`).toBe(true);
       }
       expect(await store.stream('a/none', 0)).toBeNull();
+      expect(await store.size('a/large')).toBe(large.length);
+      expect(await store.size('a/none')).toBeNull();
     });
 
     it('keeps streaming what it opened when the key is deleted meanwhile', async () => {
