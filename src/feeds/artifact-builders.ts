@@ -1,13 +1,20 @@
 /** The signed artifacts the hub publishes: snapshots (stored, then re-dated when served) and deltas. */
-import { encodeArtifact, FORMAT_VERSION, type ManifestInput, payloadOffsetOf } from '../core/artifact.ts';
+import {
+  encodeArtifact,
+  FORMAT_VERSION,
+  type Manifest,
+  type ManifestInput,
+  signedLengthOf,
+} from '../core/artifact.ts';
+import { fromHex } from '../core/bytes.ts';
 import type { KeyWidths } from '../core/confirm.ts';
 import { encodeFilterDelta } from '../core/filter-payload.ts';
-import type { SigningKey } from '../core/keys.ts';
+import { type SigningKey, sign } from '../core/keys.ts';
 import { encodeDelta } from '../core/plain-payload.ts';
 import type { Category, Change, FeedName } from '../core/types.ts';
 import { type FeedMirrors, filterChanges, plainChanges } from './feed-mirrors.ts';
 import type { FeedScan } from './feed-scan.ts';
-import { ServedArtifact } from './served-artifact.ts';
+import { HeldArtifact, StoredArtifact, type StoredPayload } from './served-artifact.ts';
 import type { StoredSnapshot } from './snapshot-catalog.ts';
 
 /** How artifacts are signed, for how long they stay fresh, and the log checkpoint each version carries. */
@@ -40,12 +47,16 @@ export async function storedSnapshot(
   return encodeArtifact(input, payload, signing.key);
 }
 
-/** A stored snapshot dated `createdAt` and signed by the current key (the stored bytes when they are so). */
+/**
+ * A stored snapshot dated `createdAt` and signed by the current key (the stored head when it is so),
+ * served with its payload read from `payload` (the stored file) as it is sent.
+ */
 export async function servedSnapshot(
   stored: StoredSnapshot,
+  payload: StoredPayload,
   createdAt: number,
   signing: Signing,
-): Promise<ServedArtifact> {
+): Promise<StoredArtifact> {
   const { kind, feed, from, to, entryCount, checksum, keyId } = stored.manifest;
   const expiresAt = createdAt + signing.ttlMs;
   const checkpoint = await signing.checkpoint(to);
@@ -66,10 +77,30 @@ export async function servedSnapshot(
     checksum,
     checkpoint,
   };
-  const bytes = unchanged
-    ? stored.bytes
-    : await encodeArtifact(input, stored.bytes.subarray(payloadOffsetOf(stored.bytes)), signing.key);
-  return ServedArtifact.of(bytes, feed !== 'filter');
+  const head = unchanged ? stored.head : await headOver(input, stored.manifest, signing.key);
+  return StoredArtifact.of(head, payload, feed !== 'filter');
+}
+
+/** Where the payload length and the payload SHA-256 lie in an artifact's header (docs/FORMAT.md). */
+const PAYLOAD_LENGTH_AT = 59;
+const PAYLOAD_SHA256_AT = 67;
+
+/**
+ * The signed head of an artifact of `input` over the payload `payload` announces, without that payload
+ * (hundreds of MB at 10M entries): encodeArtifact's head of an empty payload, given the stored payload's
+ * length and digest and signed again.
+ */
+async function headOver(
+  input: ManifestInput,
+  payload: Pick<Manifest, 'payloadLength' | 'payloadSha256'>,
+  key: SigningKey,
+): Promise<Uint8Array> {
+  const head = await encodeArtifact(input, new Uint8Array(0), key);
+  new DataView(head.buffer).setBigUint64(PAYLOAD_LENGTH_AT, BigInt(payload.payloadLength));
+  head.set(fromHex(payload.payloadSha256) as Uint8Array, PAYLOAD_SHA256_AT);
+  const signed = signedLengthOf(head);
+  head.set(await sign(key, head.subarray(0, signed)), signed);
+  return head;
 }
 
 export interface DeltaInput {
@@ -86,7 +117,7 @@ export interface DeltaInput {
 }
 
 /** The delta artifact `since` -> `mirrors.version`, announcing the state the mirrors hold. */
-export async function buildDelta(input: DeltaInput, signing: Signing): Promise<ServedArtifact> {
+export async function buildDelta(input: DeltaInput, signing: Signing): Promise<HeldArtifact> {
   const { feed, since, mirrors, changes, bits, createdAt } = input;
   let payload: Uint8Array;
   let state: { entryCount: number; checksum: string };
@@ -110,5 +141,5 @@ export async function buildDelta(input: DeltaInput, signing: Signing): Promise<S
     ...state,
     checkpoint: await signing.checkpoint(mirrors.version),
   };
-  return ServedArtifact.of(await encodeArtifact(manifest, payload, signing.key), feed !== 'filter');
+  return HeldArtifact.of(await encodeArtifact(manifest, payload, signing.key), feed !== 'filter');
 }
