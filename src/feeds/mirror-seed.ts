@@ -140,7 +140,7 @@ export async function seedFromStore(
   ) {
     // Both match their manifests but not each other: not one scan's pair; the scan stores a new one.
     await catalog.discard('dns', version);
-    return { reason: 'stored dns snapshot is not the stored url snapshot\'s domains' };
+    return { reason: "stored dns snapshot is not the stored url snapshot's domains" };
   }
   const payload = checked.artifact.subarray(payloadOffsetOf(checked.artifact));
   return {

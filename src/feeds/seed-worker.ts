@@ -34,7 +34,11 @@ async function check({ url, filter }: SeedCheckRequest): Promise<SeedCheck> {
     return { ok: false, reason: 'stored url snapshot does not match its manifest', damaged: true };
   const starts = lineStarts(payload, entryCount);
   if (!starts)
-    return { ok: false, reason: 'stored url snapshot does not hold its manifest\'s entry count', damaged: true };
+    return {
+      ok: false,
+      reason: "stored url snapshot does not hold its manifest's entry count",
+      damaged: true,
+    };
   const domainRuns = domainLineRuns(payload, starts);
   const domains = createHash('sha256');
   let domainLines = 0;
@@ -47,7 +51,11 @@ async function check({ url, filter }: SeedCheckRequest): Promise<SeedCheck> {
   const wide = decodeWideKeys(filter.wideKeysFile);
   const summary = wide ? await FilterMirror.fromWideKeys(wide).summary(filter.bits) : null;
   if (summary?.checksum !== filter.checksum)
-    return { ok: false, reason: 'stored filter mirror keys do not match the filter snapshot', damaged: false };
+    return {
+      ok: false,
+      reason: 'stored filter mirror keys do not match the filter snapshot',
+      damaged: false,
+    };
   return {
     ok: true,
     artifact,

@@ -144,7 +144,11 @@ export class StoredArtifact implements ServedArtifact {
     if (size === null) return null;
     const trailerStream = await store.stream(gzipKey, size - GZIP_TRAILER_BYTES);
     if (!trailerStream) return null;
-    const { prefix, trailer } = joinGzip(this.head, await readStream(trailerStream), this.manifest.payloadLength);
+    const { prefix, trailer } = joinGzip(
+      this.head,
+      await readStream(trailerStream),
+      this.manifest.payloadLength,
+    );
     const deflated = size - GZIP_HEADER_BYTES - GZIP_TRAILER_BYTES;
     return {
       length: prefix.length + deflated + trailer.length,

@@ -79,7 +79,8 @@ async function writeArtifact(
   const name = await staticArtifactName(artifact.head, artifact.manifest);
   // Streamed from the store to the file: a 10M-entry snapshot is never held whole.
   const body = await artifact.open();
-  if (!body) throw new Error(`the ${feed} artifact to ${artifact.manifest.to} is no longer stored: publish again`);
+  if (!body)
+    throw new Error(`the ${feed} artifact to ${artifact.manifest.to} is no longer stored: publish again`);
   await writeFileDurably(join(outDir, feed, name), body);
   return { path: `${feed}/${name}`, bytes: artifact.length };
 }

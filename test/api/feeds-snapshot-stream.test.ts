@@ -28,7 +28,12 @@ interface Answer {
 }
 
 /** A raw GET: the body as it crossed the wire (not decoded). */
-function get(port: number, path: string, token: string, headers: Record<string, string> = {}): Promise<Answer> {
+function get(
+  port: number,
+  path: string,
+  token: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       { host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${token}`, ...headers } },
@@ -60,7 +65,10 @@ async function servedHub(): Promise<{ hub: TestHub; port: number; token: string;
   await hub.service.rebuildSnapshots();
   const app = new Hono();
   app.onError(handleError);
-  app.route('/v1/feeds', feedsRoutes({ feeds: hub.service, authenticate: (t) => hub.registry.authenticate(t) }));
+  app.route(
+    '/v1/feeds',
+    feedsRoutes({ feeds: hub.service, authenticate: (t) => hub.registry.authenticate(t) }),
+  );
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s as Server));
   });

@@ -100,7 +100,9 @@ describe('FeedService', () => {
     const followers = new Map<FeedName, AnyConsumer>();
     for (const feed of FEED_NAMES) {
       const follower = consumer(h, feed);
-      expect(await apply(follower, (await (await h.service.snapshot(feed))?.readAll()) as Uint8Array)).toMatchObject({
+      expect(
+        await apply(follower, (await (await h.service.snapshot(feed))?.readAll()) as Uint8Array),
+      ).toMatchObject({
         ok: true,
       });
       followers.set(feed, follower);
@@ -236,7 +238,9 @@ describe('FeedService', () => {
       horizon: 1,
       snapshotVersion: 2,
     });
-    expect(await apply(stale, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array)).toMatchObject({
+    expect(
+      await apply(stale, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     expect(await apply(stale, artifactOf(await h.service.delta('url', 2)).bytes)).toMatchObject({
@@ -266,11 +270,17 @@ describe('FeedService', () => {
       expect(text(bytes)).not.toMatch(/secret|hidden/);
       expect(text(bytes)).toMatch(/public\.example/);
     }
-    expect(text((await (await h.service.snapshot('dns'))?.readAll()) as Uint8Array)).not.toContain('shown.example');
-    expect(text((await (await h.service.snapshot('url'))?.readAll()) as Uint8Array)).toContain('shown.example/x');
+    expect(text((await (await h.service.snapshot('dns'))?.readAll()) as Uint8Array)).not.toContain(
+      'shown.example',
+    );
+    expect(text((await (await h.service.snapshot('url'))?.readAll()) as Uint8Array)).toContain(
+      'shown.example/x',
+    );
 
     const filter = consumer(h, 'filter') as FeedConsumer<FilterState>;
-    expect(await apply(filter, (await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array)).toMatchObject({
+    expect(
+      await apply(filter, (await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     expect(await apply(filter, artifactOf(await h.service.delta('filter', 2)).bytes)).toMatchObject({
@@ -339,7 +349,9 @@ describe('FeedService', () => {
   it('closes a gap too large for the event loop with a background rescan', async () => {
     const h = await hub({ options: { maxIncrementalChanges: 2 } });
     const start = consumer(h, 'url');
-    expect(await apply(start, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array)).toMatchObject({
+    expect(
+      await apply(start, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     const { version } = await h.order('malware', [
@@ -373,7 +385,9 @@ describe('FeedService', () => {
     await h.service.waitForVersion(small.version, 5_000);
     expect(h.service.feeds()[0]?.snapshotVersion).toBe(large.version);
     const consumerOfUrl = consumer(h, 'url');
-    expect(await apply(consumerOfUrl, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array)).toMatchObject({
+    expect(
+      await apply(consumerOfUrl, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     expect(
@@ -393,7 +407,9 @@ describe('FeedService', () => {
       return h.service.feeds()[2]?.bits as KeyWidths;
     };
     const empty = h.service.feeds()[2]?.bits as KeyWidths;
-    expect(empty).toEqual(snapshotBits((await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array));
+    expect(empty).toEqual(
+      snapshotBits((await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array),
+    );
     const { id } = await h.order('malware', [
       'a.example',
       'b.example',
@@ -469,7 +485,9 @@ describe('FeedService', () => {
       await first.order('malware', ['kept.example', 'http://kept.example/path']);
       await first.order('csam', ['kept-secret.example']);
       await first.service.rebuildSnapshots();
-      const before = await Promise.all(FEED_NAMES.map(async (f) => (await (await first.service.snapshot(f))?.readAll())));
+      const before = await Promise.all(
+        FEED_NAMES.map(async (f) => await (await first.service.snapshot(f))?.readAll()),
+      );
       const deltaBefore = artifactOf(await first.service.delta('url', 1)).bytes;
       const keys = await first.store.list('snapshots/');
       await first.close();
@@ -477,7 +495,9 @@ describe('FeedService', () => {
 
       const second = await openTestHub({ dir, key: first.key });
       hubs.push(second);
-      const after = await Promise.all(FEED_NAMES.map(async (f) => (await (await second.service.snapshot(f))?.readAll())));
+      const after = await Promise.all(
+        FEED_NAMES.map(async (f) => await (await second.service.snapshot(f))?.readAll()),
+      );
       expect(after.map(hex)).toEqual(before.map(hex));
       expect(hex(artifactOf(await second.service.delta('url', 1)).bytes)).toBe(hex(deltaBefore));
       expect(await second.store.list('snapshots/')).toEqual(keys);
@@ -548,7 +568,9 @@ describe('FeedService', () => {
     await other.service.rebuildSnapshots();
     const fresh = await hub({ store, key: other.key });
     expect(await store.list('snapshots/dns/')).toEqual([snapshotKey('dns', 0)]);
-    expect(decodeArtifact((await (await fresh.service.snapshot('dns'))?.readAll()) as Uint8Array)).toMatchObject({
+    expect(
+      decodeArtifact((await (await fresh.service.snapshot('dns'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
       value: { manifest: { to: 0, entryCount: 0 } },
     });

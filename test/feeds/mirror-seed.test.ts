@@ -70,29 +70,29 @@ describe('a start from stored snapshots', () => {
     expect(third.errors).toEqual([]);
   });
 
-  it.each([
-    'url',
-    'dns',
-  ] as const)('replaces a damaged stored %s snapshot of the current version instead of serving it', async (feed) => {
-    const dir = join(tmpdir(), `takedown-seed-damaged-${feed}-${process.pid}-${Date.now()}`);
-    dirs.push(dir);
-    const first = await openTestHub({ dir });
-    await first.order('malware', ['one.example', 'two.example']);
-    await first.service.rebuildSnapshots();
-    const version = first.registry.currentVersion();
-    await first.close();
-    const key = snapshotKey(feed, version);
-    await damageStored(first.store, key);
+  it.each(['url', 'dns'] as const)(
+    'replaces a damaged stored %s snapshot of the current version instead of serving it',
+    async (feed) => {
+      const dir = join(tmpdir(), `takedown-seed-damaged-${feed}-${process.pid}-${Date.now()}`);
+      dirs.push(dir);
+      const first = await openTestHub({ dir });
+      await first.order('malware', ['one.example', 'two.example']);
+      await first.service.rebuildSnapshots();
+      const version = first.registry.currentVersion();
+      await first.close();
+      const key = snapshotKey(feed, version);
+      await damageStored(first.store, key);
 
-    const second = await openTestHub({ dir, key: first.key });
-    hubs.push(second);
-    const served = await second.service.snapshot(feed);
-    const decoded = decodeArtifact((await served?.readAll()) ?? new Uint8Array());
-    if (!decoded.ok) throw new Error(decoded.error.message);
-    expect(decoded.value.manifest.to).toBe(version);
-    expect(await sha256Hex(decoded.value.payload)).toBe(decoded.value.manifest.payloadSha256);
-    expect(second.errors).toEqual([]);
-  });
+      const second = await openTestHub({ dir, key: first.key });
+      hubs.push(second);
+      const served = await second.service.snapshot(feed);
+      const decoded = decodeArtifact((await served?.readAll()) ?? new Uint8Array());
+      if (!decoded.ok) throw new Error(decoded.error.message);
+      expect(decoded.value.manifest.to).toBe(version);
+      expect(await sha256Hex(decoded.value.payload)).toBe(decoded.value.manifest.payloadSha256);
+      expect(second.errors).toEqual([]);
+    },
+  );
 
   it('reads only the newest url snapshot whole and streams the dns one; the others as far as their header', async () => {
     const dir = join(tmpdir(), `takedown-seed-heads-${process.pid}-${Date.now()}`);
