@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip, gzip } from 'node:zlib';
 import { decodeArtifact, type Manifest, payloadOffsetOf, signedLengthOf } from '../core/artifact.ts';
 import { concatBytes, sha256Hex } from '../core/bytes.ts';
 import type { ArtifactStore } from './artifact-store.ts';
@@ -168,16 +170,15 @@ function payloadGzip({ store, key, offset, gzipKey }: StoredPayload): Promise<nu
     running = (async () => {
       const payload = await store.stream(key, offset);
       if (!payload) return null;
-      await store.putStream(gzipKey, payload.pipeThrough(gzipStream()));
+      // zlib's Node stream on its thread pool: it waits for the store to take each piece, where the web
+      // CompressionStream read the whole payload ahead (hundreds of MB at 10M entries).
+      await store.putStream(gzipKey, Readable.fromWeb(payload as WebReadableStream).pipe(createGzip()));
       return store.size(gzipKey);
     })().finally(() => compressing.delete(gzipKey));
     compressing.set(gzipKey, running);
   }
   return running;
 }
-
-/** Web-standard gzip (zlib on its thread pool), typed for byte streams. */
-const gzipStream = () => new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
 
 const heldBody = (bytes: Uint8Array): ArtifactBody => ({
   length: bytes.length,
