@@ -133,11 +133,13 @@ export class StoredArtifact implements ServedArtifact {
   gzipped(): Promise<ArtifactBody | null> {
     if (!this.compressible) return Promise.resolve(null);
     this.#gzipped ??= this.#joinedGzip();
-    // A failure (the snapshot pruned meanwhile) is not kept: the next client tries again.
-    this.#gzipped.catch(() => {
-      this.#gzipped = undefined;
+    const current = this.#gzipped;
+    // A failure (the snapshot pruned meanwhile, a full disk) is not kept, and this client gets the identity
+    // answer, which is as good: the next one tries again.
+    return current.catch(() => {
+      if (this.#gzipped === current) this.#gzipped = undefined;
+      return null;
     });
-    return this.#gzipped;
   }
 
   async #joinedGzip(): Promise<ArtifactBody | null> {
@@ -162,22 +164,26 @@ export class StoredArtifact implements ServedArtifact {
   }
 }
 
+/** Compressions in progress, per store and gzip key: artifacts re-signed meanwhile share one. */
+const compressing = new WeakMap<ArtifactStore, Map<string, Promise<number | null>>>();
+
 /** Compresses a stored payload into its gzip key (on zlib's thread pool); its size, or null when gone. */
-const compressing = new Map<string, Promise<number | null>>();
 function payloadGzip({ store, key, offset, gzipKey }: StoredPayload): Promise<number | null> {
-  let running = compressing.get(gzipKey);
-  if (!running) {
-    running = (async () => {
+  const running = compressing.get(store) ?? new Map<string, Promise<number | null>>();
+  compressing.set(store, running);
+  let compression = running.get(gzipKey);
+  if (!compression) {
+    compression = (async () => {
       const payload = await store.stream(key, offset);
       if (!payload) return null;
       // zlib's Node stream on its thread pool: it waits for the store to take each piece, where the web
       // CompressionStream read the whole payload ahead (hundreds of MB at 10M entries).
       await store.putStream(gzipKey, Readable.fromWeb(payload as WebReadableStream).pipe(createGzip()));
       return store.size(gzipKey);
-    })().finally(() => compressing.delete(gzipKey));
-    compressing.set(gzipKey, running);
+    })().finally(() => running.delete(gzipKey));
+    running.set(gzipKey, compression);
   }
-  return running;
+  return compression;
 }
 
 const heldBody = (bytes: Uint8Array): ArtifactBody => ({
