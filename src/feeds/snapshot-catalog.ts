@@ -85,7 +85,7 @@ export class SnapshotCatalog {
           continue;
         }
         records.push(recordOf(stored));
-        if (i === found.length - 1) this.#latest.set(feed, stored);
+        this.#latest.set(feed, stored);
       }
     }
   }
