@@ -79,7 +79,7 @@ export class SnapshotCatalog {
       this.#records.set(feed, records);
       for (const [i, { key, version }] of found.entries()) {
         const head = i >= found.length - this.#keep ? await this.store.head(key, HEAD_BYTES) : null;
-        const stored = head && (await this.#snapshotOf(feed, version, head, await this.store.size(key)));
+        const stored = head && this.#snapshotOf(feed, version, head, await this.store.size(key));
         if (!stored) {
           await this.#forget(feed, version);
           continue;
@@ -96,7 +96,7 @@ export class SnapshotCatalog {
     if (!decoded.ok)
       throw new Error(`snapshot artifact of ${feed} does not decode: ${decoded.error.message}`);
     const version = decoded.value.manifest.to;
-    const stored = await this.#snapshotOf(feed, version, bytes, bytes.length);
+    const stored = this.#snapshotOf(feed, version, bytes, bytes.length);
     if (!stored) throw new Error(`snapshot artifact of ${feed} is not a snapshot of ${feed}`);
     await this.store.put(snapshotKey(feed, version), bytes);
     await this.#install(feed, stored);
@@ -146,12 +146,12 @@ export class SnapshotCatalog {
    * The snapshot `head` (its first bytes, `size` the whole file's) announces, holding a copy of the head
    * alone; undefined when it is not a well-formed snapshot of `feed` at `version`.
    */
-  async #snapshotOf(
+  #snapshotOf(
     feed: FeedName,
     version: number,
     head: Uint8Array,
     size: number | null,
-  ): Promise<StoredSnapshot | undefined> {
+  ): StoredSnapshot | undefined {
     const decoded = decodeArtifact(head);
     if (!decoded.ok) return undefined;
     const { manifest } = decoded.value;
