@@ -198,9 +198,11 @@ function streamOf(
   let index = 0;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let left = 0;
+  // A client gone mid-answer: every stream not read to its end is cancelled, which closes its file.
   const cancelRest = async (reason?: unknown) => {
     await reader?.cancel(reason);
-    for (const part of parts.slice(index + 1)) if (!(part instanceof Uint8Array)) await part.stream.cancel();
+    for (const part of parts.slice(reader ? index + 1 : index))
+      if (!(part instanceof Uint8Array)) await part.stream.cancel(reason);
   };
   return new ReadableStream({
     async pull(controller) {

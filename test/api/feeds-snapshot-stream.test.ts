@@ -27,16 +27,17 @@ interface Answer {
   body: Buffer;
 }
 
-/** A raw GET: the body as it crossed the wire (not decoded). */
+/** A raw GET (or HEAD): the body as it crossed the wire (not decoded). */
 function get(
   port: number,
   path: string,
   token: string,
   headers: Record<string, string> = {},
+  method = 'GET',
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${token}`, ...headers } },
+      { host: '127.0.0.1', port, path, method, headers: { authorization: `Bearer ${token}`, ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -114,6 +115,10 @@ describe('snapshots served from the artifact store', () => {
     expect(b.value.manifest.createdAt).toBeGreaterThan(a.value.manifest.createdAt);
     expect(Buffer.from(b.value.payload).equals(Buffer.from(a.value.payload))).toBe(true);
     expect(b.value.manifest.payloadSha256).toBe(a.value.manifest.payloadSha256);
+    const head = await get(port, '/v1/feeds/url/snapshot', token, {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(Number(head.headers['content-length'])).toBe(resigned.body.length);
+    expect(head.body.length).toBe(0);
     const tag = resigned.headers.etag as string;
     const again = await get(port, '/v1/feeds/url/snapshot', token, { 'if-none-match': tag });
     expect(again.status).toBe(304);

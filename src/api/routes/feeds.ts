@@ -173,10 +173,12 @@ async function send(c: Context, artifact: ServedArtifact, cacheControl: string):
     c.header('Content-Encoding', 'gzip');
   }
   const body = gzip ?? artifact;
+  c.header('Content-Length', String(body.length));
+  // A HEAD answer sends no body: opening one would hold a stored file open until it is collected.
+  if (c.req.method === 'HEAD') return c.body(null, 200);
   // A snapshot's payload streams from the store; it is gone only if a newer one replaced it meanwhile.
   const stream = await body.open();
   if (!stream) throw notReady(c);
-  c.header('Content-Length', String(body.length));
   return c.body(stream, 200);
 }
 
