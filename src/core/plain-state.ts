@@ -25,6 +25,13 @@ const encoder = new TextEncoder();
 
 /** Lines per chunk when a state is loaded; a chunk grown past twice this is split. */
 const CHUNK_LINES = 1024;
+/**
+ * Shortest run of another state's lines that a derived state keeps as a view (see `fromLineRuns`); shorter
+ * runs are copied together, since a chunk of a few lines costs more than their bytes.
+ */
+const SHARED_RUN_LINES = 32;
+const TAB = 0x09;
+const DOMAIN_KIND = encoder.encode('domain\t');
 
 /**
  * Validated snapshot lines in order: line i is `bytes[starts[i], starts[i + 1])`, LF included; `starts`
@@ -101,6 +108,41 @@ export class PlainState {
       const to = Math.min(count, from + CHUNK_LINES);
       chunks.push(chunkOf(payload, starts.subarray(from, to + 1)));
     }
+    return new PlainState(chunks, count, sum);
+  }
+
+  /**
+   * The state of some lines of an indexed payload (`indexSnapshot`) with their set hash: `runs` holds
+   * [from, to) line pairs, ascending. Long runs become views of `payload` and `starts`, so the `dns` state
+   * derived from the `url` state (`domainLineRuns`) shares its bytes instead of holding the text twice; a
+   * chunk's line index is then a view that need not continue into the next chunk's bytes.
+   */
+  static fromLineRuns(payload: Uint8Array, starts: Uint32Array, runs: Uint32Array, sum: SetHash): PlainState {
+    const whole: Chunk = { bytes: payload, starts, first: '' };
+    const chunks: Chunk[] = [];
+    let copied: [number, number][] = [];
+    let copiedLines = 0;
+    const flush = () => {
+      if (copiedLines > 0) chunks.push(...build(whole, copied));
+      copied = [];
+      copiedLines = 0;
+    };
+    let count = 0;
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const from = runs[r] as number;
+      const to = runs[r + 1] as number;
+      count += to - from;
+      if (to - from < SHARED_RUN_LINES) {
+        copied.push([from, to]);
+        copiedLines += to - from;
+        if (copiedLines >= CHUNK_LINES) flush();
+        continue;
+      }
+      flush();
+      for (let at = from; at < to; at += CHUNK_LINES)
+        chunks.push(chunkOf(payload, starts.subarray(at, Math.min(to, at + CHUNK_LINES) + 1)));
+    }
+    flush();
     return new PlainState(chunks, count, sum);
   }
 
@@ -318,6 +360,38 @@ function build(chunk: Chunk | undefined, pieces: ([number, number] | Uint8Array)
   for (let from = 0; from < count; from += CHUNK_LINES)
     split.push(chunkOf(bytes, starts.subarray(from, Math.min(count, from + CHUNK_LINES) + 1)));
   return split;
+}
+
+/**
+ * The runs of `domain` lines of an indexed `url` snapshot payload, as [from, to) line pairs: the `dns`
+ * feed's lines are exactly these, byte for byte (feed-definitions.ts), so `fromLineRuns` over them gives
+ * the `dns` state.
+ */
+export function domainLineRuns(payload: Uint8Array, starts: Uint32Array): Uint32Array {
+  let runs = new Uint32Array(64);
+  let used = 0;
+  const lines = starts.length - 1;
+  for (let line = 0; line < lines; line++) {
+    if (!isDomainLine(payload, starts[line] as number)) continue;
+    if (used > 0 && runs[used - 1] === line) {
+      runs[used - 1] = line + 1;
+      continue;
+    }
+    if (used + 2 > runs.length) {
+      const grown = new Uint32Array(runs.length * 2);
+      grown.set(runs);
+      runs = grown;
+    }
+    runs[used++] = line;
+    runs[used++] = line + 1;
+  }
+  return runs.slice(0, used);
+}
+
+function isDomainLine(payload: Uint8Array, start: number): boolean {
+  const kind = payload.indexOf(TAB, start) + 1;
+  for (let i = 0; i < DOMAIN_KIND.length; i++) if (payload[kind + i] !== DOMAIN_KIND[i]) return false;
+  return true;
 }
 
 const lineBytes = (chunk: Chunk, from: number, to: number) =>

@@ -1,12 +1,17 @@
 /** The signed artifacts the hub publishes: snapshots (stored, then re-dated when served) and deltas. */
-import { encodeArtifact, FORMAT_VERSION, type ManifestInput, payloadOffsetOf } from '../core/artifact.ts';
+import {
+  encodeArtifact,
+  encodeArtifactHeader,
+  FORMAT_VERSION,
+  type ManifestInput,
+} from '../core/artifact.ts';
 import type { KeyWidths } from '../core/confirm.ts';
 import { encodeFilterDelta } from '../core/filter-payload.ts';
 import type { SigningKey } from '../core/keys.ts';
 import { encodeDelta } from '../core/plain-payload.ts';
 import type { Category, Change, FeedName } from '../core/types.ts';
 import { type FeedMirrors, filterChanges, plainChanges } from './feed-mirrors.ts';
-import { ServedArtifact } from './served-artifact.ts';
+import { HeldArtifact, StoredArtifact, type StoredPayload } from './served-artifact.ts';
 import type { StoredSnapshot } from './snapshot-catalog.ts';
 
 /** How artifacts are signed, for how long they stay fresh, and the log checkpoint each version carries. */
@@ -44,12 +49,16 @@ export function storedSnapshotManifest(
   };
 }
 
-/** A stored snapshot dated `createdAt` and signed by the current key (the stored bytes when they are so). */
+/**
+ * A stored snapshot dated `createdAt` and signed by the current key (the stored head when it is so),
+ * served with its payload read from `payload` (the stored file) as it is sent.
+ */
 export async function servedSnapshot(
   stored: StoredSnapshot,
+  payload: StoredPayload,
   createdAt: number,
   signing: Signing,
-): Promise<ServedArtifact> {
+): Promise<StoredArtifact> {
   const { kind, feed, from, to, entryCount, checksum, keyId } = stored.manifest;
   const expiresAt = createdAt + signing.ttlMs;
   const checkpoint = await signing.checkpoint(to);
@@ -70,10 +79,9 @@ export async function servedSnapshot(
     checksum,
     checkpoint,
   };
-  const bytes = unchanged
-    ? stored.bytes
-    : await encodeArtifact(input, stored.bytes.subarray(payloadOffsetOf(stored.bytes)), signing.key);
-  return ServedArtifact.of(bytes, feed !== 'filter');
+  const { payloadLength: length, payloadSha256: sha256 } = stored.manifest;
+  const head = unchanged ? stored.head : await encodeArtifactHeader(input, { length, sha256 }, signing.key);
+  return StoredArtifact.of(head, payload, feed !== 'filter');
 }
 
 export interface DeltaInput {
@@ -90,7 +98,7 @@ export interface DeltaInput {
 }
 
 /** The delta artifact `since` -> `mirrors.version`, announcing the state the mirrors hold. */
-export async function buildDelta(input: DeltaInput, signing: Signing): Promise<ServedArtifact> {
+export async function buildDelta(input: DeltaInput, signing: Signing): Promise<HeldArtifact> {
   const { feed, since, mirrors, changes, bits, createdAt } = input;
   let payload: Uint8Array;
   let state: { entryCount: number; checksum: string };
@@ -114,5 +122,5 @@ export async function buildDelta(input: DeltaInput, signing: Signing): Promise<S
     ...state,
     checkpoint: await signing.checkpoint(mirrors.version),
   };
-  return ServedArtifact.of(await encodeArtifact(manifest, payload, signing.key), feed !== 'filter');
+  return HeldArtifact.of(await encodeArtifact(manifest, payload, signing.key), feed !== 'filter');
 }

@@ -27,6 +27,19 @@ export interface ArtifactStore {
   get(key: string): Promise<Uint8Array | null>;
   /** The first `length` bytes of the blob under `key` (all of it when shorter), or null: a ranged read. */
   head(key: string, length: number): Promise<Uint8Array | null>;
+  /**
+   * Stores what `parts` yield under `key`, for blobs too large to hold at once (a gzip copy of a snapshot).
+   * The key must be free: a streamed blob is not compared, so an existing one throws
+   * {@link ArtifactConflictError}. Nothing is visible under `key` until every part is written.
+   */
+  putStream(key: string, parts: AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * The blob under `key` from byte `offset` on, read as the stream is consumed, or null: what serves a
+   * snapshot without holding it. Once opened, the stream reads the blob it found even if `key` is deleted.
+   */
+  stream(key: string, offset: number): Promise<ReadableStream<Uint8Array> | null>;
+  /** Bytes of the blob under `key`, or null. */
+  size(key: string): Promise<number | null>;
   /** Keys starting with `prefix`, sorted in byte order. */
   list(prefix: string): Promise<string[]>;
   /** Removes `key`; removing an absent key is a no-op. */
@@ -42,6 +55,9 @@ export class ArtifactKeyError extends Error {
 export class ArtifactConflictError extends Error {
   override name = 'ArtifactConflictError';
 }
+
+/** Bytes of each chunk a store's stream yields. */
+export const STREAM_CHUNK_BYTES = 1 << 20;
 
 const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 const MAX_KEY_LENGTH = 512;

@@ -3,7 +3,13 @@ import { type FileHandle, mkdir, mkdtemp, open, readdir, readFile, rename, rm, s
 import { dirname, join, relative, sep } from 'node:path';
 import { equalBytes } from '../core/bytes.ts';
 import { syncDirectory, writeFileDurably } from '../util/durable-file.ts';
-import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
+import {
+  ArtifactConflictError,
+  type ArtifactStore,
+  checkKey,
+  checkPrefix,
+  STREAM_CHUNK_BYTES,
+} from './artifact-store.ts';
 
 /**
  * Artifacts as files under one directory (by default the hub's `data/artifacts`), a key being a path
@@ -47,6 +53,51 @@ export class DirectoryArtifactStore implements ArtifactStore {
     return mkdtemp(join(parent, `${process.pid}-`));
   }
 
+  async putStream(key: string, parts: AsyncIterable<Uint8Array>): Promise<void> {
+    checkKey(key);
+    const path = this.#path(key);
+    if ((await this.size(key)) !== null) throw new ArtifactConflictError(`artifact ${key} already exists`);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileDurably(path, parts, { mode: 0o644 });
+  }
+
+  async stream(key: string, offset: number): Promise<ReadableStream<Uint8Array> | null> {
+    checkKey(key);
+    const handle = await this.#open(key);
+    if (!handle) return null;
+    let at = offset;
+    const close = () => handle.close().catch(() => undefined);
+    return new ReadableStream({
+      async pull(controller) {
+        try {
+          const chunk = new Uint8Array(STREAM_CHUNK_BYTES);
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+          if (bytesRead === 0) {
+            await close();
+            controller.close();
+            return;
+          }
+          at += bytesRead;
+          controller.enqueue(chunk.subarray(0, bytesRead));
+        } catch (error) {
+          await close();
+          controller.error(error);
+        }
+      },
+      cancel: close,
+    });
+  }
+
+  async size(key: string): Promise<number | null> {
+    checkKey(key);
+    try {
+      return (await stat(this.#path(key))).size;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
   async get(key: string): Promise<Uint8Array | null> {
     checkKey(key);
     try {
@@ -61,13 +112,8 @@ export class DirectoryArtifactStore implements ArtifactStore {
 
   async head(key: string, length: number): Promise<Uint8Array | null> {
     checkKey(key);
-    let handle: FileHandle;
-    try {
-      handle = await open(this.#path(key), 'r');
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
+    const handle = await this.#open(key);
+    if (!handle) return null;
     try {
       const bytes = new Uint8Array(Math.min(length, (await handle.stat()).size));
       let at = 0;
@@ -107,6 +153,16 @@ export class DirectoryArtifactStore implements ArtifactStore {
   async delete(key: string): Promise<void> {
     checkKey(key);
     await rm(this.#path(key), { force: true });
+  }
+
+  /** The blob's file opened for reading, or null when there is none. */
+  async #open(key: string): Promise<FileHandle | null> {
+    try {
+      return await open(this.#path(key), 'r');
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
   }
 
   #path(key: string): string {

@@ -19,8 +19,8 @@ import {
 } from './feed-service-options.ts';
 import { issuedAt } from './freshness.ts';
 import { LruCache } from './lru-cache.ts';
-import type { ServedArtifact } from './served-artifact.ts';
-import { SnapshotCatalog } from './snapshot-catalog.ts';
+import type { HeldArtifact, StoredArtifact } from './served-artifact.ts';
+import { SnapshotCatalog, snapshotGzipKey, snapshotKey } from './snapshot-catalog.ts';
 import { type StaticFeed, writeStaticSite } from './static-site.ts';
 
 /** What a consumer at `since` gets. */
@@ -29,7 +29,7 @@ export type DeltaAnswer =
   | { kind: 'not_ready' }
   /** `since` is the latest version. */
   | { kind: 'current'; version: number }
-  | { kind: 'artifact'; artifact: ServedArtifact }
+  | { kind: 'artifact'; artifact: HeldArtifact }
   /** No delta can start at `since` (`too_old`: before the horizon; `ahead`: not a version of this hub). */
   | {
       kind: 'resync';
@@ -58,9 +58,9 @@ export class FeedService {
   readonly #config: FeedServiceConfig;
   readonly #follower: FeedFollower;
   readonly #catalog: SnapshotCatalog;
-  readonly #deltas: LruCache<string, ServedArtifact>;
-  readonly #building = new Map<string, Promise<ServedArtifact>>();
-  readonly #snapshots = new Map<FeedName, { key: string; artifact: Promise<ServedArtifact> }>();
+  readonly #deltas: LruCache<string, HeldArtifact>;
+  readonly #building = new Map<string, Promise<HeldArtifact>>();
+  readonly #snapshots = new Map<FeedName, { key: string; artifact: Promise<StoredArtifact> }>();
 
   constructor(options: FeedServiceOptions) {
     this.#config = feedServiceConfig(options);
@@ -128,8 +128,11 @@ export class FeedService {
     });
   }
 
-  /** The latest snapshot of `feed`, re-signed when half its freshness has passed; null before the first. */
-  snapshot(feed: FeedName): Promise<ServedArtifact> | null {
+  /**
+   * The latest snapshot of `feed`, re-signed when half its freshness has passed; null before the first.
+   * Its payload is read from the store as it is sent.
+   */
+  snapshot(feed: FeedName): Promise<StoredArtifact> | null {
     const stored = this.#catalog.latest(feed);
     if (!stored) return null;
     const { signingKey, snapshotTtlMs } = this.#config;
@@ -138,7 +141,13 @@ export class FeedService {
     const key = `${stored.version}/${createdAt}/${signingKey.id}`;
     const served = this.#snapshots.get(feed);
     if (served?.key === key) return served.artifact;
-    const artifact = servedSnapshot(stored, createdAt, snapshotSigning(this.#config));
+    const payload = {
+      store: this.#config.store,
+      key: snapshotKey(feed, stored.version),
+      offset: stored.head.length,
+      gzipKey: snapshotGzipKey(feed, stored.version, stored.manifest.payloadSha256),
+    };
+    const artifact = servedSnapshot(stored, payload, createdAt, snapshotSigning(this.#config));
     this.#snapshots.set(feed, { key, artifact });
     return artifact;
   }
@@ -191,13 +200,13 @@ export class FeedService {
     const mirrors = this.#follower.mirrors;
     if (!mirrors || !this.ready()) throw new Error('feeds are not ready: nothing to publish yet');
     return writeStaticSite(outDir, mirrors.version, async (feed, previousFroms): Promise<StaticFeed> => {
-      const snapshot = await (this.snapshot(feed) as Promise<ServedArtifact>);
+      const snapshot = await (this.snapshot(feed) as Promise<StoredArtifact>);
       const retained = this.#catalog.retained(feed);
       const horizon = retained[0]?.version ?? mirrors.version;
       const froms = [...new Set([...retained.map((r) => r.version), ...previousFroms])]
         .filter((v) => v >= horizon && v < mirrors.version)
         .sort((a, b) => a - b);
-      const deltas: ServedArtifact[] = [];
+      const deltas: HeldArtifact[] = [];
       for (const from of froms) {
         const widths = feed === 'filter' ? this.#catalog.covering(feed, from)?.bits : undefined;
         deltas.push(await this.#delta(mirrors, feed, from, widths));
@@ -212,7 +221,7 @@ export class FeedService {
     feed: FeedName,
     since: number,
     bits: KeyWidths | undefined,
-  ): Promise<ServedArtifact> {
+  ): Promise<HeldArtifact> {
     const { signingKey, deltaTtlMs } = this.#config;
     const createdAt = issuedAt(mirrors.committedAt, this.#config.now(), deltaTtlMs);
     const widths = bits ? keyWidthsText(bits) : '';
@@ -236,7 +245,7 @@ export class FeedService {
     since: number,
     bits: KeyWidths | undefined,
     createdAt: number,
-  ): Promise<ServedArtifact> {
+  ): Promise<HeldArtifact> {
     const reader = this.#follower.reader;
     if (!reader) throw new Error('feed service is stopped');
     // The range ends at the mirrors' version, whatever the registry committed since.

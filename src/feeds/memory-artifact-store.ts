@@ -1,8 +1,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { equalBytes } from '../core/bytes.ts';
-import { ArtifactConflictError, type ArtifactStore, checkKey, checkPrefix } from './artifact-store.ts';
+import { concatBytes, equalBytes } from '../core/bytes.ts';
+import {
+  ArtifactConflictError,
+  type ArtifactStore,
+  checkKey,
+  checkPrefix,
+  STREAM_CHUNK_BYTES,
+} from './artifact-store.ts';
 
 /** An artifact store in memory: for tests and for a hub that republishes everything at start. */
 export class MemoryArtifactStore implements ArtifactStore {
@@ -37,6 +43,35 @@ export class MemoryArtifactStore implements ArtifactStore {
   async head(key: string, length: number): Promise<Uint8Array | null> {
     checkKey(key);
     return this.#blobs.get(key)?.slice(0, length) ?? null;
+  }
+
+  async putStream(key: string, parts: AsyncIterable<Uint8Array>): Promise<void> {
+    checkKey(key);
+    if (this.#blobs.has(key)) throw new ArtifactConflictError(`artifact ${key} already exists`);
+    const chunks: Uint8Array[] = [];
+    for await (const part of parts) chunks.push(part.slice());
+    if (this.#blobs.has(key)) throw new ArtifactConflictError(`artifact ${key} already exists`);
+    this.#blobs.set(key, concatBytes(chunks));
+  }
+
+  async stream(key: string, offset: number): Promise<ReadableStream<Uint8Array> | null> {
+    checkKey(key);
+    const blob = this.#blobs.get(key);
+    if (!blob) return null;
+    let at = offset;
+    return new ReadableStream({
+      pull(controller) {
+        if (at >= blob.length) return controller.close();
+        // Copies: a reader changing a chunk must not change the stored blob.
+        controller.enqueue(blob.slice(at, at + STREAM_CHUNK_BYTES));
+        at += STREAM_CHUNK_BYTES;
+      },
+    });
+  }
+
+  async size(key: string): Promise<number | null> {
+    checkKey(key);
+    return this.#blobs.get(key)?.length ?? null;
   }
 
   async list(prefix: string): Promise<string[]> {

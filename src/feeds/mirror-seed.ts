@@ -2,10 +2,11 @@
  * Fast start: the hub's mirrors seeded from its latest stored snapshots instead of a scan of the
  * registry. The plain snapshots hold their entries; the filter snapshot holds only narrowed keys, so
  * every scan also stores the filter mirror's wide keys (`mirrors/<version>.keys`) beside its snapshots.
- * A worker thread checks the payloads against the signed manifests and indexes them; on
+ * The payloads are checked against the signed manifests and the `url` one indexed (see seedFromStore); on
  * any mismatch or missing piece the hub falls back to a scan. The change-log tail after the snapshots'
  * version is then followed like any commit.
  */
+import { createHash } from 'node:crypto';
 import { payloadOffsetOf } from '../core/artifact.ts';
 import type { KeyWidths, PerClass } from '../core/confirm.ts';
 import { PlainState } from '../core/plain-state.ts';
@@ -14,7 +15,7 @@ import { runWorkerTask } from '../util/ts-worker.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import type { FeedMirrors } from './feed-mirrors.ts';
 import { FilterMirror } from './filter-mirror.ts';
-import { type SnapshotCatalog, type StoredSnapshot, snapshotKey } from './snapshot-catalog.ts';
+import { type SnapshotCatalog, snapshotKey } from './snapshot-catalog.ts';
 
 const PREFIX = 'mirrors/';
 export const mirrorKeysKey = (version: number) => `${PREFIX}${String(version).padStart(16, '0')}.keys`;
@@ -45,27 +46,35 @@ export async function storeWideKeys(store: ArtifactStore, version: number, file:
   await store.put(key, file);
 }
 
-/** A stored plain snapshot (its artifact's bytes, lent by the catalog) and what its manifest announces. */
-export interface PlainSeedCheck {
-  feed: 'dns' | 'url';
+/** The stored `url` snapshot (its artifact's bytes) and what its manifest announces. */
+export interface UrlSeedCheck {
   artifact: Uint8Array;
   payloadSha256: string;
-  checksum: string;
   entryCount: number;
 }
 
 /**
- * What one worker checks: one plain snapshot and, maybe, the stored wide keys (`encodeWideKeys`) against the
- * filter snapshot. The bytes move to the worker and come back in the answer.
+ * What the seed worker checks: the stored `url` snapshot and the stored wide keys (`encodeWideKeys`) against
+ * the filter snapshot. The bytes move to the worker and come back in the answer.
  */
 export interface SeedCheckRequest {
-  plain: PlainSeedCheck;
-  filter?: { wideKeysFile: Uint8Array; bits: KeyWidths; checksum: string };
+  url: UrlSeedCheck;
+  filter: { wideKeysFile: Uint8Array; bits: KeyWidths; checksum: string };
 }
 
 export type SeedCheck =
-  | { ok: true; artifact: Uint8Array; starts: Uint32Array; sum: Uint32Array; wideKeysFile?: Uint8Array }
-  /** `damaged`: the stored plain snapshot itself does not match its manifest. */
+  | {
+      ok: true;
+      artifact: Uint8Array;
+      starts: Uint32Array;
+      /** The runs of domain lines ([from, to) line pairs): the `dns` feed's lines (domainLineRuns). */
+      domainRuns: Uint32Array;
+      /** The SHA-256 (hex) of the domain lines in order: the `dns` payload's digest if it is theirs. */
+      domainSha256: string;
+      domainLines: number;
+      wideKeysFile: Uint8Array;
+    }
+  /** `damaged`: the stored url snapshot itself does not match its manifest. */
   | { ok: false; reason: string; damaged: boolean };
 
 /** The buffers a seed check moves between threads. */
@@ -75,8 +84,13 @@ export function seedTransfers(bytes: readonly (ArrayBufferView | undefined)[]): 
 
 /**
  * The mirrors at the latest stored snapshots' version, or a reason why they cannot be used (then the
- * caller scans). The plain snapshots are checked in two worker threads at once, one per core, their bytes
- * lent by the catalog rather than copied: at 10M entries they are most of the hub's memory.
+ * caller scans). The `url` snapshot is read from the store and checked in a worker thread, which also
+ * finds its domain lines; the `dns` mirror is those lines of the `url` payload, sharing its bytes
+ * (PlainState.fromLineRuns). Meanwhile the stored `dns` snapshot is streamed through SHA-256 here, chunk
+ * by chunk, never held: it must match its manifest (else it is damaged), and its manifest's digest must
+ * be that of the url payload's domain lines, so the derived state is the signed `dns` payload byte for
+ * byte, and its checksum the one that manifest carries. A damaged snapshot is discarded, so that a scan
+ * of this very version stores it again.
  */
 export async function seedFromStore(
   catalog: SnapshotCatalog,
@@ -89,62 +103,62 @@ export async function seedFromStore(
   const version = dns.version;
   if (url.version !== version || filter.version !== version || !filter.bits)
     return { reason: 'stored snapshots of different versions' };
-  const keyBytes = await store.get(mirrorKeysKey(version));
-  if (!keyBytes || !decodeWideKeys(keyBytes))
+  const wideKeysFile = await store.get(mirrorKeysKey(version));
+  if (!wideKeysFile || !decodeWideKeys(wideKeysFile))
     return { reason: `no filter mirror keys stored at version ${version}` };
-  const bits = filter.bits;
-  let wideKeysFile: Uint8Array = keyBytes;
-  const check = (stored: StoredSnapshot, feed: 'dns' | 'url', withFilter: boolean) =>
-    catalog.lend(feed, async (artifact) => {
-      const request: SeedCheckRequest = {
-        plain: {
-          feed,
-          artifact,
-          payloadSha256: stored.manifest.payloadSha256,
-          checksum: stored.manifest.checksum,
-          entryCount: stored.manifest.entryCount,
-        },
-        ...(withFilter && { filter: { wideKeysFile, bits, checksum: filter.manifest.checksum } }),
-      };
-      const transfer = seedTransfers([artifact, withFilter ? wideKeysFile : undefined]);
-      const checked = await runWorkerTask<SeedCheck>(
-        new URL('./seed-worker.ts', import.meta.url),
-        request,
-        'mirror seed check',
-        undefined,
-        transfer,
-      );
-      if (!checked.ok) {
-        // Its bytes stayed in the worker; a damaged file goes too, so that a scan of this very version can
-        // store it again.
-        if (checked.damaged) await store.delete(snapshotKey(feed, version));
-        throw new SeedRefused(checked.reason);
-      }
-      if (checked.wideKeysFile) wideKeysFile = checked.wideKeysFile;
-      const payload = checked.artifact.subarray(payloadOffsetOf(checked.artifact));
-      const state = PlainState.fromIndexed(payload, checked.starts, SetHash.fromWords(checked.sum));
-      return { bytes: checked.artifact, value: state };
-    });
-  const settled = await Promise.allSettled([check(dns, 'dns', false), check(url, 'url', true)]);
-  const refused = settled.find((s) => s.status === 'rejected');
-  if (refused) {
-    const reason = (refused as PromiseRejectedResult).reason as Error;
-    if (reason instanceof SeedRefused) return { reason: reason.message };
-    throw reason;
+  const artifact = await store.get(snapshotKey('url', version));
+  if (!artifact) return { reason: `stored url snapshot ${version} is gone` };
+  const request: SeedCheckRequest = {
+    url: { artifact, payloadSha256: url.manifest.payloadSha256, entryCount: url.manifest.entryCount },
+    filter: { wideKeysFile, bits: filter.bits, checksum: filter.manifest.checksum },
+  };
+  const [checked, dnsDigest] = await Promise.all([
+    runWorkerTask<SeedCheck>(
+      new URL('./seed-worker.ts', import.meta.url),
+      request,
+      'mirror seed check',
+      undefined,
+      seedTransfers([artifact, wideKeysFile]),
+    ),
+    streamedSha256(store, snapshotKey('dns', version), dns.head.length),
+  ]);
+  if (dnsDigest !== dns.manifest.payloadSha256) {
+    await catalog.discard('dns', version);
+    return { reason: 'stored dns snapshot does not match its manifest' };
   }
-  const [dnsState, urlState] = settled.map((s) => (s as PromiseFulfilledResult<PlainState>).value);
+  if (!checked.ok) {
+    if (checked.damaged) await catalog.discard('url', version);
+    return { reason: checked.reason };
+  }
+  const urlSum = SetHash.fromHex(url.manifest.checksum);
+  const dnsSum = SetHash.fromHex(dns.manifest.checksum);
+  if (
+    checked.domainSha256 !== dns.manifest.payloadSha256 ||
+    checked.domainLines !== dns.manifest.entryCount ||
+    !urlSum ||
+    !dnsSum
+  ) {
+    // Both match their manifests but not each other: not one scan's pair; the scan stores a new one.
+    await catalog.discard('dns', version);
+    return { reason: "stored dns snapshot is not the stored url snapshot's domains" };
+  }
+  const payload = checked.artifact.subarray(payloadOffsetOf(checked.artifact));
   return {
     mirrors: {
       version,
       committedAt: dns.manifest.createdAt,
-      dns: dnsState as PlainState,
-      url: urlState as PlainState,
-      filter: FilterMirror.fromWideKeys(decodeWideKeys(wideKeysFile) as PerClass<Float64Array>),
+      dns: PlainState.fromLineRuns(payload, checked.starts, checked.domainRuns, dnsSum),
+      url: PlainState.fromIndexed(payload, checked.starts, urlSum),
+      filter: FilterMirror.fromWideKeys(decodeWideKeys(checked.wideKeysFile) as PerClass<Float64Array>),
     },
   };
 }
 
-/** A stored snapshot the seed check refused: the caller scans instead. */
-class SeedRefused extends Error {
-  override name = 'SeedRefused';
+/** The SHA-256 (hex) of a stored blob from `offset` on, read a chunk per turn; null when it is gone. */
+async function streamedSha256(store: ArtifactStore, key: string, offset: number): Promise<string | null> {
+  const stream = await store.stream(key, offset);
+  if (!stream) return null;
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk);
+  return hash.digest('hex');
 }

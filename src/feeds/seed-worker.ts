@@ -1,15 +1,15 @@
 /**
- * Worker-thread entry of seedFromStore: checks a stored plain payload against its manifest's SHA-256 and
- * indexes it, and maybe the stored filter mirror keys. A payload whose digest is the one the hub signed is
- * the one it built from checked lines, so indexing it needs only its line ends, and the plain state takes
- * its set hash from the manifest (the scan that stored it computed it from these very lines); the filter
- * mirror's keys are checked against the filter snapshot's checksum, their only link to it. The bytes it was
- * lent go back with the answer.
+ * Worker-thread entry of seedFromStore: checks the stored `url` payload against its manifest's SHA-256,
+ * indexes it, finds its domain lines (the `dns` feed's) and their digest, and checks the stored filter
+ * mirror keys. A payload whose digest is the one the hub signed is the one it built from checked lines, so
+ * indexing it needs only its line ends, and the plain states take their set hashes from the manifests (the
+ * scan that stored them computed them from these very lines); the filter mirror's keys are checked against
+ * the filter snapshot's checksum, their only link to it. The bytes it was given go back with the answer.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { payloadOffsetOf } from '../core/artifact.ts';
-import { SetHash } from '../core/set-hash.ts';
+import { domainLineRuns } from '../core/plain-state.ts';
 import { FilterMirror } from './filter-mirror.ts';
 import { decodeWideKeys, type SeedCheck, type SeedCheckRequest, seedTransfers } from './mirror-seed.ts';
 
@@ -27,41 +27,51 @@ function lineStarts(payload: Uint8Array, lines: number): Uint32Array | null {
   return line === lines ? starts : null;
 }
 
-async function check({ plain, filter }: SeedCheckRequest): Promise<SeedCheck> {
-  const { feed, artifact, payloadSha256, checksum, entryCount } = plain;
+async function check({ url, filter }: SeedCheckRequest): Promise<SeedCheck> {
+  const { artifact, payloadSha256, entryCount } = url;
   const payload = artifact.subarray(payloadOffsetOf(artifact));
-  const sum = SetHash.fromHex(checksum);
-  if (createHash('sha256').update(payload).digest('hex') !== payloadSha256 || !sum)
-    return { ok: false, reason: `stored ${feed} snapshot does not match its manifest`, damaged: true };
+  if (createHash('sha256').update(payload).digest('hex') !== payloadSha256)
+    return { ok: false, reason: 'stored url snapshot does not match its manifest', damaged: true };
   const starts = lineStarts(payload, entryCount);
   if (!starts)
     return {
       ok: false,
-      reason: `stored ${feed} snapshot does not hold its manifest's entry count`,
+      reason: "stored url snapshot does not hold its manifest's entry count",
       damaged: true,
     };
-  if (filter) {
-    const wide = decodeWideKeys(filter.wideKeysFile);
-    const summary = wide ? await FilterMirror.fromWideKeys(wide).summary(filter.bits) : null;
-    if (summary?.checksum !== filter.checksum)
-      return {
-        ok: false,
-        reason: 'stored filter mirror keys do not match the filter snapshot',
-        damaged: false,
-      };
+  const domainRuns = domainLineRuns(payload, starts);
+  const domains = createHash('sha256');
+  let domainLines = 0;
+  for (let r = 0; r + 1 < domainRuns.length; r += 2) {
+    const from = domainRuns[r] as number;
+    const to = domainRuns[r + 1] as number;
+    domains.update(payload.subarray(starts[from], starts[to]));
+    domainLines += to - from;
   }
+  const wide = decodeWideKeys(filter.wideKeysFile);
+  const summary = wide ? await FilterMirror.fromWideKeys(wide).summary(filter.bits) : null;
+  if (summary?.checksum !== filter.checksum)
+    return {
+      ok: false,
+      reason: 'stored filter mirror keys do not match the filter snapshot',
+      damaged: false,
+    };
   return {
     ok: true,
     artifact,
     starts,
-    sum: sum.words,
-    ...(filter && { wideKeysFile: filter.wideKeysFile }),
+    domainRuns,
+    domainSha256: domains.digest('hex'),
+    domainLines,
+    wideKeysFile: filter.wideKeysFile,
   };
 }
 
 try {
   const value = await check(workerData as SeedCheckRequest);
-  const moved = value.ok ? seedTransfers([value.artifact, value.starts, value.wideKeysFile]) : [];
+  const moved = value.ok
+    ? seedTransfers([value.artifact, value.starts, value.domainRuns, value.wideKeysFile])
+    : [];
   parentPort?.postMessage({ ok: true, value }, moved);
 } catch (error) {
   parentPort?.postMessage({ ok: false, message: (error as Error).message });

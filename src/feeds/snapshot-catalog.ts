@@ -9,29 +9,43 @@ import { filterSnapshotWidths } from '../core/filter-payload.ts';
 import type { FeedName } from '../core/types.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 
-/** One retained snapshot; the newest one of a feed also keeps its bytes (as stored: dated at its commit). */
+/** One retained snapshot. */
 export interface SnapshotRecord {
   version: number;
   /** `filter` only: the key widths of its key sets. */
   bits?: KeyWidths;
 }
 
+/**
+ * The latest snapshot of a feed as stored (dated at its commit): its record, manifest and head (its bytes
+ * up to the payload). The payload stays in the store, read as it is served (see served-artifact.ts).
+ */
 export interface StoredSnapshot extends SnapshotRecord {
-  bytes: Uint8Array;
   manifest: Manifest;
+  head: Uint8Array;
 }
 
 const KEY = /^snapshots\/([a-z0-9-]+)\/(\d{16})\.tkd$/;
 /** Enough of an artifact for its manifest (checkpoint up to 64 KiB) and a filter payload's header. */
 const HEAD_BYTES = 1 << 17;
 
+const versionDigits = (version: number) => String(version).padStart(16, '0');
+
 export const snapshotKey = (feed: FeedName, version: number): string =>
-  `snapshots/${feed}/${String(version).padStart(16, '0')}.tkd`;
+  `snapshots/${feed}/${versionDigits(version)}.tkd`;
+
+/** Where the gzip of a snapshot's payload is kept once a client asked for it (removed with the snapshot). */
+export const snapshotGzipKey = (feed: FeedName, version: number, payloadSha256: string): string =>
+  `snapshots/${feed}/${versionDigits(version)}.${payloadSha256.slice(0, 16)}.gz`;
 
 /** The key widths of a filter snapshot artifact, from its payload's header. */
-const filterBits = (bytes: Uint8Array): KeyWidths | undefined =>
-  filterSnapshotWidths(bytes.subarray(payloadOffsetOf(bytes)));
+const filterBits = (head: Uint8Array): KeyWidths | undefined =>
+  filterSnapshotWidths(head.subarray(payloadOffsetOf(head)));
 
+/**
+ * Holds records and manifests only: at 10M entries a plain snapshot is hundreds of MB, which the store
+ * keeps and serves from.
+ */
 export class SnapshotCatalog {
   readonly #records = new Map<FeedName, SnapshotRecord[]>();
   readonly #latest = new Map<FeedName, StoredSnapshot>();
@@ -48,8 +62,9 @@ export class SnapshotCatalog {
 
   /**
    * Reads what the store holds for `feeds`. Snapshots above `currentVersion` (a store left over from
-   * another registry), that do not decode, or filter snapshots of another payload format (no key widths
-   * to read) are deleted: serving them would mislead every consumer.
+   * another registry), that do not decode, whose file is not as long as its manifest says, or filter
+   * snapshots of another payload format (no key widths to read) are deleted: serving them would mislead
+   * every consumer. Only their heads are read.
    */
   async load(feeds: readonly FeedName[], currentVersion: number): Promise<void> {
     for (const feed of feeds) {
@@ -57,35 +72,20 @@ export class SnapshotCatalog {
       for (const key of await this.store.list(`snapshots/${feed}/`)) {
         const version = Number(KEY.exec(key)?.[2] ?? Number.NaN);
         if (!Number.isSafeInteger(version)) continue;
-        if (version > currentVersion) await this.store.delete(key);
+        if (version > currentVersion) await this.#forget(feed, version);
         else found.push({ key, version });
       }
       const records: SnapshotRecord[] = [];
       this.#records.set(feed, records);
       for (const [i, { key, version }] of found.entries()) {
-        // Only the newest is served: the others are read as far as their manifest and payload header (their
-        // version and key widths), which spares reading (and holding) hundreds of MB each at 10M entries.
-        const latest = i === found.length - 1;
-        const retained = i >= found.length - this.#keep;
-        const bytes = !retained
-          ? null
-          : latest
-            ? await this.store.get(key)
-            : await this.store.head(key, HEAD_BYTES);
-        const decoded = bytes ? decodeArtifact(bytes) : null;
-        if (
-          !bytes ||
-          !decoded?.ok ||
-          decoded.value.manifest.to !== version ||
-          decoded.value.manifest.feed !== feed ||
-          (feed === 'filter' && filterBits(bytes) === undefined)
-        ) {
-          await this.store.delete(key);
+        const head = i >= found.length - this.#keep ? await this.store.head(key, HEAD_BYTES) : null;
+        const stored = head && this.#snapshotOf(feed, version, head, await this.store.size(key));
+        if (!stored) {
+          await this.#forget(feed, version);
           continue;
         }
-        const record = feed === 'filter' ? { version, bits: filterBits(bytes) } : { version };
-        records.push(record);
-        if (latest) this.#latest.set(feed, { ...record, bytes, manifest: decoded.value.manifest });
+        records.push(recordOf(stored));
+        this.#latest.set(feed, stored);
       }
     }
   }
@@ -95,42 +95,25 @@ export class SnapshotCatalog {
    * there), reading it as `load` reads the newest, and forgets the oldest beyond the retention count.
    */
   async addStored(feed: FeedName, version: number): Promise<void> {
-    const bytes = await this.store.get(snapshotKey(feed, version));
-    if (!bytes) throw new Error(`no stored snapshot of ${feed} at version ${version}`);
-    const decoded = decodeArtifact(bytes);
-    if (!decoded.ok)
-      throw new Error(`snapshot artifact of ${feed} does not decode: ${decoded.error.message}`);
-    const { manifest } = decoded.value;
-    if (manifest.to !== version || manifest.feed !== feed)
-      throw new Error(`the stored snapshot of ${feed} at version ${version} is another artifact`);
-    const records = (this.#records.get(feed) ?? []).filter((r) => r.version !== manifest.to);
-    const record =
-      feed === 'filter' ? { version: manifest.to, bits: filterBits(bytes) } : { version: manifest.to };
-    records.push(record);
-    records.sort((a, b) => a.version - b.version);
-    this.#records.set(feed, records);
-    if (record === records.at(-1)) this.#latest.set(feed, { ...record, bytes, manifest });
-    await this.#prune(feed);
+    const key = snapshotKey(feed, version);
+    const head = await this.store.head(key, HEAD_BYTES);
+    if (!head) throw new Error(`no stored snapshot of ${feed} at version ${version}`);
+    const stored = this.#snapshotOf(feed, version, head, await this.store.size(key));
+    if (!stored) throw new Error(`the stored snapshot of ${feed} at version ${version} is not one`);
+    await this.#install(feed, stored);
   }
 
   /**
-   * Lends the latest snapshot of `feed` to `use`, which may move its bytes (to a worker thread and back, so
-   * that hundreds of MB are not copied): until `use` resolves with the same artifact (its bytes back), the
-   * catalog shows no latest snapshot of `feed` and nothing serves it; if `use` fails, it stays so until the
-   * next `add`. Resolves with what `use` made of the bytes.
+   * Forgets a snapshot and deletes its files: one found damaged, so that a scan of this very version can
+   * store it again. Until the next `addStored`, a feed whose latest snapshot this was has none.
    */
-  async lend<T>(
-    feed: FeedName,
-    use: (bytes: Uint8Array) => Promise<{ bytes: Uint8Array; value: T }>,
-  ): Promise<T> {
-    const latest = this.#latest.get(feed);
-    if (!latest) throw new Error(`no stored snapshot of ${feed} to lend`);
-    this.#latest.delete(feed);
-    const returned = await use(latest.bytes);
-    if (returned.bytes.length !== latest.manifest.payloadLength + payloadOffsetOf(returned.bytes))
-      throw new Error(`the lent snapshot of ${feed} came back as other bytes`);
-    if (!this.#latest.has(feed)) this.#latest.set(feed, { ...latest, bytes: returned.bytes });
-    return returned.value;
+  async discard(feed: FeedName, version: number): Promise<void> {
+    this.#records.set(
+      feed,
+      this.retained(feed).filter((r) => r.version !== version),
+    );
+    if (this.#latest.get(feed)?.version === version) this.#latest.delete(feed);
+    await this.#forget(feed, version);
   }
 
   /** Retained snapshots of `feed`, oldest first. */
@@ -147,11 +130,52 @@ export class SnapshotCatalog {
     return this.retained(feed).findLast((r) => r.version <= version);
   }
 
-  async #prune(feed: FeedName): Promise<void> {
-    const records = this.#records.get(feed) ?? [];
+  async #install(feed: FeedName, stored: StoredSnapshot): Promise<void> {
+    const records = this.retained(feed).filter((r) => r.version !== stored.version);
+    const record = recordOf(stored);
+    records.push(record);
+    records.sort((a, b) => a.version - b.version);
+    this.#records.set(feed, records);
+    if (record === records.at(-1)) this.#latest.set(feed, stored);
     while (records.length > this.#keep) {
       const oldest = records.shift() as SnapshotRecord;
-      await this.store.delete(snapshotKey(feed, oldest.version));
+      await this.#forget(feed, oldest.version);
     }
   }
+
+  /**
+   * The snapshot `head` (its first bytes, `size` the whole file's) announces, holding a copy of the head
+   * alone; undefined when it is not a well-formed snapshot of `feed` at `version`.
+   */
+  #snapshotOf(
+    feed: FeedName,
+    version: number,
+    head: Uint8Array,
+    size: number | null,
+  ): StoredSnapshot | undefined {
+    const decoded = decodeArtifact(head);
+    if (!decoded.ok) return undefined;
+    const { manifest } = decoded.value;
+    const offset = payloadOffsetOf(head);
+    const bits = feed === 'filter' ? filterBits(head) : undefined;
+    if (
+      manifest.kind !== 'snapshot' ||
+      manifest.to !== version ||
+      manifest.feed !== feed ||
+      size !== offset + manifest.payloadLength ||
+      (feed === 'filter' && bits === undefined)
+    )
+      return undefined;
+    // A copy: a view would keep the whole artifact the head was read from.
+    return { version, ...(bits && { bits }), manifest, head: head.slice(0, offset) };
+  }
+
+  /** Deletes a snapshot's files: the artifact and its payload's gzip. */
+  async #forget(feed: FeedName, version: number): Promise<void> {
+    for (const key of await this.store.list(`snapshots/${feed}/${versionDigits(version)}.`))
+      await this.store.delete(key);
+  }
 }
+
+const recordOf = ({ version, bits }: StoredSnapshot): SnapshotRecord =>
+  bits ? { version, bits } : { version };

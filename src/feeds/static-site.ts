@@ -76,9 +76,13 @@ async function writeArtifact(
   feed: FeedName,
   artifact: ServedArtifact,
 ): Promise<IndexedArtifact> {
-  const name = await staticArtifactName(artifact.bytes, artifact.manifest);
-  await writeFileDurably(join(outDir, feed, name), artifact.bytes);
-  return { path: `${feed}/${name}`, bytes: artifact.bytes.length };
+  const name = await staticArtifactName(artifact.head, artifact.manifest);
+  // Streamed from the store to the file: a 10M-entry snapshot is never held whole.
+  const body = await artifact.open();
+  if (!body)
+    throw new Error(`the ${feed} artifact to ${artifact.manifest.to} is no longer stored: publish again`);
+  await writeFileDurably(join(outDir, feed, name), body);
+  return { path: `${feed}/${name}`, bytes: artifact.length };
 }
 
 /** Deletes artifact files of ours that none of `indexes` lists. */

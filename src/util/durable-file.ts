@@ -5,20 +5,20 @@ import { basename, dirname, join } from 'node:path';
 /**
  * Replaces `path` with `data` so that a crash at any instant leaves the old file or the new one: the
  * bytes go to a temporary file beside it, are fsynced, renamed over `path`, and the directory entry is
- * fsynced too (else a power cut may forget the rename). `data` may be parts written one after another,
- * so a large file need not be joined in memory first.
+ * fsynced too (else a power cut may forget the rename). `data` may be parts written one after another
+ * (an array, or a stream read as it is written), so a large file need not be joined in memory first.
  */
 export async function writeFileDurably(
   path: string,
-  data: Uint8Array | string | readonly Uint8Array[],
+  data: Uint8Array | string | readonly Uint8Array[] | AsyncIterable<Uint8Array>,
   options: { mode?: number } = {},
 ): Promise<void> {
   const dir = dirname(path);
   const temp = tempPathBeside(path);
   const handle = await open(temp, 'wx', options.mode ?? 0o600);
   try {
-    if (Array.isArray(data)) for (const part of data) await handle.writeFile(part);
-    else await handle.writeFile(data as Uint8Array | string);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else for await (const part of data) await handle.writeFile(part);
     await handle.sync();
   } catch (error) {
     await handle.close();

@@ -6,6 +6,7 @@ import {
   ArtifactConflictError,
   ArtifactKeyError,
   type ArtifactStore,
+  STREAM_CHUNK_BYTES,
 } from '../../src/feeds/artifact-store.ts';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -21,6 +22,12 @@ async function staged(store: ArtifactStore, name: string, content: Uint8Array): 
   const path = join(await store.staging(), name);
   await writeFile(path, content);
   return path;
+}
+
+async function readAll(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream ?? []) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 export function artifactStoreContract(name: string, create: () => Promise<ArtifactStore>): void {
@@ -48,6 +55,47 @@ export function artifactStoreContract(name: string, create: () => Promise<Artifa
       expect(await store.head('a/blob', 3)).toEqual(bytes(1, 2, 3));
       expect(await store.head('a/blob', 100)).toEqual(bytes(1, 2, 3, 4, 5));
       expect(await store.head('a/none', 3)).toBeNull();
+    });
+
+    it('streams a blob from an offset, chunk after chunk, and null for an absent key', async () => {
+      const store = await create();
+      const large = new Uint8Array(2 * STREAM_CHUNK_BYTES + 5).map((_, i) => (i * 131) & 0xff);
+      await store.put('a/large', large);
+      for (const offset of [0, 3, STREAM_CHUNK_BYTES + 1, large.length, large.length + 9]) {
+        const read = await readAll(await store.stream('a/large', offset));
+        expect(Buffer.from(read).equals(large.subarray(offset)), `from ${offset}`).toBe(true);
+      }
+      expect(await store.stream('a/none', 0)).toBeNull();
+      expect(await store.size('a/large')).toBe(large.length);
+      expect(await store.size('a/none')).toBeNull();
+    });
+
+    it('keeps streaming what it opened when the key is deleted meanwhile', async () => {
+      const store = await create();
+      const blob = new Uint8Array(STREAM_CHUNK_BYTES + 7).fill(7);
+      await store.put('a/blob', blob);
+      const stream = (await store.stream('a/blob', 0)) as ReadableStream<Uint8Array>;
+      await store.delete('a/blob');
+      expect((await readAll(stream)).length).toBe(blob.length);
+    });
+
+    it('stores a streamed blob under a free key only', async () => {
+      const store = await create();
+      async function* parts() {
+        yield bytes(1, 2);
+        yield new Uint8Array(0);
+        yield bytes(3);
+      }
+      await store.putStream('a/streamed', parts());
+      expect(await store.get('a/streamed')).toEqual(bytes(1, 2, 3));
+      await expect(store.putStream('a/streamed', parts())).rejects.toThrow(ArtifactConflictError);
+      async function* failing() {
+        yield bytes(1);
+        throw new Error('source failed');
+      }
+      await expect(store.putStream('a/failed', failing())).rejects.toThrow('source failed');
+      expect(await store.get('a/failed')).toBeNull();
+      expect(await store.list('a/')).toEqual(['a/streamed']);
     });
 
     it('keeps its own copy: changing the caller buffer or a returned one changes nothing stored', async () => {
@@ -158,6 +206,7 @@ export function artifactStoreContract(name: string, create: () => Promise<Artifa
         await expect(store.put(key, bytes(1)), key).rejects.toThrow(ArtifactKeyError);
         await expect(store.get(key), key).rejects.toThrow(ArtifactKeyError);
         await expect(store.delete(key), key).rejects.toThrow(ArtifactKeyError);
+        await expect(store.stream(key, 0), key).rejects.toThrow(ArtifactKeyError);
       }
       await expect(store.list('../')).rejects.toThrow(ArtifactKeyError);
     });

@@ -12,7 +12,7 @@ import type { FeedEntry, FeedName } from '../../src/core/types.ts';
 import { FEED_NAMES, inPlainFeed } from '../../src/feeds/feed-definitions.ts';
 import type { DeltaAnswer } from '../../src/feeds/feed-service.ts';
 import { MemoryArtifactStore } from '../../src/feeds/memory-artifact-store.ts';
-import type { ServedArtifact } from '../../src/feeds/served-artifact.ts';
+import type { HeldArtifact } from '../../src/feeds/served-artifact.ts';
 import { snapshotKey } from '../../src/feeds/snapshot-catalog.ts';
 import { damageStored, openTestHub, type TestHub } from './feed-hub.ts';
 
@@ -62,7 +62,7 @@ function consumer(h: TestHub, feed: FeedName, resume?: { version: number; state:
 const apply = (c: AnyConsumer, bytes: Uint8Array) =>
   (c as FeedConsumer<FeedState<AnyState>>).apply(bytes, Date.now());
 
-function artifactOf(answer: DeltaAnswer): ServedArtifact {
+function artifactOf(answer: DeltaAnswer): HeldArtifact {
   if (answer.kind !== 'artifact') throw new Error(`expected a delta, got ${JSON.stringify(answer)}`);
   return answer.artifact;
 }
@@ -100,7 +100,9 @@ describe('FeedService', () => {
     const followers = new Map<FeedName, AnyConsumer>();
     for (const feed of FEED_NAMES) {
       const follower = consumer(h, feed);
-      expect(await apply(follower, (await h.service.snapshot(feed))?.bytes as Uint8Array)).toMatchObject({
+      expect(
+        await apply(follower, (await (await h.service.snapshot(feed))?.readAll()) as Uint8Array),
+      ).toMatchObject({
         ok: true,
       });
       followers.set(feed, follower);
@@ -162,7 +164,7 @@ describe('FeedService', () => {
     }
     // A consumer naming the widths of the latest filter snapshot (never narrower than the earlier ones) still
     // gets one delta from any retained version and lands on the snapshot's checksum.
-    const filterSnapshot = (await h.service.snapshot('filter'))?.bytes as Uint8Array;
+    const filterSnapshot = (await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array;
     const bits = snapshotBits(filterSnapshot);
     expect(noNarrower(bits, await coveringBits(h, latest - 1))).toBe(true);
     for (const version of [2, 3, 4, 5]) {
@@ -184,7 +186,7 @@ describe('FeedService', () => {
     const followers = new Map<FeedName, AnyConsumer>();
     for (const feed of FEED_NAMES) {
       const follower = consumer(h, feed);
-      const snapshot = (await h.service.snapshot(feed))?.bytes as Uint8Array;
+      const snapshot = (await (await h.service.snapshot(feed))?.readAll()) as Uint8Array;
       expect(await apply(follower, snapshot)).toMatchObject({ ok: true, value: { to: base.version } });
       followers.set(feed, follower);
     }
@@ -236,7 +238,9 @@ describe('FeedService', () => {
       horizon: 1,
       snapshotVersion: 2,
     });
-    expect(await apply(stale, (await h.service.snapshot('url'))?.bytes as Uint8Array)).toMatchObject({
+    expect(
+      await apply(stale, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     expect(await apply(stale, artifactOf(await h.service.delta('url', 2)).bytes)).toMatchObject({
@@ -259,18 +263,24 @@ describe('FeedService', () => {
     await h.order('malware', ['later-public.example']);
     const plainBytes: Uint8Array[] = [];
     for (const feed of ['dns', 'url'] as const) {
-      plainBytes.push((await h.service.snapshot(feed))?.bytes as Uint8Array);
+      plainBytes.push((await (await h.service.snapshot(feed))?.readAll()) as Uint8Array);
       for (const since of [0, 1, 2, 3]) plainBytes.push(artifactOf(await h.service.delta(feed, since)).bytes);
     }
     for (const bytes of plainBytes) {
       expect(text(bytes)).not.toMatch(/secret|hidden/);
       expect(text(bytes)).toMatch(/public\.example/);
     }
-    expect(text((await h.service.snapshot('dns'))?.bytes as Uint8Array)).not.toContain('shown.example');
-    expect(text((await h.service.snapshot('url'))?.bytes as Uint8Array)).toContain('shown.example/x');
+    expect(text((await (await h.service.snapshot('dns'))?.readAll()) as Uint8Array)).not.toContain(
+      'shown.example',
+    );
+    expect(text((await (await h.service.snapshot('url'))?.readAll()) as Uint8Array)).toContain(
+      'shown.example/x',
+    );
 
     const filter = consumer(h, 'filter') as FeedConsumer<FilterState>;
-    expect(await apply(filter, (await h.service.snapshot('filter'))?.bytes as Uint8Array)).toMatchObject({
+    expect(
+      await apply(filter, (await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     expect(await apply(filter, artifactOf(await h.service.delta('filter', 2)).bytes)).toMatchObject({
@@ -339,7 +349,9 @@ describe('FeedService', () => {
   it('closes a gap too large for the event loop with a background rescan', async () => {
     const h = await hub({ options: { maxIncrementalChanges: 2 } });
     const start = consumer(h, 'url');
-    expect(await apply(start, (await h.service.snapshot('url'))?.bytes as Uint8Array)).toMatchObject({
+    expect(
+      await apply(start, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     const { version } = await h.order('malware', [
@@ -373,7 +385,9 @@ describe('FeedService', () => {
     await h.service.waitForVersion(small.version, 5_000);
     expect(h.service.feeds()[0]?.snapshotVersion).toBe(large.version);
     const consumerOfUrl = consumer(h, 'url');
-    expect(await apply(consumerOfUrl, (await h.service.snapshot('url'))?.bytes as Uint8Array)).toMatchObject({
+    expect(
+      await apply(consumerOfUrl, (await (await h.service.snapshot('url'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
     });
     expect(
@@ -393,7 +407,9 @@ describe('FeedService', () => {
       return h.service.feeds()[2]?.bits as KeyWidths;
     };
     const empty = h.service.feeds()[2]?.bits as KeyWidths;
-    expect(empty).toEqual(snapshotBits((await h.service.snapshot('filter'))?.bytes as Uint8Array));
+    expect(empty).toEqual(
+      snapshotBits((await (await h.service.snapshot('filter'))?.readAll()) as Uint8Array),
+    );
     const { id } = await h.order('malware', [
       'a.example',
       'b.example',
@@ -433,7 +449,7 @@ describe('FeedService', () => {
     await store.delete(stored);
     await store.put(stored, await encodeArtifact(manifest, older, first.key));
     const again = await hub({ dir: first.dir, store, key: first.key });
-    const served = (await again.service.snapshot('filter'))?.bytes as Uint8Array;
+    const served = (await (await again.service.snapshot('filter'))?.readAll()) as Uint8Array;
     expect(unwrap(decodeArtifact(served)).manifest.to).toBe(1);
     expect(filterSnapshotWidths(served.subarray(payloadOffsetOf(served)))).toBeDefined();
   });
@@ -469,7 +485,9 @@ describe('FeedService', () => {
       await first.order('malware', ['kept.example', 'http://kept.example/path']);
       await first.order('csam', ['kept-secret.example']);
       await first.service.rebuildSnapshots();
-      const before = await Promise.all(FEED_NAMES.map(async (f) => (await first.service.snapshot(f))?.bytes));
+      const before = await Promise.all(
+        FEED_NAMES.map(async (f) => await (await first.service.snapshot(f))?.readAll()),
+      );
       const deltaBefore = artifactOf(await first.service.delta('url', 1)).bytes;
       const keys = await first.store.list('snapshots/');
       await first.close();
@@ -477,7 +495,9 @@ describe('FeedService', () => {
 
       const second = await openTestHub({ dir, key: first.key });
       hubs.push(second);
-      const after = await Promise.all(FEED_NAMES.map(async (f) => (await second.service.snapshot(f))?.bytes));
+      const after = await Promise.all(
+        FEED_NAMES.map(async (f) => await (await second.service.snapshot(f))?.readAll()),
+      );
       expect(after.map(hex)).toEqual(before.map(hex));
       expect(hex(artifactOf(await second.service.delta('url', 1)).bytes)).toBe(hex(deltaBefore));
       expect(await second.store.list('snapshots/')).toEqual(keys);
@@ -548,7 +568,9 @@ describe('FeedService', () => {
     await other.service.rebuildSnapshots();
     const fresh = await hub({ store, key: other.key });
     expect(await store.list('snapshots/dns/')).toEqual([snapshotKey('dns', 0)]);
-    expect(decodeArtifact((await fresh.service.snapshot('dns'))?.bytes as Uint8Array)).toMatchObject({
+    expect(
+      decodeArtifact((await (await fresh.service.snapshot('dns'))?.readAll()) as Uint8Array),
+    ).toMatchObject({
       ok: true,
       value: { manifest: { to: 0, entryCount: 0 } },
     });

@@ -167,11 +167,19 @@ async function send(c: Context, artifact: ServedArtifact, cacheControl: string):
   if (matches(c.req.header('if-none-match'), artifact.etag)) return c.body(null, 304);
   const gzip =
     artifact.compressible && acceptsGzip(c.req.header('accept-encoding')) ? await artifact.gzipped() : null;
-  if (!gzip) return c.body(artifact.bytes as Uint8Array<ArrayBuffer>, 200);
-  // Each content coding has its own tag; either one names the same artifact for If-None-Match.
-  c.header('ETag', `${artifact.etag.slice(0, -1)}-gzip"`);
-  c.header('Content-Encoding', 'gzip');
-  return c.body(gzip as Uint8Array<ArrayBuffer>, 200);
+  if (gzip) {
+    // Each content coding has its own tag; either one names the same artifact for If-None-Match.
+    c.header('ETag', `${artifact.etag.slice(0, -1)}-gzip"`);
+    c.header('Content-Encoding', 'gzip');
+  }
+  const body = gzip ?? artifact;
+  c.header('Content-Length', String(body.length));
+  // A HEAD answer sends no body: opening one would hold a stored file open until it is collected.
+  if (c.req.method === 'HEAD') return c.body(null, 200);
+  // A snapshot's payload streams from the store; it is gone only if a newer one replaced it meanwhile.
+  const stream = await body.open();
+  if (!stream) throw notReady(c);
+  return c.body(stream, 200);
 }
 
 function feedOf(c: Context): FeedName {
