@@ -69,14 +69,9 @@ export const wholeListQueue = new TaskQueue();
  * {@link runWorkerTask} once the whole-list task before it has settled: the worker starts only then, so a task
  * waiting its turn holds its `data` and nothing else. An abort of `signal` while it waits rejects at once.
  */
-export function runWholeListTask<T>(
-  entry: URL,
-  data: unknown,
-  what: string,
-  signal?: AbortSignal,
-  transfer: readonly ArrayBuffer[] = [],
-): Promise<T> {
-  return wholeListQueue.run(() => runWorkerTask<T>(entry, data, what, signal, transfer), what, signal);
+export function runWholeListTask<T>(...task: Parameters<typeof runWorkerTask<T>>): Promise<T> {
+  const [, , what, signal] = task;
+  return wholeListQueue.run(() => runWorkerTask<T>(...task), what, signal);
 }
 
 /** A long-lived worker thread running the TypeScript module at `entry` (the caller talks to it by messages). */
