@@ -50,6 +50,13 @@ export class DirectoryArtifactStore implements ArtifactStore {
   async staging(): Promise<string> {
     const parent = join(this.root, STAGING);
     await mkdir(parent, { recursive: true });
+    // A hub killed mid-scan leaves its staging directory behind: whatever a process no longer alive staged
+    // is swept here, so leftovers never outlive the next scan.
+    for (const name of await readdir(parent)) {
+      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+      if (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid))
+        await rm(join(parent, name), { recursive: true, force: true });
+    }
     return mkdtemp(join(parent, `${process.pid}-`));
   }
 
@@ -174,6 +181,16 @@ export class DirectoryArtifactStore implements ArtifactStore {
 const STAGING = '.staging';
 /** Bytes compared per read when two files are compared. */
 const COMPARE_BYTES = 1 << 20;
+
+/** Whether process `pid` exists (signal 0 probes without signalling; EPERM: it exists, as another user's). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 async function exists(path: string): Promise<boolean> {
   try {

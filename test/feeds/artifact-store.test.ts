@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,29 @@ artifactStoreContract(
   async () => new DirectoryArtifactStore(join(await tempDir(), 'artifacts')),
 );
 
+/** The pid of a process that has ended (a child run to its exit). */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(child.stdout.toString());
+}
+
 describe('DirectoryArtifactStore', () => {
+  it('sweeps what an ended process staged when it makes a staging directory, and keeps live ones', async () => {
+    const root = await tempDir();
+    const store = new DirectoryArtifactStore(root);
+    const mine = await store.staging();
+    await writeFile(join(mine, 'dns.tkd'), 'staged by this process');
+    // A hub killed mid-scan: its directory, named after its pid, with a half-written artifact in it.
+    const left = join(root, '.staging', `${deadPid()}-kill9`);
+    await mkdir(left);
+    await writeFile(join(left, 'url.tkd'), 'half an artifact');
+    const next = await store.staging();
+    expect((await readdir(join(root, '.staging'))).sort()).toEqual(
+      [mine, next].map((dir) => dir.slice(dir.lastIndexOf('/') + 1)).sort(),
+    );
+    expect(await readdir(mine)).toEqual(['dns.tkd']);
+  });
+
   it('survives a restart: a new store on the same directory reads the same blobs', async () => {
     const root = await tempDir();
     await new DirectoryArtifactStore(root).put('snapshots/dns/1.tkd', Uint8Array.of(7, 8));
