@@ -27,7 +27,7 @@ export function runWorkerTask<T>(
   signal?: AbortSignal,
   transfer: readonly ArrayBuffer[] = [],
 ): Promise<T> {
-  const worker = new Worker(bootScript(entry), { eval: true, workerData: data, transferList: [...transfer] });
+  const worker = tsWorker(entry, data, transfer);
   return new Promise((resolve, reject) => {
     let aborted = false;
     // Settles once the thread has ended: nothing an aborted task does (a file it writes) comes after, and the
@@ -74,7 +74,10 @@ export function runWholeListTask<T>(...task: Parameters<typeof runWorkerTask<T>>
   return wholeListQueue.run(() => runWorkerTask<T>(...task), what, signal);
 }
 
-/** A long-lived worker thread running the TypeScript module at `entry` (the caller talks to it by messages). */
-export function tsWorker(entry: URL, workerData: unknown): Worker {
-  return new Worker(bootScript(entry), { eval: true, workerData });
+/**
+ * A worker thread running the TypeScript module at `entry` with `workerData` (the buffers in `transfer` moved to
+ * it); the caller talks to it by messages.
+ */
+export function tsWorker(entry: URL, workerData: unknown, transfer: readonly ArrayBuffer[] = []): Worker {
+  return new Worker(bootScript(entry), { eval: true, workerData, transferList: [...transfer] });
 }
